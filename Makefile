@@ -1,0 +1,33 @@
+# Quick start: `make run` serves the API with demo data; `make test` runs the suite on SQLite and PostgreSQL.
+VENV   := .venv
+BIN    := $(VENV)/bin
+PYTHON ?= python3
+
+.PHONY: install run test bench lock clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements.lock
+	$(BIN)/pip install -q --disable-pip-version-check --no-deps -e .
+	touch $@
+
+run: install
+	$(BIN)/sales migrate
+	$(BIN)/sales seed --demo
+	@echo ""
+	@echo "MySqrft Sales on http://127.0.0.1:8000  (API docs: http://127.0.0.1:8000/docs)"
+	@echo "SALES_ADMIN dev token (valid 12 h):"
+	@$(BIN)/sales token --role SALES_ADMIN --name "Demo Admin" --sub 00000000-0000-4000-8000-00000000a001
+	@echo ""
+	$(BIN)/sales serve --host 127.0.0.1 --port 8000
+
+test: install
+	$(BIN)/pytest
+
+lock:
+	$(BIN)/pip freeze --exclude-editable | grep -v '^-e' > requirements.lock
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

@@ -1,0 +1,1 @@
+"""MySqrft Sales domain service."""

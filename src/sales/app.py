@@ -1,0 +1,103 @@
+"""create_app(): routers, middleware, error handlers."""
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from sales.core.db import create_engine
+from sales.core.errors import SalesError, problem
+from sales.core.http import JSONResponse, dumps
+from sales.core.logging import configure_logging
+from sales.core.middleware import UnitOfWorkMiddleware
+from sales.settings import Settings, get_settings
+
+log = structlog.get_logger("sales.app")
+API = "/api/v1/sales"
+
+
+def _problem_response(status: int, body: dict[str, Any]) -> Response:
+    return Response(dumps(body), status_code=status, media_type="application/problem+json")
+
+
+def _loc(loc: tuple[Any, ...]) -> list[Any]:
+    return [part for part in loc]
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(SalesError)
+    async def sales_error(_: Request, exc: SalesError) -> Response:
+        return _problem_response(exc.status_code, problem(exc.status_code, exc.title, exc.detail,
+                                                          code=exc.code, **exc.extra))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> Response:
+        errors = exc.errors()
+        if any(e.get("type") == "json_invalid" for e in errors):
+            return _problem_response(400, problem(400, "Malformed JSON", "the request body is not valid JSON",
+                                                  code="malformed_json"))
+        items = [{"loc": _loc(e["loc"]), "msg": e["msg"]} for e in errors]
+        fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in errors)
+        return _problem_response(422, problem(422, "Validation error", f"invalid input: {fields}",
+                                              code="validation_error", errors=items))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> Response:
+        code = {404: "not_found", 405: "method_not_allowed", 401: "not_authenticated"}.get(exc.status_code,
+                                                                                       "http_error")
+        return _problem_response(exc.status_code, problem(exc.status_code, str(exc.detail), str(exc.detail),
+                                                          code=code))
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> Response:
+        log.exception("unhandled error", error=repr(exc))
+        return _problem_response(500, problem(500, "Internal error", "an unexpected error occurred",
+                                              code="internal_error"))
+
+
+def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+    engine = engine or create_engine(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        await engine.dispose()
+
+    app = FastAPI(title="MySqrft Sales", version="1.0.0", lifespan=lifespan,
+                  default_response_class=JSONResponse,
+                  description="Sales domain: pipelines, lead allocation, RM workload, audit.")
+    app.state.settings = settings
+    app.state.engine = engine
+    install_error_handlers(app)
+    app.add_middleware(UnitOfWorkMiddleware, engine=engine, settings=settings)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz() -> Response:
+        try:
+            async with engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception as exc:  # noqa: BLE001 - readiness reports any failure
+            return JSONResponse({"status": "unavailable", "detail": type(exc).__name__}, status_code=503)
+        return JSONResponse({"status": "ready"})
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    from sales.routes import include_routers
+    include_routers(app, prefix=API)
+    return app

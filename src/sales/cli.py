@@ -1,0 +1,98 @@
+"""The `sales` command: serve, worker, migrate, seed, token."""
+from __future__ import annotations
+
+import asyncio
+import sys
+import uuid
+
+import click
+
+from sales.settings import ConfigurationError, get_settings
+
+
+def _settings():  # type: ignore[no-untyped-def]
+    try:
+        return get_settings()
+    except ConfigurationError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+
+
+@click.group()
+def main() -> None:
+    """MySqrft Sales service."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int)
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the API and console (SQLite databases are migrated automatically)."""
+    import uvicorn
+
+    from sales import migrate
+
+    settings = _settings()
+    if settings.is_sqlite:
+        migrate.upgrade(settings.database_url)
+    elif migrate.pending(settings.database_url):
+        click.echo("database is not migrated to the newest schema: run `sales migrate` first", err=True)
+        sys.exit(1)
+    uvicorn.run("sales.asgi:app", host=host, port=port, workers=workers, log_level="warning",
+                access_log=False, proxy_headers=True)
+
+
+@main.command("migrate")
+def migrate_cmd() -> None:
+    """Apply schema migrations to SALES_DATABASE_URL."""
+    from sales import migrate
+
+    settings = _settings()
+    migrate.upgrade(settings.database_url)
+    click.echo("database migrated")
+
+
+@main.command()
+@click.option("--demo", is_flag=True, required=True, help="Load the demo data set (only into an empty database).")
+def seed(demo: bool) -> None:
+    """Load demo data if the database holds no RM yet."""
+    from sales import migrate
+    from sales.demo import seed_demo
+
+    settings = _settings()
+    if settings.is_sqlite:
+        migrate.upgrade(settings.database_url)
+    loaded = asyncio.run(seed_demo(settings))
+    click.echo("demo data loaded" if loaded else "database already has data; demo data not loaded")
+
+
+@main.command()
+@click.option("--sub", "sub", default=None, help="User UUID (random when omitted).")
+@click.option("--role", "roles", multiple=True, required=True, help="Role; repeat for several.")
+@click.option("--team", "teams", multiple=True, help="Team UUID; repeat for several.")
+@click.option("--name", default=None)
+@click.option("--hours", default=12, show_default=True, type=int, help="Lifetime of the token.")
+def token(sub: str | None, roles: tuple[str, ...], teams: tuple[str, ...], name: str | None, hours: int) -> None:
+    """Print a development JWT (refused in production)."""
+    from datetime import timedelta
+
+    from sales.core.auth import Role, issue_token
+
+    settings = _settings()
+    if settings.is_production:
+        click.echo("sales token is for development only (SALES_ENV=production)", err=True)
+        sys.exit(2)
+    try:
+        parsed_roles = [Role(r.upper()).value for r in roles]
+        subject = uuid.UUID(sub) if sub else uuid.uuid4()
+        team_ids = [uuid.UUID(t) for t in teams]
+    except ValueError as exc:
+        click.echo(f"invalid argument: {exc}", err=True)
+        sys.exit(2)
+    click.echo(issue_token(settings, sub=subject, roles=parsed_roles, team_ids=team_ids, name=name,
+                           ttl=timedelta(hours=hours)))
+
+
+if __name__ == "__main__":
+    main()

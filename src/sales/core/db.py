@@ -1,0 +1,79 @@
+"""Engine and the unit of work: one connection and one transaction per request or job."""
+from __future__ import annotations
+
+import warnings
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event, exc as sa_exc
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from sales.settings import Settings
+
+# SQLite stores NUMERIC as REAL; MoneyType re-quantizes on read (see core/types.py).
+warnings.filterwarnings("ignore", category=sa_exc.SAWarning, message=".*Decimal objects natively.*")
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def create_engine(settings: Settings, *, url: str | None = None, pool_size: int | None = None) -> AsyncEngine:
+    url = url or settings.database_url
+    if url.startswith("sqlite"):
+        engine = create_async_engine(url)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        # aiosqlite opens transactions lazily; BEGIN IMMEDIATE on write is handled by busy_timeout.
+        return engine
+    size = pool_size or settings.db_pool_size
+    return create_async_engine(url, pool_size=size, max_overflow=size, pool_pre_ping=False,
+                               connect_args={"server_settings": {"timezone": "UTC"}})
+
+
+def is_postgres(conn: AsyncConnection) -> bool:
+    return conn.dialect.name == "postgresql"
+
+
+@asynccontextmanager
+async def unit_of_work(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """Commit when the block succeeds, roll back when it raises. Services never commit."""
+    async with engine.begin() as conn:
+        yield conn
+
+
+class LazyTransaction:
+    """A request's connection, opened on first use; the UnitOfWork middleware ends it."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._conn: AsyncConnection | None = None
+        self.now_cache: Any = None
+
+    async def connection(self) -> AsyncConnection:
+        if self._conn is None:
+            conn = await self._engine.connect()
+            await conn.begin()
+            self._conn = conn
+        return self._conn
+
+    @property
+    def opened(self) -> bool:
+        return self._conn is not None
+
+    async def finish(self, *, commit: bool) -> None:
+        if self._conn is None:
+            return
+        conn, self._conn = self._conn, None
+        try:
+            if commit:
+                await conn.commit()
+            else:
+                await conn.rollback()
+        finally:
+            await conn.close()

@@ -1,0 +1,31 @@
+"""Registry of periodic jobs; each runs in one unit of work and reports what it did."""
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+JobFn = Callable[[AsyncConnection, datetime], Awaitable[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    run: JobFn
+    interval_seconds: float
+
+
+JOBS: dict[str, Job] = {}
+
+
+def job(name: str, *, every: float = 60.0) -> Callable[[JobFn], JobFn]:
+    """Register `fn(conn, now) -> {"processed": n, ...}` under a kebab-case name, e.g. "sla-sweep"."""
+
+    def register(fn: JobFn) -> JobFn:
+        JOBS[name] = Job(name=name, run=fn, interval_seconds=every)
+        return fn
+
+    return register

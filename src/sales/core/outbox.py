@@ -1,0 +1,33 @@
+"""Published events: written to the outbox in the changing transaction, as CloudEvents 1.0."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from sales.core.http import dumps
+from sales.core.tables import outbox_events
+
+SOURCE = "/mysqrft/sales"
+
+
+def envelope(*, event_id: uuid.UUID, type_: str, subject: str, time: datetime, data: Any) -> dict[str, Any]:
+    return {
+        "specversion": "1.0", "id": str(event_id), "source": SOURCE, "type": type_,
+        "time": time.isoformat().replace("+00:00", "Z"), "subject": subject,
+        "datacontenttype": "application/json", "data": orjson.loads(dumps(data)),
+    }
+
+
+async def record(conn: AsyncConnection, *, type_: str, subject: Any, data: dict[str, Any],
+                 at: datetime) -> uuid.UUID:
+    """Queue one event; `subject` is the aggregate id and orders delivery per aggregate."""
+    event_id = uuid.uuid4()
+    await conn.execute(outbox_events.insert().values(
+        id=event_id, type=type_, subject=str(subject), created_at=at,
+        envelope=envelope(event_id=event_id, type_=type_, subject=str(subject), time=at, data=data),
+    ))
+    return event_id

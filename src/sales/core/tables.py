@@ -1,0 +1,78 @@
+"""Tables of the shared kernel: clock, audit, outbox, inbox, idempotency."""
+from __future__ import annotations
+
+from sqlalchemy import Column, Index, Integer, MetaData, SmallInteger, String, Table, Text, text
+
+from sales.core.types import JSONType, UTCDateTime, UUIDType, BigIntPK
+
+metadata = MetaData(naming_convention={
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+})
+
+clock_state = Table(
+    "clock_state", metadata,
+    Column("id", SmallInteger, primary_key=True),
+    Column("frozen_at", UTCDateTime, nullable=True),
+)
+
+audit_log = Table(
+    "audit_log", metadata,
+    Column("seq", BigIntPK, primary_key=True, autoincrement=True),
+    Column("id", UUIDType, nullable=False, unique=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor_id", UUIDType, nullable=True),
+    Column("actor_roles", JSONType, nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("entity_type", String(64), nullable=False),
+    Column("entity_id", String(64), nullable=False),
+    Column("before", JSONType, nullable=True),
+    Column("after", JSONType, nullable=True),
+    Column("request_id", String(64), nullable=True),
+    Index("ix_audit_log_entity", "entity_type", "entity_id", "seq"),
+    Index("ix_audit_log_actor", "actor_id", "seq"),
+    Index("ix_audit_log_at", "at"),
+)
+
+outbox_events = Table(
+    "outbox_events", metadata,
+    Column("seq", BigIntPK, primary_key=True, autoincrement=True),
+    Column("id", UUIDType, nullable=False, unique=True),
+    Column("type", String(128), nullable=False),
+    Column("subject", String(64), nullable=False),
+    Column("envelope", JSONType, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("published_at", UTCDateTime, nullable=True),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Index("ix_outbox_events_unpublished", "seq", postgresql_where=text("published_at IS NULL"),
+          sqlite_where=text("published_at IS NULL")),
+)
+
+inbox_events = Table(
+    "inbox_events", metadata,
+    Column("id", String(128), primary_key=True),
+    Column("type", String(128), nullable=False),
+    Column("source", String(256), nullable=False),
+    Column("envelope", JSONType, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("last_error", Text, nullable=True),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("processed_at", UTCDateTime, nullable=True),
+    Index("ix_inbox_events_status", "status", "received_at"),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys", metadata,
+    Column("actor", String(64), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("method", String(8), nullable=False),
+    Column("path", String(512), nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Column("status_code", SmallInteger, nullable=False),
+    Column("response_body", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)

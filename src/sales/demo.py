@@ -1,0 +1,92 @@
+"""Demo data for `make run`: cities, teams, RMs, leads and pipelines in several stages."""
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import timedelta
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from sales.core.auth import Principal, Role
+from sales.core.clock import wall_now
+from sales.core.db import create_engine, unit_of_work
+from sales.directory import service as directory_service
+from sales.directory.models import rms
+from sales.directory.schemas import RMCreate, TeamCreate
+from sales.leads import repository as leads_repository
+from sales.pipelines import service as pipelines_service
+from sales.pipelines.enums import Source, Stage
+from sales.pipelines.schemas import PipelineCreate, StageChange
+from sales.settings import Settings
+
+CITIES = {
+    "Bangalore": {"South": ["Koramangala", "HSR Layout", "BTM Layout", "Jayanagar"],
+                  "East": ["Indiranagar", "Whitefield", "Marathahalli", "Bellandur"]},
+    "Mumbai": {"West": ["Andheri", "Bandra", "Juhu", "Goregaon"],
+               "Central": ["Dadar", "Parel", "Worli", "Lower Parel"]},
+    "Pune": {"West": ["Kothrud", "Baner", "Aundh", "Wakad"]},
+}
+FIRST = ["Priya", "Rahul", "Ananya", "Vikram", "Sneha", "Arjun", "Kavya", "Rohan", "Meera", "Aditya", "Isha",
+         "Karan", "Divya", "Nikhil", "Pooja", "Siddharth", "Neha", "Varun", "Riya", "Aman"]
+LAST = ["Patel", "Sharma", "Iyer", "Reddy", "Nair", "Gupta", "Menon", "Joshi", "Rao", "Kulkarni"]
+PATH = [Stage.CONTACTED, Stage.REQUIREMENTS_CAPTURED, Stage.SHORTLIST_SENT, Stage.VISIT_SCHEDULED,
+        Stage.VISIT_COMPLETED, Stage.NEGOTIATION, Stage.AGREEMENT_PENDING]
+
+DEMO_ADMIN = uuid.UUID("00000000-0000-4000-8000-00000000a001")
+
+
+async def seed_demo(settings: Settings) -> bool:
+    """Load the demo set into an empty database; return False if RMs already exist."""
+    engine = create_engine(settings)
+    rng = random.Random(7)
+    admin = Principal(sub=DEMO_ADMIN, roles=frozenset({Role.SALES_ADMIN}), name="Demo Admin")
+    try:
+        async with unit_of_work(engine) as conn:
+            if (await conn.execute(select(func.count()).select_from(rms))).scalar():
+                return False
+            now = wall_now() - timedelta(days=20)
+            rm_ids: list[uuid.UUID] = []
+            for city, zones in CITIES.items():
+                for zone, localities in zones.items():
+                    team = await directory_service.create_team(conn, admin, now=now, data=TeamCreate(
+                        name=f"{city} {zone}", city=city, supervisor_id=uuid.uuid4()))
+                    for i in range(4):
+                        name = f"{rng.choice(FIRST)} {rng.choice(LAST)}"
+                        rm = await directory_service.create_rm(conn, admin, now=now, data=RMCreate(
+                            id=uuid.uuid4(), name=name, email=f"{name.lower().replace(' ', '.')}{i}@mysqrft.com",
+                            phone=f"+91-98{rng.randrange(10**7, 10**8)}", team_id=team.id, city=city, zone=zone,
+                            localities=rng.sample(localities, 2), capacity=25,
+                            base_salary=Decimal(rng.choice([35000, 40000, 50000])),
+                            performance_score=rng.randrange(40, 95), is_backup=(i == 3),
+                            max_deal_value=Decimal(rng.choice([100000, 500000, 2000000]))))
+                        rm_ids.append(rm.id)
+            for n in range(60):
+                created = now + timedelta(hours=n * 7)
+                lead_id, rm_id = uuid.uuid4(), rng.choice(rm_ids)
+                name = f"{rng.choice(FIRST)} {rng.choice(LAST)}"
+                await leads_repository.insert_lead(conn, {
+                    "id": lead_id, "customer_id": uuid.uuid4(), "customer_name": name,
+                    "customer_phone": f"+91-9{rng.randrange(10**8, 10**9)}",
+                    "customer_email": f"{name.split()[0].lower()}{n}@example.com", "allocation_status": "NEW",
+                    "created_at": created, "updated_at": created})
+                pipeline = await pipelines_service.create_pipeline(conn, admin, now=created, data=PipelineCreate(
+                    lead_id=lead_id, rm_id=rm_id, source=rng.choice(list(Source)[:8]),
+                    deal_value=Decimal(rng.randrange(5, 400) * 500), notes="Demo pipeline",
+                    expected_close_date=(created + timedelta(days=rng.randrange(5, 40))).date()))
+                steps = rng.randrange(0, len(PATH) + 2)
+                at = created
+                for stage in PATH[:min(steps, len(PATH))]:
+                    at += timedelta(hours=rng.randrange(2, 30))
+                    await pipelines_service.change_stage(conn, admin, pipeline_id=pipeline.id, now=at,
+                                                         change=StageChange(stage=stage))
+                if steps > len(PATH):
+                    at += timedelta(days=1)
+                    won = rng.random() < 0.6
+                    await pipelines_service.change_stage(conn, admin, pipeline_id=pipeline.id, now=at,
+                                                         change=StageChange(
+                                                             stage=Stage.CLOSED_WON if won else Stage.CLOSED_LOST,
+                                                             loss_reason=None if won else "Chose another property"))
+            return True
+    finally:
+        await engine.dispose()

@@ -1,0 +1,1 @@
+"""RM directory and teams: reference data for allocation, scoping and dashboards."""

@@ -1,0 +1,134 @@
+"""The only place directory SQL lives."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import ColumnElement, and_, delete, false, insert, or_, select, true, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from sales.core.auth import Principal, Role
+from sales.directory.models import rm_leaves, rm_localities, rms, teams
+
+RM_COLUMNS = [rms.c[name] for name in (
+    "id", "name", "email", "phone", "team_id", "city", "zone", "localities", "property_types", "segments",
+    "max_deal_value", "capacity", "base_salary", "performance_score", "is_backup", "status", "availability",
+    "shifts", "active_leads", "created_at", "updated_at")]
+
+
+def readable_rms(principal: Principal) -> ColumnElement[bool]:
+    """What this principal may read of the RM directory (ARCHITECTURE.md §2.2 scoping)."""
+    if principal.reads_org_wide:
+        return true()
+    clauses = []
+    if principal.supervised_teams:
+        clauses.append(rms.c.team_id.in_(principal.supervised_teams))
+    if Role.RM in principal.roles or Role.SUPERVISOR in principal.roles:
+        clauses.append(rms.c.id == principal.sub)
+    return or_(*clauses) if clauses else false()
+
+
+def readable_teams(principal: Principal) -> ColumnElement[bool]:
+    if principal.reads_org_wide:
+        return true()
+    own_team = select(rms.c.team_id).where(rms.c.id == principal.sub).scalar_subquery()
+    return or_(teams.c.id.in_(principal.team_ids) if principal.team_ids else false(), teams.c.id == own_team)
+
+
+# --- teams -------------------------------------------------------------------------------------
+
+async def get_team(conn: AsyncConnection, team_id: UUID, *, scope: ColumnElement[bool] = true()) -> Any:
+    return (await conn.execute(select(teams).where(teams.c.id == team_id, scope))).first()
+
+
+async def list_teams(conn: AsyncConnection, *, scope: ColumnElement[bool], city: str | None, limit: int,
+                     after: tuple[str, str] | None) -> list[Any]:
+    query = select(teams).where(scope)
+    if city:
+        query = query.where(teams.c.city == city)
+    if after:
+        query = query.where(or_(teams.c.name > after[0], and_(teams.c.name == after[0], teams.c.id > UUID(after[1]))))
+    return list((await conn.execute(query.order_by(teams.c.name, teams.c.id).limit(limit + 1))).all())
+
+
+async def insert_team(conn: AsyncConnection, values: dict[str, Any]) -> Any:
+    return (await conn.execute(insert(teams).values(**values).returning(teams))).one()
+
+
+async def update_team(conn: AsyncConnection, team_id: UUID, values: dict[str, Any]) -> Any:
+    return (await conn.execute(update(teams).where(teams.c.id == team_id).values(**values).returning(teams))).one()
+
+
+# --- RMs ---------------------------------------------------------------------------------------
+
+async def get_rm(conn: AsyncConnection, rm_id: UUID, *, scope: ColumnElement[bool] = true(),
+                 for_update: bool = False) -> Any:
+    query = select(*RM_COLUMNS).where(rms.c.id == rm_id, scope)
+    if for_update:
+        query = query.with_for_update()
+    return (await conn.execute(query)).first()
+
+
+async def list_rms(conn: AsyncConnection, *, scope: ColumnElement[bool], filters: dict[str, Any], limit: int,
+                   after: tuple[str, str] | None) -> list[Any]:
+    query = select(*RM_COLUMNS).where(scope)
+    for name in ("team_id", "city", "zone", "status", "availability", "is_backup"):
+        if filters.get(name) is not None:
+            query = query.where(rms.c[name] == filters[name])
+    if after:
+        query = query.where(or_(rms.c.name > after[0], and_(rms.c.name == after[0], rms.c.id > UUID(after[1]))))
+    return list((await conn.execute(query.order_by(rms.c.name, rms.c.id).limit(limit + 1))).all())
+
+
+async def existing_rm_ids(conn: AsyncConnection, ids: list[UUID]) -> set[UUID]:
+    return set((await conn.execute(select(rms.c.id).where(rms.c.id.in_(ids)))).scalars())
+
+
+async def existing_team_ids(conn: AsyncConnection, ids: set[UUID]) -> set[UUID]:
+    if not ids:
+        return set()
+    return set((await conn.execute(select(teams.c.id).where(teams.c.id.in_(ids)))).scalars())
+
+
+async def insert_rm(conn: AsyncConnection, values: dict[str, Any]) -> Any:
+    row = (await conn.execute(insert(rms).values(**values).returning(*RM_COLUMNS))).one()
+    await _replace_localities(conn, row.id, row.city, row.localities)
+    return row
+
+
+async def update_rm(conn: AsyncConnection, rm_id: UUID, values: dict[str, Any]) -> Any:
+    row = (await conn.execute(update(rms).where(rms.c.id == rm_id).values(**values).returning(*RM_COLUMNS))).one()
+    if "localities" in values or "city" in values:
+        await _replace_localities(conn, row.id, row.city, row.localities)
+    return row
+
+
+def locality_key(value: str) -> str:
+    return " ".join(value.lower().split())
+
+
+async def _replace_localities(conn: AsyncConnection, rm_id: UUID, city: str, localities: list[str]) -> None:
+    await conn.execute(delete(rm_localities).where(rm_localities.c.rm_id == rm_id))
+    keys = {locality_key(loc) for loc in localities}
+    if keys:
+        await conn.execute(insert(rm_localities), [
+            {"rm_id": rm_id, "city": locality_key(city), "locality": key} for key in sorted(keys)])
+
+
+# --- leaves ------------------------------------------------------------------------------------
+
+async def insert_leave(conn: AsyncConnection, values: dict[str, Any]) -> Any:
+    return (await conn.execute(insert(rm_leaves).values(**values).returning(rm_leaves))).one()
+
+
+async def list_leaves(conn: AsyncConnection, rm_id: UUID, *, from_date: date | None = None) -> list[Any]:
+    query = select(rm_leaves).where(rm_leaves.c.rm_id == rm_id)
+    if from_date:
+        query = query.where(rm_leaves.c.end_date >= from_date)
+    return list((await conn.execute(query.order_by(rm_leaves.c.start_date, rm_leaves.c.id))).all())
+
+
+async def overlapping_leave(conn: AsyncConnection, rm_id: UUID, start: date, end: date) -> Any:
+    return (await conn.execute(select(rm_leaves.c.id).where(
+        rm_leaves.c.rm_id == rm_id, rm_leaves.c.start_date <= end, rm_leaves.c.end_date >= start))).first()

@@ -1,0 +1,173 @@
+"""RM directory API contract."""
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import (BaseModel, ConfigDict, EmailStr, Field, ValidationInfo, field_validator,
+                      model_validator)
+
+from sales.core.money import Money
+from sales.directory.enums import Availability, PropertyType, RMStatus, Segment
+
+_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TeamCreate(_Strict):
+    id: UUID | None = None
+    name: Name
+    city: Name
+    supervisor_id: UUID | None = None
+
+
+class TeamUpdate(_Strict):
+    id: UUID | None = None
+    name: Name | None = None
+    city: Name | None = None
+    supervisor_id: UUID | None = None
+
+
+class TeamRead(BaseModel):
+    id: UUID
+    name: str
+    city: str
+    supervisor_id: UUID | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class Shift(_Strict):
+    weekday: int = Field(ge=0, le=6, description="0 = Monday ... 6 = Sunday")
+    start: str = Field(description="HH:MM, business time (UTC)")
+    end: str = Field(description="HH:MM; an end before the start runs past midnight")
+
+    @field_validator("start", "end")
+    @classmethod
+    def _hhmm(cls, value: str) -> str:
+        if not _HHMM.match(value):
+            raise ValueError("must be HH:MM (24-hour)")
+        return value
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> "Shift":
+        if self.start == self.end:
+            raise ValueError("start and end must differ")
+        return self
+
+
+def _unique(values: list) -> list:  # type: ignore[type-arg]
+    return list(dict.fromkeys(values))
+
+
+class _RMFields(_Strict):
+    name: Name | None = None
+    email: EmailStr | None = None
+    phone: Annotated[str, Field(max_length=32)] | None = None
+    team_id: UUID | None = None
+    city: Name | None = None
+    zone: Annotated[str, Field(max_length=100)] | None = None
+    localities: list[Annotated[str, Field(min_length=1, max_length=200)]] | None = None
+    property_types: list[PropertyType] | None = None
+    segments: list[Segment] | None = None
+    max_deal_value: Money | None = None
+    capacity: int | None = Field(default=None, ge=0, le=1000)
+    base_salary: Money | None = None
+    performance_score: int | None = Field(default=None, ge=0, le=100)
+    is_backup: bool | None = None
+    status: RMStatus | None = None
+    availability: Availability | None = None
+    shifts: list[Shift] | None = None
+
+    @field_validator("localities", "property_types", "segments")
+    @classmethod
+    def _dedupe(cls, value: list | None) -> list | None:  # type: ignore[type-arg]
+        return None if value is None else _unique(value)
+
+
+class RMCreate(_RMFields):
+    id: UUID = Field(description="The RM's platform user id")
+    name: Name
+    email: EmailStr
+    city: Name
+    localities: list[Annotated[str, Field(min_length=1, max_length=200)]] = []
+    property_types: list[PropertyType] = [PropertyType.RESIDENTIAL, PropertyType.COMMERCIAL]
+    segments: list[Segment] = [Segment.TENANT, Segment.OWNER, Segment.BUYER]
+    capacity: int = Field(default=25, ge=0, le=1000)
+    base_salary: Money = Decimal("0.00")
+    performance_score: int = Field(default=50, ge=0, le=100)
+    is_backup: bool = False
+    status: RMStatus = RMStatus.ACTIVE
+    availability: Availability = Availability.ONLINE
+    shifts: list[Shift] = []
+
+
+class RMUpdate(_RMFields):
+    """Fields given replace the stored ones; fields left out stay as they are."""
+
+    id: UUID | None = None
+
+
+class RMRead(BaseModel):
+    id: UUID
+    name: str
+    email: str
+    phone: str | None
+    team_id: UUID | None
+    city: str
+    zone: str | None
+    localities: list[str]
+    property_types: list[PropertyType]
+    segments: list[Segment]
+    max_deal_value: Decimal | None
+    capacity: int
+    base_salary: Decimal
+    performance_score: int
+    is_backup: bool
+    status: RMStatus
+    availability: Availability
+    shifts: list[Shift]
+    active_leads: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class AvailabilityChange(_Strict):
+    availability: Availability
+
+
+class LeaveCreate(_Strict):
+    start_date: date
+    end_date: date
+    reason: Annotated[str, Field(max_length=1000)] | None = None
+
+    @field_validator("end_date")
+    @classmethod
+    def _ordered(cls, value: date, info: ValidationInfo) -> date:
+        start = info.data.get("start_date")
+        if start is not None and value < start:
+            raise ValueError("end_date must not be before start_date")
+        return value
+
+
+class LeaveRead(BaseModel):
+    id: UUID
+    rm_id: UUID
+    start_date: date
+    end_date: date
+    reason: str | None
+    created_by: UUID | None
+    created_at: datetime
+
+
+class ImportResult(BaseModel):
+    created: int
+    updated: int
+    ids: list[UUID]

@@ -1,0 +1,247 @@
+"""Directory use cases: load -> check -> persist -> audit. Never commits."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import uuid
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from sales.core import audit
+from sales.core.auth import Principal
+from sales.core.errors import Forbidden, InvalidInput, SalesError
+from sales.directory import repository
+from sales.directory.errors import CapacityBelowLoad, LeaveOverlaps, RMExists, RMNotFound, TeamExists, TeamNotFound
+from sales.directory.schemas import (AvailabilityChange, ImportResult, LeaveCreate, LeaveRead, RMCreate, RMRead,
+                                     RMUpdate, TeamCreate, TeamRead, TeamUpdate)
+
+
+def _rm_read(row: Any) -> RMRead:
+    return RMRead.model_validate(row._mapping)
+
+
+# --- teams -------------------------------------------------------------------------------------
+
+async def create_team(conn: AsyncConnection, principal: Principal, *, data: TeamCreate, now: datetime) -> TeamRead:
+    """Create a team (SALES_ADMIN)."""
+    team_id = data.id or uuid.uuid4()
+    if await repository.get_team(conn, team_id):
+        raise TeamExists(f"team {team_id} already exists")
+    row = await repository.insert_team(conn, {**data.model_dump(exclude={"id"}), "id": team_id,
+                                              "created_at": now, "updated_at": now})
+    team = TeamRead.model_validate(row._mapping)
+    await audit.record(conn, principal, action="team.created", entity_type="team", entity_id=team.id, at=now,
+                       after=team)
+    return team
+
+
+async def get_team(conn: AsyncConnection, principal: Principal, *, team_id: UUID) -> TeamRead:
+    row = await repository.get_team(conn, team_id, scope=repository.readable_teams(principal))
+    if row is None:
+        raise TeamNotFound(f"team {team_id} not found")
+    return TeamRead.model_validate(row._mapping)
+
+
+async def update_team(conn: AsyncConnection, principal: Principal, *, team_id: UUID, data: TeamUpdate,
+                      now: datetime) -> TeamRead:
+    before = await get_team(conn, principal, team_id=team_id)
+    if data.id is not None and data.id != team_id:
+        raise InvalidInput(("id",), "id cannot be changed")
+    values = data.model_dump(exclude_unset=True, exclude={"id"})
+    row = await repository.update_team(conn, team_id, {**values, "updated_at": now})
+    team = TeamRead.model_validate(row._mapping)
+    await audit.record(conn, principal, action="team.updated", entity_type="team", entity_id=team_id, at=now,
+                       before=before, after=team)
+    return team
+
+
+async def list_teams(conn: AsyncConnection, principal: Principal, *, city: str | None, limit: int,
+                     cursor: list[Any] | None) -> list[TeamRead]:
+    rows = await repository.list_teams(conn, scope=repository.readable_teams(principal), city=city, limit=limit,
+                                       after=_after(cursor))
+    return [TeamRead.model_validate(r._mapping) for r in rows]
+
+
+def _after(cursor: list[Any] | None) -> tuple[str, str] | None:
+    if cursor is None:
+        return None
+    if len(cursor) != 2:
+        raise InvalidInput.query(("cursor",), "malformed cursor")
+    return str(cursor[0]), str(cursor[1])
+
+
+# --- RMs ---------------------------------------------------------------------------------------
+
+async def _check_team(conn: AsyncConnection, team_id: UUID | None) -> None:
+    if team_id is not None and not await repository.existing_team_ids(conn, {team_id}):
+        raise InvalidInput(("team_id",), f"unknown team {team_id}")
+
+
+async def create_rm(conn: AsyncConnection, principal: Principal, *, data: RMCreate, now: datetime) -> RMRead:
+    """Add an RM to the directory (SALES_ADMIN)."""
+    await _check_team(conn, data.team_id)
+    if await repository.existing_rm_ids(conn, [data.id]):
+        raise RMExists(f"RM {data.id} already exists")
+    row = await repository.insert_rm(conn, {**data.model_dump(mode="json"), "id": data.id,
+                                            "team_id": data.team_id, "max_deal_value": data.max_deal_value,
+                                            "base_salary": data.base_salary, "created_at": now, "updated_at": now})
+    rm = _rm_read(row)
+    await audit.record(conn, principal, action="rm.created", entity_type="rm", entity_id=rm.id, at=now, after=rm)
+    return rm
+
+
+async def get_rm(conn: AsyncConnection, principal: Principal, *, rm_id: UUID) -> RMRead:
+    row = await repository.get_rm(conn, rm_id, scope=repository.readable_rms(principal))
+    if row is None:
+        raise RMNotFound(f"RM {rm_id} not found")
+    return _rm_read(row)
+
+
+async def update_rm(conn: AsyncConnection, principal: Principal, *, rm_id: UUID, data: RMUpdate,
+                    now: datetime) -> RMRead:
+    """Change an RM's record; fields left out keep their values (SALES_ADMIN)."""
+    before = await get_rm(conn, principal, rm_id=rm_id)
+    if data.id is not None and data.id != rm_id:
+        raise InvalidInput(("id",), "id cannot be changed")
+    values = _db_values(data, exclude_unset=True)
+    if "team_id" in values:
+        await _check_team(conn, values["team_id"])
+    for required in ("name", "email", "city", "base_salary", "capacity", "performance_score", "status",
+                     "availability", "is_backup", "localities", "property_types", "segments", "shifts"):
+        if required in values and values[required] is None:
+            raise InvalidInput((required,), "may not be null")
+    if values.get("capacity") is not None:
+        locked = await repository.get_rm(conn, rm_id, for_update=True)
+        if values["capacity"] < locked.active_leads:
+            raise CapacityBelowLoad(f"RM has {locked.active_leads} active leads; reassign some before lowering "
+                                    f"capacity to {values['capacity']}")
+    row = await repository.update_rm(conn, rm_id, {**values, "updated_at": now})
+    rm = _rm_read(row)
+    await audit.record(conn, principal, action="rm.updated", entity_type="rm", entity_id=rm_id, at=now,
+                       before=before, after=rm)
+    return rm
+
+
+def _db_values(data: RMCreate | RMUpdate, *, exclude_unset: bool) -> dict[str, Any]:
+    plain = data.model_dump(mode="json", exclude_unset=exclude_unset, exclude={"id"})
+    exact = data.model_dump(exclude_unset=exclude_unset, include={"team_id", "max_deal_value", "base_salary"})
+    return {**plain, **exact}
+
+
+async def list_rms(conn: AsyncConnection, principal: Principal, *, filters: dict[str, Any], limit: int,
+                   cursor: list[Any] | None) -> list[RMRead]:
+    rows = await repository.list_rms(conn, scope=repository.readable_rms(principal), filters=filters, limit=limit,
+                                     after=_after(cursor))
+    return [_rm_read(r) for r in rows]
+
+
+async def _manageable_rm(conn: AsyncConnection, principal: Principal, rm_id: UUID) -> RMRead:
+    """The RM themself, their team's supervisor or SALES_ADMIN; others who can see the RM get 403."""
+    rm = await get_rm(conn, principal, rm_id=rm_id)
+    if not (principal.is_admin or principal.sub == rm_id or principal.supervises(rm.team_id)):
+        raise Forbidden("only the RM, their supervisor or a SALES_ADMIN may do this")
+    return rm
+
+
+async def change_availability(conn: AsyncConnection, principal: Principal, *, rm_id: UUID,
+                              data: AvailabilityChange, now: datetime) -> RMRead:
+    """Go ONLINE or OFFLINE; offline RMs receive no new leads."""
+    before = await _manageable_rm(conn, principal, rm_id)
+    row = await repository.update_rm(conn, rm_id, {"availability": data.availability.value, "updated_at": now})
+    rm = _rm_read(row)
+    await audit.record(conn, principal, action="rm.availability_changed", entity_type="rm", entity_id=rm_id,
+                       at=now, before={"availability": before.availability}, after={"availability": rm.availability})
+    return rm
+
+
+async def add_leave(conn: AsyncConnection, principal: Principal, *, rm_id: UUID, data: LeaveCreate,
+                    now: datetime) -> LeaveRead:
+    """Record a leave; the RM receives no leads on those days."""
+    await _manageable_rm(conn, principal, rm_id)
+    if await repository.overlapping_leave(conn, rm_id, data.start_date, data.end_date):
+        raise LeaveOverlaps("this leave overlaps one already recorded")
+    row = await repository.insert_leave(conn, {**data.model_dump(), "id": uuid.uuid4(), "rm_id": rm_id,
+                                               "created_by": principal.sub, "created_at": now})
+    leave = LeaveRead.model_validate(row._mapping)
+    await audit.record(conn, principal, action="rm.leave_added", entity_type="rm_leave", entity_id=leave.id,
+                       at=now, after=leave)
+    return leave
+
+
+async def list_leaves(conn: AsyncConnection, principal: Principal, *, rm_id: UUID) -> list[LeaveRead]:
+    await get_rm(conn, principal, rm_id=rm_id)
+    return [LeaveRead.model_validate(r._mapping) for r in await repository.list_leaves(conn, rm_id)]
+
+
+# --- CSV import --------------------------------------------------------------------------------
+
+_LIST_FIELDS = ("localities", "property_types", "segments")
+
+
+def _csv_record(raw: dict[str, str | None]) -> dict[str, Any]:
+    record: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key is None:
+            raise ValueError("row has more values than the header has columns")
+        key = key.strip()
+        value = (value or "").strip()
+        if value == "":
+            continue
+        if key in _LIST_FIELDS:
+            record[key] = [part.strip() for part in value.replace(";", "|").split("|") if part.strip()]
+        elif key == "shifts":
+            record[key] = json.loads(value)
+        elif key == "is_backup":
+            record[key] = value.lower() in ("1", "true", "yes", "y")
+        else:
+            record[key] = value
+    return record
+
+
+async def import_rms(conn: AsyncConnection, principal: Principal, *, content: str, now: datetime) -> ImportResult:
+    """Create or update RMs from CSV; any invalid row rejects the whole file with per-row errors."""
+    reader = csv.DictReader(io.StringIO(content))
+    if not reader.fieldnames or "id" not in [f.strip() for f in reader.fieldnames]:
+        raise InvalidInput(("file",), "CSV needs a header row with at least id, name, email, city")
+    errors: list[dict[str, Any]] = []
+    parsed: list[RMCreate] = []
+    for line, raw in enumerate(reader, start=2):
+        try:
+            parsed.append(RMCreate.model_validate(_csv_record(raw)))
+        except ValidationError as exc:
+            errors += [{"loc": ["row", line, *[str(p) for p in e["loc"]]], "msg": e["msg"]} for e in exc.errors()]
+        except ValueError as exc:
+            errors.append({"loc": ["row", line], "msg": str(exc)})
+    if not parsed and not errors:
+        raise InvalidInput(("file",), "CSV has no rows")
+    seen: set[UUID] = set()
+    for line, item in enumerate(parsed, start=2):
+        if item.id in seen:
+            errors.append({"loc": ["row", line, "id"], "msg": "duplicate id in file"})
+        seen.add(item.id)
+    known_teams = await repository.existing_team_ids(conn, {p.team_id for p in parsed if p.team_id})
+    for line, item in enumerate(parsed, start=2):
+        if item.team_id and item.team_id not in known_teams:
+            errors.append({"loc": ["row", line, "team_id"], "msg": f"unknown team {item.team_id}"})
+    if errors:
+        raise ImportRejected(f"{len(errors)} error(s); nothing was imported", extra={"errors": errors})
+    existing = await repository.existing_rm_ids(conn, [p.id for p in parsed])
+    created = updated = 0
+    for item in parsed:
+        if item.id in existing:
+            await update_rm(conn, principal, rm_id=item.id,
+                            data=RMUpdate.model_validate(item.model_dump(exclude_unset=True)), now=now)
+            updated += 1
+        else:
+            await create_rm(conn, principal, data=item, now=now)
+            created += 1
+    return ImportResult(created=created, updated=updated, ids=[p.id for p in parsed])
+
+
+class ImportRejected(SalesError):
+    status_code, code, title = 422, "import_rejected", "Import rejected"

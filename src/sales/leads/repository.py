@@ -1,0 +1,40 @@
+"""The lead read model: stored with customer PII encrypted."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from sales.core.pii import cipher
+from sales.leads.models import leads
+
+PII_FIELDS = ("customer_name", "customer_phone", "customer_email")
+
+
+def _sealed(values: dict[str, Any]) -> dict[str, Any]:
+    aead = cipher()
+    return {k: aead.encrypt(v) if k in PII_FIELDS else v for k, v in values.items()}
+
+
+async def get(conn: AsyncConnection, lead_id: UUID, *, for_update: bool = False) -> Any:
+    query = select(leads).where(leads.c.id == lead_id)
+    if for_update:
+        query = query.with_for_update()
+    return (await conn.execute(query)).first()
+
+
+async def insert_lead(conn: AsyncConnection, values: dict[str, Any]) -> None:
+    await conn.execute(insert(leads).values(**_sealed(values)))
+
+
+async def update_lead(conn: AsyncConnection, lead_id: UUID, values: dict[str, Any], *, now: datetime) -> None:
+    await conn.execute(update(leads).where(leads.c.id == lead_id).values(**_sealed(values), updated_at=now))
+
+
+def customer_of(row: Any) -> dict[str, Any]:
+    aead = cipher()
+    return {"id": row.customer_id, "name": aead.decrypt(row.customer_name),
+            "phone": aead.decrypt(row.customer_phone), "email": aead.decrypt(row.customer_email)}

@@ -1,0 +1,1 @@
+"""Sales pipelines: stages, history, statistics."""

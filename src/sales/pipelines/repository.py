@@ -1,0 +1,123 @@
+"""The only place pipeline SQL lives: Core statements, rows straight into schemas."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import ColumnElement, and_, case, false, func, insert, or_, select, true, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from sales.core.auth import Principal, Role
+from sales.core.db import is_postgres
+from sales.directory.models import rms, teams
+from sales.leads.models import leads
+from sales.pipelines.models import pipeline_stage_history, sales_pipelines as p
+
+_JOINED = p.join(rms, rms.c.id == p.c.rm_id).outerjoin(teams, teams.c.id == rms.c.team_id).outerjoin(
+    leads, leads.c.id == p.c.lead_id)
+
+PIPELINE_COLUMNS = [
+    *p.c,
+    rms.c.name.label("rm_name"), rms.c.team_id.label("rm_team_id"), teams.c.name.label("team_name"),
+    leads.c.id.label("lead_known"), leads.c.customer_id, leads.c.customer_name, leads.c.customer_phone,
+    leads.c.customer_email,
+]
+
+
+def readable(principal: Principal) -> ColumnElement[bool]:
+    """Pipelines this principal may read: own (RM), supervised teams (SUPERVISOR), all (org-wide roles)."""
+    if principal.reads_org_wide:
+        return true()
+    clauses = []
+    if principal.supervised_teams:
+        clauses.append(rms.c.team_id.in_(principal.supervised_teams))
+    if principal.has(Role.RM, Role.SUPERVISOR):
+        clauses.append(p.c.rm_id == principal.sub)
+    return or_(*clauses) if clauses else false()
+
+
+async def get(conn: AsyncConnection, pipeline_id: UUID, *, scope: ColumnElement[bool] = true(),
+              for_update: bool = False) -> Any:
+    query = select(*PIPELINE_COLUMNS).select_from(_JOINED).where(p.c.id == pipeline_id, scope)
+    if for_update:
+        query = query.with_for_update(of=p)
+    return (await conn.execute(query)).first()
+
+
+def _filtered(query: Any, f: dict[str, Any]) -> Any:
+    for column in ("rm_id", "stage", "outcome", "source"):
+        if f.get(column) is not None:
+            query = query.where(p.c[column] == f[column])
+    if f.get("team_id") is not None:
+        query = query.where(rms.c.team_id == f["team_id"])
+    if f.get("city") is not None:
+        query = query.where(rms.c.city == f["city"])
+    if f.get("created_from") is not None:
+        query = query.where(p.c.created_at >= f["created_from"])
+    if f.get("created_to") is not None:
+        query = query.where(p.c.created_at <= f["created_to"])
+    if f.get("expected_close_from") is not None:
+        query = query.where(p.c.expected_close_date >= f["expected_close_from"])
+    if f.get("expected_close_to") is not None:
+        query = query.where(p.c.expected_close_date <= f["expected_close_to"])
+    return query
+
+
+async def list_(conn: AsyncConnection, *, scope: ColumnElement[bool], filters: dict[str, Any], limit: int,
+                after: tuple[datetime, UUID] | None) -> list[Any]:
+    """Newest first, keyset-paginated on (created_at, id)."""
+    query = _filtered(select(*PIPELINE_COLUMNS).select_from(_JOINED).where(scope), filters)
+    if after:
+        query = query.where(or_(p.c.created_at < after[0], and_(p.c.created_at == after[0], p.c.id < after[1])))
+    query = query.order_by(p.c.created_at.desc(), p.c.id.desc()).limit(limit + 1)
+    return list((await conn.execute(query)).all())
+
+
+async def insert_pipeline(conn: AsyncConnection, values: dict[str, Any]) -> None:
+    await conn.execute(insert(p).values(**values))
+
+
+async def update_pipeline(conn: AsyncConnection, pipeline_id: UUID, values: dict[str, Any]) -> None:
+    await conn.execute(update(p).where(p.c.id == pipeline_id).values(**values))
+
+
+async def append_history(conn: AsyncConnection, values: dict[str, Any]) -> None:
+    await conn.execute(insert(pipeline_stage_history).values(**values))
+
+
+async def history(conn: AsyncConnection, pipeline_id: UUID, *, limit: int, after_seq: int | None) -> list[Any]:
+    h = pipeline_stage_history
+    query = select(h).where(h.c.pipeline_id == pipeline_id)
+    if after_seq is not None:
+        query = query.where(h.c.seq > after_seq)
+    return list((await conn.execute(query.order_by(h.c.seq).limit(limit + 1))).all())
+
+
+async def stats(conn: AsyncConnection, *, scope: ColumnElement[bool], filters: dict[str, Any],
+                today: date) -> dict[str, Any]:
+    """Counts and values per stage, weighted value, win rate inputs, cycle time and overdue count."""
+    is_open = p.c.outcome == "PENDING"
+    value = func.coalesce(p.c.deal_value, 0)
+    per_stage = _filtered(
+        select(p.c.stage, func.count().label("n"), func.sum(value).label("value"),
+               func.sum(case((is_open, value * func.coalesce(p.c.probability, 0)), else_=0)).label("weighted"),
+               func.sum(case((and_(is_open, p.c.expected_close_date < today), 1), else_=0)).label("overdue"))
+        .select_from(p.join(rms, rms.c.id == p.c.rm_id)).where(scope).group_by(p.c.stage), filters)
+    rows = (await conn.execute(per_stage)).all()
+    if is_postgres(conn):
+        days = func.avg(p.c.actual_close_date - func.date(p.c.created_at))
+    else:
+        days = func.avg(func.julianday(p.c.actual_close_date) - func.julianday(func.date(p.c.created_at)))
+    cycle = _filtered(select(days).select_from(p.join(rms, rms.c.id == p.c.rm_id))
+                      .where(scope, p.c.actual_close_date.is_not(None)), filters)
+    avg_days = (await conn.execute(cycle)).scalar()
+    return {"rows": rows, "avg_cycle_days": avg_days}
+
+
+def as_decimal(value: Any, places: str = "0.01") -> Decimal:
+    """SQLite aggregates come back as float; PostgreSQL's as Decimal. Normalise both."""
+    if value is None:
+        return Decimal(0).quantize(Decimal(places))
+    return Decimal(str(value)).quantize(Decimal(places))

@@ -1,0 +1,106 @@
+"""Pipeline API contract (PRD §3.2.1, §7.3)."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from sales.core.money import Money
+from sales.pipelines.enums import Outcome, Source, Stage
+
+Probability = Annotated[int, Field(ge=0, le=100)]
+Text = Annotated[str, Field(max_length=10000)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PipelineCreate(_Strict):
+    lead_id: UUID
+    rm_id: UUID
+    source: Source
+    deal_value: Money | None = None
+    probability: Probability | None = Field(default=None, description="defaults to the stage's probability")
+    expected_close_date: date | None = None
+    notes: Text | None = None
+
+
+class PipelineUpdate(_Strict):
+    """Fields given replace the stored ones. The stage changes only through PATCH /{id}/stage."""
+
+    source: Source | None = None
+    deal_value: Money | None = None
+    probability: Probability | None = None
+    expected_close_date: date | None = None
+    notes: Text | None = None
+
+
+class StageChange(_Strict):
+    stage: Stage
+    reason: Annotated[str, Field(max_length=1000)] | None = None
+    loss_reason: Annotated[str, Field(min_length=1, max_length=1000)] | None = None
+    deal_value: Money | None = None
+
+
+class CustomerSummary(BaseModel):
+    id: UUID | None
+    name: str | None
+    phone: str | None
+    email: str | None
+
+
+class RMSummary(BaseModel):
+    id: UUID
+    name: str
+    team: str | None
+
+
+class PipelineRead(BaseModel):
+    id: UUID
+    lead_id: UUID
+    rm_id: UUID
+    stage: Stage
+    source: Source
+    deal_value: Decimal | None
+    probability: int | None
+    expected_close_date: date | None
+    actual_close_date: date | None
+    outcome: Outcome
+    loss_reason: str | None
+    notes: str | None
+    created_at: datetime
+    updated_at: datetime
+    stage_changed_at: datetime
+    sla_deadline: datetime
+    customer: CustomerSummary | None
+    rm: RMSummary
+
+
+class StageHistoryEntry(BaseModel):
+    from_stage: Stage | None
+    to_stage: Stage
+    changed_by: UUID | None
+    changed_at: datetime
+    reason: str | None
+
+
+class StageStats(BaseModel):
+    count: int
+    deal_value: Decimal
+
+
+class PipelineStats(BaseModel):
+    stages: dict[Stage, StageStats]
+    total_count: int
+    open_count: int
+    total_deal_value: Decimal
+    weighted_pipeline_value: Decimal = Field(description="sum of deal_value x probability/100 over open pipelines")
+    won_count: int
+    lost_count: int
+    win_rate: Decimal | None = Field(description="won / (won + lost) as a percentage; null with no closed deals")
+    avg_cycle_time_days: Decimal | None = Field(description="mean days from creation to close of closed deals")
+    overdue_count: int = Field(description="open pipelines whose expected_close_date has passed")

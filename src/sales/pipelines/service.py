@@ -1,0 +1,210 @@
+"""Pipeline use cases: load -> rules -> persist -> outbox -> audit. Never commits."""
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from sales.core import audit, outbox
+from sales.core.auth import Principal, Role
+from sales.core.errors import Forbidden, InvalidInput
+from sales.core.pii import cipher, mask_email, mask_phone
+from sales.directory import repository as directory_repository
+from sales.pipelines import repository, rules
+from sales.pipelines.enums import Outcome, Stage
+from sales.pipelines.errors import PipelineClosed, PipelineNotFound
+from sales.pipelines.schemas import (CustomerSummary, PipelineCreate, PipelineRead, PipelineStats, PipelineUpdate,
+                                     RMSummary, StageChange, StageHistoryEntry, StageStats)
+
+
+def may_see_pii(principal: Principal, *, rm_id: UUID, team_id: UUID | None) -> bool:
+    """The assigned RM, their supervisor and SALES_ADMIN see customer contact details unmasked."""
+    return principal.is_admin or principal.sub == rm_id or principal.supervises(team_id)
+
+
+def _customer(row: Any, principal: Principal) -> CustomerSummary | None:
+    if row.lead_known is None:
+        return None
+    aead = cipher()
+    name, phone, email = (aead.decrypt(row.customer_name), aead.decrypt(row.customer_phone),
+                          aead.decrypt(row.customer_email))
+    if not may_see_pii(principal, rm_id=row.rm_id, team_id=row.rm_team_id):
+        phone, email = mask_phone(phone), mask_email(email)
+    return CustomerSummary(id=row.customer_id, name=name, phone=phone, email=email)
+
+
+def to_read(row: Any, principal: Principal) -> PipelineRead:
+    m = row._mapping
+    return PipelineRead(
+        id=m["id"], lead_id=m["lead_id"], rm_id=m["rm_id"], stage=m["stage"], source=m["source"],
+        deal_value=m["deal_value"], probability=m["probability"], expected_close_date=m["expected_close_date"],
+        actual_close_date=m["actual_close_date"], outcome=m["outcome"], loss_reason=m["loss_reason"],
+        notes=m["notes"], created_at=m["created_at"], updated_at=m["updated_at"],
+        stage_changed_at=m["stage_changed_at"], sla_deadline=m["sla_deadline"],
+        customer=_customer(row, principal),
+        rm=RMSummary(id=m["rm_id"], name=m["rm_name"], team=m["team_name"]),
+    )
+
+
+async def get_pipeline(conn: AsyncConnection, principal: Principal, *, pipeline_id: UUID) -> PipelineRead:
+    row = await repository.get(conn, pipeline_id, scope=repository.readable(principal))
+    if row is None:
+        raise PipelineNotFound(f"pipeline {pipeline_id} not found")
+    return to_read(row, principal)
+
+
+async def _load_for_change(conn: AsyncConnection, principal: Principal, pipeline_id: UUID) -> Any:
+    """Lock the pipeline for a write; invisible -> 404, visible but not workable by this role -> 403."""
+    row = await repository.get(conn, pipeline_id, scope=repository.readable(principal), for_update=True)
+    if row is None:
+        raise PipelineNotFound(f"pipeline {pipeline_id} not found")
+    if not (principal.is_admin or row.rm_id == principal.sub or principal.supervises(row.rm_team_id)):
+        raise Forbidden("only the assigned RM, their supervisor or a SALES_ADMIN may change this pipeline")
+    return row
+
+
+async def create_pipeline(conn: AsyncConnection, principal: Principal, *, data: PipelineCreate,
+                          now: datetime, sla_deadline: datetime | None = None) -> PipelineRead:
+    """Open a pipeline at NEW for an active RM."""
+    rm = await directory_repository.get_rm(conn, data.rm_id)
+    if rm is None:
+        raise InvalidInput(("rm_id",), f"unknown RM {data.rm_id}")
+    if rm.status != "ACTIVE":
+        raise InvalidInput(("rm_id",), f"RM {data.rm_id} is not active")
+    if not (principal.has(Role.SALES_ADMIN, Role.SERVICE) or principal.sub == rm.id
+            or principal.supervises(rm.team_id)):
+        raise Forbidden("RMs open pipelines for themselves and supervisors for their teams")
+    pipeline_id = uuid.uuid4()
+    await repository.insert_pipeline(conn, {
+        "id": pipeline_id, "lead_id": data.lead_id, "rm_id": data.rm_id, "stage": Stage.NEW.value,
+        "source": data.source.value, "deal_value": data.deal_value,
+        "probability": data.probability if data.probability is not None else rules.DEFAULT_PROBABILITY[Stage.NEW],
+        "expected_close_date": data.expected_close_date, "outcome": Outcome.PENDING.value, "notes": data.notes,
+        "sla_deadline": sla_deadline or rules.sla_deadline(now), "stage_changed_at": now,
+        "created_at": now, "updated_at": now,
+    })
+    pipeline = await get_pipeline(conn, principal, pipeline_id=pipeline_id)
+    await outbox.record(conn, type_="sales.pipeline.created", subject=pipeline_id, at=now, data={
+        "pipeline_id": pipeline_id, "lead_id": data.lead_id, "rm_id": data.rm_id, "stage": Stage.NEW,
+        "source": data.source, "deal_value": data.deal_value})
+    await audit.record(conn, principal, action="pipeline.created", entity_type="pipeline", entity_id=pipeline_id,
+                       at=now, after=_audit_view(pipeline))
+    return pipeline
+
+
+def _audit_view(pipeline: PipelineRead) -> dict[str, Any]:
+    """Audit rows keep business fields, not customer PII."""
+    return pipeline.model_dump(exclude={"customer", "rm"})
+
+
+async def update_pipeline(conn: AsyncConnection, principal: Principal, *, pipeline_id: UUID, data: PipelineUpdate,
+                          now: datetime) -> PipelineRead:
+    """Change value, probability, expected close date, source or notes."""
+    row = await _load_for_change(conn, principal, pipeline_id)
+    before = to_read(row, principal)
+    values = data.model_dump(exclude_unset=True)
+    if row.stage in (Stage.CLOSED_WON, Stage.CLOSED_LOST) and set(values) - {"notes"}:
+        raise PipelineClosed("a closed pipeline only accepts notes")
+    if "source" in values and values["source"] is None:
+        raise InvalidInput(("source",), "may not be null")
+    if "source" in values:
+        values["source"] = values["source"].value
+    await repository.update_pipeline(conn, pipeline_id, {**values, "updated_at": now})
+    after = await get_pipeline(conn, principal, pipeline_id=pipeline_id)
+    await audit.record(conn, principal, action="pipeline.updated", entity_type="pipeline", entity_id=pipeline_id,
+                       at=now, before=_audit_view(before), after=_audit_view(after))
+    return after
+
+
+async def change_stage(conn: AsyncConnection, principal: Principal, *, pipeline_id: UUID, change: StageChange,
+                       now: datetime) -> PipelineRead:
+    """Move a pipeline to another stage, recording history and events."""
+    row = await _load_for_change(conn, principal, pipeline_id)
+    current = Stage(row.stage)
+    deal_value = change.deal_value if change.deal_value is not None else row.deal_value
+    rules.check_stage_change(current, change.stage, actor_roles=principal.roles, reason=change.reason,
+                             loss_reason=change.loss_reason, deal_value=deal_value)
+    outcome = rules.outcome_for(change.stage)
+    values: dict[str, Any] = {
+        "stage": change.stage.value, "outcome": outcome.value, "stage_changed_at": now, "updated_at": now,
+        "probability": rules.DEFAULT_PROBABILITY[change.stage],
+    }
+    if change.deal_value is not None:
+        values["deal_value"] = change.deal_value
+    if change.stage is Stage.CLOSED_LOST:
+        values["loss_reason"] = change.loss_reason
+    if change.stage.is_closed:
+        values["actual_close_date"] = now.date()
+    await repository.update_pipeline(conn, pipeline_id, values)
+    await repository.append_history(conn, {"pipeline_id": pipeline_id, "from_stage": current.value,
+                                           "to_stage": change.stage.value, "changed_by": principal.sub,
+                                           "changed_at": now, "reason": change.reason or change.loss_reason})
+    await outbox.record(conn, type_="sales.pipeline.stage_changed", subject=pipeline_id, at=now, data={
+        "pipeline_id": pipeline_id, "lead_id": row.lead_id, "rm_id": row.rm_id, "old_stage": current,
+        "new_stage": change.stage, "changed_by": principal.sub, "reason": change.reason})
+    if change.stage.is_closed:
+        await outbox.record(conn, type_="sales.pipeline.closed", subject=pipeline_id, at=now, data={
+            "pipeline_id": pipeline_id, "lead_id": row.lead_id, "rm_id": row.rm_id, "outcome": outcome,
+            "value": deal_value, "loss_reason": change.loss_reason, "actual_close_date": now.date()})
+    after = await get_pipeline(conn, principal, pipeline_id=pipeline_id)
+    await audit.record(conn, principal, action="pipeline.stage_changed", entity_type="pipeline",
+                       entity_id=pipeline_id, at=now, before={"stage": current, "outcome": row.outcome},
+                       after={"stage": after.stage, "outcome": after.outcome, "reason": change.reason,
+                              "loss_reason": change.loss_reason})
+    return after
+
+
+async def list_pipelines(conn: AsyncConnection, principal: Principal, *, filters: dict[str, Any], limit: int,
+                         cursor: list[Any] | None) -> list[PipelineRead]:
+    after = None
+    if cursor is not None:
+        try:
+            after = (datetime.fromisoformat(cursor[0].replace("Z", "+00:00")), UUID(cursor[1]))
+        except (ValueError, IndexError, AttributeError, TypeError):
+            raise InvalidInput.query(("cursor",), "malformed cursor") from None
+    rows = await repository.list_(conn, scope=repository.readable(principal), filters=filters, limit=limit,
+                                  after=after)
+    return [to_read(row, principal) for row in rows]
+
+
+async def stage_history(conn: AsyncConnection, principal: Principal, *, pipeline_id: UUID, limit: int,
+                        cursor: list[Any] | None) -> tuple[list[StageHistoryEntry], int | None]:
+    await get_pipeline(conn, principal, pipeline_id=pipeline_id)
+    after_seq = None
+    if cursor is not None:
+        try:
+            after_seq = int(cursor[0])
+        except (ValueError, IndexError, TypeError):
+            raise InvalidInput.query(("cursor",), "malformed cursor") from None
+    rows = await repository.history(conn, pipeline_id, limit=limit, after_seq=after_seq)
+    entries = [StageHistoryEntry.model_validate(r._mapping) for r in rows[:limit]]
+    return entries, (rows[limit - 1].seq if len(rows) > limit else None)
+
+
+async def pipeline_stats(conn: AsyncConnection, principal: Principal, *, filters: dict[str, Any],
+                         today: date) -> PipelineStats:
+    """Counts and values per stage, weighted value, win rate, cycle time, overdue, for the caller's scope."""
+    raw = await repository.stats(conn, scope=repository.readable(principal), filters=filters, today=today)
+    stages = {stage: StageStats(count=0, deal_value=Decimal("0.00")) for stage in Stage}
+    weighted = Decimal(0)
+    overdue = 0
+    for row in raw["rows"]:
+        stages[Stage(row.stage)] = StageStats(count=row.n, deal_value=repository.as_decimal(row.value))
+        weighted += Decimal(str(row.weighted or 0))
+        overdue += int(row.overdue or 0)
+    won, lost = stages[Stage.CLOSED_WON].count, stages[Stage.CLOSED_LOST].count
+    total = sum(s.count for s in stages.values())
+    return PipelineStats(
+        stages=stages, total_count=total, open_count=total - won - lost,
+        total_deal_value=sum((s.deal_value for s in stages.values()), Decimal("0.00")),
+        weighted_pipeline_value=(weighted / 100).quantize(Decimal("0.01")),
+        won_count=won, lost_count=lost,
+        win_rate=(Decimal(won * 100) / (won + lost)).quantize(Decimal("0.01")) if won + lost else None,
+        avg_cycle_time_days=repository.as_decimal(raw["avg_cycle_days"]) if raw["avg_cycle_days"] is not None
+        else None,
+        overdue_count=overdue,
+    )

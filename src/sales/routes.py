@@ -1,0 +1,14 @@
+"""Every router of the service, mounted under /api/v1/sales."""
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+
+def include_routers(app: FastAPI, *, prefix: str) -> None:
+    from sales.admin.api import router as admin_router
+    from sales.directory.api import router as directory_router
+    from sales.pipelines.api import router as pipelines_router
+
+    app.include_router(admin_router, prefix=prefix)
+    app.include_router(directory_router, prefix=prefix)
+    app.include_router(pipelines_router, prefix=f"{prefix}/pipelines")
