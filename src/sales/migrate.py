@@ -23,7 +23,7 @@ def alembic_config(url: str) -> Config:
 def upgrade(url: str) -> None:
     if url.startswith("sqlite"):
         _ensure_sqlite_dir(url)
-    command.upgrade(alembic_config(url), "head")
+    command.upgrade(alembic_config(url), "heads")
 
 
 def _ensure_sqlite_dir(url: str) -> None:
@@ -33,15 +33,15 @@ def _ensure_sqlite_dir(url: str) -> None:
 
 
 def pending(url: str) -> bool:
-    """True when the database is not at the newest revision."""
-    head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+    """True when the database is not at the newest revision(s)."""
+    heads = set(ScriptDirectory.from_config(alembic_config(url)).get_heads())
 
-    async def current() -> str | None:
+    async def current() -> set[str]:
         engine = create_async_engine(url)
         try:
             async with engine.connect() as conn:
-                return await conn.run_sync(lambda c: MigrationContext.configure(c).get_current_revision())
+                return set(await conn.run_sync(lambda c: MigrationContext.configure(c).get_current_heads()))
         finally:
             await engine.dispose()
 
-    return asyncio.run(current()) != head
+    return asyncio.run(current()) != heads
