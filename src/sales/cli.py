@@ -1,4 +1,4 @@
-"""The `sales` command: serve, worker, migrate, seed, token."""
+"""The `sales` command: serve, worker, migrate, seed, token, bench."""
 from __future__ import annotations
 
 import asyncio
@@ -92,6 +92,22 @@ def token(sub: str | None, roles: tuple[str, ...], teams: tuple[str, ...], name:
         sys.exit(2)
     click.echo(issue_token(settings, sub=subject, roles=parsed_roles, team_ids=team_ids, name=name,
                            ttl=timedelta(hours=hours)))
+
+
+@main.group()
+def bench() -> None:
+    """Benchmarks at PRD scale (ISSUE 6); PostgreSQL only. See docs/performance.md."""
+
+
+@bench.command("seed")
+@click.option("--scale", type=click.Choice(["smoke", "prd", "x10"]), default="prd", show_default=True)
+@click.option("--replace", is_flag=True, help="Empty the service's tables first.")
+@click.option("--workers", type=int, default=None, help="Generator processes (default: CPUs, at most 4).")
+def bench_seed(scale: str, replace: bool, workers: int | None) -> None:
+    """Fill SALES_DATABASE_URL (migrated, PostgreSQL) with benchmark data via COPY."""
+    from sales.bench.cli import seed_command
+
+    seed_command(_settings(), scale=scale, replace=replace, workers=workers)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,39 @@
+"""Implementations behind `sales bench ...` (sales/cli.py stays thin)."""
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+
+import click
+
+from sales.core.clock import wall_now
+from sales.settings import Settings
+
+
+def _dsn(settings: Settings) -> str:
+    from sales.bench.seed import asyncpg_dsn
+
+    try:
+        return asyncpg_dsn(settings.database_url)
+    except ValueError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+
+
+def seed_command(settings: Settings, *, scale: str, replace: bool, workers: int | None) -> None:
+    from sales.bench.seed import SeedInconsistent, SeedRefused, seed
+
+    dsn = _dsn(settings)
+    click.echo(f"seeding scale={scale} into {dsn.rsplit('/', 1)[-1]}")
+    try:
+        report = asyncio.run(seed(dsn, scale, pii_key=settings.pii_key_bytes, replace=replace, workers=workers,
+                                  now=wall_now(), echo=click.echo))
+    except (SeedRefused, SeedInconsistent) as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    click.echo(f"seeded in {report.total_seconds} s: {report.rms} RMs, {report.teams} teams, "
+               f"{report.pipelines} pipelines, {report.history} stage changes, {report.leads} leads, "
+               f"{report.allocations} allocations ({report.live_allocations} live)")
+    click.echo(f"bench RM with {report.bench_rm_pipelines} pipelines: {report.bench_rm_id}")
+    click.echo(json.dumps(report.as_dict()))
