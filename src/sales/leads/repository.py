@@ -38,3 +38,18 @@ def customer_of(row: Any) -> dict[str, Any]:
     aead = cipher()
     return {"id": row.customer_id, "name": aead.decrypt(row.customer_name),
             "phone": aead.decrypt(row.customer_phone), "email": aead.decrypt(row.customer_email)}
+
+
+async def upsert_and_lock(conn: AsyncConnection, values: dict[str, Any], *, now: datetime) -> Any:
+    """Insert the lead or refresh its facts, then lock its row: concurrent allocations of one lead serialize."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    sealed = _sealed(values)
+    refreshed = {k: v for k, v in sealed.items()
+                 if v is not None and k not in ("id", "created_at", "allocation_status", "sla_breaches")}
+    statement = dialect_insert(leads).values(**sealed).on_conflict_do_update(
+        index_elements=[leads.c.id], set_={**refreshed, "updated_at": now})
+    await conn.execute(statement)
+    return await get(conn, values["id"], for_update=True)

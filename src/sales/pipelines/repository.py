@@ -121,3 +121,18 @@ def as_decimal(value: Any, places: str = "0.01") -> Decimal:
     if value is None:
         return Decimal(0).quantize(Decimal(places))
     return Decimal(str(value)).quantize(Decimal(places))
+
+
+async def open_pipeline_id_for_lead(conn: AsyncConnection, lead_id: UUID) -> UUID | None:
+    query = (select(p.c.id).where(p.c.lead_id == lead_id, p.c.outcome == "PENDING")
+             .order_by(p.c.created_at.desc()).limit(1))
+    return (await conn.execute(query)).scalar()
+
+
+async def pipelines_of_lead(conn: AsyncConnection, lead_id: UUID, *, for_update: bool = False) -> list[Any]:
+    """A lead's pipelines, newest first (locked for a write when asked)."""
+    query = (select(*PIPELINE_COLUMNS).select_from(_JOINED).where(p.c.lead_id == lead_id)
+             .order_by(p.c.created_at.desc(), p.c.id.desc()))
+    if for_update:
+        query = query.with_for_update(of=p)
+    return list((await conn.execute(query)).all())

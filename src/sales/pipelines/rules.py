@@ -52,3 +52,8 @@ def check_stage_change(current: Stage, target: Stage, *, actor_roles: frozenset[
         raise InvalidInput(("loss_reason",), "loss_reason is required to close a pipeline as lost")
     if target is Stage.CLOSED_WON and deal_value is None:
         raise InvalidInput(("deal_value",), "deal_value is required to close a pipeline as won")
+
+
+def should_advance(current: Stage, target: Stage) -> bool:
+    """Consumed events (lead qualified, visit completed) only move an open pipeline forward, never back."""
+    return not current.is_closed and current.order < target.order

@@ -9,7 +9,7 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from sales.core import audit, outbox
+from sales.core import audit, hooks, outbox
 from sales.core.auth import Principal, Role
 from sales.core.errors import Forbidden, InvalidInput
 from sales.core.pii import cipher, mask_email, mask_phone
@@ -150,6 +150,8 @@ async def change_stage(conn: AsyncConnection, principal: Principal, *, pipeline_
         await outbox.record(conn, type_="sales.pipeline.closed", subject=pipeline_id, at=now, data={
             "pipeline_id": pipeline_id, "lead_id": row.lead_id, "rm_id": row.rm_id, "outcome": outcome,
             "value": deal_value, "loss_reason": change.loss_reason, "actual_close_date": now.date()})
+    await hooks.emit("pipeline.stage_changed", conn, pipeline_id=pipeline_id, lead_id=row.lead_id,
+                     rm_id=row.rm_id, old_stage=current, new_stage=change.stage, now=now)
     after = await get_pipeline(conn, principal, pipeline_id=pipeline_id)
     await audit.record(conn, principal, action="pipeline.stage_changed", entity_type="pipeline",
                        entity_id=pipeline_id, at=now, before={"stage": current, "outcome": row.outcome},
@@ -208,3 +210,59 @@ async def pipeline_stats(conn: AsyncConnection, principal: Principal, *, filters
         else None,
         overdue_count=overdue,
     )
+
+
+async def find_open_for_lead(conn: AsyncConnection, *, lead_id: UUID) -> UUID | None:
+    """The lead's open (PENDING outcome) pipeline, if any."""
+    return await repository.open_pipeline_id_for_lead(conn, lead_id)
+
+
+async def transfer(conn: AsyncConnection, principal: Principal, *, pipeline_id: UUID, to_rm_id: UUID,
+                   now: datetime, sla_deadline: datetime, reason: str | None) -> None:
+    """Hand an open pipeline to another RM (allocation engine: reassignment, SLA breach, rejection)."""
+    row = await repository.get(conn, pipeline_id, for_update=True)
+    if row is None or row.rm_id == to_rm_id:
+        return
+    await repository.update_pipeline(conn, pipeline_id, {"rm_id": to_rm_id, "sla_deadline": sla_deadline,
+                                                         "updated_at": now})
+    await audit.record(conn, principal, action="pipeline.transferred", entity_type="pipeline",
+                       entity_id=pipeline_id, at=now, before={"rm_id": row.rm_id},
+                       after={"rm_id": to_rm_id, "reason": reason})
+
+
+async def advance_to(conn: AsyncConnection, *, stage: Stage, now: datetime, actor: Principal,
+                     lead_id: UUID | None = None, pipeline_id: UUID | None = None,
+                     reason: str | None = None) -> PipelineRead | None:
+    """Move the lead's newest open pipeline (or the given one) forward to `stage` if it is behind it.
+
+    Returns the moved pipeline, or None when nothing had to move (already there or beyond, or closed).
+    Raises PipelineNotFound when the lead has no pipeline yet (a consumed event may arrive before the
+    allocation that opens it; the caller retries).
+    """
+    if pipeline_id is not None:
+        row = await repository.get(conn, pipeline_id, for_update=True)
+        rows = [row] if row is not None else []
+    elif lead_id is not None:
+        rows = await repository.pipelines_of_lead(conn, lead_id, for_update=True)
+    else:
+        raise InvalidInput(("lead_id",), "lead_id or pipeline_id is required")
+    if not rows:
+        raise PipelineNotFound(f"no pipeline for {'pipeline ' + str(pipeline_id) if pipeline_id else 'lead ' + str(lead_id)}")
+    row = next((r for r in rows if not Stage(r.stage).is_closed), None)
+    if row is None or not rules.should_advance(Stage(row.stage), stage):
+        return None
+    current = Stage(row.stage)
+    await repository.update_pipeline(conn, row.id, {
+        "stage": stage.value, "outcome": rules.outcome_for(stage).value, "stage_changed_at": now,
+        "updated_at": now, "probability": rules.DEFAULT_PROBABILITY[stage]})
+    await repository.append_history(conn, {"pipeline_id": row.id, "from_stage": current.value,
+                                           "to_stage": stage.value, "changed_by": actor.sub, "changed_at": now,
+                                           "reason": reason})
+    await outbox.record(conn, type_="sales.pipeline.stage_changed", subject=row.id, at=now, data={
+        "pipeline_id": row.id, "lead_id": row.lead_id, "rm_id": row.rm_id, "old_stage": current,
+        "new_stage": stage, "changed_by": actor.sub, "reason": reason})
+    after = await get_pipeline(conn, actor, pipeline_id=row.id)
+    await audit.record(conn, actor, action="pipeline.stage_changed", entity_type="pipeline", entity_id=row.id,
+                       at=now, before={"stage": current, "outcome": row.outcome},
+                       after={"stage": after.stage, "outcome": after.outcome, "reason": reason})
+    return after

@@ -1,0 +1,62 @@
+"""Periodic allocation work: the SLA sweep (LAR-006) and the overflow retry (LAR-007).
+
+Both are safe with several workers: rows are claimed with FOR UPDATE SKIP LOCKED on PostgreSQL.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from sales.allocation import repository, rules, service
+from sales.allocation.enums import AllocationStatus
+from sales.core import audit, outbox
+from sales.core.jobs import job
+from sales.leads import repository as leads_repository
+
+BATCH = 200
+
+
+@job("sla-sweep", every=30)
+async def sla_sweep(conn: AsyncConnection, now: datetime) -> dict[str, Any]:
+    """LAR-006: unactioned allocations past their deadline expire and the lead moves to another RM; the Nth
+    breach on a lead (max_sla_breaches) escalates it to the team's supervisor instead."""
+    due = await repository.sla_due(conn, now=now, limit=BATCH)
+    reallocated = escalated = queued = 0
+    for row in due:
+        lead = await leads_repository.get(conn, row.lead_id, for_update=True)
+        config, _, _ = await service.rules_for(conn, lead.city or "")
+        breaches = (lead.sla_breaches or 0) + 1
+        await leads_repository.update_lead(conn, lead.id, {"sla_breaches": breaches}, now=now)
+        if rules.breach_outcome(breaches - 1, config) == "ESCALATE":
+            await repository.update_allocation(conn, row.id, {"status": AllocationStatus.ESCALATED.value,
+                                                              "updated_at": now})
+            await leads_repository.update_lead(conn, lead.id, {"allocation_status": "ESCALATED"}, now=now)
+            await outbox.record(conn, type_="sales.lead.escalated", subject=lead.id, at=now, data={
+                "allocation_id": row.id, "lead_id": lead.id, "rm_id": row.rm_id, "team_id": row.team_id,
+                "sla_breaches": breaches, "reason": "SLA_BREACH"})
+            await audit.record(conn, None, action="allocation.escalated", entity_type="allocation",
+                               entity_id=row.id, at=now, before={"status": row.status},
+                               after={"status": AllocationStatus.ESCALATED, "sla_breaches": breaches})
+            escalated += 1
+            continue
+        moved = await service.move_lead(conn, None, row, now=now, status=AllocationStatus.EXPIRED,
+                                         reassignment_reason="SLA_BREACH", audit_action="allocation.expired")
+        if moved.allocation is not None:
+            reallocated += 1
+        else:
+            queued += 1
+    return {"processed": len(due), "reallocated": reallocated, "escalated": escalated, "queued": queued}
+
+
+@job("overflow-retry", every=60)
+async def overflow_retry(conn: AsyncConnection, now: datetime) -> dict[str, Any]:
+    """LAR-007: queued leads, highest priority then oldest, get another try as capacity frees up."""
+    waiting = await repository.queued_leads(conn, limit=BATCH, lock=True)
+    allocated = 0
+    for lead in waiting:
+        outcome = await service.route_queued(conn, lead=lead, now=now)
+        if outcome.allocation is not None:
+            allocated += 1
+    return {"processed": len(waiting), "allocated": allocated, "still_queued": len(waiting) - allocated}

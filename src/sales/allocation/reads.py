@@ -1,0 +1,77 @@
+"""Read models of allocation: an RM's queue and the workload room."""
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from decimal import Decimal
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from sales.allocation import repository, rules
+from sales.allocation.schemas import GroupWorkload, LeadSummary, QueueItem, RMWorkload, WorkloadRead
+from sales.allocation.service import day_bounds, rules_for
+from sales.core.auth import Principal
+from sales.core.pii import cipher
+from sales.directory import service as directory_service
+
+
+async def rm_queue(conn: AsyncConnection, principal: Principal, *, rm_id: UUID, now: datetime) -> list[QueueItem]:
+    """An RM's live leads by priority then SLA deadline, with the time left (negative once overdue)."""
+    await directory_service.get_rm(conn, principal, rm_id=rm_id)  # 404 outside the caller's scope
+    aead = cipher()
+    items = []
+    for row in await repository.queue(conn, rm_id):
+        m = dict(row._mapping)
+        lead = LeadSummary(customer_name=aead.decrypt(m.pop("customer_name")), locality=m.pop("locality"),
+                           city=m.pop("lead_city"), property_type=m.pop("property_type"), segment=m.pop("segment"),
+                           expected_deal_value=m.pop("expected_deal_value"))
+        left = int((m["sla_deadline"] - now).total_seconds())
+        items.append(QueueItem(**m, time_left_seconds=left, lead=lead))
+    return items
+
+
+def _pct(part: int, whole: int) -> Decimal:
+    return (Decimal(part * 100) / whole).quantize(Decimal("0.01")) if whole else Decimal("0.00")
+
+
+def _group(key: str, members: list[RMWorkload]) -> GroupWorkload:
+    regular = [m.leads_received_today for m in members if not m.is_backup and m.status == "ACTIVE"]
+    cv = rules.coefficient_of_variation(regular)
+    active, capacity = sum(m.active for m in members), sum(m.capacity for m in members)
+    return GroupWorkload(key=key, rms=len(members), active=active, capacity=capacity,
+                         utilization=_pct(active, capacity), queue_depth=sum(m.queue_depth for m in members),
+                         sla_breaches_today=sum(m.sla_breaches_today for m in members),
+                         leads_received_today=sum(m.leads_received_today for m in members),
+                         coefficient_of_variation=Decimal(str(round(cv, 4))) if cv is not None else None)
+
+
+async def workload(conn: AsyncConnection, principal: Principal, *, now: datetime, team_id: UUID | None = None,
+                   city: str | None = None) -> WorkloadRead:
+    """Per RM, team and city: load, utilization, queue depth, SLA breaches and leads received today, and how
+    evenly today's leads were spread (coefficient of variation among active regular RMs)."""
+    config, _, _ = await rules_for(conn, city or "*")
+    today, start, end = day_bounds(now, config.timezone)
+    rows = await repository.workload_rows(conn, scope=repository.rms_scope(principal), team_id=team_id, city=city,
+                                          day_start=start, day_end=end)
+    threshold = config.queue_depth_alert
+    per_rm = [RMWorkload(rm_id=r.id, name=r.name, team_id=r.team_id, city=r.city, is_backup=r.is_backup,
+                         status=r.status, availability=r.availability, active=r.active_leads, capacity=r.capacity,
+                         utilization=_pct(r.active_leads, r.capacity), queue_depth=int(r.queue_depth),
+                         sla_breaches_today=int(r.breaches_today), leads_received_today=int(r.received_today),
+                         over_threshold=int(r.queue_depth) > threshold) for r in rows]
+    by_team: dict[str, list[RMWorkload]] = defaultdict(list)
+    by_city: dict[str, list[RMWorkload]] = defaultdict(list)
+    for item in per_rm:
+        by_team[str(item.team_id) if item.team_id else "none"].append(item)
+        by_city[item.city].append(item)
+    cities = {rules.norm(c) for c in by_city} if not principal.reads_org_wide else None
+    return WorkloadRead(
+        date=today, queue_depth_threshold=threshold, rms=per_rm,
+        teams=[_group(k, v) for k, v in sorted(by_team.items())],
+        cities=[_group(k, v) for k, v in sorted(by_city.items())],
+        total=_group("total", per_rm),
+        queued_leads=await repository.count_queued(conn, cities if city is None else {rules.norm(city)}),
+    )
+
+

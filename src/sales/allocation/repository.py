@@ -1,0 +1,266 @@
+"""The only place allocation SQL lives. Hot paths are plain Core statements returning rows."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import (ColumnElement, and_, case, exists, false, func, insert, literal, or_, select, true,
+                        update)
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from sales.allocation.enums import LIVE_STATUSES
+from sales.allocation.models import allocation_rule_sets, rm_allocations as a
+from sales.allocation.rules import Candidate, norm
+from sales.core.auth import Principal, Role
+from sales.directory.models import rm_leaves, rm_localities, rms
+from sales.leads.models import leads
+
+LIVE = [s.value for s in LIVE_STATUSES]
+ALLOCATION_COLUMNS = [c for c in a.c if c.name != "decision"]
+
+
+# --- candidates and capacity -------------------------------------------------------------------
+
+def _candidate_query(today: date) -> Any:
+    on_leave = exists().where(rm_leaves.c.rm_id == rms.c.id, rm_leaves.c.start_date <= today,
+                              rm_leaves.c.end_date >= today)
+    received = case((rms.c.window_date == today, rms.c.window_received), else_=0)
+    return select(rms.c.id, rms.c.name, rms.c.team_id, rms.c.city, rms.c.zone, rms.c.localities,
+                  rms.c.property_types, rms.c.segments, rms.c.max_deal_value, rms.c.capacity, rms.c.active_leads,
+                  rms.c.status, rms.c.availability, rms.c.shifts, rms.c.is_backup, rms.c.performance_score,
+                  rms.c.last_allocated_at, received.label("received_today"), on_leave.label("on_leave"))
+
+
+def _candidate(row: Any, today: date) -> Candidate:
+    return Candidate(
+        id=row.id, name=row.name, team_id=row.team_id, city=row.city, zone=row.zone,
+        localities=tuple(row.localities or ()), property_types=tuple(row.property_types or ()),
+        segments=tuple(row.segments or ()), max_deal_value=row.max_deal_value, capacity=row.capacity,
+        active_leads=row.active_leads, status=row.status, availability=row.availability,
+        shifts=tuple(row.shifts or ()), leaves=((today, today),) if row.on_leave else (),
+        is_backup=row.is_backup, performance_score=row.performance_score, received_today=row.received_today,
+        last_allocated_at=row.last_allocated_at)
+
+
+async def locality_candidates(conn: AsyncConnection, *, city: str, locality: str, today: date) -> list[Candidate]:
+    """RMs listing the lead's locality (indexed through rm_localities)."""
+    query = _candidate_query(today).join(rm_localities, rm_localities.c.rm_id == rms.c.id).where(
+        rm_localities.c.city == norm(city), rm_localities.c.locality == norm(locality)).order_by(rms.c.id)
+    return [_candidate(r, today) for r in (await conn.execute(query)).all()]
+
+
+async def city_candidates(conn: AsyncConnection, *, city: str, today: date) -> list[Candidate]:
+    query = _candidate_query(today).where(func.lower(rms.c.city) == norm(city)).order_by(rms.c.id)
+    return [_candidate(r, today) for r in (await conn.execute(query)).all()]
+
+
+async def candidates_in_cities(conn: AsyncConnection, *, cities: list[str], today: date) -> dict[str, list[Candidate]]:
+    query = _candidate_query(today).where(func.lower(rms.c.city).in_([norm(c) for c in cities])).order_by(rms.c.id)
+    out: dict[str, list[Candidate]] = {}
+    for row in (await conn.execute(query)).all():
+        out.setdefault(norm(row.city), []).append(_candidate(row, today))
+    return out
+
+
+async def claim_capacity(conn: AsyncConnection, rm_id: UUID, *, today: date, now: datetime,
+                         over_capacity: bool = False) -> bool:
+    """LAR-002 under concurrency: one conditional UPDATE takes a slot only while one is free."""
+    received = case((rms.c.window_date == today, rms.c.window_received + 1), else_=1)
+    values: dict[str, Any] = {"active_leads": rms.c.active_leads + 1, "window_received": received,
+                              "window_date": today, "last_allocated_at": now}
+    query = update(rms).where(rms.c.id == rm_id)
+    if over_capacity:
+        values["override_leads"] = rms.c.override_leads + case(
+            (rms.c.active_leads >= rms.c.capacity + rms.c.override_leads, 1), else_=0)
+    else:
+        query = query.where(rms.c.active_leads < rms.c.capacity)
+    result = await conn.execute(query.values(**values).returning(rms.c.id))
+    return result.first() is not None
+
+
+async def release_capacity(conn: AsyncConnection, rm_id: UUID) -> None:
+    """A live allocation ended: free its slot (and an override slot first, if any is in use)."""
+    await conn.execute(update(rms).where(rms.c.id == rm_id).values(
+        active_leads=rms.c.active_leads - 1,
+        override_leads=case((rms.c.override_leads > 0, rms.c.override_leads - 1), else_=0)))
+
+
+# --- allocations -------------------------------------------------------------------------------
+
+def readable(principal: Principal) -> ColumnElement[bool]:
+    if principal.reads_org_wide:
+        return true()
+    clauses = []
+    if principal.supervised_teams:
+        clauses.append(rms.c.team_id.in_(principal.supervised_teams))
+    if principal.has(Role.RM, Role.SUPERVISOR):
+        clauses.append(a.c.rm_id == principal.sub)
+    return or_(*clauses) if clauses else false()
+
+
+_JOINED = a.join(rms, rms.c.id == a.c.rm_id)
+
+
+async def get(conn: AsyncConnection, allocation_id: UUID, *, scope: ColumnElement[bool] = true(),
+              for_update: bool = False, with_decision: bool = True) -> Any:
+    columns = [*ALLOCATION_COLUMNS, a.c.decision] if with_decision else ALLOCATION_COLUMNS
+    query = select(*columns, rms.c.team_id.label("rm_team_id")).select_from(_JOINED).where(
+        a.c.id == allocation_id, scope)
+    if for_update:
+        query = query.with_for_update(of=a)
+    return (await conn.execute(query)).first()
+
+
+async def live_for_lead(conn: AsyncConnection, lead_id: UUID) -> Any:
+    query = select(*ALLOCATION_COLUMNS, a.c.decision).where(a.c.lead_id == lead_id, a.c.status.in_(LIVE))
+    return (await conn.execute(query)).first()
+
+
+async def rms_who_had_lead(conn: AsyncConnection, lead_id: UUID) -> set[UUID]:
+    return set((await conn.execute(select(a.c.rm_id).where(
+        a.c.lead_id == lead_id, a.c.status.in_(["REASSIGNED", "EXPIRED"])))).scalars())
+
+
+async def insert_allocation(conn: AsyncConnection, values: dict[str, Any]) -> None:
+    await conn.execute(insert(a).values(**values))
+
+
+async def update_allocation(conn: AsyncConnection, allocation_id: UUID, values: dict[str, Any]) -> None:
+    await conn.execute(update(a).where(a.c.id == allocation_id).values(**values))
+
+
+async def list_(conn: AsyncConnection, *, scope: ColumnElement[bool], filters: dict[str, Any], limit: int,
+                after: tuple[datetime, UUID] | None) -> list[Any]:
+    query = select(*ALLOCATION_COLUMNS).select_from(_JOINED).where(scope)
+    for name in ("rm_id", "status", "allocation_type", "lead_id"):
+        if filters.get(name) is not None:
+            query = query.where(a.c[name] == filters[name])
+    if filters.get("team_id") is not None:
+        query = query.where(rms.c.team_id == filters["team_id"])
+    if filters.get("city") is not None:
+        query = query.where(func.lower(a.c.city) == norm(filters["city"]))
+    if filters.get("from") is not None:
+        query = query.where(a.c.allocated_at >= filters["from"])
+    if filters.get("to") is not None:
+        query = query.where(a.c.allocated_at <= filters["to"])
+    if after:
+        query = query.where(or_(a.c.allocated_at < after[0], and_(a.c.allocated_at == after[0], a.c.id < after[1])))
+    query = query.order_by(a.c.allocated_at.desc(), a.c.id.desc()).limit(limit + 1)
+    return list((await conn.execute(query)).all())
+
+
+async def queue(conn: AsyncConnection, rm_id: UUID) -> list[Any]:
+    """An RM's live leads: highest priority first, then the nearest SLA deadline."""
+    query = (select(*ALLOCATION_COLUMNS, leads.c.customer_name, leads.c.locality, leads.c.city.label("lead_city"),
+                    leads.c.property_type, leads.c.segment, leads.c.expected_deal_value)
+             .select_from(a.outerjoin(leads, leads.c.id == a.c.lead_id))
+             .where(a.c.rm_id == rm_id, a.c.status.in_(LIVE))
+             .order_by(a.c.priority.desc(), a.c.sla_deadline, a.c.id))
+    return list((await conn.execute(query)).all())
+
+
+async def sla_due(conn: AsyncConnection, *, now: datetime, limit: int) -> list[Any]:
+    """Unactioned allocations past their SLA; locked, skipping rows another worker holds (LAR-006)."""
+    query = (select(*ALLOCATION_COLUMNS).where(a.c.status == "PENDING", a.c.first_action_at.is_(None),
+                                               a.c.sla_deadline <= now)
+             .order_by(a.c.sla_deadline).limit(limit))
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return list((await conn.execute(query)).all())
+
+
+# --- workload ----------------------------------------------------------------------------------
+
+async def workload_rows(conn: AsyncConnection, *, scope: ColumnElement[bool], team_id: UUID | None,
+                        city: str | None, day_start: datetime, day_end: datetime) -> list[Any]:
+    today_window = and_(a.c.allocated_at >= day_start, a.c.allocated_at < day_end)
+    per_rm = (select(a.c.rm_id,
+                     func.sum(case((a.c.status == "PENDING", 1), else_=0)).label("queue_depth"),
+                     func.sum(case((today_window, 1), else_=0)).label("received_today"),
+                     func.sum(case((and_(a.c.status.in_(["EXPIRED", "ESCALATED"]),
+                                         a.c.updated_at >= day_start, a.c.updated_at < day_end,
+                                         a.c.first_action_at.is_(None), a.c.sla_deadline < day_end), 1),
+                                   else_=0)).label("breaches_today"))
+              .where(or_(a.c.status.in_(LIVE), a.c.allocated_at >= day_start, a.c.updated_at >= day_start))
+              .group_by(a.c.rm_id).subquery())
+    query = (select(rms.c.id, rms.c.name, rms.c.team_id, rms.c.city, rms.c.is_backup, rms.c.status,
+                    rms.c.availability, rms.c.active_leads, rms.c.capacity,
+                    func.coalesce(per_rm.c.queue_depth, 0).label("queue_depth"),
+                    func.coalesce(per_rm.c.received_today, 0).label("received_today"),
+                    func.coalesce(per_rm.c.breaches_today, 0).label("breaches_today"))
+             .select_from(rms.outerjoin(per_rm, per_rm.c.rm_id == rms.c.id))
+             .where(_rm_scope(scope)).order_by(rms.c.city, rms.c.team_id, rms.c.name, rms.c.id))
+    if team_id is not None:
+        query = query.where(rms.c.team_id == team_id)
+    if city is not None:
+        query = query.where(func.lower(rms.c.city) == norm(city))
+    return list((await conn.execute(query)).all())
+
+
+def _rm_scope(scope: ColumnElement[bool]) -> ColumnElement[bool]:
+    return scope
+
+
+def rms_scope(principal: Principal) -> ColumnElement[bool]:
+    if principal.reads_org_wide:
+        return true()
+    clauses = []
+    if principal.supervised_teams:
+        clauses.append(rms.c.team_id.in_(principal.supervised_teams))
+    if principal.has(Role.RM, Role.SUPERVISOR):
+        clauses.append(rms.c.id == principal.sub)
+    return or_(*clauses) if clauses else false()
+
+
+# --- queued leads ------------------------------------------------------------------------------
+
+async def queued_leads(conn: AsyncConnection, *, limit: int, lock: bool, cities: set[str] | None = None) -> list[Any]:
+    """LAR-007 queue: highest priority first, then the oldest."""
+    query = (select(leads).where(leads.c.allocation_status == "QUEUED")
+             .order_by(leads.c.priority.desc(), leads.c.queued_at, leads.c.id).limit(limit))
+    if cities is not None:
+        query = query.where(func.lower(leads.c.city).in_(cities))
+    if lock and conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return list((await conn.execute(query)).all())
+
+
+async def count_queued(conn: AsyncConnection, cities: set[str] | None = None) -> int:
+    query = select(func.count()).select_from(leads).where(leads.c.allocation_status == "QUEUED")
+    if cities is not None:
+        query = query.where(func.lower(leads.c.city).in_(cities))
+    return int((await conn.execute(query)).scalar() or 0)
+
+
+async def leads_allocated_between(conn: AsyncConnection, start: datetime, end: datetime) -> list[Any]:
+    """Leads first allocated (or queued) in a time range, for simulations."""
+    query = select(leads).where(leads.c.created_at >= start, leads.c.created_at < end,
+                                leads.c.city.is_not(None)).order_by(leads.c.created_at, leads.c.id)
+    return list((await conn.execute(query)).all())
+
+
+# --- rule sets ---------------------------------------------------------------------------------
+
+async def current_rule_set(conn: AsyncConnection, city: str) -> Any:
+    query = select(allocation_rule_sets).where(allocation_rule_sets.c.city == city,
+                                               allocation_rule_sets.c.is_current == literal(True))
+    return (await conn.execute(query)).first()
+
+
+async def current_rule_sets(conn: AsyncConnection) -> list[Any]:
+    query = select(allocation_rule_sets).where(allocation_rule_sets.c.is_current == literal(True)).order_by(
+        allocation_rule_sets.c.city)
+    return list((await conn.execute(query)).all())
+
+
+async def next_rule_version(conn: AsyncConnection, city: str) -> int:
+    query = select(func.coalesce(func.max(allocation_rule_sets.c.version), 0)).where(
+        allocation_rule_sets.c.city == city)
+    return int((await conn.execute(query)).scalar() or 0) + 1
+
+
+async def insert_rule_set(conn: AsyncConnection, values: dict[str, Any]) -> None:
+    await conn.execute(update(allocation_rule_sets).where(
+        allocation_rule_sets.c.city == values["city"]).values(is_current=False))
+    await conn.execute(insert(allocation_rule_sets).values(**values, is_current=True))

@@ -1,0 +1,298 @@
+"""The allocation engine: pure functions from (lead, candidates, rules, time) to a decision and its trace.
+
+Rule IDs (PRD §6.1): LAR-001 geographic match (with widening), LAR-002 capacity, LAR-003 skill match,
+LAR-004 round robin (weighted, by deficit), LAR-005 performance boost, LAR-006 SLA, LAR-007 overflow.
+"""
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from sales.allocation.config import AllocationRules
+
+GEO_ORDER = ("LOCALITY", "ZONE", "CITY")
+HIGH_INTENT_SOURCES = frozenset({"INBOUND_CALL", "REFERRAL", "WALK_IN"})
+HIGH_URGENCY = frozenset({"IMMEDIATE", "HIGH", "URGENT"})
+
+
+def norm(value: str | None) -> str:
+    return " ".join((value or "").lower().split())
+
+
+@dataclass(frozen=True)
+class Lead:
+    lead_id: UUID
+    city: str
+    zone: str | None
+    locality: str | None
+    property_type: str | None
+    segment: str | None
+    expected_deal_value: Decimal | None
+    priority: int
+
+
+@dataclass(frozen=True)
+class Candidate:
+    id: UUID
+    name: str
+    team_id: UUID | None
+    city: str
+    zone: str | None
+    localities: tuple[str, ...]
+    property_types: tuple[str, ...]
+    segments: tuple[str, ...]
+    max_deal_value: Decimal | None
+    capacity: int
+    active_leads: int
+    status: str
+    availability: str
+    shifts: tuple[dict[str, Any], ...]
+    leaves: tuple[tuple[date, date], ...]
+    is_backup: bool
+    performance_score: int
+    received_today: int
+    last_allocated_at: datetime | None
+
+
+@dataclass
+class Decision:
+    outcome: str                       # ALLOCATED | OVERFLOW | QUEUED
+    rm_id: UUID | None
+    geo_level: str | None
+    reason: str
+    candidates: list[dict[str, Any]] = field(default_factory=list)
+    ranking: list[UUID] = field(default_factory=list)
+
+    def trace(self, *, lead: Lead, rules_version: int | None, priority_breakdown: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "outcome": self.outcome, "rm_id": str(self.rm_id) if self.rm_id else None, "geo_level": self.geo_level,
+            "reason": self.reason, "rules_version": rules_version,
+            "lead": {"priority": lead.priority, "priority_breakdown": priority_breakdown, "city": lead.city,
+                     "zone": lead.zone, "locality": lead.locality, "property_type": lead.property_type,
+                     "segment": lead.segment,
+                     "expected_deal_value": str(lead.expected_deal_value) if lead.expected_deal_value is not None
+                     else None},
+            "candidates": self.candidates,
+        }
+
+
+# --- lead scoring ------------------------------------------------------------------------------
+
+def score_lead(*, expected_deal_value: Decimal | None, segment: str | None, source: str | None,
+               intent: dict[str, Any] | None) -> tuple[int, dict[str, Any]]:
+    """Priority 1-5 from deal potential: 1 + value points (0-3) + segment (BUYER/OWNER 1) + high-intent source
+    (INBOUND_CALL/REFERRAL/WALK_IN 1) + intent signals (urgency IMMEDIATE/HIGH/URGENT, a visit requested, or a
+    pre-approved loan: 1), capped at 5. Value points: >= 1,00,000 -> 3; >= 25,000 -> 2; >= 5,000 -> 1."""
+    value = expected_deal_value or Decimal(0)
+    value_points = 3 if value >= 100000 else 2 if value >= 25000 else 1 if value >= 5000 else 0
+    segment_points = 1 if segment in ("BUYER", "OWNER") else 0
+    source_points = 1 if source in HIGH_INTENT_SOURCES else 0
+    intent = intent or {}
+    intent_points = 1 if (str(intent.get("urgency", "")).upper() in HIGH_URGENCY or intent.get("visit_requested")
+                          or intent.get("pre_approved_loan")) else 0
+    priority = max(1, min(5, 1 + value_points + segment_points + source_points + intent_points))
+    return priority, {"value": value_points, "segment": segment_points, "source": source_points,
+                      "intent": intent_points, "priority": priority}
+
+
+# --- eligibility -------------------------------------------------------------------------------
+
+def geo_level(lead: Lead, rm: Candidate) -> str | None:
+    """LAR-001: how closely an RM serves the lead's place: LOCALITY, ZONE, CITY or not at all."""
+    if norm(rm.city) != norm(lead.city):
+        return None
+    if lead.locality and norm(lead.locality) in {norm(loc) for loc in rm.localities}:
+        return "LOCALITY"
+    if lead.zone and rm.zone and norm(lead.zone) == norm(rm.zone):
+        return "ZONE"
+    return "CITY"
+
+
+def local_time(now: datetime, timezone: str) -> datetime:
+    return now.astimezone(ZoneInfo(timezone))
+
+
+def on_shift(shifts: tuple[dict[str, Any], ...], at: datetime) -> bool:
+    """Shifts are weekly windows in the rules' time zone; none means always on shift. An end before the
+    start runs past midnight into the next day."""
+    if not shifts:
+        return True
+    minute = at.hour * 60 + at.minute
+    for s in shifts:
+        start, end = _minutes(s["start"]), _minutes(s["end"])
+        if start < end and s["weekday"] == at.weekday() and start <= minute < end:
+            return True
+        if start > end and ((s["weekday"] == at.weekday() and minute >= start)
+                            or ((s["weekday"] + 1) % 7 == at.weekday() and minute < end)):
+            return True
+    return False
+
+
+def _minutes(hhmm: str) -> int:
+    hours, minutes = hhmm.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def exclusion(lead: Lead, rm: Candidate, rules: AllocationRules, now: datetime) -> tuple[str, str] | None:
+    """The first rule that makes this RM ineligible, as (rule, explanation); None when eligible."""
+    local = local_time(now, rules.timezone)
+    if rm.status != "ACTIVE":
+        return "AVAILABILITY", "RM is inactive"
+    if rm.availability != "ONLINE":
+        return "AVAILABILITY", "RM is offline"
+    today = local.date()
+    if any(start <= today <= end for start, end in rm.leaves):
+        return "AVAILABILITY", f"RM is on leave on {today.isoformat()}"
+    if not on_shift(rm.shifts, local):
+        return "AVAILABILITY", f"RM is off shift at {local.strftime('%a %H:%M')} {rules.timezone}"
+    skills = rules.skill_match
+    if skills.property_type and lead.property_type and lead.property_type not in rm.property_types:
+        return "LAR-003", f"RM does not handle {lead.property_type} property"
+    if skills.segment and lead.segment and lead.segment not in rm.segments:
+        return "LAR-003", f"RM does not handle {lead.segment} customers"
+    if (skills.deal_size and lead.expected_deal_value is not None and rm.max_deal_value is not None
+            and lead.expected_deal_value > rm.max_deal_value):
+        return "LAR-003", f"deal value {lead.expected_deal_value} above RM's limit {rm.max_deal_value}"
+    if rm.active_leads >= rm.capacity:
+        return "LAR-002", f"RM at capacity ({rm.active_leads}/{rm.capacity} active leads)"
+    return None
+
+
+# --- choosing ----------------------------------------------------------------------------------
+
+def weight(rm: Candidate, lead: Lead, rules: AllocationRules) -> float:
+    """LAR-004 weight (capacity share) times the LAR-005 performance factor for high-priority leads."""
+    w = rm.capacity / 25 if rules.capacity_weighted_round_robin else 1.0
+    boost = rules.performance_boost
+    if boost.enabled and lead.priority >= boost.min_priority:
+        w *= 1 + boost.strength * (rm.performance_score - 50) / 50
+    return max(w, 1e-6)
+
+
+def rank(eligible: list[Candidate], lead: Lead, rules: AllocationRules) -> list[tuple[Candidate, dict[str, Any]]]:
+    """LAR-004 deficit round robin: the RM furthest behind their weighted share today goes first, i.e. the
+    lowest (received_today + 1) / weight; ties go to the lower utilization, then the longest wait since the
+    last lead, then the id (deterministic)."""
+    scored = []
+    for rm in eligible:
+        w = weight(rm, lead, rules)
+        deficit = (rm.received_today + 1) / w
+        scored.append((rm, {"received_today": rm.received_today, "weight": round(w, 4),
+                            "score": round(deficit, 4), "utilization": round(rm.active_leads / rm.capacity, 4)
+                            if rm.capacity else 1.0}))
+    never = datetime.min.replace(tzinfo=None)
+    scored.sort(key=lambda item: (item[1]["score"], item[1]["utilization"],
+                                  (item[0].last_allocated_at.replace(tzinfo=None) if item[0].last_allocated_at
+                                   else never), str(item[0].id)))
+    return scored
+
+
+def decide(lead: Lead, candidates: list[Candidate], rules: AllocationRules, now: datetime, *,
+           exclude: frozenset[UUID] = frozenset()) -> Decision:
+    """Choose an RM for a lead, or overflow to the backup pool, or queue it; every candidate's fate is traced."""
+    trace: dict[UUID, dict[str, Any]] = {}
+    eligible_by_level: dict[str, list[Candidate]] = {level: [] for level in GEO_ORDER}
+    backups: list[Candidate] = []
+    for rm in candidates:
+        level = geo_level(lead, rm)
+        entry: dict[str, Any] = {"rm_id": str(rm.id), "name": rm.name, "pool": "BACKUP" if rm.is_backup else "REGULAR",
+                                 "geo_level": level, "active_leads": rm.active_leads, "capacity": rm.capacity}
+        trace[rm.id] = entry
+        if level is None:
+            entry.update(eligible=False, excluded_by="LAR-001", why=f"RM serves {rm.city}, not {lead.city}")
+            continue
+        if rm.id in exclude:
+            entry.update(eligible=False, excluded_by="EXCLUDED", why="RM already had this lead (rejected, expired "
+                                                                     "or being reassigned away)")
+            continue
+        excluded = exclusion(lead, rm, rules, now)
+        if excluded:
+            entry.update(eligible=False, excluded_by=excluded[0], why=excluded[1])
+            continue
+        entry["eligible"] = True
+        (backups if rm.is_backup else eligible_by_level[level]).append(rm)
+
+    pool: list[Candidate] = []
+    chosen_level = None
+    widened: list[str] = []
+    for level in rules.geographic_widening:
+        widened.append(level)
+        pool = [rm for lv in GEO_ORDER[:GEO_ORDER.index(level) + 1] for rm in eligible_by_level[lv]]
+        if pool:
+            chosen_level = level
+            break
+    # Regular RMs outside the widest level tried are excluded by LAR-001.
+    allowed = set(GEO_ORDER[:GEO_ORDER.index(chosen_level or widened[-1]) + 1])
+    for level in GEO_ORDER:
+        if level not in allowed:
+            for rm in eligible_by_level[level]:
+                trace[rm.id].update(eligible=False, excluded_by="LAR-001",
+                                    why=f"only matches at {level} level; allocation stopped at {chosen_level}")
+    outcome = "ALLOCATED"
+    if not pool and rules.overflow_to_backup and backups:
+        pool, outcome, chosen_level = backups, "OVERFLOW", "CITY"
+    elif backups:
+        for rm in backups:
+            trace[rm.id].update(eligible=False, excluded_by="LAR-007",
+                                why="backup pool is used only when no regular RM is eligible")
+    if not pool:
+        reason = (f"no eligible RM in {lead.city} (regular or backup); lead queued for the overflow retry"
+                  if candidates else f"no RM serves {lead.city}; lead queued for the overflow retry")
+        return Decision(outcome="QUEUED", rm_id=None, geo_level=None, reason=reason,
+                        candidates=list(trace.values()))
+    ranked = rank(pool, lead, rules)
+    for position, (rm, score) in enumerate(ranked, start=1):
+        trace[rm.id].update(score, rank=position)
+    winner = ranked[0][0]
+    trace[winner.id]["winner"] = True
+    reason = (f"{'backup pool (LAR-007)' if outcome == 'OVERFLOW' else f'{chosen_level.lower()} match (LAR-001)'}; "
+              f"furthest behind weighted share today (LAR-004"
+              f"{', LAR-005 boost' if rules.performance_boost.enabled and lead.priority >= rules.performance_boost.min_priority else ''})"
+              f" among {len(ranked)} eligible")
+    return Decision(outcome=outcome, rm_id=winner.id, geo_level=chosen_level, reason=reason,
+                    candidates=list(trace.values()), ranking=[rm.id for rm, _ in ranked])
+
+
+def sla_deadline(allocated_at: datetime, rules: AllocationRules) -> datetime:
+    """LAR-006: the RM must act within `sla_minutes` (2 h by default)."""
+    return allocated_at + timedelta(minutes=rules.sla_minutes)
+
+
+def breach_outcome(breaches_so_far: int, rules: AllocationRules) -> str:
+    """LAR-006: an SLA breach reallocates the lead, except the Nth (max_sla_breaches) which escalates it."""
+    return "ESCALATE" if breaches_so_far + 1 >= rules.max_sla_breaches else "REALLOCATE"
+
+
+def after_allocation(rm: Candidate, now: datetime) -> Candidate:
+    """The RM's load once one more lead is theirs (used to replay many leads in a simulation)."""
+    return replace(rm, active_leads=rm.active_leads + 1, received_today=rm.received_today + 1,
+                   last_allocated_at=now)
+
+
+def coefficient_of_variation(counts: list[int]) -> float | None:
+    """Standard deviation / mean of per-RM counts (population); None when undefined."""
+    if len(counts) < 2:
+        return None
+    mean = statistics.fmean(counts)
+    return statistics.pstdev(counts) / mean if mean else None
+
+
+def simulate(leads: list[Lead], candidates_by_city: dict[str, list[Candidate]], rules_for: Any,
+             now: datetime) -> tuple[list[tuple[Lead, Decision]], dict[UUID, Candidate]]:
+    """Replay leads in order against the engine, updating simulated loads; nothing is written."""
+    state: dict[UUID, Candidate] = {rm.id: rm for rms in candidates_by_city.values() for rm in rms}
+    results = []
+    for lead in leads:
+        pool = [state[rm.id] for rm in candidates_by_city.get(norm(lead.city), [])]
+        decision = decide(lead, pool, rules_for(lead.city), now)
+        if decision.rm_id is not None:
+            state[decision.rm_id] = after_allocation(state[decision.rm_id], now)
+        results.append((lead, decision))
+    return results, state
+
+

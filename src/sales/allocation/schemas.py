@@ -1,0 +1,239 @@
+"""Allocation API contract (PRD §3.2.3, §7.2)."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
+
+from sales.allocation.config import AllocationRules
+from sales.allocation.enums import AllocationStatus, AllocationType
+from sales.core.money import Money
+from sales.directory.enums import PropertyType, Segment
+from sales.pipelines.enums import Source
+
+Reason = Annotated[str, Field(min_length=1, max_length=1000)]
+Place = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Customer(_Strict):
+    id: UUID | None = None
+    name: Annotated[str, Field(max_length=200)] | None = None
+    phone: Annotated[str, Field(max_length=32)] | None = None
+    email: EmailStr | None = None
+
+
+class LeadAllocationRequest(_Strict):
+    lead_id: UUID
+    customer: Customer | None = None
+    city: Place
+    zone: Place | None = None
+    locality: Place
+    property_type: PropertyType
+    segment: Segment
+    expected_deal_value: Money | None = None
+    source: Source
+    intent: dict[str, Any] | None = None
+    rm_id: UUID | None = Field(default=None, description="manual allocation (SUPERVISOR, SALES_ADMIN)")
+    override_capacity: bool = False
+    reason: Reason | None = Field(default=None, description="why; required with override_capacity")
+
+    @model_validator(mode="after")
+    def _override_needs_reason(self) -> "LeadAllocationRequest":
+        if self.override_capacity and (self.rm_id is None or not self.reason):
+            raise ValueError("override_capacity needs rm_id and a reason")
+        return self
+
+
+class AllocationRead(BaseModel):
+    id: UUID
+    lead_id: UUID
+    rm_id: UUID
+    allocation_type: AllocationType
+    allocation_reason: str | None
+    priority: int
+    status: AllocationStatus
+    allocated_at: datetime
+    accepted_at: datetime | None
+    first_action_at: datetime | None
+    sla_deadline: datetime
+    is_reassignment: bool
+    previous_rm_id: UUID | None
+    reassignment_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+    pipeline_id: UUID | None
+    team_id: UUID | None
+    city: str | None
+    over_capacity: bool
+    decision: dict[str, Any] | None = None
+
+
+class QueuedLead(BaseModel):
+    lead_id: UUID
+    status: Literal["QUEUED"] = "QUEUED"
+    reason: str
+    priority: int | None = None
+    queued_at: datetime | None = None
+    city: str | None = None
+    locality: str | None = None
+    decision: dict[str, Any] | None = None
+
+
+class RejectRequest(_Strict):
+    reason: Reason
+
+
+class ReassignRequest(_Strict):
+    to_rm_id: UUID | None = None
+    reason: Reason
+    reset_sla: bool = Field(default=True, description="start a fresh SLA window for the new RM")
+    override_capacity: bool = False
+
+
+class BulkReassignRequest(_Strict):
+    allocation_ids: list[UUID] = Field(min_length=1, max_length=500)
+    to_rm_id: UUID | None = None
+    reason: Reason
+    reset_sla: bool = True
+
+
+class Reallocation(BaseModel):
+    """What happened to a lead taken from an RM: a new allocation, or a place in the queue."""
+    previous: AllocationRead
+    allocation: AllocationRead | None
+    queued: QueuedLead | None
+
+
+class BulkItemResult(BaseModel):
+    allocation_id: UUID
+    ok: bool
+    new_allocation_id: UUID | None = None
+    rm_id: UUID | None = None
+    status: str | None = None
+    error: str | None = None
+    code: str | None = None
+
+
+class BulkReassignResult(BaseModel):
+    results: list[BulkItemResult]
+
+
+class LeadSummary(BaseModel):
+    customer_name: str | None
+    locality: str | None
+    city: str | None
+    property_type: str | None
+    segment: str | None
+    expected_deal_value: Decimal | None
+
+
+class QueueItem(AllocationRead):
+    time_left_seconds: int
+    lead: LeadSummary
+
+
+class RMWorkload(BaseModel):
+    rm_id: UUID
+    name: str
+    team_id: UUID | None
+    city: str
+    is_backup: bool
+    status: str
+    availability: str
+    active: int
+    capacity: int
+    utilization: Decimal
+    queue_depth: int
+    sla_breaches_today: int
+    leads_received_today: int
+    over_threshold: bool
+
+
+class GroupWorkload(BaseModel):
+    key: str
+    rms: int
+    active: int
+    capacity: int
+    utilization: Decimal
+    queue_depth: int
+    sla_breaches_today: int
+    leads_received_today: int
+    coefficient_of_variation: Decimal | None
+
+
+class WorkloadRead(BaseModel):
+    date: date
+    queue_depth_threshold: int
+    rms: list[RMWorkload]
+    teams: list[GroupWorkload]
+    cities: list[GroupWorkload]
+    total: GroupWorkload
+    queued_leads: int
+
+
+class RuleSetRead(BaseModel):
+    city: str
+    version: int
+    inherited: bool = Field(description="true when the city has no rules of its own and uses the default ('*')")
+    rules: AllocationRules
+    created_by: UUID | None
+    created_at: datetime | None
+
+
+class RuleSetChange(_Strict):
+    city: Annotated[str, Field(min_length=1, max_length=100)] = "*"
+    rules: dict[str, Any] = Field(description="full or partial rules; omitted keys keep their current value")
+
+
+class SimulationRequest(_Strict):
+    leads: list[LeadAllocationRequest] | None = Field(default=None, max_length=50000)
+    from_: date | None = Field(default=None, alias="from")
+    to: date | None = None
+    rules: dict[str, Any] | None = Field(default=None, description="proposed rules for every city; current when absent")
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "SimulationRequest":
+        if (self.leads is None) == (self.from_ is None and self.to is None):
+            raise ValueError("give either leads or a from/to date range")
+        if self.from_ and self.to and self.to < self.from_:
+            raise ValueError("to must not be before from")
+        return self
+
+
+class SimulatedAllocation(BaseModel):
+    lead_id: UUID
+    outcome: str
+    rm_id: UUID | None
+    rm_name: str | None
+    geo_level: str | None
+    priority: int
+    reason: str
+
+
+class SimulatedRM(BaseModel):
+    rm_id: UUID
+    name: str
+    city: str
+    received: int
+    active_after: int
+    capacity: int
+
+
+class SimulationResult(BaseModel):
+    leads: int
+    allocated: int
+    overflow: int
+    queued: int
+    allocations: list[SimulatedAllocation]
+    distribution: list[SimulatedRM]
+    coefficient_of_variation: Decimal | None
+    variance: Decimal | None

@@ -1,0 +1,424 @@
+"""Allocation use cases: load inputs -> engine (rules.py) -> claim capacity -> persist, events, audit.
+
+Never commits: the request or job's unit of work does. A crash between choosing and committing leaves
+nothing behind, because the capacity claim, allocation, pipeline, lead state, outbox and audit rows all
+belong to one transaction.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from sales.allocation import repository, rules
+from sales.allocation.config import DEFAULT_RULES, AllocationRules
+from sales.allocation.enums import LIVE_STATUSES, AllocationStatus, AllocationType
+from sales.allocation.errors import AllocationNotFound, AllocationNotLive, BulkReassignFailed, RMAtCapacity
+from sales.allocation.schemas import (AllocationRead, BulkItemResult, BulkReassignRequest, BulkReassignResult,
+                                      LeadAllocationRequest, QueuedLead, Reallocation, ReassignRequest)
+from sales.core import audit, hooks, outbox
+from sales.core.auth import Principal, Role
+from sales.core.errors import Forbidden, InvalidInput, SalesError
+from sales.directory import repository as directory_repository
+from sales.leads import repository as leads_repository
+from sales.pipelines import service as pipelines_service
+from sales.pipelines.enums import Source, Stage
+from sales.pipelines.schemas import PipelineCreate
+
+LIVE = {s.value for s in LIVE_STATUSES}
+
+
+@dataclass
+class AllocationOutcome:
+    """201 with a new allocation, 200 with the lead's existing live allocation, or 202 queued."""
+    status_code: int
+    allocation: AllocationRead | None = None
+    queued: QueuedLead | None = None
+
+    @property
+    def body(self) -> AllocationRead | QueuedLead:
+        return self.allocation if self.allocation is not None else self.queued  # type: ignore[return-value]
+
+
+def _read(row: Any) -> AllocationRead:
+    return AllocationRead.model_validate(row._mapping)
+
+
+def _engine_actor(principal: Principal | None) -> Principal:
+    """Side effects in other domains (pipelines) are done by the engine on the caller's behalf."""
+    return Principal(sub=principal.sub if principal else uuid.UUID(int=0), roles=frozenset({Role.SERVICE}),
+                     name="allocation-engine")
+
+
+# --- rules -------------------------------------------------------------------------------------
+
+async def rules_for(conn: AsyncConnection, city: str) -> tuple[AllocationRules, int, bool]:
+    """The city's current rules (or the default '*'), their version, and whether they are inherited."""
+    row = await repository.current_rule_set(conn, rules.norm(city))
+    inherited = row is None
+    if row is None:
+        row = await repository.current_rule_set(conn, "*")
+    if row is None:
+        return DEFAULT_RULES, 0, True
+    return AllocationRules.model_validate(row.config), row.version, inherited
+
+
+def _lead_facts(lead: Any) -> rules.Lead:
+    return rules.Lead(lead_id=lead.id, city=lead.city, zone=lead.zone, locality=lead.locality,
+                      property_type=lead.property_type, segment=lead.segment,
+                      expected_deal_value=lead.expected_deal_value, priority=lead.priority or 1)
+
+
+# --- the engine around the database ------------------------------------------------------------
+
+async def _decide_and_claim(conn: AsyncConnection, lead: rules.Lead, config: AllocationRules, now: datetime, *,
+                            exclude: frozenset[UUID]) -> tuple[rules.Decision, dict[UUID, rules.Candidate]]:
+    """Run the engine on the locality's RMs first, then the whole city; take capacity in rank order with a
+    conditional update so concurrent allocations can never overfill an RM (LAR-002)."""
+    today = rules.local_time(now, config.timezone).date()
+    loaders = []
+    if "LOCALITY" in config.geographic_widening and lead.locality:
+        loaders.append(("LOCALITY", lambda: repository.locality_candidates(conn, city=lead.city,
+                                                                           locality=lead.locality, today=today)))
+    loaders.append(("CITY", lambda: repository.city_candidates(conn, city=lead.city, today=today)))
+    decision = rules.Decision(outcome="QUEUED", rm_id=None, geo_level=None, reason="no candidates")
+    by_id: dict[UUID, rules.Candidate] = {}
+    for stage, load in loaders:
+        candidates = await load()
+        by_id = {c.id: c for c in candidates}
+        decision = rules.decide(lead, candidates, config, now, exclude=exclude)
+        if stage == "LOCALITY" and not (decision.outcome == "ALLOCATED" and decision.geo_level == "LOCALITY"):
+            continue
+        lost = []
+        for rm_id in decision.ranking:
+            if await repository.claim_capacity(conn, rm_id, today=today, now=now):
+                _note_races(decision, lost, winner=rm_id)
+                return decision, by_id
+            lost.append(rm_id)
+        _note_races(decision, lost, winner=None)
+    if decision.outcome != "QUEUED":
+        decision.outcome, decision.rm_id = "QUEUED", None
+        decision.reason = "every eligible RM reached capacity concurrently (LAR-002); lead queued"
+    return decision, by_id
+
+
+def _note_races(decision: rules.Decision, lost: list[UUID], *, winner: UUID | None) -> None:
+    for entry in decision.candidates:
+        rm_id = UUID(entry["rm_id"])
+        if rm_id in lost:
+            entry.update(winner=False, eligible=False, excluded_by="LAR-002",
+                         why="capacity taken by a concurrent allocation before this one committed")
+        elif winner is not None:
+            entry["winner"] = rm_id == winner
+    decision.rm_id = winner
+
+
+async def _create_allocation(conn: AsyncConnection, principal: Principal | None, *, lead: Any, rm_id: UUID,
+                             team_id: UUID | None, allocation_type: AllocationType, reason: str, now: datetime,
+                             config: AllocationRules, decision: dict[str, Any] | None, over_capacity: bool = False,
+                             previous: Any = None, reassignment_reason: str | None = None,
+                             sla_deadline: datetime | None = None) -> AllocationRead:
+    allocation_id = uuid.uuid4()
+    deadline = sla_deadline or rules.sla_deadline(now, config)
+    pipeline_id = await pipelines_service.find_open_for_lead(conn, lead_id=lead.id)
+    actor = _engine_actor(principal)
+    if pipeline_id is None:
+        pipeline = await pipelines_service.create_pipeline(conn, actor, now=now, sla_deadline=deadline,
+                                                           data=PipelineCreate(
+                                                               lead_id=lead.id, rm_id=rm_id,
+                                                               source=lead.source or Source.OTHER,
+                                                               deal_value=lead.expected_deal_value))
+        pipeline_id = pipeline.id
+    else:
+        await pipelines_service.transfer(conn, actor, pipeline_id=pipeline_id, to_rm_id=rm_id, now=now,
+                                         sla_deadline=deadline, reason=reassignment_reason or reason)
+    await repository.insert_allocation(conn, {
+        "id": allocation_id, "lead_id": lead.id, "rm_id": rm_id, "team_id": team_id, "city": lead.city,
+        "pipeline_id": pipeline_id, "allocation_type": allocation_type.value, "allocation_reason": reason,
+        "priority": lead.priority, "status": AllocationStatus.PENDING.value, "allocated_at": now,
+        "sla_deadline": deadline, "is_reassignment": previous is not None,
+        "previous_rm_id": previous.rm_id if previous is not None else None,
+        "reassignment_reason": reassignment_reason, "over_capacity": over_capacity, "decision": decision,
+        "created_at": now, "updated_at": now,
+    })
+    await leads_repository.update_lead(conn, lead.id, {"allocation_status": "ALLOCATED", "queue_reason": None,
+                                                       "queued_at": None}, now=now)
+    row = await repository.get(conn, allocation_id)
+    allocation = _read(row)
+    await outbox.record(conn, type_="sales.lead.allocated", subject=lead.id, at=now, data={
+        "allocation_id": allocation_id, "lead_id": lead.id, "rm_id": rm_id, "allocation_type": allocation_type,
+        "priority": lead.priority, "sla_deadline": deadline, "is_reassignment": previous is not None,
+        "pipeline_id": pipeline_id})
+    if previous is not None:
+        await outbox.record(conn, type_="sales.lead.reassigned", subject=lead.id, at=now, data={
+            "allocation_id": allocation_id, "previous_allocation_id": previous.id, "lead_id": lead.id,
+            "from_rm_id": previous.rm_id, "to_rm_id": rm_id, "reason": reassignment_reason})
+    await audit.record(conn, principal, action="allocation.created", entity_type="allocation",
+                       entity_id=allocation_id, at=now, after=allocation.model_dump(exclude={"decision"}))
+    return allocation
+
+
+async def _queue_lead(conn: AsyncConnection, principal: Principal | None, *, lead: Any, reason: str,
+                      now: datetime, decision: dict[str, Any] | None) -> QueuedLead:
+    """LAR-007: nobody can take the lead now; it waits for the overflow-retry job, never lost."""
+    queued_at = lead.queued_at if lead.allocation_status == "QUEUED" and lead.queued_at else now
+    await leads_repository.update_lead(conn, lead.id, {"allocation_status": "QUEUED", "queue_reason": reason,
+                                                       "queued_at": queued_at}, now=now)
+    if lead.allocation_status != "QUEUED":
+        await outbox.record(conn, type_="sales.lead.queued", subject=lead.id, at=now, data={
+            "lead_id": lead.id, "city": lead.city, "priority": lead.priority, "reason": reason})
+        await audit.record(conn, principal, action="lead.queued", entity_type="lead", entity_id=lead.id, at=now,
+                           after={"reason": reason})
+    return QueuedLead(lead_id=lead.id, reason=reason, priority=lead.priority, queued_at=queued_at, city=lead.city,
+                      locality=lead.locality, decision=decision)
+
+
+async def _route(conn: AsyncConnection, principal: Principal | None, *, lead: Any, now: datetime,
+                 exclude: frozenset[UUID] = frozenset(), previous: Any = None,
+                 reassignment_reason: str | None = None, sla_deadline: datetime | None = None) -> AllocationOutcome:
+    """Let the engine place a lead (new, rejected, expired or reassigned) or queue it."""
+    config, version, _ = await rules_for(conn, lead.city)
+    facts = _lead_facts(lead)
+    decision, candidates = await _decide_and_claim(conn, facts, config, now, exclude=exclude)
+    breakdown = (lead.intent or {}).get("_priority_breakdown", {}) if isinstance(lead.intent, dict) else {}
+    trace = decision.trace(lead=facts, rules_version=version, priority_breakdown=breakdown)
+    if decision.rm_id is None:
+        return AllocationOutcome(202, queued=await _queue_lead(conn, principal, lead=lead, reason=decision.reason,
+                                                               now=now, decision=trace))
+    allocation_type = AllocationType.OVERFLOW if decision.outcome == "OVERFLOW" else AllocationType.AUTO
+    allocation = await _create_allocation(
+        conn, principal, lead=lead, rm_id=decision.rm_id, team_id=candidates[decision.rm_id].team_id,
+        allocation_type=allocation_type, reason=decision.reason, now=now, config=config, decision=trace,
+        previous=previous, reassignment_reason=reassignment_reason, sla_deadline=sla_deadline)
+    return AllocationOutcome(201, allocation=allocation)
+
+
+# --- use cases ---------------------------------------------------------------------------------
+
+async def allocate_lead(conn: AsyncConnection, principal: Principal | None, *, request: LeadAllocationRequest,
+                        now: datetime) -> AllocationOutcome:
+    """Allocate a lead to the best RM (or the named RM), or queue it; a lead never gets two live allocations."""
+    if request.rm_id is not None and (principal is None or not principal.has(Role.SUPERVISOR, Role.SALES_ADMIN)):
+        raise Forbidden("only a SUPERVISOR or SALES_ADMIN may name the RM")
+    priority, breakdown = rules.score_lead(expected_deal_value=request.expected_deal_value,
+                                           segment=request.segment.value, source=request.source.value,
+                                           intent=request.intent)
+    customer = request.customer
+    lead = await leads_repository.upsert_and_lock(conn, {
+        "id": request.lead_id, "customer_id": customer.id if customer else None,
+        "customer_name": customer.name if customer else None, "customer_phone": customer.phone if customer else None,
+        "customer_email": str(customer.email) if customer and customer.email else None,
+        "city": request.city, "zone": request.zone, "locality": request.locality,
+        "property_type": request.property_type.value, "segment": request.segment.value,
+        "expected_deal_value": request.expected_deal_value, "source": request.source.value,
+        "intent": {**(request.intent or {}), "_priority_breakdown": breakdown}, "priority": priority,
+        "allocation_status": "NEW", "sla_breaches": 0, "created_at": now, "updated_at": now,
+    }, now=now)
+    existing = await repository.live_for_lead(conn, request.lead_id)
+    if existing is not None:
+        return AllocationOutcome(200, allocation=_read(existing))
+    if request.rm_id is not None:
+        return AllocationOutcome(201, allocation=await _allocate_manually(
+            conn, principal, lead=lead, rm_id=request.rm_id, reason=request.reason, now=now,
+            override_capacity=request.override_capacity))
+    return await _route(conn, principal, lead=lead, now=now)
+
+
+async def _allocate_manually(conn: AsyncConnection, principal: Principal, *, lead: Any, rm_id: UUID,
+                             reason: str | None, now: datetime, override_capacity: bool, previous: Any = None,
+                             sla_deadline: datetime | None = None, field: str = "rm_id") -> AllocationRead:
+    """A supervisor's choice: the RM must be active and in their teams; capacity holds unless overridden."""
+    rm = await directory_repository.get_rm(conn, rm_id)
+    if rm is None or not (principal.is_admin or principal.supervises(rm.team_id)):
+        raise InvalidInput((field,), f"unknown RM {rm_id}")
+    if rm.status != "ACTIVE":
+        raise InvalidInput((field,), f"RM {rm_id} is not active")
+    if previous is not None and previous.rm_id == rm_id:
+        raise InvalidInput((field,), "the lead is already with this RM")
+    config, version, _ = await rules_for(conn, lead.city)
+    today = rules.local_time(now, config.timezone).date()
+    claimed = await repository.claim_capacity(conn, rm_id, today=today, now=now)
+    over = False
+    if not claimed:
+        if not override_capacity:
+            raise RMAtCapacity(f"RM {rm_id} has reached capacity ({rm.capacity} active leads, LAR-002); "
+                               "set override_capacity with a reason to exceed it")
+        over = await repository.claim_capacity(conn, rm_id, today=today, now=now, over_capacity=True)
+    text = reason or "manual allocation"
+    trace = {"outcome": "MANUAL", "rm_id": str(rm_id), "reason": text, "rules_version": version,
+             "override_capacity": over, "chosen_by": str(principal.sub)}
+    return await _create_allocation(conn, principal, lead=lead, rm_id=rm_id, team_id=rm.team_id,
+                                    allocation_type=AllocationType.MANUAL, reason=text, now=now, config=config,
+                                    decision=trace, over_capacity=over, previous=previous,
+                                    reassignment_reason=reason if previous is not None else None,
+                                    sla_deadline=sla_deadline)
+
+
+async def get_allocation(conn: AsyncConnection, principal: Principal, *, allocation_id: UUID) -> AllocationRead:
+    row = await repository.get(conn, allocation_id, scope=repository.readable(principal))
+    if row is None:
+        raise AllocationNotFound(f"allocation {allocation_id} not found")
+    return _read(row)
+
+
+async def list_allocations(conn: AsyncConnection, principal: Principal, *, filters: dict[str, Any], limit: int,
+                           cursor: list[Any] | None) -> list[AllocationRead]:
+    after = None
+    if cursor is not None:
+        try:
+            after = (datetime.fromisoformat(str(cursor[0]).replace("Z", "+00:00")), UUID(str(cursor[1])))
+        except (ValueError, IndexError):
+            raise InvalidInput.query(("cursor",), "malformed cursor") from None
+    rows = await repository.list_(conn, scope=repository.readable(principal), filters=filters, limit=limit,
+                                  after=after)
+    return [_read(r) for r in rows]
+
+
+async def _own_live_allocation(conn: AsyncConnection, principal: Principal, allocation_id: UUID) -> Any:
+    """The RM's own allocation, locked; another RM's is 404."""
+    row = await repository.get(conn, allocation_id, for_update=True)
+    if row is None or row.rm_id != principal.sub:
+        raise AllocationNotFound(f"allocation {allocation_id} not found")
+    return row
+
+
+async def accept(conn: AsyncConnection, principal: Principal, *, allocation_id: UUID,
+                 now: datetime) -> AllocationRead:
+    """The RM takes the lead: an explicit first action that stops the SLA clock (LAR-006)."""
+    row = await _own_live_allocation(conn, principal, allocation_id)
+    if row.status in (AllocationStatus.ACCEPTED, AllocationStatus.ACTIVE):
+        return _read(row)
+    if row.status != AllocationStatus.PENDING:
+        raise AllocationNotLive(f"allocation is {row.status}; only a PENDING allocation can be accepted")
+    await repository.update_allocation(conn, allocation_id, {
+        "status": AllocationStatus.ACCEPTED.value, "accepted_at": now,
+        "first_action_at": row.first_action_at or now, "updated_at": now})
+    await audit.record(conn, principal, action="allocation.accepted", entity_type="allocation",
+                       entity_id=allocation_id, at=now, before={"status": row.status},
+                       after={"status": AllocationStatus.ACCEPTED})
+    return _read(await repository.get(conn, allocation_id))
+
+
+async def _end(conn: AsyncConnection, row: Any, *, status: AllocationStatus, now: datetime) -> None:
+    await repository.update_allocation(conn, row.id, {"status": status.value, "ended_at": now, "updated_at": now})
+    await repository.release_capacity(conn, row.rm_id)
+
+
+async def reject(conn: AsyncConnection, principal: Principal, *, allocation_id: UUID, reason: str,
+                 now: datetime) -> Reallocation:
+    """The RM declines the lead with a reason; it goes at once to another RM (never back to this one)."""
+    row = await _own_live_allocation(conn, principal, allocation_id)
+    if row.status not in (AllocationStatus.PENDING, AllocationStatus.ACCEPTED):
+        raise AllocationNotLive(f"allocation is {row.status}; only PENDING or ACCEPTED leads can be rejected")
+    return await move_lead(conn, principal, row, now=now, status=AllocationStatus.REASSIGNED,
+                            reassignment_reason=f"REJECTED: {reason}", audit_action="allocation.rejected")
+
+
+async def move_lead(conn: AsyncConnection, principal: Principal | None, row: Any, *, now: datetime,
+                     status: AllocationStatus, reassignment_reason: str, audit_action: str,
+                     to_rm_id: UUID | None = None, reset_sla: bool = True,
+                     override_capacity: bool = False) -> Reallocation:
+    """End a live allocation (REASSIGNED or EXPIRED) and place the lead again: with a named RM, or through the
+    engine excluding every RM who already had it; queued when nobody can take it."""
+    lead = await leads_repository.get(conn, row.lead_id, for_update=True)
+    await _end(conn, row, status=status, now=now)
+    await audit.record(conn, principal, action=audit_action, entity_type="allocation", entity_id=row.id, at=now,
+                       before={"status": row.status, "rm_id": row.rm_id},
+                       after={"status": status, "reason": reassignment_reason})
+    deadline = None if reset_sla else row.sla_deadline
+    if to_rm_id is not None:
+        allocation = await _allocate_manually(conn, principal, lead=lead, rm_id=to_rm_id, reason=reassignment_reason,
+                                              now=now, override_capacity=override_capacity, previous=row,
+                                              sla_deadline=deadline, field="to_rm_id")
+        outcome = AllocationOutcome(201, allocation=allocation)
+    else:
+        exclude = frozenset(await repository.rms_who_had_lead(conn, row.lead_id)) | {row.rm_id}
+        outcome = await _route(conn, principal, lead=lead, now=now, exclude=exclude, previous=row,
+                               reassignment_reason=reassignment_reason, sla_deadline=deadline)
+    previous = _read(await repository.get(conn, row.id))
+    return Reallocation(previous=previous, allocation=outcome.allocation, queued=outcome.queued)
+
+
+async def reassign(conn: AsyncConnection, principal: Principal, *, allocation_id: UUID, data: ReassignRequest,
+                   now: datetime) -> Reallocation:
+    """A supervisor moves a live lead to a named RM, or lets the engine choose another one."""
+    row = await repository.get(conn, allocation_id, scope=repository.readable(principal), for_update=True)
+    if row is None:
+        raise AllocationNotFound(f"allocation {allocation_id} not found")
+    if not (principal.is_admin or principal.supervises(row.rm_team_id)):
+        raise Forbidden("only the team's supervisor or a SALES_ADMIN may reassign")
+    if row.status not in LIVE:
+        raise AllocationNotLive(f"allocation is {row.status}; only live allocations can be reassigned")
+    if data.override_capacity and data.to_rm_id is None:
+        raise InvalidInput(("override_capacity",), "override_capacity needs to_rm_id")
+    return await move_lead(conn, principal, row, now=now, status=AllocationStatus.REASSIGNED,
+                            reassignment_reason=data.reason, audit_action="allocation.reassigned",
+                            to_rm_id=data.to_rm_id, reset_sla=data.reset_sla,
+                            override_capacity=data.override_capacity)
+
+
+# --- reacting to pipelines ----------------------------------------------------------------------
+
+@hooks.subscribe("pipeline.stage_changed")
+async def _on_stage_changed(conn: AsyncConnection, *, pipeline_id: UUID, lead_id: UUID, rm_id: UUID,
+                            old_stage: Stage, new_stage: Stage, now: datetime) -> None:
+    """First move out of NEW is the RM's first action (LAR-006); a closed pipeline completes the allocation."""
+    row = await repository.live_for_lead(conn, lead_id)
+    if row is None or row.rm_id != rm_id:
+        return
+    values: dict[str, Any] = {"updated_at": now}
+    if row.first_action_at is None:
+        values["first_action_at"] = now
+    if row.accepted_at is None:
+        values["accepted_at"] = now
+    if new_stage.is_closed:
+        values.update(status=AllocationStatus.COMPLETED.value, ended_at=now)
+        await repository.release_capacity(conn, row.rm_id)
+        await leads_repository.update_lead(conn, lead_id, {"allocation_status": "CLOSED"}, now=now)
+    elif row.status in (AllocationStatus.PENDING, AllocationStatus.ACCEPTED):
+        values["status"] = AllocationStatus.ACTIVE.value
+    await repository.update_allocation(conn, row.id, values)
+
+
+def day_bounds(now: datetime, timezone: str) -> tuple[date, datetime, datetime]:
+    local = rules.local_time(now, timezone)
+    start = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    return local.date(), start, start + timedelta(days=1)
+
+
+
+
+async def bulk_reassign(conn: AsyncConnection, principal: Principal, *, data: BulkReassignRequest,
+                        now: datetime) -> BulkReassignResult:
+    """All or nothing: every allocation is reassigned, or none is and the per-item errors say why."""
+    results: list[BulkItemResult] = []
+    failed = False
+    for allocation_id in dict.fromkeys(data.allocation_ids):
+        savepoint = await conn.begin_nested()
+        try:
+            moved = await reassign(conn, principal, allocation_id=allocation_id, now=now, data=ReassignRequest(
+                to_rm_id=data.to_rm_id, reason=data.reason, reset_sla=data.reset_sla))
+        except SalesError as exc:
+            await savepoint.rollback()
+            failed = True
+            results.append(BulkItemResult(allocation_id=allocation_id, ok=False, error=exc.detail, code=exc.code))
+            continue
+        await savepoint.commit()
+        new = moved.allocation
+        results.append(BulkItemResult(allocation_id=allocation_id, ok=True,
+                                      new_allocation_id=new.id if new else None, rm_id=new.rm_id if new else None,
+                                      status="REASSIGNED" if new else "QUEUED"))
+    if failed:
+        raise BulkReassignFailed(f"{sum(not r.ok for r in results)} of {len(results)} allocations could not be "
+                                 "reassigned", extra={"results": [r.model_dump(mode="json") for r in results]})
+    return BulkReassignResult(results=results)
+
+
+async def route_queued(conn: AsyncConnection, *, lead: Any, now: datetime) -> AllocationOutcome:
+    """Give a queued lead another try (overflow-retry job); RMs who already had it are skipped."""
+    exclude = frozenset(await repository.rms_who_had_lead(conn, lead.id))
+    return await _route(conn, None, lead=lead, now=now, exclude=exclude)
