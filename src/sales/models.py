@@ -3,6 +3,7 @@ from sales.allocation import models as _allocation  # noqa: F401
 from sales.commissions import models as _commissions  # noqa: F401
 from sales.core.tables import metadata
 from sales.directory import models as _directory  # noqa: F401
+from sales.events import models as _events  # noqa: F401
 from sales.leads import models as _leads  # noqa: F401
 from sales.pipelines import models as _pipelines  # noqa: F401
 from sales.targets import models as _targets  # noqa: F401

@@ -9,9 +9,11 @@ def include_routers(app: FastAPI, *, prefix: str) -> None:
     from sales.allocation import jobs as _allocation_jobs  # noqa: F401  (registers sla-sweep, overflow-retry)
     from sales.allocation.api import router as allocation_router
     from sales.directory.api import router as directory_router
+    from sales.events.api import router as events_router
     from sales.pipelines.api import router as pipelines_router
 
     app.include_router(admin_router, prefix=prefix)
     app.include_router(directory_router, prefix=prefix)
+    app.include_router(events_router, prefix=prefix)
     app.include_router(pipelines_router, prefix=f"{prefix}/pipelines")
     app.include_router(allocation_router, prefix=f"{prefix}/allocations")

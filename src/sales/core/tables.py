@@ -1,7 +1,7 @@
 """Tables of the shared kernel: clock, audit, outbox, inbox, idempotency."""
 from __future__ import annotations
 
-from sqlalchemy import Column, Index, Integer, MetaData, SmallInteger, String, Table, Text, text
+from sqlalchemy import BigInteger, Column, Index, Integer, MetaData, SmallInteger, String, Table, Text, text
 
 from sales.core.types import JSONType, UTCDateTime, UUIDType, BigIntPK
 
@@ -47,8 +47,14 @@ outbox_events = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("published_at", UTCDateTime, nullable=True),
     Column("attempts", Integer, nullable=False, server_default=text("0")),
+    # Commit-ordered position, assigned by the sequencer (sales.events.repository.sequence) once the row
+    # is visible; `seq` is allocation order, which concurrent PostgreSQL transactions can commit out of.
+    Column("pos", BigInteger, nullable=True),
     Index("ix_outbox_events_unpublished", "seq", postgresql_where=text("published_at IS NULL"),
           sqlite_where=text("published_at IS NULL")),
+    Index("uq_outbox_events_pos", "pos", unique=True),
+    Index("ix_outbox_events_unsequenced", "seq", postgresql_where=text("pos IS NULL"),
+          sqlite_where=text("pos IS NULL")),
 )
 
 inbox_events = Table(
@@ -62,6 +68,7 @@ inbox_events = Table(
     Column("last_error", Text, nullable=True),
     Column("received_at", UTCDateTime, nullable=False),
     Column("processed_at", UTCDateTime, nullable=True),
+    Column("next_attempt_at", UTCDateTime, nullable=True),  # when a FAILED event is retried (backoff)
     Index("ix_inbox_events_status", "status", "received_at"),
 )
 

@@ -1,0 +1,90 @@
+"""/api/v1/sales/events: the outbox feed, HTTP ingest of consumed events, parked events."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+import orjson
+from fastapi import Depends, Query, Request
+
+from sales.core import audit
+from sales.core.auth import Principal, Role
+from sales.core.errors import InvalidInput
+from sales.core.http import Conn, Now, Page, Paging, make_router, page_of, require, respond
+from sales.events import inbox, jobs as _jobs, repository  # noqa: F401 - jobs registers the events jobs
+from sales.events.envelope import envelope_errors
+from sales.events.errors import MalformedEvent, MalformedJSON
+from sales.events.jobs import retry_policy
+from sales.events.schemas import EventOutcome, FeedPage, InboxEntry, IngestResult
+
+router = make_router(tags=["events"])
+
+FeedReader = Annotated[Principal, Depends(require(Role.SERVICE, Role.SALES_ADMIN))]
+EventSender = Annotated[Principal, Depends(require(Role.SERVICE))]
+ParkedAdmin = Annotated[Principal, Depends(require(Role.SALES_ADMIN, Role.SERVICE))]
+
+MAX_BATCH = 500
+
+
+@router.get("/events/feed", response_model=FeedPage)
+async def read_feed(principal: FeedReader, conn: Conn,
+                    after: Annotated[UUID | None, Query(description="id of the last event already read")] = None,
+                    limit: Annotated[int, Query(ge=1, le=500)] = 50):
+    """Published events in commit order (CloudEvents), for pull consumers; page with `after`."""
+    await repository.sequence(conn)
+    after_pos = 0
+    if after is not None:
+        found = await repository.position_of(conn, after)
+        if found is None:
+            raise InvalidInput.query(("after",), f"unknown event id {after}")
+        after_pos = found
+    rows = await repository.feed(conn, after_pos=after_pos, limit=limit)
+    last = str(rows[-1].id) if rows else (str(after) if after else None)
+    return respond({"items": [r.envelope for r in rows], "last_event_id": last,
+                    "next_cursor": last if len(rows) == limit else None})
+
+
+@router.post("/events", response_model=IngestResult)
+async def ingest(request: Request, principal: EventSender, conn: Conn, now: Now):
+    """Receive one CloudEvent or a JSON array of them; each is handled once per event id."""
+    try:
+        body: Any = orjson.loads(await request.body())
+    except orjson.JSONDecodeError:
+        raise MalformedJSON("the request body is not valid JSON") from None
+    batch = isinstance(body, list)
+    events = body if batch else [body]
+    if not events:
+        raise InvalidInput((), "an empty batch")
+    if len(events) > MAX_BATCH:
+        raise InvalidInput((), f"at most {MAX_BATCH} events per batch")
+    errors = [e for i, ev in enumerate(events)
+              for e in envelope_errors(ev, loc=("body", i) if batch else ("body",))]
+    if errors:
+        raise MalformedEvent(f"{len(errors)} invalid CloudEvent attribute(s)", extra={"errors": errors})
+    policy = retry_policy()
+    outcomes = [await inbox.receive(conn, ev, now=now, policy=policy) for ev in events]
+    return respond({"items": [o.as_dict() for o in outcomes]})
+
+
+@router.get("/events/parked", response_model=Page[InboxEntry])
+async def list_parked(principal: ParkedAdmin, conn: Conn, paging: Paging):
+    """Consumed events parked after repeated failures (or malformed), oldest first."""
+    after = None
+    if paging.cursor:
+        try:
+            after = (datetime.fromisoformat(str(paging.cursor[0]).replace("Z", "+00:00")), str(paging.cursor[1]))
+        except (ValueError, IndexError):
+            raise InvalidInput.query(("cursor",), "malformed cursor") from None
+    rows = await repository.list_inbox(conn, status=inbox.PARKED, limit=paging.limit, after=after)
+    entries = [InboxEntry.model_validate(r._mapping) for r in rows]
+    return respond(page_of(entries, paging.limit, lambda e: (e.received_at.isoformat(), e.id)))
+
+
+@router.post("/events/parked/{event_id}/retry", response_model=EventOutcome)
+async def retry_parked(event_id: str, principal: ParkedAdmin, conn: Conn, now: Now):
+    """Run a parked event's handler again now; if it fails again it stays parked with the new error."""
+    outcome = await inbox.retry_parked(conn, event_id, now=now, policy=retry_policy())
+    await audit.record(conn, principal, action="event.retried", entity_type="inbox_event", entity_id=event_id,
+                       at=now, after=outcome.as_dict())
+    return respond(outcome.as_dict())
