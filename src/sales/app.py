@@ -100,4 +100,6 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
 
     from sales.routes import include_routers
     include_routers(app, prefix=API)
+    from sales.console import install as install_console
+    install_console(app)
     return app

@@ -34,6 +34,15 @@ PATH = [Stage.CONTACTED, Stage.REQUIREMENTS_CAPTURED, Stage.SHORTLIST_SENT, Stag
         Stage.VISIT_COMPLETED, Stage.NEGOTIATION, Stage.AGREEMENT_PENDING]
 
 DEMO_ADMIN = uuid.UUID("00000000-0000-4000-8000-00000000a001")
+# One console account per staff role (development data only; printed by `make run`).
+DEMO_CONSOLE_USERS = [
+    ("admin@mysqrft.com", "demo-admin-2026", "SALES_ADMIN"),
+    ("supervisor@mysqrft.com", "demo-supervisor-2026", "SUPERVISOR"),
+    ("rm@mysqrft.com", "demo-rm-2026", "RM"),
+    ("finance@mysqrft.com", "demo-finance-2026", "FINANCE_ADMIN"),
+    ("support@mysqrft.com", "demo-support-2026", "SUPPORT_AGENT"),
+    ("pm@mysqrft.com", "demo-pm-2026", "PRODUCT_MANAGER"),
+]
 
 
 async def seed_demo(settings: Settings) -> bool:
@@ -47,10 +56,12 @@ async def seed_demo(settings: Settings) -> bool:
                 return False
             now = wall_now() - timedelta(days=20)
             rm_ids: list[uuid.UUID] = []
+            first_team = None
             for city, zones in CITIES.items():
                 for zone, localities in zones.items():
                     team = await directory_service.create_team(conn, admin, now=now, data=TeamCreate(
                         name=f"{city} {zone}", city=city, supervisor_id=uuid.uuid4()))
+                    first_team = first_team or team
                     for i in range(4):
                         name = f"{rng.choice(FIRST)} {rng.choice(LAST)}"
                         rm = await directory_service.create_rm(conn, admin, now=now, data=RMCreate(
@@ -64,6 +75,7 @@ async def seed_demo(settings: Settings) -> bool:
             for n in range(60):
                 created = now + timedelta(hours=n * 7)
                 lead_id, rm_id = uuid.uuid4(), rng.choice(rm_ids)
+                rm_id = rm_ids[0] if n % 3 == 0 else rm_id  # the demo RM's board has cards in every stage
                 name = f"{rng.choice(FIRST)} {rng.choice(LAST)}"
                 await leads_repository.insert_lead(conn, {
                     "id": lead_id, "customer_id": uuid.uuid4(), "customer_name": name,
@@ -87,6 +99,32 @@ async def seed_demo(settings: Settings) -> bool:
                                                          change=StageChange(
                                                              stage=Stage.CLOSED_WON if won else Stage.CLOSED_LOST,
                                                              loss_reason=None if won else "Chose another property"))
+            await _seed_console(conn, admin, rm_id=rm_ids[0], team=first_team, rng=rng)
             return True
     finally:
         await engine.dispose()
+
+
+async def _seed_console(conn, admin: Principal, *, rm_id: uuid.UUID, team, rng: random.Random) -> None:  # type: ignore[no-untyped-def]
+    """Console accounts for every staff role, and live leads in the demo RM's queue."""
+    from sales.console import service as console_service
+
+    now = wall_now()
+    for email, password, role in DEMO_CONSOLE_USERS:
+        await console_service.create_user(
+            conn, admin, email=email, password=password, role=role, name=f"Demo {role.replace('_', ' ').title()}",
+            rm_id=rm_id if role == "RM" else None, team_ids=[team.id] if role == "SUPERVISOR" else [], now=now,
+            user_id=team.supervisor_id if role == "SUPERVISOR" else DEMO_ADMIN if role == "SALES_ADMIN" else None)
+    try:
+        from sales.allocation import service as allocation_service
+        from sales.allocation.schemas import LeadAllocationRequest
+    except ImportError:  # the allocation engine is not installed in this build
+        return
+    for n in range(6):
+        name = f"{rng.choice(FIRST)} {rng.choice(LAST)}"
+        await allocation_service.allocate_lead(conn, admin, now=now - timedelta(minutes=25 * n), request=LeadAllocationRequest(
+            lead_id=uuid.uuid4(), city=team.city, zone=team.name.split()[-1], locality="Koramangala",
+            property_type="RESIDENTIAL", segment=rng.choice(["TENANT", "BUYER", "OWNER"]), source="WEBSITE",
+            expected_deal_value=Decimal(rng.randrange(20, 900) * 5000), rm_id=rm_id, reason="demo lead",
+            customer={"name": name, "phone": f"+91-9{rng.randrange(10**8, 10**9)}",
+                      "email": f"{name.split()[0].lower()}.q{n}@example.com"}))
