@@ -110,5 +110,10 @@ def bench_seed(scale: str, replace: bool, workers: int | None) -> None:
     seed_command(_settings(), scale=scale, replace=replace, workers=workers)
 
 
+from sales.console.cli import users as _console_users  # noqa: E402
+
+main.add_command(_console_users)
+
+
 if __name__ == "__main__":
     main()
