@@ -107,8 +107,7 @@ class UnitOfWorkMiddleware:
             if message["type"] == "http.response.start":
                 message = {**message, "headers": buffered.headers}
             await send(message)
-        route = scope.get("route")
-        route_path = getattr(route, "path", "unmatched")
+        route_path = _route_template(scope)
         elapsed = time.perf_counter() - started
         REQUESTS.labels(method, route_path, str(buffered.status)).inc()
         LATENCY.labels(method, route_path).observe(elapsed)
@@ -142,6 +141,23 @@ class UnitOfWorkMiddleware:
             (b"content-type", ctype), (b"content-length", str(len(body)).encode()),
             (b"idempotent-replayed", b"true"), (b"x-request-id", request_id.encode())]})
         await send({"type": "http.response.body", "body": body})
+
+
+def _route_template(scope: Scope) -> str:
+    """The matched route's full template (`/api/v1/sales/rms/{rm_id}`) for metric labels.
+
+    FastAPI puts the router's own route (path without the include prefix) in the scope, so the prefix is
+    recovered as the part of the request path before the route's pattern matches.
+    """
+    route = scope.get("route")
+    template, regex = getattr(route, "path_format", None), getattr(route, "path_regex", None)
+    if template is None or regex is None:
+        return "unmatched"
+    path = scope["path"]
+    for cut in [i for i, ch in enumerate(path) if ch == "/"] + [len(path)]:
+        if regex.match(path[cut:]):
+            return path[:cut] + template
+    return template
 
 
 async def _read_body(receive: Receive) -> bytes:
