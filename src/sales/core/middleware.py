@@ -111,9 +111,9 @@ class UnitOfWorkMiddleware:
         elapsed = time.perf_counter() - started
         REQUESTS.labels(method, route_path, str(buffered.status)).inc()
         LATENCY.labels(method, route_path).observe(elapsed)
-        if buffered.status >= 500:
-            log.error("request", method=method, path=scope["path"], status=buffered.status,
-                      ms=round(elapsed * 1000, 2))
+        level = log.error if buffered.status >= 500 else log.info
+        level("request", method=method, path=scope["path"], route=route_path, status=buffered.status,
+              ms=round(elapsed * 1000, 2))
 
     def _actor(self, headers: dict[str, str]) -> str | None:
         auth = headers.get("authorization", "")
