@@ -49,7 +49,7 @@ async def upsert_and_lock(conn: AsyncConnection, values: dict[str, Any], *, now:
     sealed = _sealed(values)
     refreshed = {k: v for k, v in sealed.items()
                  if v is not None and k not in ("id", "created_at", "allocation_status", "sla_breaches")}
+    # ON CONFLICT DO UPDATE takes the row lock on PostgreSQL; SQLite holds the write lock from here on.
     statement = dialect_insert(leads).values(**sealed).on_conflict_do_update(
-        index_elements=[leads.c.id], set_={**refreshed, "updated_at": now})
-    await conn.execute(statement)
-    return await get(conn, values["id"], for_update=True)
+        index_elements=[leads.c.id], set_={**refreshed, "updated_at": now}).returning(*leads.c)
+    return (await conn.execute(statement)).one()
