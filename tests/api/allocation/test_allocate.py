@@ -1,0 +1,253 @@
+"""POST /api/v1/sales/allocations: engine choice with trace, lead + pipeline creation, idempotent re-allocation,
+queueing (LAR-007), overflow, manual allocation with LAR-002 and its override, roles and bad payloads."""
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from tests.allocation_builders import allocate, city_with_rms, lead_payload
+from tests.api.allocation.helpers import (PRD_FIELDS, active_leads, allocated, event_data, get_pipeline, get_rm,
+                                          row_counts, start)
+from tests.builders import API, make_leave, make_rm, make_team
+from tests.checks import assert_problem
+from tests.events_schema import assert_valid
+
+
+async def test_allocate_201_with_prd_fields_trace_lead_and_pipeline(client, auth, engine):
+    """LAR-001/LAR-004/LAR-006: the engine picks an RM, explains why, opens the NEW pipeline for them."""
+    await start(client, auth.admin)
+    team, rms = await city_with_rms(client, auth.admin, count=2)
+    response = await allocate(client, auth.headers("SERVICE"), expected_deal_value="100000.00", segment="BUYER")
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert PRD_FIELDS <= body.keys()
+    assert body["rm_id"] in {rm["id"] for rm in rms}
+    assert (body["allocation_type"], body["status"], body["is_reassignment"]) == ("AUTO", "PENDING", False)
+    assert body["previous_rm_id"] is None and body["reassignment_reason"] is None
+    assert body["accepted_at"] is None and body["first_action_at"] is None
+    assert body["allocated_at"] == body["created_at"] == "2026-01-17T10:30:00Z"
+    assert body["sla_deadline"] == "2026-01-17T12:30:00Z"
+    assert body["priority"] == 5  # 1L value (3) + buyer (1) + inbound call (1)
+    assert body["team_id"] == team["id"] and body["allocation_reason"]
+
+    decision = body["decision"]
+    assert decision["outcome"] == "ALLOCATED" and decision["rm_id"] == body["rm_id"]
+    assert decision["geo_level"] == "LOCALITY"
+    assert {c["rm_id"] for c in decision["candidates"]} == {rm["id"] for rm in rms}
+    assert [c["rm_id"] for c in decision["candidates"] if c.get("winner")] == [body["rm_id"]]
+    assert decision["lead"]["priority_breakdown"]["priority"] == 5
+
+    pipeline = await get_pipeline(client, auth.admin, body["pipeline_id"])
+    assert (pipeline["stage"], pipeline["rm_id"], pipeline["lead_id"]) == ("NEW", body["rm_id"], body["lead_id"])
+    assert pipeline["customer"]["name"] == "Rahul Sharma"
+    assert (await get_rm(client, auth.admin, body["rm_id"]))["active_leads"] == 1
+
+    [event] = await event_data(engine, "sales.lead.allocated")
+    assert (event["allocation_id"], event["lead_id"], event["rm_id"]) == (body["id"], body["lead_id"], body["rm_id"])
+
+
+async def test_allocated_event_matches_its_schema(client, auth, engine):
+    await start(client, auth.admin)
+    await city_with_rms(client, auth.admin, count=1)
+    await allocated(client, auth.headers("SERVICE"))
+    from sqlalchemy import select
+
+    from sales.core.tables import outbox_events
+    async with engine.connect() as conn:
+        envelopes = (await conn.execute(select(outbox_events.c.envelope))).scalars().all()
+    assert {"sales.lead.allocated", "sales.pipeline.created"} <= {e["type"] for e in envelopes}
+    for envelope in envelopes:
+        if envelope["type"].startswith("sales.lead."):
+            assert_valid(envelope)
+
+
+async def test_second_post_for_a_live_lead_returns_the_same_allocation(client, auth, engine):
+    """A lead never gets two live allocations: the second POST answers 200 and writes nothing new."""
+    await start(client, auth.admin)
+    await city_with_rms(client, auth.admin, count=3)
+    payload = lead_payload()
+    first = await client.post(f"{API}/allocations", json=payload, headers=auth.headers("SERVICE"))
+    assert first.status_code == 201, first.text
+    before, load = await row_counts(engine), await active_leads(engine)
+    again = await client.post(f"{API}/allocations", json=payload, headers=auth.headers("SERVICE"))
+    assert again.status_code == 200, again.text
+    assert again.json()["id"] == first.json()["id"] and again.json()["rm_id"] == first.json()["rm_id"]
+    assert await row_counts(engine) == before
+    assert await active_leads(engine) == load
+
+
+@pytest.mark.parametrize("city", ["Atlantis", "Bangalore"], ids=["LAR-007-unknown-city", "LAR-007-nobody-free"])
+async def test_nobody_eligible_queues_the_lead_202(client, auth, engine, city):
+    """LAR-007: no RM can take it -> 202 QUEUED with a reason; the lead is kept, nothing is allocated."""
+    await start(client, auth.admin)
+    await city_with_rms(client, auth.admin, count=2, capacity=0)
+    payload = lead_payload(city=city)
+    response = await client.post(f"{API}/allocations", json=payload, headers=auth.headers("SERVICE"))
+    assert response.status_code == 202, response.text
+    body = response.json()
+    assert (body["lead_id"], body["status"]) == (payload["lead_id"], "QUEUED")
+    assert body["reason"]
+    counts = await row_counts(engine)
+    assert counts["rm_allocations"] == 0 and counts["leads"] == 1 and counts["sales_pipelines"] == 0
+    assert [e["lead_id"] for e in await event_data(engine, "sales.lead.queued")] == [payload["lead_id"]]
+    if city == "Bangalore":
+        assert {c["excluded_by"] for c in body["decision"]["candidates"]} == {"LAR-002"}
+
+
+async def test_lar_007_overflow_to_backup_pool(client, auth):
+    await start(client, auth.admin)
+    team, _ = await city_with_rms(client, auth.admin, count=2, capacity=0)
+    backup = await make_rm(client, auth.admin, team_id=team["id"], name="Backup", is_backup=True, localities=[])
+    body = await allocated(client, auth.headers("SERVICE"))
+    assert (body["allocation_type"], body["rm_id"]) == ("OVERFLOW", backup["id"])
+    assert body["decision"]["outcome"] == "OVERFLOW"
+
+
+async def test_lar_007_backup_not_used_while_a_regular_rm_is_free(client, auth):
+    await start(client, auth.admin)
+    team, rms = await city_with_rms(client, auth.admin, count=1, localities=[], zone="North")
+    backup = await make_rm(client, auth.admin, team_id=team["id"], name="Backup", is_backup=True)
+    body = await allocated(client, auth.headers("SERVICE"))
+    assert (body["allocation_type"], body["rm_id"]) == ("AUTO", rms[0]["id"])
+    fate = {c["rm_id"]: c.get("excluded_by") for c in body["decision"]["candidates"]}
+    assert fate[backup["id"]] == "LAR-007"
+
+
+async def test_lar_001_locality_then_zone_then_city_through_the_api(client, auth):
+    await start(client, auth.admin)
+    team = await make_team(client, auth.admin)
+    city_rm = await make_rm(client, auth.admin, team_id=team["id"], name="City", zone="North", localities=[])
+    zone_rm = await make_rm(client, auth.admin, team_id=team["id"], name="Zone", localities=["Jayanagar"])
+    local = await make_rm(client, auth.admin, team_id=team["id"], name="Local", localities=["Koramangala"])
+    mumbai = await make_rm(client, auth.admin, team_id=team["id"], name="Mumbai", city="Mumbai")
+    service = auth.headers("SERVICE")
+    first = await allocated(client, service)
+    assert (first["rm_id"], first["decision"]["geo_level"]) == (local["id"], "LOCALITY")
+    second = await allocated(client, service, locality="BTM Layout")
+    assert (second["rm_id"], second["decision"]["geo_level"]) == (zone_rm["id"], "ZONE")
+    fate = {c["rm_id"]: c.get("excluded_by") for c in second["decision"]["candidates"]}
+    assert fate[city_rm["id"]] == "LAR-001" and mumbai["id"] not in fate
+    third = await allocated(client, service, locality="Whitefield", zone="East")
+    # At city level all three compete; the one without a lead today is furthest behind (LAR-004).
+    assert (third["rm_id"], third["decision"]["geo_level"]) == (city_rm["id"], "CITY")
+
+
+async def test_unavailable_rms_are_skipped(client, auth):
+    """Availability: OFFLINE, INACTIVE and on-leave RMs receive nothing (LAR-003 skills likewise)."""
+    await start(client, auth.admin)
+    team = await make_team(client, auth.admin)
+    offline = await make_rm(client, auth.admin, team_id=team["id"], name="Offline", availability="OFFLINE")
+    inactive = await make_rm(client, auth.admin, team_id=team["id"], name="Inactive", status="INACTIVE")
+    on_leave = await make_rm(client, auth.admin, team_id=team["id"], name="Leave")
+    await make_leave(client, auth.admin, rm_id=on_leave["id"], start_date="2026-01-17", end_date="2026-01-18")
+    unskilled = await make_rm(client, auth.admin, team_id=team["id"], name="Commercial",
+                              property_types=["COMMERCIAL"])
+    ok = await make_rm(client, auth.admin, team_id=team["id"], name="Available")
+    body = await allocated(client, auth.headers("SERVICE"))
+    assert body["rm_id"] == ok["id"]
+    fate = {c["rm_id"]: c.get("excluded_by") for c in body["decision"]["candidates"]}
+    assert fate == {offline["id"]: "AVAILABILITY", inactive["id"]: "AVAILABILITY", on_leave["id"]: "AVAILABILITY",
+                    unskilled["id"]: "LAR-003", ok["id"]: None}
+
+
+async def test_lar_002_capacity_through_the_api(client, auth):
+    """LAR-002: an RM with capacity 1 gets one lead; the next goes elsewhere, then the lead queues."""
+    await start(client, auth.admin)
+    team, rms = await city_with_rms(client, auth.admin, count=2, capacity=1)
+    service = auth.headers("SERVICE")
+    first, second = await allocated(client, service), await allocated(client, service)
+    assert {first["rm_id"], second["rm_id"]} == {rm["id"] for rm in rms}
+    third = await allocate(client, service)
+    assert third.status_code == 202, third.text
+    assert {c["excluded_by"] for c in third.json()["decision"]["candidates"]} == {"LAR-002"}
+
+
+# --- manual allocation ---------------------------------------------------------------------------------
+
+
+async def test_supervisor_allocates_manually_to_own_team(client, auth):
+    await start(client, auth.admin)
+    team, rms = await city_with_rms(client, auth.admin, count=2)
+    body = await allocated(client, auth.supervisor(uuid.UUID(team["id"])), rm_id=rms[1]["id"], reason="knows them")
+    assert (body["allocation_type"], body["rm_id"], body["over_capacity"]) == ("MANUAL", rms[1]["id"], False)
+    assert body["allocation_reason"] == "knows them"
+    admin = await allocated(client, auth.admin, rm_id=rms[0]["id"])
+    assert (admin["allocation_type"], admin["rm_id"]) == ("MANUAL", rms[0]["id"])
+
+
+async def test_supervisor_cannot_allocate_to_another_team(client, auth, engine):
+    await start(client, auth.admin)
+    _, rms = await city_with_rms(client, auth.admin, count=1)
+    other = await make_team(client, auth.admin)
+    response = await allocate(client, auth.supervisor(uuid.UUID(other["id"])), rm_id=rms[0]["id"])
+    assert_problem(response, 422, "validation_error", loc=["body", "rm_id"])
+    assert (await row_counts(engine))["rm_allocations"] == 0
+
+
+async def test_manual_to_full_rm_409_then_override_with_reason(client, auth, engine):
+    """LAR-002 holds for manual allocations unless a supervisor overrides it with a reason."""
+    await start(client, auth.admin)
+    team, [rm] = await city_with_rms(client, auth.admin, count=1, capacity=1)
+    supervisor = auth.supervisor(uuid.UUID(team["id"]))
+    await allocated(client, supervisor, rm_id=rm["id"])
+    before = await row_counts(engine)
+    full = await allocate(client, supervisor, rm_id=rm["id"])
+    assert_problem(full, 409, "rm_at_capacity")
+    assert await row_counts(engine) == before
+    no_reason = await allocate(client, supervisor, rm_id=rm["id"], override_capacity=True)
+    assert no_reason.status_code == 422, no_reason.text
+    over = await allocated(client, supervisor, rm_id=rm["id"], override_capacity=True, reason="VIP customer")
+    assert (over["allocation_type"], over["over_capacity"]) == ("MANUAL", True)
+    assert (await get_rm(client, auth.admin, rm["id"]))["active_leads"] == 2
+
+
+# --- roles and bad input -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", ["RM", "CUSTOMER", "FINANCE_ADMIN", "SUPPORT_AGENT", "PRODUCT_MANAGER"])
+async def test_roles_that_may_not_allocate_403(client, auth, engine, role):
+    await start(client, auth.admin)
+    await city_with_rms(client, auth.admin, count=1)
+    response = await allocate(client, auth.headers(role))
+    assert_problem(response, 403, "forbidden")
+    assert (await row_counts(engine))["leads"] == 0
+
+
+async def test_service_may_not_name_the_rm_403(client, auth, engine):
+    await start(client, auth.admin)
+    _, [rm] = await city_with_rms(client, auth.admin, count=1)
+    response = await allocate(client, auth.headers("SERVICE"), rm_id=rm["id"])
+    assert_problem(response, 403, "forbidden")
+    assert (await row_counts(engine))["leads"] == 0
+
+
+async def test_no_token_401(client, auth):
+    response = await client.post(f"{API}/allocations", json=lead_payload())
+    assert_problem(response, 401, "not_authenticated")
+
+
+@pytest.mark.parametrize(("change", "loc"), [
+    ({"lead_id": None}, ["body", "lead_id"]),
+    ({"lead_id": "not-a-uuid"}, ["body", "lead_id"]),
+    ({"city": ""}, ["body", "city"]),
+    ({"locality": None}, ["body", "locality"]),
+    ({"property_type": "CASTLE"}, ["body", "property_type"]),
+    ({"segment": "ALIEN"}, ["body", "segment"]),
+    ({"source": "CARRIER_PIGEON"}, ["body", "source"]),
+    ({"expected_deal_value": "lots"}, ["body", "expected_deal_value"]),
+    ({"customer": {"email": "not-an-email"}}, ["body", "customer", "email"]),
+    ({"rm_id": "nope"}, ["body", "rm_id"]),
+    ({"surprise": 1}, ["body", "surprise"]),
+], ids=["missing-lead-id", "bad-lead-id", "empty-city", "missing-locality", "bad-property-type", "bad-segment",
+        "bad-source", "bad-deal-value", "bad-email", "bad-rm-id", "extra-field"])
+async def test_malformed_payloads_422_name_the_field(client, auth, engine, change, loc):
+    payload = lead_payload()
+    for key, value in change.items():
+        if value is None:
+            payload.pop(key)
+        else:
+            payload[key] = value
+    response = await client.post(f"{API}/allocations", json=payload, headers=auth.admin)
+    assert_problem(response, 422, "validation_error", loc=loc)
+    assert (await row_counts(engine))["leads"] == 0
