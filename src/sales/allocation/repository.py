@@ -126,6 +126,16 @@ async def insert_allocation(conn: AsyncConnection, values: dict[str, Any]) -> No
     await conn.execute(insert(a).values(**values))
 
 
+async def open_write_transaction(conn: AsyncConnection) -> None:
+    """Make sure the database transaction has really begun before a SAVEPOINT is taken.
+
+    pysqlite begins its transaction lazily, at the first INSERT/UPDATE/DELETE. A SAVEPOINT issued before any
+    write starts the transaction itself, and its RELEASE then commits everything so far, so a later rollback
+    of the request no longer undoes it. A write that matches no row opens the real transaction first."""
+    if conn.dialect.name == "sqlite":
+        await conn.execute(update(a).where(false()).values(updated_at=a.c.updated_at))
+
+
 async def update_allocation(conn: AsyncConnection, allocation_id: UUID, values: dict[str, Any]) -> None:
     await conn.execute(update(a).where(a.c.id == allocation_id).values(**values))
 

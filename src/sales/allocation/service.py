@@ -397,6 +397,7 @@ async def bulk_reassign(conn: AsyncConnection, principal: Principal, *, data: Bu
     """All or nothing: every allocation is reassigned, or none is and the per-item errors say why."""
     results: list[BulkItemResult] = []
     failed = False
+    await repository.open_write_transaction(conn)
     for allocation_id in dict.fromkeys(data.allocation_ids):
         savepoint = await conn.begin_nested()
         try:
