@@ -4,7 +4,8 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import Query, Request, UploadFile
+from fastapi import Query, Request
+from starlette.datastructures import UploadFile  # what request.form() returns (FastAPI's is a subclass)
 
 from sales.core.errors import InvalidInput
 from sales.core.http import Conn, Now, Page, Paging, make_router, page_of, respond

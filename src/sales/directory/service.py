@@ -53,6 +53,9 @@ async def update_team(conn: AsyncConnection, principal: Principal, *, team_id: U
     if data.id is not None and data.id != team_id:
         raise InvalidInput(("id",), "id cannot be changed")
     values = data.model_dump(exclude_unset=True, exclude={"id"})
+    for required in ("name", "city"):
+        if required in values and values[required] is None:
+            raise InvalidInput((required,), "may not be null")
     row = await repository.update_team(conn, team_id, {**values, "updated_at": now})
     team = TeamRead.model_validate(row._mapping)
     await audit.record(conn, principal, action="team.updated", entity_type="team", entity_id=team_id, at=now,
@@ -70,9 +73,11 @@ async def list_teams(conn: AsyncConnection, principal: Principal, *, city: str |
 def _after(cursor: list[Any] | None) -> tuple[str, str] | None:
     if cursor is None:
         return None
-    if len(cursor) != 2:
-        raise InvalidInput.query(("cursor",), "malformed cursor")
-    return str(cursor[0]), str(cursor[1])
+    try:
+        name, key = cursor
+        return str(name), str(UUID(str(key)))
+    except (ValueError, TypeError):
+        raise InvalidInput.query(("cursor",), "malformed cursor") from None
 
 
 # --- RMs ---------------------------------------------------------------------------------------
@@ -209,27 +214,29 @@ async def import_rms(conn: AsyncConnection, principal: Principal, *, content: st
     if not reader.fieldnames or "id" not in [f.strip() for f in reader.fieldnames]:
         raise InvalidInput(("file",), "CSV needs a header row with at least id, name, email, city")
     errors: list[dict[str, Any]] = []
-    parsed: list[RMCreate] = []
-    for line, raw in enumerate(reader, start=2):
+    lines: list[tuple[int, RMCreate]] = []  # (CSV line number, row): errors name the line the user sees
+    for raw in reader:
+        line = reader.line_num
         try:
-            parsed.append(RMCreate.model_validate(_csv_record(raw)))
+            lines.append((line, RMCreate.model_validate(_csv_record(raw))))
         except ValidationError as exc:
             errors += [{"loc": ["row", line, *[str(p) for p in e["loc"]]], "msg": e["msg"]} for e in exc.errors()]
         except ValueError as exc:
             errors.append({"loc": ["row", line], "msg": str(exc)})
-    if not parsed and not errors:
+    if not lines and not errors:
         raise InvalidInput(("file",), "CSV has no rows")
     seen: set[UUID] = set()
-    for line, item in enumerate(parsed, start=2):
+    for line, item in lines:
         if item.id in seen:
             errors.append({"loc": ["row", line, "id"], "msg": "duplicate id in file"})
         seen.add(item.id)
-    known_teams = await repository.existing_team_ids(conn, {p.team_id for p in parsed if p.team_id})
-    for line, item in enumerate(parsed, start=2):
+    known_teams = await repository.existing_team_ids(conn, {p.team_id for _, p in lines if p.team_id})
+    for line, item in lines:
         if item.team_id and item.team_id not in known_teams:
             errors.append({"loc": ["row", line, "team_id"], "msg": f"unknown team {item.team_id}"})
     if errors:
         raise ImportRejected(f"{len(errors)} error(s); nothing was imported", extra={"errors": errors})
+    parsed = [item for _, item in lines]
     existing = await repository.existing_rm_ids(conn, [p.id for p in parsed])
     created = updated = 0
     for item in parsed:
