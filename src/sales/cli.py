@@ -68,6 +68,31 @@ def seed(demo: bool) -> None:
 
 
 @main.command()
+@click.option("--relay/--no-relay", default=True, show_default=True, help="Relay the outbox to NATS.")
+@click.option("--jobs/--no-jobs", default=True, show_default=True, help="Run the periodic jobs.")
+@click.option("--consume/--no-consume", default=True, show_default=True,
+              help="Consume the other domains' JetStream streams.")
+def worker(relay: bool, jobs: bool, consume: bool) -> None:
+    """Run the outbox relay, the event consumers and the periodic jobs until SIGTERM."""
+    from sales import migrate
+    from sales import worker as worker_module
+    from sales.events.config import load_event_settings
+
+    settings = _settings()
+    try:
+        events = load_event_settings()
+    except ConfigurationError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+    if settings.is_sqlite:
+        migrate.upgrade(settings.database_url)
+    elif migrate.pending(settings.database_url):
+        click.echo("database is not migrated to the newest schema: run `sales migrate` first", err=True)
+        sys.exit(1)
+    sys.exit(worker_module.main(settings, events, relay=relay, jobs=jobs, consume=consume))
+
+
+@main.command()
 @click.option("--sub", "sub", default=None, help="User UUID (random when omitted).")
 @click.option("--role", "roles", multiple=True, required=True, help="Role; repeat for several.")
 @click.option("--team", "teams", multiple=True, help="Team UUID; repeat for several.")
