@@ -35,6 +35,10 @@ class _Port:
         return allocation_port.require(name)
 
 
+_FIELD_WORDS = {"loss_reason": "a loss reason", "deal_value": "the final deal value", "reason": "a reason",
+                "to_rm_id": "the target RM"}
+
+
 def error_message(exc: SalesError) -> tuple[str, str | None]:
     """A person-readable message and the field it is about (from a 422's errors list)."""
     errors = exc.extra.get("errors") or []
@@ -43,6 +47,9 @@ def error_message(exc: SalesError) -> tuple[str, str | None]:
         loc = [p for p in errors[0].get("loc", []) if p not in ("body", "query")]
         fld = str(loc[-1]) if loc else None
     detail = exc.detail
+    for name, words in _FIELD_WORDS.items():
+        if detail.startswith(name + " "):
+            detail = words + detail[len(name):]
     if detail and detail[:1].islower():
         detail = detail[0].upper() + detail[1:]
     return detail, fld

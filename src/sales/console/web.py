@@ -57,8 +57,12 @@ def _compact_inr(value: Any) -> str:
     return _inr(amount)
 
 
+_ACRONYMS = {"RM": "RM", "SALES_ADMIN": "Sales admin", "FINANCE_ADMIN": "Finance admin"}
+
+
 def _label(value: Any) -> str:
-    return str(getattr(value, "value", value) or "").replace("_", " ").capitalize()
+    raw = str(getattr(value, "value", value) or "")
+    return _ACRONYMS.get(raw) or raw.replace("_", " ").capitalize()
 
 
 def _dt(value: datetime | None) -> str:

@@ -1,0 +1,205 @@
+"""The console in a real browser: sign-in, the RM's desk, the supervisor's room, sessions and CSRF."""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import LiveApp, shot, sign_in
+
+pytestmark = pytest.mark.e2e
+
+
+def _login_as(page: Any, live: LiveApp, world: dict[str, Any], who: str) -> None:
+    user = world["users"][who]
+    sign_in(page, live.base_url, user["email"], user["password"])
+
+
+def test_sign_in_see_queue_and_accept_a_lead(page, live, world):
+    """US-SALE-010: the RM sees their live leads with priority and SLA countdown, and accepts one in place."""
+    page.goto(f"{live.base_url}/console/login")
+    shot(page, "login", live.backend)
+    _login_as(page, live, world, "rm")
+    expect(page).to_have_url(re.compile(r"/console$"))
+    queue = page.locator("#queue")
+    for alloc in world["allocations"]:
+        expect(queue.locator(f"#alloc-{alloc['id']}")).to_be_visible()
+    first = queue.locator(".q-item").first
+    expect(first.locator(".sla")).to_have_text(re.compile(r"(\d+h )?\d+m.* left"))
+    expect(first.locator(".prio")).to_have_text(re.compile(r"P[1-5]"))
+    shot(page, "rm-desk", live.backend)
+    target = world["allocations"][0]["id"]
+    item = queue.locator(f"#alloc-{target}")
+    item.get_by_role("button", name=re.compile("^Accept")).click()
+    expect(page.locator("#flash")).to_contain_text("Lead accepted")
+    expect(page.locator(f"#alloc-{target}")).to_contain_text("Accepted")
+    expect(page.locator(f"#alloc-{target}").get_by_role("button", name=re.compile("^Accept"))).to_have_count(0)
+    assert live.ok("GET", f"/allocations/{target}")["status"] == "ACCEPTED"
+
+
+def test_reject_needs_a_reason_and_keeps_what_was_typed(page, live, world):
+    _login_as(page, live, world, "rm")
+    target = world["allocations"][1]["id"]
+    item = page.locator(f"#alloc-{target}")
+    item.locator("summary").click()
+    item.get_by_label("Reason for rejecting").fill("Outside my localities")
+    item.get_by_role("button", name="Reject lead").click()
+    expect(page.locator("#flash")).to_contain_text("Lead rejected")
+    expect(page.locator(f"#alloc-{target}")).to_have_count(0)
+    assert live.ok("GET", f"/allocations/{target}")["status"] == "REASSIGNED"
+
+
+def test_move_a_card_and_see_it_persist_after_reload(page, live, world):
+    _login_as(page, live, world, "rm")
+    pid = world["pipeline"]["id"]
+    card = page.locator(f"#card-{pid}")
+    expect(page.locator('.col[data-stage="NEW"]').locator(f"#card-{pid}")).to_be_visible()
+    card.get_by_label(re.compile("^Move .* to stage")).select_option("CONTACTED")
+    card.get_by_role("button", name="Move").click()
+    expect(page.locator('.col[data-stage="CONTACTED"]').locator(f"#card-{pid}")).to_be_visible()
+    # Drag and drop does the same.
+    page.locator(f"#card-{pid}").drag_to(page.locator('.col[data-stage="SHORTLIST_SENT"]'))
+    expect(page.locator('.col[data-stage="SHORTLIST_SENT"]').locator(f"#card-{pid}")).to_be_visible()
+    page.reload()
+    expect(page.locator('.col[data-stage="SHORTLIST_SENT"]').locator(f"#card-{pid}")).to_be_visible()
+    assert live.ok("GET", f"/pipelines/{pid}")["stage"] == "SHORTLIST_SENT"
+
+
+def test_forbidden_moves_show_their_errors_inline(page, live, world):
+    """Closing as lost needs a loss reason; an RM may not move a pipeline back. Errors appear on the card."""
+    _login_as(page, live, world, "rm")
+    pid = world["pipeline"]["id"]
+    card = page.locator(f"#card-{pid}")
+    card.get_by_label(re.compile("^Move .* to stage")).select_option("CLOSED_LOST")
+    card.get_by_role("button", name="Move").click()
+    error = page.locator(f"#card-{pid} .card-error")
+    expect(error).to_contain_text("A loss reason is required")
+    shot(page, "rm-desk-inline-error", live.backend)
+    assert live.ok("GET", f"/pipelines/{pid}")["stage"] == "NEW"
+    page.locator(f"#card-{pid}").get_by_label("Loss reason").fill("Bought elsewhere")
+    page.locator(f"#card-{pid}").get_by_role("button", name="Move to Closed lost").click()
+    expect(page.locator('.col[data-stage="CLOSED_LOST"]').locator(f"#card-{pid}")).to_be_visible()
+    # Backwards is for supervisors.
+    other = world["allocations"][2]["pipeline_id"]
+    live.ok("PATCH", f"/pipelines/{other}/stage", json={"stage": "NEGOTIATION"})
+    page.reload()
+    card = page.locator(f"#card-{other}")
+    card.get_by_label(re.compile("^Move .* to stage")).select_option("CONTACTED")
+    card.get_by_role("button", name="Move").click()
+    expect(page.locator(f"#card-{other} .card-error")).to_contain_text("needs a supervisor")
+    page.reload()
+    expect(page.locator('.col[data-stage="NEGOTIATION"]').locator(f"#card-{other}")).to_be_visible()
+
+
+def test_pipeline_detail_shows_history_and_saves_notes(page, live, world):
+    _login_as(page, live, world, "rm")
+    pid = world["pipeline"]["id"]
+    live.ok("PATCH", f"/pipelines/{pid}/stage", json={"stage": "CONTACTED"})
+    page.goto(f"{live.base_url}/console/pipelines/{pid}")
+    expect(page.get_by_role("heading", name="Stage history")).to_be_visible()
+    expect(page.locator(".timeline")).to_contain_text("New → Contacted")
+    page.get_by_role("textbox", name="Notes").fill("Visit booked for Saturday 11:00")
+    page.get_by_role("button", name="Save notes").click()
+    expect(page.get_by_text("Notes saved.")).to_be_visible()
+    expect(page.get_by_role("textbox", name="Notes")).to_have_value("Visit booked for Saturday 11:00")
+    shot(page, "pipeline-detail", live.backend)
+
+
+def test_supervisor_reassigns_single_and_bulk(page, live, world):
+    """US-SALE-031: individual and bulk reassignment with a reason, in the supervisor's room."""
+    _login_as(page, live, world, "supervisor")
+    expect(page).to_have_url(re.compile(r"/console/team"))
+    expect(page.get_by_role("heading", name=re.compile("Team room"))).to_be_visible()
+    expect(page.locator("table").first).to_contain_text("Priya Patel")
+    expect(page.locator("#funnel-chart")).to_be_visible()
+    shot(page, "supervisor-room", live.backend)
+    first, second, third = (a["id"] for a in world["allocations"])
+    page.get_by_label(re.compile("^Select lead")).first.wait_for()
+    page.locator(f'input[name=allocation_ids][value="{first}"]').check()
+    page.get_by_label("Reassign selected to").select_option(world["other"]["id"])
+    page.get_by_label("Reason").fill("Balancing workload")
+    page.get_by_role("button", name="Reassign", exact=True).click()
+    expect(page.get_by_text("1 lead reassigned.")).to_be_visible()
+    assert live.ok("GET", f"/allocations/{first}")["status"] == "REASSIGNED"
+    page.locator(f'input[name=allocation_ids][value="{second}"]').check()
+    page.locator(f'input[name=allocation_ids][value="{third}"]').check()
+    page.get_by_label("Reassign selected to").select_option(world["other"]["id"])
+    page.get_by_label("Reason").fill("Priya on leave")
+    page.get_by_role("button", name="Reassign", exact=True).click()
+    expect(page.get_by_text("2 leads reassigned.")).to_be_visible()
+    for allocation_id in (second, third):
+        assert live.ok("GET", f"/allocations/{allocation_id}")["status"] == "REASSIGNED"
+    rohan = page.locator("tbody tr", has_text="Rohan Iyer").first
+    expect(rohan).to_contain_text("3 / 25")
+
+
+def test_admin_pages_rules_simulation_and_users(page, live, world):
+    _login_as(page, live, world, "admin")
+    page.goto(f"{live.base_url}/console/rules")
+    expect(page.get_by_label("Rule configuration (JSON)")).to_contain_text("sla_minutes")
+    page.get_by_role("button", name=re.compile("Simulate")).click()
+    expect(page.locator(".stat", has_text="Leads")).to_be_visible()
+    shot(page, "rules", live.backend)
+    page.goto(f"{live.base_url}/console/users")
+    page.get_by_label("Email").fill(f"new.{world['tag']}@mysqrft.com")
+    page.get_by_label("Password").fill("another-good-password")
+    page.get_by_label("Role").select_option("FINANCE_ADMIN")
+    page.get_by_role("button", name="Create user").click()
+    expect(page.get_by_text(f"Created new.{world['tag']}@mysqrft.com")).to_be_visible()
+    shot(page, "users", live.backend)
+
+
+def test_session_expires_after_30_idle_minutes(page, live, world):
+    """PRD §8.4: 30 minutes without activity on the business clock ends the session; activity extends it."""
+    _login_as(page, live, world, "rm")
+    expect(page).to_have_url(re.compile(r"/console$"))
+    live.advance_clock(29 * 60)
+    page.reload()
+    expect(page).to_have_url(re.compile(r"/console$"))  # activity at 29 minutes keeps it alive
+    live.advance_clock(29 * 60)
+    page.reload()
+    expect(page).to_have_url(re.compile(r"/console$"))
+    live.advance_clock(30 * 60 + 1)
+    page.reload()
+    expect(page).to_have_url(re.compile(r"/console/login"))
+    expect(page.locator(".alert-info")).to_contain_text("30 minutes without activity")
+
+
+def test_second_sign_in_on_the_same_device_ends_the_first(page, context, live, world):
+    _login_as(page, live, world, "rm")
+    first = next(c for c in context.cookies() if c["name"] == "sales_session")
+    _login_as(page, live, world, "supervisor")
+    expect(page).to_have_url(re.compile(r"/console/team"))
+    context.add_cookies([{**first}])  # the first session's cookie, back on the same device
+    page.goto(f"{live.base_url}/console")
+    expect(page).to_have_url(re.compile(r"/console/login"))
+    expect(page.locator(".alert-info")).to_contain_text("signed in again on this device")
+
+
+def test_csrf_token_is_required(page, live, world):
+    _login_as(page, live, world, "rm")
+    pid = world["pipeline"]["id"]
+    page.goto(f"{live.base_url}/console/pipelines/{pid}")
+    page.evaluate("document.querySelector('form[action$=\"/notes\"] input[name=csrf_token]').value = 'forged'")
+    page.get_by_role("textbox", name="Notes").fill("should not be saved")
+    page.get_by_role("button", name="Save notes").click()
+    expect(page.get_by_role("heading", name="Request rejected")).to_be_visible()
+    assert live.ok("GET", f"/pipelines/{pid}")["notes"] == "Wants a 3BHK near Baner"
+    status = page.evaluate("""async () => (await fetch('/console/pipelines/%s/notes', {method: 'POST',
+        headers: {'Content-Type': 'application/x-www-form-urlencoded'}, body: 'notes=x'})).status""" % pid)
+    assert status == 403
+
+
+def test_desk_is_usable_at_phone_width(browser, live, world):
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = ctx.new_page()
+    try:
+        _login_as(page, live, world, "rm")
+        expect(page.locator("#queue .q-item").first).to_be_visible()
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"page scrolls sideways at phone width ({width}px)"
+        shot(page, "rm-desk-phone", live.backend)
+    finally:
+        ctx.close()
