@@ -135,6 +135,16 @@ def bench_seed(scale: str, replace: bool, workers: int | None) -> None:
     seed_command(_settings(), scale=scale, replace=replace, workers=workers)
 
 
+@bench.command("pipeline-list")
+@click.option("--requests", type=int, default=200, show_default=True, help="Requests per round.")
+@click.option("--rounds", type=int, default=5, show_default=True)
+def bench_pipeline_list(requests: int, rounds: int) -> None:
+    """Time the bench RM's 250-pipeline list through HTTP and as the raw query."""
+    from sales.bench.cli import pipeline_list_command
+
+    pipeline_list_command(_settings(), requests=requests, rounds=rounds)
+
+
 from sales.console.cli import users as _console_users  # noqa: E402
 
 main.add_command(_console_users)

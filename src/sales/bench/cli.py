@@ -37,3 +37,17 @@ def seed_command(settings: Settings, *, scale: str, replace: bool, workers: int 
                f"{report.allocations} allocations ({report.live_allocations} live)")
     click.echo(f"bench RM with {report.bench_rm_pipelines} pipelines: {report.bench_rm_id}")
     click.echo(json.dumps(report.as_dict()))
+
+
+def pipeline_list_command(settings: Settings, *, requests: int, rounds: int) -> None:
+    from sales.bench import pipeline_list
+
+    _dsn(settings)
+    result = pipeline_list.run(settings, requests=requests, rounds=rounds)
+    http, raw = result["http"], result["raw_asyncpg"]
+    click.echo(f"RM {result['rm_id']}: {result['pipelines_of_rm']} of {result['pipelines_total']} pipelines, "
+               f"{result['response_bytes']} bytes")
+    click.echo(f"HTTP GET /pipelines?limit=250: median {http['median_ms']} ms, p95 {http['p95_ms']} ms "
+               f"(round medians {http['round_medians_ms']})")
+    click.echo(f"raw asyncpg query:            median {raw['median_ms']} ms, p95 {raw['p95_ms']} ms")
+    click.echo(json.dumps(result))
