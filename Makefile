@@ -3,7 +3,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PYTHON ?= python3
 
-.PHONY: install run test bench lock clean
+.PHONY: install browser run test bench lock clean
 
 install: $(VENV)/.installed
 
@@ -21,9 +21,19 @@ run: install
 	@echo "SALES_ADMIN dev token (valid 12 h):"
 	@$(BIN)/sales token --role SALES_ADMIN --name "Demo Admin" --sub 00000000-0000-4000-8000-00000000a001
 	@echo ""
+	@$(BIN)/sales users demo
+	@echo ""
 	$(BIN)/sales serve --host 127.0.0.1 --port 8000
 
-test: install
+# The browser tests drive Debian's Chromium (never `playwright install`).
+CHROMIUM ?= /usr/bin/chromium
+browser:
+	@test -x $(CHROMIUM) || { echo "installing chromium for the browser tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get install -y chromium >/dev/null || { $$SUDO apt-get update >/dev/null && $$SUDO apt-get install -y chromium >/dev/null; }; }
+	@test -x $(CHROMIUM) || { echo "FATAL: $(CHROMIUM) is missing and could not be installed" >&2; exit 1; }
+
+test: install browser
 	$(BIN)/pytest
 
 lock:
