@@ -17,7 +17,7 @@ from sales.allocation.schemas import (LeadAllocationRequest, RuleSetChange, Rule
 from sales.allocation.service import rules_for
 from sales.core import audit
 from sales.core.auth import Principal
-from sales.core.errors import SalesError
+from sales.core.errors import InvalidInput, SalesError
 
 
 class InvalidRules(SalesError):
@@ -65,6 +65,8 @@ async def put_rules(conn: AsyncConnection, principal: Principal, *, change: Rule
                     now: datetime) -> RuleSetRead:
     """Save a new version of a city's rules (partial changes merge over the current effective rules)."""
     key = _city_key(change.city)
+    if not key:
+        raise InvalidInput(("city",), "city must not be blank")
     before = await get_rules(conn, city=key)
     proposed = _merged(before.rules, change.rules)
     version = await repository.next_rule_version(conn, key)

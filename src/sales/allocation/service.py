@@ -204,6 +204,11 @@ async def allocate_lead(conn: AsyncConnection, principal: Principal | None, *, r
     """Allocate a lead to the best RM (or the named RM), or queue it; a lead never gets two live allocations."""
     if request.rm_id is not None and (principal is None or not principal.has(Role.SUPERVISOR, Role.SALES_ADMIN)):
         raise Forbidden("only a SUPERVISOR or SALES_ADMIN may name the RM")
+    # A lead that already has a live allocation is answered as it stands: its read model is not rewritten by
+    # a repeated delivery (checked again under the lead's lock below, for concurrent first deliveries).
+    existing = await repository.live_for_lead(conn, request.lead_id)
+    if existing is not None:
+        return AllocationOutcome(200, allocation=_read(existing))
     priority, breakdown = rules.score_lead(expected_deal_value=request.expected_deal_value,
                                            segment=request.segment.value, source=request.source.value,
                                            intent=request.intent)

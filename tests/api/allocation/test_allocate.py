@@ -75,6 +75,17 @@ async def test_second_post_for_a_live_lead_returns_the_same_allocation(client, a
     assert again.json()["id"] == first.json()["id"] and again.json()["rm_id"] == first.json()["rm_id"]
     assert await row_counts(engine) == before
     assert await active_leads(engine) == load
+    # A redelivery with other facts does not rewrite the live lead either.
+    from sqlalchemy import select
+
+    from sales.leads.models import leads
+    async with engine.connect() as conn:
+        stored = (await conn.execute(select(leads).where(leads.c.id == uuid.UUID(payload["lead_id"])))).one()
+    moved = await client.post(f"{API}/allocations", json={**payload, "city": "Mumbai", "locality": "Andheri"},
+                              headers=auth.headers("SERVICE"))
+    assert moved.status_code == 200 and moved.json()["id"] == first.json()["id"]
+    async with engine.connect() as conn:
+        assert (await conn.execute(select(leads).where(leads.c.id == uuid.UUID(payload["lead_id"])))).one() == stored
 
 
 @pytest.mark.parametrize("city", ["Atlantis", "Bangalore"], ids=["LAR-007-unknown-city", "LAR-007-nobody-free"])

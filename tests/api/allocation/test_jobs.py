@@ -158,3 +158,23 @@ async def test_jobs_need_sales_admin(client, auth):
     for role in ("SUPERVISOR", "SERVICE", "RM"):
         response = await client.post(f"{API}/admin/jobs/sla-sweep/run", headers=auth.headers(role))
         assert response.status_code == 403, response.text
+
+
+async def test_lar_007_rejected_then_queued_lead_goes_to_a_new_rm_on_retry(client, auth, engine):
+    """A lead its only RM rejected waits in the queue; a new RM later gets it (never the rejecter)."""
+    await start(client, auth.admin)
+    team, [rm] = await city_with_rms(client, auth.admin, count=1)
+    a = await allocated(client, auth.headers("SERVICE"))
+    rejected = await client.patch(f"{API}/allocations/{a['id']}/reject", json={"reason": "busy"},
+                                  headers=auth.rm(uuid.UUID(rm["id"])))
+    assert rejected.json()["queued"]["status"] == "QUEUED"
+    assert (await run_job(client, auth.admin, "overflow-retry"))["allocated"] == 0
+    from tests.builders import make_rm
+    newcomer = await make_rm(client, auth.admin, team_id=team["id"], name="Newcomer")
+    retry = await run_job(client, auth.admin, "overflow-retry")
+    assert retry["allocated"] == 1
+    [live] = await live_of_lead(client, auth.admin, a["lead_id"])
+    assert live["rm_id"] == newcomer["id"] and live["pipeline_id"] == a["pipeline_id"]
+    assert (await get_pipeline(client, auth.admin, a["pipeline_id"]))["rm_id"] == newcomer["id"]
+    async with engine.connect() as conn:
+        await assert_outbox_valid(conn)

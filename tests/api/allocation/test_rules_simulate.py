@@ -73,6 +73,8 @@ async def test_invalid_rules_422_and_nothing_saved(client, auth, engine, rules):
 
 async def test_malformed_rule_change_422(client, auth):
     for body, loc in (({"rules": 5}, ["body", "rules"]), ({}, ["body", "rules"]),
+                      ({"city": "   ", "rules": {"sla_minutes": 5}}, ["body", "city"]),
+                      ({"city": "", "rules": {}}, ["body", "city"]),
                       ({"rules": {}, "extra": 1}, ["body", "extra"])):
         response = await client.put(f"{API}/allocations/rules", json=body, headers=auth.admin)
         assert_problem(response, 422, "validation_error", loc=loc)
