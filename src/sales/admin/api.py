@@ -1,11 +1,12 @@
 """Operations endpoints: the test clock, running jobs now, the audit trail."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import Depends, Query, Request
+from pydantic import AwareDatetime
 from sqlalchemy import and_, or_, select
 
 from sales.core import clock
@@ -57,8 +58,8 @@ async def run_job(job: str, request: Request, principal: Admin, conn: Conn):
 @router.get("/audit", response_model=Page[AuditEntry])
 async def list_audit(principal: Admin, conn: Conn, paging: Paging, entity_type: str | None = None,
                      entity_id: str | None = None, actor_id: UUID | None = None,
-                     from_: Annotated[datetime | None, Query(alias="from")] = None,
-                     to: Annotated[datetime | None, Query()] = None):
+                     from_: Annotated[AwareDatetime | None, Query(alias="from")] = None,
+                     to: Annotated[AwareDatetime | None, Query()] = None):
     """The audit trail, newest first."""
     query = select(audit_log)
     if entity_type:

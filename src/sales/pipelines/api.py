@@ -1,11 +1,12 @@
 """/api/v1/sales/pipelines (PRD §7.2)."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import Depends, Query
+from pydantic import AwareDatetime
 
 from sales.core.http import Conn, Now, Page, Paging, encode_cursor, make_router, page_of, respond
 from sales.pipelines import service
@@ -19,7 +20,7 @@ router = make_router(tags=["pipelines"])
 
 def pipeline_filters(rm_id: UUID | None = None, team_id: UUID | None = None, city: str | None = None,
                      stage: Stage | None = None, outcome: Outcome | None = None, source: Source | None = None,
-                     created_from: datetime | None = None, created_to: datetime | None = None,
+                     created_from: AwareDatetime | None = None, created_to: AwareDatetime | None = None,
                      expected_close_from: date | None = None, expected_close_to: date | None = None) -> dict:
     return {"rm_id": rm_id, "team_id": team_id, "city": city, "stage": stage.value if stage else None,
             "outcome": outcome.value if outcome else None, "source": source.value if source else None,

@@ -247,6 +247,8 @@ async def list_pipelines(conn: AsyncConnection, principal: Principal, *, filters
     if cursor is not None:
         try:
             after = (datetime.fromisoformat(cursor[0].replace("Z", "+00:00")), UUID(cursor[1]))
+            if after[0].tzinfo is None:  # a forged cursor; naive datetimes cannot be compared to UTC columns
+                raise ValueError
         except (ValueError, IndexError, AttributeError, TypeError):
             raise InvalidInput.query(("cursor",), "malformed cursor") from None
     rows = await repository.list_(conn, scope=repository.readable(principal), filters=filters, limit=limit,
