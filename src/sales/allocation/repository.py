@@ -122,8 +122,8 @@ async def rms_who_had_lead(conn: AsyncConnection, lead_id: UUID) -> set[UUID]:
         a.c.lead_id == lead_id, a.c.status.in_(["REASSIGNED", "EXPIRED"])))).scalars())
 
 
-async def insert_allocation(conn: AsyncConnection, values: dict[str, Any]) -> None:
-    await conn.execute(insert(a).values(**values))
+async def insert_allocation(conn: AsyncConnection, values: dict[str, Any]) -> Any:
+    return (await conn.execute(insert(a).values(**values).returning(*a.c))).one()
 
 
 async def open_write_transaction(conn: AsyncConnection) -> None:
@@ -255,6 +255,14 @@ async def leads_allocated_between(conn: AsyncConnection, start: datetime, end: d
 async def current_rule_set(conn: AsyncConnection, city: str) -> Any:
     query = select(allocation_rule_sets).where(allocation_rule_sets.c.city == city,
                                                allocation_rule_sets.c.is_current == literal(True))
+    return (await conn.execute(query)).first()
+
+
+async def effective_rule_set(conn: AsyncConnection, city: str) -> Any:
+    """The city's own current rules, else the default ('*'), in one statement."""
+    query = (select(allocation_rule_sets)
+             .where(allocation_rule_sets.c.city.in_([city, "*"]), allocation_rule_sets.c.is_current == literal(True))
+             .order_by((allocation_rule_sets.c.city == "*").asc()).limit(1))
     return (await conn.execute(query)).first()
 
 

@@ -58,13 +58,10 @@ def _engine_actor(principal: Principal | None) -> Principal:
 
 async def rules_for(conn: AsyncConnection, city: str) -> tuple[AllocationRules, int, bool]:
     """The city's current rules (or the default '*'), their version, and whether they are inherited."""
-    row = await repository.current_rule_set(conn, rules.norm(city))
-    inherited = row is None
-    if row is None:
-        row = await repository.current_rule_set(conn, "*")
+    row = await repository.effective_rule_set(conn, rules.norm(city))
     if row is None:
         return DEFAULT_RULES, 0, True
-    return AllocationRules.model_validate(row.config), row.version, inherited
+    return AllocationRules.model_validate(row.config), row.version, row.city == "*"
 
 
 def _lead_facts(lead: Any) -> rules.Lead:
@@ -127,16 +124,13 @@ async def _create_allocation(conn: AsyncConnection, principal: Principal | None,
     pipeline_id = await pipelines_service.find_open_for_lead(conn, lead_id=lead.id)
     actor = _engine_actor(principal)
     if pipeline_id is None:
-        pipeline = await pipelines_service.create_pipeline(conn, actor, now=now, sla_deadline=deadline,
-                                                           data=PipelineCreate(
-                                                               lead_id=lead.id, rm_id=rm_id,
-                                                               source=lead.source or Source.OTHER,
-                                                               deal_value=lead.expected_deal_value))
-        pipeline_id = pipeline.id
+        pipeline_id = await pipelines_service.open_pipeline(conn, actor, now=now, sla_deadline=deadline, data=(
+            PipelineCreate(lead_id=lead.id, rm_id=rm_id, source=lead.source or Source.OTHER,
+                           deal_value=lead.expected_deal_value)))
     else:
         await pipelines_service.transfer(conn, actor, pipeline_id=pipeline_id, to_rm_id=rm_id, now=now,
                                          sla_deadline=deadline, reason=reassignment_reason or reason)
-    await repository.insert_allocation(conn, {
+    allocation = _read(await repository.insert_allocation(conn, {
         "id": allocation_id, "lead_id": lead.id, "rm_id": rm_id, "team_id": team_id, "city": lead.city,
         "pipeline_id": pipeline_id, "allocation_type": allocation_type.value, "allocation_reason": reason,
         "priority": lead.priority, "status": AllocationStatus.PENDING.value, "allocated_at": now,
@@ -144,11 +138,9 @@ async def _create_allocation(conn: AsyncConnection, principal: Principal | None,
         "previous_rm_id": previous.rm_id if previous is not None else None,
         "reassignment_reason": reassignment_reason, "over_capacity": over_capacity, "decision": decision,
         "created_at": now, "updated_at": now,
-    })
+    }))
     await leads_repository.update_lead(conn, lead.id, {"allocation_status": "ALLOCATED", "queue_reason": None,
                                                        "queued_at": None}, now=now)
-    row = await repository.get(conn, allocation_id)
-    allocation = _read(row)
     await outbox.record(conn, type_="sales.lead.allocated", subject=lead.id, at=now, data={
         "allocation_id": allocation_id, "lead_id": lead.id, "rm_id": rm_id, "allocation_type": allocation_type,
         "priority": lead.priority, "sla_deadline": deadline, "is_reassignment": previous is not None,

@@ -148,7 +148,7 @@ async def _load_for_change(conn: AsyncConnection, principal: Principal, pipeline
 
 
 async def create_pipeline(conn: AsyncConnection, principal: Principal, *, data: PipelineCreate,
-                          now: datetime, sla_deadline: datetime | None = None) -> PipelineRead:
+                          now: datetime) -> PipelineRead:
     """Open a pipeline at NEW for an active RM."""
     rm = await directory_repository.get_rm(conn, data.rm_id)
     if rm is None:
@@ -158,22 +158,29 @@ async def create_pipeline(conn: AsyncConnection, principal: Principal, *, data: 
     if not (principal.has(Role.SALES_ADMIN, Role.SERVICE) or principal.sub == rm.id
             or principal.supervises(rm.team_id)):
         raise Forbidden("RMs open pipelines for themselves and supervisors for their teams")
+    pipeline_id = await open_pipeline(conn, principal, data=data, now=now, sla_deadline=rules.sla_deadline(now))
+    return await get_pipeline(conn, principal, pipeline_id=pipeline_id)
+
+
+async def open_pipeline(conn: AsyncConnection, principal: Principal, *, data: PipelineCreate, now: datetime,
+                        sla_deadline: datetime) -> UUID:
+    """Insert a NEW pipeline for an RM the caller has already checked, with its event and audit entry.
+    The allocation engine uses this directly on its hot path (it has just claimed the RM's capacity)."""
     pipeline_id = uuid.uuid4()
-    await repository.insert_pipeline(conn, {
+    values = {
         "id": pipeline_id, "lead_id": data.lead_id, "rm_id": data.rm_id, "stage": Stage.NEW.value,
         "source": data.source.value, "deal_value": data.deal_value,
         "probability": data.probability if data.probability is not None else rules.DEFAULT_PROBABILITY[Stage.NEW],
         "expected_close_date": data.expected_close_date, "outcome": Outcome.PENDING.value, "notes": data.notes,
-        "sla_deadline": sla_deadline or rules.sla_deadline(now), "stage_changed_at": now,
-        "created_at": now, "updated_at": now,
-    })
-    pipeline = await get_pipeline(conn, principal, pipeline_id=pipeline_id)
+        "sla_deadline": sla_deadline, "stage_changed_at": now, "created_at": now, "updated_at": now,
+    }
+    await repository.insert_pipeline(conn, values)
     await outbox.record(conn, type_="sales.pipeline.created", subject=pipeline_id, at=now, data={
         "pipeline_id": pipeline_id, "lead_id": data.lead_id, "rm_id": data.rm_id, "stage": Stage.NEW,
         "source": data.source, "deal_value": data.deal_value})
     await audit.record(conn, principal, action="pipeline.created", entity_type="pipeline", entity_id=pipeline_id,
-                       at=now, after=_audit_view(pipeline))
-    return pipeline
+                       at=now, after=values)
+    return pipeline_id
 
 
 def _audit_view(pipeline: PipelineRead) -> dict[str, Any]:
