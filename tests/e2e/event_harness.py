@@ -139,7 +139,10 @@ class Proc:
         if self.popen.poll() is None:
             self.popen.send_signal(sig)
         try:
-            return self.popen.wait(30)
+            return self.popen.wait(40)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()  # never leave a stuck process behind; the caller sees the non-zero code
+            return self.popen.wait(10)
         finally:
             self.handle.close()
 

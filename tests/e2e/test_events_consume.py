@@ -120,9 +120,9 @@ async def test_consumed_events_over_jetstream(pg_url, private_nats, tmp_path):  
             assert await _moves(pg_url) == 31
     finally:
         await nc.close()
-        for w in workers:
-            assert w.kill(signal.SIGTERM) == 0, w.log.read_text()[-3000:]
+        codes = [w.kill(signal.SIGTERM) for w in workers]
         server.kill(signal.SIGTERM)
+    assert codes == [0, 0], workers[0].log.read_text()[-3000:]
     info_nc = await nats.connect(private_nats.url)
     consumer = await info_nc.jetstream().consumer_info("LEADS", "sales")
     await info_nc.close()

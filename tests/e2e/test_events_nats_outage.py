@@ -70,8 +70,9 @@ async def test_nats_down_then_back(pg_url, private_nats, tmp_path):  # noqa: F81
             print(f"\nNATS OUTAGE: 200 API-written events during the outage ({write_s:.1f}s of writes); "
                   f"drained {drain_s:.2f}s after NATS returned")
     finally:
-        assert worker.kill(signal.SIGTERM) == 0, worker.log.read_text()[-3000:]
+        code = worker.kill(signal.SIGTERM)
         server.kill(signal.SIGTERM)
+    assert code == 0, worker.log.read_text()[-3000:]
     retries = [line for line in worker.lines() if line.get("event") == "relay retrying"]
     assert retries and max(line["delay_s"] for line in retries) > 0.5, "backs off while NATS is down"
 
