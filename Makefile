@@ -36,6 +36,17 @@ browser:
 test: install browser
 	$(BIN)/pytest
 
+# ISSUE 6 harness (not part of `make test`; its smoke mode is): seed, pipeline-list timing, 500-user load,
+# saturation and pgbench on BENCH_DATABASE_URL. BENCH_SCALE=x10 for 10x. See docs/performance.md.
+BENCH_SCALE        ?= prd
+BENCH_DATABASE_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/sales_bench$(if $(filter x10,$(BENCH_SCALE)),_x10,)
+bench: install
+	@createdb -h 127.0.0.1 -U postgres $(lastword $(subst /, ,$(BENCH_DATABASE_URL))) 2>/dev/null || true
+	SALES_DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/sales migrate
+	SALES_DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/sales bench seed --scale $(BENCH_SCALE) --replace
+	SALES_DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/sales bench pipeline-list
+	SALES_DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/sales bench run --scale $(BENCH_SCALE)
+
 lock:
 	$(BIN)/pip freeze --exclude-editable | grep -v '^-e' > requirements.lock
 

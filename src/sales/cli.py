@@ -150,5 +150,21 @@ from sales.console.cli import users as _console_users  # noqa: E402
 main.add_command(_console_users)
 
 
+@bench.command("run")
+@click.option("--scale", type=click.Choice(["smoke", "prd", "x10"]), default="prd", show_default=True)
+@click.option("--smoke", is_flag=True, help="Tiny and quick (CI): 20 users for seconds; latest.json untouched.")
+@click.option("--users", type=int, default=500, show_default=True)
+@click.option("--duration", type=float, default=60, show_default=True, help="Seconds of mixed load measured.")
+@click.option("--saturation-seconds", type=float, default=20, show_default=True)
+@click.option("--results-dir", type=click.Path(), default="bench/results", show_default=True)
+def bench_run(scale: str, smoke: bool, users: int, duration: float, saturation_seconds: float,
+              results_dir: str) -> None:
+    """The ISSUE 6 harness on a seeded database: mixed load, saturation, pgbench; writes latest.json."""
+    from sales.bench.cli import run_command
+
+    run_command(_settings(), scale=scale, smoke=smoke, users=users, duration=duration,
+                saturation_seconds=saturation_seconds, results_dir=results_dir)
+
+
 if __name__ == "__main__":
     main()

@@ -51,3 +51,22 @@ def pipeline_list_command(settings: Settings, *, requests: int, rounds: int) -> 
                f"(round medians {http['round_medians_ms']})")
     click.echo(f"raw asyncpg query:            median {raw['median_ms']} ms, p95 {raw['p95_ms']} ms")
     click.echo(json.dumps(result))
+
+
+def run_command(settings: Settings, *, scale: str, smoke: bool, users: int, duration: float,
+                saturation_seconds: float, results_dir: str) -> None:
+    from pathlib import Path
+
+    from sales.bench import harness
+
+    _dsn(settings)
+    if smoke:
+        options = harness.Options.smoke(Path(results_dir))
+    else:
+        options = harness.Options(scale=scale, users=users, duration=duration,
+                                  saturation_seconds=saturation_seconds, results_dir=Path(results_dir))
+    try:
+        harness.run(settings, options, echo=click.echo)
+    except RuntimeError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)

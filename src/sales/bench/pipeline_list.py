@@ -10,15 +10,13 @@ import asyncio
 import statistics
 import time
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 import asyncpg
 import httpx
 
 from sales.bench.seed import asyncpg_dsn, bench_rm
-from sales.bench.server import BENCH_JWT_SECRET, running_service
-from sales.core.auth import issue_token
+from sales.bench.server import bench_token, running_service
 from sales.settings import Settings
 
 # The statement the service runs for an RM's own list (pipelines.repository.list_ with readable(RM)).
@@ -84,7 +82,7 @@ def run(settings: Settings, *, requests: int = 200, rounds: int = 5, warmup: int
     """Median/p95 of the HTTP list and of the raw query; the medians of `rounds` rounds are reported."""
     dsn = asyncpg_dsn(settings.database_url)
     rm_id, count = asyncio.run(bench_rm(dsn))
-    token = issue_token(Settings(jwt_secret=BENCH_JWT_SECRET), sub=rm_id, roles=["RM"], ttl=timedelta(hours=2))
+    token = bench_token(rm_id, ["RM"])
     headers = {"Authorization": f"Bearer {token}"}
     loop = asyncio.new_event_loop()
     conn = loop.run_until_complete(asyncpg.connect(dsn))

@@ -9,15 +9,26 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Iterator
 
 import httpx
 
+from sales.core.auth import issue_token
 from sales.settings import Settings
 
 BENCH_JWT_SECRET = "bench-only-jwt-secret-0123456789abcdef-not-for-production"
+
+
+def bench_token(sub: uuid.UUID | str, roles: list[str], *, team_ids: list | None = None,
+                hours: int = 6) -> str:
+    """A token the benchmark service (SALES_JWT_SECRET=BENCH_JWT_SECRET) accepts."""
+    settings = Settings(env="test", jwt_secret=BENCH_JWT_SECRET, database_url="sqlite+aiosqlite://")
+    return issue_token(settings, sub=uuid.UUID(str(sub)), roles=roles,
+                       team_ids=[uuid.UUID(str(t)) for t in team_ids or []], ttl=timedelta(hours=hours))
 
 
 def free_port() -> int:

@@ -1,0 +1,240 @@
+"""The load generator: its own process, asyncio + aiohttp (+ uvloop), driven by a JSON plan.
+
+    python -m sales.bench.load PLAN.json RESULT.json
+
+Mixed mode: `users` virtual users (RMs, supervisors, lead intake), each pausing ~1 s (uniform
+think_min..think_max) between requests, so the offered load is steady. Closed mode: `concurrency` clients
+repeat one operation back to back (saturation). Latency is measured from sending the request to
+having read the whole body, for requests that *start* after the ramp-up. The generator reports its own
+CPU time so a saturated generator is visible.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import resource
+import sys
+import time
+import uuid
+from collections import defaultdict
+from typing import Any
+
+import aiohttp
+
+API = "/api/v1/sales"
+NEXT_STAGE = {"NEW": "CONTACTED", "CONTACTED": "REQUIREMENTS_CAPTURED", "REQUIREMENTS_CAPTURED": "SHORTLIST_SENT",
+              "SHORTLIST_SENT": "VISIT_SCHEDULED", "VISIT_SCHEDULED": "VISIT_COMPLETED",
+              "VISIT_COMPLETED": "NEGOTIATION", "NEGOTIATION": "AGREEMENT_PENDING",
+              "AGREEMENT_PENDING": "CLOSED_WON"}
+FIRST = ["Priya", "Rahul", "Ananya", "Vikram", "Sneha", "Arjun", "Kavya", "Rohan", "Meera", "Aditya"]
+LAST = ["Patel", "Sharma", "Iyer", "Reddy", "Nair", "Gupta", "Menon", "Joshi", "Rao", "Kulkarni"]
+SOURCES = ["WEBSITE", "MOBILE_APP", "INBOUND_CALL", "WHATSAPP", "REFERRAL", "CAMPAIGN", "PARTNER"]
+RM_MIX = [("pipeline_get", 35), ("queue", 25), ("pipeline_list", 20), ("stage_change", 20)]
+SUPERVISOR_MIX = [("workload", 50), ("stats", 50)]
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.latency: dict[str, list[float]] = defaultdict(list)
+        self.status: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        self.errors: dict[str, list[str]] = defaultdict(list)
+        self.measure_from = 0.0
+        self.measure_to = float("inf")
+
+    async def call(self, session: aiohttp.ClientSession, op: str, method: str, url: str, *, headers: dict,
+                   json_body: Any = None) -> tuple[int, bytes]:
+        started = time.perf_counter()
+        try:
+            async with session.request(method, url, headers=headers, json=json_body) as response:
+                body = await response.read()
+                status = response.status
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            body, status = repr(exc).encode(), 0
+        elapsed = time.perf_counter() - started
+        if self.measure_from <= started < self.measure_to:
+            self.latency[op].append(elapsed)
+            self.status[op][str(status)] += 1
+            if (status == 0 or status >= 400) and len(self.errors[op]) < 5:
+                self.errors[op].append(f"{status} {body[:300].decode(errors='replace')}")
+        return status, body
+
+
+class World:
+    """What the virtual users act on, from the plan."""
+
+    def __init__(self, plan: dict) -> None:
+        self.base = plan["base_url"] + API
+        self.rms = plan["rms"]
+        self.supervisors = plan["supervisors"]
+        self.intake = plan["intake"]
+        self.localities = plan["localities"]
+        self.locality_weights = [loc["weight"] for loc in self.localities]
+        self.rng = random.Random(plan.get("seed", 1))
+        # Open pipelines per RM, moved along as stage changes succeed.
+        self.open = [[p for p in rm["pipelines"] if p[1] in NEXT_STAGE] for rm in self.rms]
+
+    def lead(self) -> dict:
+        rng = self.rng
+        loc = rng.choices(self.localities, weights=self.locality_weights)[0]
+        first, last = rng.choice(FIRST), rng.choice(LAST)
+        segment = rng.choice(loc["segments"])
+        value = rng.randrange(50, 400) * 5_000 if segment == "BUYER" else rng.randrange(10, 160) * 500
+        return {"lead_id": str(uuid.uuid4()),
+                "customer": {"name": f"{first} {last}", "phone": f"+91-9{rng.randrange(10**8, 10**9)}",
+                             "email": f"{first.lower()}.{rng.randrange(10**6)}@example.com"},
+                "city": loc["city"], "zone": loc["zone"], "locality": loc["locality"],
+                "property_type": rng.choice(loc["property_types"]), "segment": segment,
+                "expected_deal_value": f"{value}.00", "source": rng.choice(SOURCES)}
+
+
+async def rm_action(rec: Recorder, session: aiohttp.ClientSession, world: World, i: int, op: str) -> None:
+    rm = world.rms[i]
+    headers = {"Authorization": f"Bearer {rm['token']}"}
+    if op == "queue":
+        await rec.call(session, op, "GET", f"{world.base}/allocations/rm/{rm['id']}/queue", headers=headers)
+    elif op == "pipeline_list":
+        await rec.call(session, op, "GET", f"{world.base}/pipelines?limit=250", headers=headers)
+    elif op == "pipeline_get":
+        pipeline = world.rng.choice(rm["pipelines"])
+        await rec.call(session, op, "GET", f"{world.base}/pipelines/{pipeline[0]}", headers=headers)
+    elif op == "stage_change":
+        open_ = world.open[i]
+        if not open_:
+            return await rm_action(rec, session, world, i, "pipeline_get")
+        pipeline = world.rng.choice(open_)
+        target = NEXT_STAGE[pipeline[1]]
+        status, _ = await rec.call(session, op, "PATCH", f"{world.base}/pipelines/{pipeline[0]}/stage",
+                                   headers=headers, json_body={"stage": target})
+        if status == 200:
+            pipeline[1] = target
+        if status != 200 or target not in NEXT_STAGE:  # closed now, or moved/transferred elsewhere
+            if pipeline in open_:
+                open_.remove(pipeline)
+
+
+async def supervisor_action(rec: Recorder, session: aiohttp.ClientSession, world: World, i: int, op: str) -> None:
+    sup = world.supervisors[i]
+    headers = {"Authorization": f"Bearer {sup['token']}"}
+    if op == "workload":
+        await rec.call(session, op, "GET", f"{world.base}/allocations/workload?team_id={sup['team_id']}",
+                       headers=headers)
+    else:
+        await rec.call(session, op, "GET", f"{world.base}/pipelines/stats?team_id={sup['team_id']}", headers=headers)
+
+
+async def allocate(rec: Recorder, session: aiohttp.ClientSession, world: World) -> None:
+    headers = {"Authorization": f"Bearer {world.intake['token']}"}
+    await rec.call(session, "allocation", "POST", f"{world.base}/allocations", headers=headers,
+                   json_body=world.lead())
+
+
+def _pick(rng: random.Random, mix: list[tuple[str, int]], enabled: set[str]) -> str | None:
+    choices = [(op, w) for op, w in mix if op in enabled]
+    if not choices:
+        return None
+    return rng.choices([op for op, _ in choices], weights=[w for _, w in choices])[0]
+
+
+async def mixed(plan: dict, rec: Recorder, session: aiohttp.ClientSession) -> None:
+    world = World(plan)
+    enabled = set(plan["operations"])
+    users = plan["users"]
+    n_sup = min(len(world.supervisors), max(1, round(users * plan.get("supervisor_share", 0.1))))
+    n_intake = max(1, round(users * plan.get("intake_share", 0.04))) if "allocation" in enabled else 0
+    n_rm = users - n_sup - n_intake
+    stop_at = time.perf_counter() + plan["ramp"] + plan["duration"]
+    think = (plan.get("think_min", 0.5), plan.get("think_max", 1.5))
+
+    async def user(kind: str, index: int) -> None:
+        rng = random.Random(hash((kind, index)))
+        await asyncio.sleep(rng.uniform(0, plan["ramp"]))  # arrivals spread over the ramp-up
+        while time.perf_counter() < stop_at:
+            if kind == "rm":
+                op = _pick(rng, RM_MIX, enabled)
+                if op:
+                    await rm_action(rec, session, world, index, op)
+            elif kind == "supervisor":
+                op = _pick(rng, SUPERVISOR_MIX, enabled)
+                if op:
+                    await supervisor_action(rec, session, world, index, op)
+            else:
+                await allocate(rec, session, world)
+            await asyncio.sleep(rng.uniform(*think))
+
+    tasks = [user("rm", i % len(world.rms)) for i in range(n_rm)]
+    tasks += [user("supervisor", i % len(world.supervisors)) for i in range(n_sup)]
+    tasks += [user("intake", i) for i in range(n_intake)]
+    rec.users = {"rm": n_rm, "supervisor": n_sup, "intake": n_intake}  # type: ignore[attr-defined]
+    await asyncio.gather(*tasks)
+
+
+async def closed(plan: dict, rec: Recorder, session: aiohttp.ClientSession) -> None:
+    world = World(plan)
+    op = plan["operation"]
+    stop_at = time.perf_counter() + plan["ramp"] + plan["duration"]
+
+    async def client(index: int) -> None:
+        rng = random.Random(index)
+        while time.perf_counter() < stop_at:
+            if op == "allocation":
+                await allocate(rec, session, world)
+            else:
+                await rm_action(rec, session, world, rng.randrange(len(world.rms)), op)
+
+    await asyncio.gather(*(client(i) for i in range(plan["concurrency"])))
+
+
+def _ms(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
+    return round(ordered[rank - 1] * 1000, 2)
+
+
+async def run(plan: dict) -> dict:
+    rec = Recorder()
+    connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=None, force_close=False)
+    timeout = aiohttp.ClientTimeout(total=plan.get("timeout", 30))
+    cpu0 = resource.getrusage(resource.RUSAGE_SELF)
+    wall0 = time.perf_counter()
+    rec.measure_from = wall0 + plan["ramp"]
+    rec.measure_to = wall0 + plan["ramp"] + plan["duration"]
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+        if plan["mode"] == "mixed":
+            await mixed(plan, rec, session)
+        else:
+            await closed(plan, rec, session)
+    wall = time.perf_counter() - wall0
+    cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
+    window = plan["duration"]
+    operations = {}
+    for op, values in rec.latency.items():
+        ok = sum(n for s, n in rec.status[op].items() if s.startswith("2"))
+        operations[op] = {"p50_ms": _ms(values, 50), "p95_ms": _ms(values, 95), "p99_ms": _ms(values, 99),
+                          "rps": round(len(values) / window, 1), "ok_rps": round(ok / window, 1),
+                          "count": len(values), "status": dict(rec.status[op]), "errors": rec.errors[op]}
+    return {"mode": plan["mode"], "operations": operations, "users": getattr(rec, "users", None),
+            "concurrency": plan.get("concurrency"), "duration_s": window,
+            "generator_cpu_s": round(cpu, 2), "generator_wall_s": round(wall, 2),
+            "generator_cpu_pct_of_one_core": round(100 * cpu / wall, 1)}
+
+
+def main() -> None:
+    plan_path, out_path = sys.argv[1], sys.argv[2]
+    with open(plan_path) as f:
+        plan = json.load(f)
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover
+        result = asyncio.run(run(plan))
+    else:
+        result = uvloop.run(run(plan))
+    with open(out_path, "w") as f:
+        json.dump(result, f)
+
+
+if __name__ == "__main__":
+    main()
