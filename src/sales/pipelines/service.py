@@ -211,10 +211,17 @@ async def change_stage(conn: AsyncConnection, principal: Principal, *, pipeline_
                        now: datetime) -> PipelineRead:
     """Move a pipeline to another stage, recording history and events."""
     row = await _load_for_change(conn, principal, pipeline_id)
-    current = Stage(row.stage)
     deal_value = change.deal_value if change.deal_value is not None else row.deal_value
-    rules.check_stage_change(current, change.stage, actor_roles=principal.roles, reason=change.reason,
+    rules.check_stage_change(Stage(row.stage), change.stage, actor_roles=principal.roles, reason=change.reason,
                              loss_reason=change.loss_reason, deal_value=deal_value)
+    return await _apply_stage(conn, principal, row, change, now=now)
+
+
+async def _apply_stage(conn: AsyncConnection, actor: Principal, row: Any, change: StageChange, *,
+                       now: datetime) -> PipelineRead:
+    """Persist a checked stage change: the row, its history, events, the in-process hook and the audit."""
+    pipeline_id, current = row.id, Stage(row.stage)
+    deal_value = change.deal_value if change.deal_value is not None else row.deal_value
     outcome = rules.outcome_for(change.stage)
     values: dict[str, Any] = {
         "stage": change.stage.value, "outcome": outcome.value, "stage_changed_at": now, "updated_at": now,
@@ -228,19 +235,19 @@ async def change_stage(conn: AsyncConnection, principal: Principal, *, pipeline_
         values["actual_close_date"] = now.date()
     await repository.update_pipeline(conn, pipeline_id, values)
     await repository.append_history(conn, {"pipeline_id": pipeline_id, "from_stage": current.value,
-                                           "to_stage": change.stage.value, "changed_by": principal.sub,
+                                           "to_stage": change.stage.value, "changed_by": actor.sub,
                                            "changed_at": now, "reason": change.reason or change.loss_reason})
     await outbox.record(conn, type_="sales.pipeline.stage_changed", subject=pipeline_id, at=now, data={
         "pipeline_id": pipeline_id, "lead_id": row.lead_id, "rm_id": row.rm_id, "old_stage": current,
-        "new_stage": change.stage, "changed_by": principal.sub, "reason": change.reason})
+        "new_stage": change.stage, "changed_by": actor.sub, "reason": change.reason})
     if change.stage.is_closed:
         await outbox.record(conn, type_="sales.pipeline.closed", subject=pipeline_id, at=now, data={
             "pipeline_id": pipeline_id, "lead_id": row.lead_id, "rm_id": row.rm_id, "outcome": outcome,
             "value": deal_value, "loss_reason": change.loss_reason, "actual_close_date": now.date()})
     await hooks.emit("pipeline.stage_changed", conn, pipeline_id=pipeline_id, lead_id=row.lead_id,
                      rm_id=row.rm_id, old_stage=current, new_stage=change.stage, now=now)
-    after = await get_pipeline(conn, principal, pipeline_id=pipeline_id)
-    await audit.record(conn, principal, action="pipeline.stage_changed", entity_type="pipeline",
+    after = await get_pipeline(conn, actor, pipeline_id=pipeline_id)
+    await audit.record(conn, actor, action="pipeline.stage_changed", entity_type="pipeline",
                        entity_id=pipeline_id, at=now, before={"stage": current, "outcome": row.outcome},
                        after={"stage": after.stage, "outcome": after.outcome, "reason": change.reason,
                               "loss_reason": change.loss_reason})
@@ -344,18 +351,4 @@ async def advance_to(conn: AsyncConnection, *, stage: Stage, now: datetime, acto
     row = next((r for r in rows if not Stage(r.stage).is_closed), None)
     if row is None or not rules.should_advance(Stage(row.stage), stage):
         return None
-    current = Stage(row.stage)
-    await repository.update_pipeline(conn, row.id, {
-        "stage": stage.value, "outcome": rules.outcome_for(stage).value, "stage_changed_at": now,
-        "updated_at": now, "probability": rules.DEFAULT_PROBABILITY[stage]})
-    await repository.append_history(conn, {"pipeline_id": row.id, "from_stage": current.value,
-                                           "to_stage": stage.value, "changed_by": actor.sub, "changed_at": now,
-                                           "reason": reason})
-    await outbox.record(conn, type_="sales.pipeline.stage_changed", subject=row.id, at=now, data={
-        "pipeline_id": row.id, "lead_id": row.lead_id, "rm_id": row.rm_id, "old_stage": current,
-        "new_stage": stage, "changed_by": actor.sub, "reason": reason})
-    after = await get_pipeline(conn, actor, pipeline_id=row.id)
-    await audit.record(conn, actor, action="pipeline.stage_changed", entity_type="pipeline", entity_id=row.id,
-                       at=now, before={"stage": current, "outcome": row.outcome},
-                       after={"stage": after.stage, "outcome": after.outcome, "reason": reason})
-    return after
+    return await _apply_stage(conn, actor, row, StageChange(stage=stage, reason=reason), now=now)
