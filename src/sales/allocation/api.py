@@ -51,6 +51,14 @@ async def workload(principal: WorkloadRead, conn: Conn, now: Now, team_id: UUID 
     return respond(await reads.workload(conn, principal, now=now, team_id=team_id, city=city))
 
 
+@router.get("/queued", response_model=Page[QueuedLead])
+async def queued_leads(principal: WorkloadRead, conn: Conn, city: str | None = None,
+                       limit: Annotated[int, Query(ge=1, le=500)] = 100):
+    """Leads waiting for capacity (LAR-007), highest priority then oldest, for the caller's cities."""
+    items = await reads.list_queued_leads(conn, principal, city=city, limit=limit)
+    return respond({"items": items, "next_cursor": None})
+
+
 @router.get("/rules", response_model=RuleSetRead)
 async def get_rules(principal: AllocationsManage, conn: Conn, city: str = "*"):
     """The effective rules of a city ('*' = the default for every city without its own)."""

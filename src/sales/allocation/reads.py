@@ -9,7 +9,7 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales.allocation import repository, rules
-from sales.allocation.schemas import GroupWorkload, LeadSummary, QueueItem, RMWorkload, WorkloadRead
+from sales.allocation.schemas import GroupWorkload, LeadSummary, QueuedLead, QueueItem, RMWorkload, WorkloadRead
 from sales.allocation.service import day_bounds, rules_for
 from sales.core.auth import Principal
 from sales.core.pii import cipher
@@ -75,3 +75,16 @@ async def workload(conn: AsyncConnection, principal: Principal, *, now: datetime
     )
 
 
+
+
+async def list_queued_leads(conn: AsyncConnection, principal: Principal, *, city: str | None = None,
+                            limit: int = 100) -> list[QueuedLead]:
+    """Leads waiting for capacity (LAR-007), highest priority then oldest: every city for org-wide roles,
+    a supervisor's team cities otherwise."""
+    cities = None if principal.reads_org_wide else await directory_service.cities_of_teams(
+        conn, principal.supervised_teams)
+    if city is not None:
+        cities = {rules.norm(city)} if cities is None else cities & {rules.norm(city)}
+    rows = await repository.queued_leads(conn, limit=limit, lock=False, cities=cities)
+    return [QueuedLead(lead_id=r.id, reason=r.queue_reason or "", priority=r.priority, queued_at=r.queued_at,
+                       city=r.city, locality=r.locality) for r in rows]

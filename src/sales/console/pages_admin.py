@@ -13,7 +13,8 @@ from pydantic import ValidationError
 from starlette.responses import Response
 
 from sales.allocation.schemas import RuleSetChange, SimulationRequest
-from sales.console import allocation_port, service
+from sales.allocation import ruleset as allocation_ruleset
+from sales.console import service
 from sales.console.pages_desk import error_message
 from sales.console.web import Ctx, Session, Write, redirect, render, roles
 from sales.core.auth import Role
@@ -34,8 +35,8 @@ DISTRIBUTION_SHOWN = 40
 async def _rules_page(request: Request, ctx: Ctx, conn: Conn, now: Any, *, city: str, text: str | None = None,
                       error: str | None = None, result: Any = None, saved: bool = False,
                       status_code: int = 200) -> Response:
-    current = await allocation_port.require("get_rules")(conn, city=city)
-    configured = await allocation_port.require("list_rules")(conn)
+    current = await allocation_ruleset.get_rules(conn, city=city)
+    configured = await allocation_ruleset.list_rules(conn)
     teams = await directory_service.list_teams(conn, ctx.principal, city=None, limit=500, cursor=None)
     cities = sorted({t.city for t in teams})
     if text is None:
@@ -80,12 +81,12 @@ async def rules_action(request: Request, ctx: Write, conn: Conn, now: Now,
                                  error=f"The rules are not valid JSON: {exc}")
     try:
         if action == "save":
-            await allocation_port.require("put_rules")(conn, ctx.principal, change=RuleSetChange(city=city,
+            await allocation_ruleset.put_rules(conn, ctx.principal, change=RuleSetChange(city=city,
                                                                                                   rules=proposed),
                                                        now=now)
             return redirect("/console/rules?" + urlencode({"city": city, "saved": "1"}), request)
         today = now.date()
-        result = await allocation_port.require("simulate")(conn, request=SimulationRequest.model_validate(
+        result = await allocation_ruleset.simulate(conn, request=SimulationRequest.model_validate(
             {"from": today - timedelta(days=SIMULATION_DAYS), "to": today, "rules": proposed}), now=now)
     except SalesError as exc:
         message, _ = error_message(exc)

@@ -9,7 +9,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Form, Request
 from starlette.responses import Response
 
-from sales.console import allocation_port
+from sales.allocation import reads as allocation_reads, service as allocation_service
 from sales.console.web import Ctx, Session, Write, is_htmx, redirect, render, roles
 from sales.core.auth import Role
 from sales.core.errors import SalesError
@@ -23,16 +23,6 @@ RMOnly = Annotated[Ctx, Depends(roles(Role.RM))]
 OPEN_LIMIT = 300       # open pipelines shown on the board (an RM carries ~250 at PRD scale)
 CLOSED_LIMIT = 10      # most recent won / lost cards shown
 COLUMN_LIMIT = 60      # cards rendered per column before "+N more"
-
-
-def allocation_service() -> Any:
-    """The allocation engine's use cases (see allocation_port)."""
-    return _Port()
-
-
-class _Port:
-    def __getattr__(self, name: str) -> Any:
-        return allocation_port.require(name)
 
 
 _FIELD_WORDS = {"loss_reason": "a loss reason", "deal_value": "the final deal value", "reason": "a reason",
@@ -78,7 +68,7 @@ async def _desk_page(request: Request, ctx: Ctx, conn: Conn, now: Any, *, errors
 # --- queue -------------------------------------------------------------------------------------
 
 async def _queue(conn: Conn, ctx: Ctx, now: Any) -> list[Any]:
-    return list(await allocation_service().rm_queue(conn, ctx.principal, rm_id=ctx.principal.sub, now=now))
+    return list(await allocation_reads.rm_queue(conn, ctx.principal, rm_id=ctx.principal.sub, now=now))
 
 
 async def _queue_partial(request: Request, ctx: Ctx, conn: Conn, now: Any, *, status_code: int = 200,
@@ -98,7 +88,7 @@ async def queue_partial(request: Request, ctx: RMOnly, conn: Conn, now: Now) -> 
 @router.post("/allocations/{allocation_id}/accept", include_in_schema=False)
 async def accept(request: Request, allocation_id: UUID, ctx: Write, conn: Conn, now: Now) -> Response:
     try:
-        await allocation_service().accept(conn, ctx.principal, allocation_id=allocation_id, now=now)
+        await allocation_service.accept(conn, ctx.principal, allocation_id=allocation_id, now=now)
     except SalesError as exc:
         message, _ = error_message(exc)
         return await _after_queue_action(request, ctx, conn, now, status_code=exc.status_code,
@@ -114,7 +104,7 @@ async def reject(request: Request, allocation_id: UUID, ctx: Write, conn: Conn, 
         return await _after_queue_action(request, ctx, conn, now, status_code=422,
                                          queue_errors={key: "Give a reason for rejecting this lead."})
     try:
-        await allocation_service().reject(conn, ctx.principal, allocation_id=allocation_id, reason=reason.strip(),
+        await allocation_service.reject(conn, ctx.principal, allocation_id=allocation_id, reason=reason.strip(),
                                           now=now)
     except SalesError as exc:
         message, _ = error_message(exc)

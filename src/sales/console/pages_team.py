@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from starlette.responses import Response
 
 from sales.allocation.schemas import BulkReassignRequest, ReassignRequest
-from sales.console import allocation_port
+from sales.allocation import reads as allocation_reads, service as allocation_service
 from sales.console.pages_desk import error_message
 from sales.console.web import SUPERVISING, Ctx, Write, redirect, render, roles
 from sales.core.auth import Role
@@ -47,14 +47,13 @@ async def _room(request: Request, ctx: Ctx, conn: Conn, now: Any, *, team_id: UU
     if team_id is None and not city and ctx.role is Role.SUPERVISOR and teams:
         team_id = teams[0].id  # a supervisor starts on their (first) team
     team = next((t for t in teams if t.id == team_id), None)
-    workload = await allocation_port.require("workload")(conn, ctx.principal, now=now, team_id=team_id, city=city)
+    workload = await allocation_reads.workload(conn, ctx.principal, now=now, team_id=team_id, city=city)
     rms = sorted(workload.rms, key=lambda r: (-float(r.utilization), r.name))
     # Live allocations for reassignment: each RM's queue (only with one team selected, so it stays small).
     live: list[Any] = []
     if team is not None:
-        rm_queue = allocation_port.require("rm_queue")
         for rm in rms:
-            for item in await rm_queue(conn, ctx.principal, rm_id=rm.rm_id, now=now):
+            for item in await allocation_reads.rm_queue(conn, ctx.principal, rm_id=rm.rm_id, now=now):
                 live.append((rm, item))
         live.sort(key=lambda pair: (-pair[1].priority, pair[1].sla_deadline))
     queued = await _queued(conn, ctx, now, city=city or (team.city if team else None))
@@ -72,16 +71,9 @@ async def _room(request: Request, ctx: Ctx, conn: Conn, now: Any, *, team_id: UU
                   typed=typed or {}, done=done, now=now)
 
 
-async def _queued(conn: Conn, ctx: Ctx, now: Any, *, city: str | None) -> list[Any] | None:
-    """Leads waiting for capacity (LAR-007), when the engine offers a listing; None otherwise."""
-    lister = allocation_port.fn("list_queued_leads")
-    if lister is None:
-        return None
-    items = await lister(conn, ctx.principal, now=now)
-    items = list(getattr(items, "items", items))
-    if city:
-        items = [q for q in items if (getattr(q, "city", None) or "").lower() == city.lower()] or items
-    return items[:QUEUED_SHOWN]
+async def _queued(conn: Conn, ctx: Ctx, now: Any, *, city: str | None) -> list[Any]:
+    """Leads waiting for capacity (LAR-007), highest priority then oldest."""
+    return await allocation_reads.list_queued_leads(conn, ctx.principal, city=city, limit=QUEUED_SHOWN)
 
 
 @router.get("/team", include_in_schema=False)
@@ -114,11 +106,11 @@ async def reassign(request: Request, ctx: Write, conn: Conn, now: Now,
                            form_error="Give a reason: it is kept in the audit trail and shown to both RMs.", **back)
     try:
         if len(ids) == 1:
-            await allocation_port.require("reassign")(
+            await allocation_service.reassign(
                 conn, ctx.principal, allocation_id=ids[0], now=now,
                 data=ReassignRequest(to_rm_id=target, reason=reason.strip(), reset_sla=bool(reset_sla)))
         else:
-            await allocation_port.require("bulk_reassign")(
+            await allocation_service.bulk_reassign(
                 conn, ctx.principal, now=now,
                 data=BulkReassignRequest(allocation_ids=ids, to_rm_id=target, reason=reason.strip(),
                                          reset_sla=bool(reset_sla)))

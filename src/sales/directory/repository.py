@@ -52,6 +52,12 @@ async def list_teams(conn: AsyncConnection, *, scope: ColumnElement[bool], city:
     return list((await conn.execute(query.order_by(teams.c.name, teams.c.id).limit(limit + 1))).all())
 
 
+async def team_cities(conn: AsyncConnection, team_ids: frozenset[UUID]) -> list[str]:
+    if not team_ids:
+        return []
+    return list((await conn.execute(select(teams.c.city).where(teams.c.id.in_(team_ids)).distinct())).scalars())
+
+
 async def insert_team(conn: AsyncConnection, values: dict[str, Any]) -> Any:
     return (await conn.execute(insert(teams).values(**values).returning(teams))).one()
 

@@ -80,6 +80,11 @@ def _after(cursor: list[Any] | None) -> tuple[str, str] | None:
         raise InvalidInput.query(("cursor",), "malformed cursor") from None
 
 
+async def cities_of_teams(conn: AsyncConnection, team_ids: frozenset[UUID]) -> set[str]:
+    """Normalised city names of these teams (for city-scoped views such as queued leads)."""
+    return {" ".join(city.lower().split()) for city in await repository.team_cities(conn, team_ids)}
+
+
 # --- RMs ---------------------------------------------------------------------------------------
 
 async def _check_team(conn: AsyncConnection, team_id: UUID | None) -> None:

@@ -234,3 +234,23 @@ async def test_workload_scoping_and_filters(client, auth):
 async def test_workload_forbidden_roles_403(client, auth, role):
     response = await client.get(f"{API}/allocations/workload", headers=auth.headers(role))
     assert_problem(response, 403, "forbidden")
+
+
+async def test_queued_leads_listed_by_priority_then_age_lar_007(client, auth):
+    """LAR-007: queued leads are visible to supervisors of the city, highest priority first."""
+    from tests.allocation_builders import allocate as _allocate, set_clock as _set_clock, advance as _advance
+    from tests.builders import make_team as _make_team
+    await _set_clock(client, auth.admin, "2026-03-02T10:00:00Z")
+    team = await _make_team(client, auth.admin, city="Nowhere")
+    service = auth.headers("SERVICE")
+    low = await _allocate(client, service, city="Nowhere", expected_deal_value="1000.00", source="WEBSITE",
+                          segment="TENANT")
+    await _advance(client, auth.admin, 60)
+    high = await _allocate(client, service, city="Nowhere", expected_deal_value="500000.00", segment="BUYER")
+    assert low.status_code == high.status_code == 202
+    listing = await client.get("/api/v1/sales/allocations/queued", headers=auth.supervisor(team["id"]))
+    assert listing.status_code == 200, listing.text
+    assert [item["lead_id"] for item in listing.json()["items"]] == [high.json()["lead_id"], low.json()["lead_id"]]
+    elsewhere = await client.get("/api/v1/sales/allocations/queued", headers=auth.supervisor())
+    assert elsewhere.json()["items"] == []
+    assert (await client.get("/api/v1/sales/allocations/queued", headers=auth.rm(team["id"]))).status_code == 403
