@@ -1,7 +1,7 @@
 """Operations endpoints: the test clock, running jobs now, the audit trail."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Annotated
 from uuid import UUID
 
@@ -39,7 +39,7 @@ async def get_clock(request: Request, principal: Admin, conn: Conn):
 async def set_clock(change: ClockChange, principal: Admin, conn: Conn):
     """Freeze the business clock at `now`, or move it forward by `advance_seconds`."""
     if change.now is not None:
-        at = change.now
+        at = change.now.astimezone(UTC)  # answered in UTC like every other timestamp
     else:
         at = await clock.business_now(conn, frozen_allowed=True) + timedelta(seconds=change.advance_seconds or 0)
     return respond({"now": await clock.set_frozen(conn, at)})

@@ -7,6 +7,7 @@ import pytest
 
 from tests.builders import API, FROZEN_AT, freeze_clock, make_lead, make_pipeline, make_rm, make_rm_with_team
 from tests.checks import assert_problem, audit_rows, events, row_counts
+from tests.events_schema import assert_valid
 
 
 def _body(rm_id: str, **overrides):  # type: ignore[no-untyped-def]
@@ -57,6 +58,7 @@ async def test_created_event_is_a_cloudevent_in_the_outbox(client, auth, engine)
         "data": {"pipeline_id": pipeline["id"], "lead_id": pipeline["lead_id"], "rm_id": rm["id"], "stage": "NEW",
                  "source": "INBOUND_CALL", "deal_value": 25000.00},
     }
+    assert_valid(envelope)
 
 
 async def test_create_is_audited_without_customer_pii(client, auth, engine):

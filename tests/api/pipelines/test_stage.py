@@ -7,6 +7,7 @@ import pytest
 
 from tests.builders import API, freeze_clock, make_pipeline, make_rm_with_team, move
 from tests.checks import assert_problem, audit_rows, events, row_counts
+from tests.events_schema import assert_valid
 
 
 @pytest.fixture
@@ -100,6 +101,7 @@ async def test_closed_lost_needs_a_loss_reason_and_records_it(client, auth, engi
     assert closed.envelope["data"] == {"pipeline_id": pipeline["id"], "lead_id": pipeline["lead_id"],
                                        "rm_id": rm["id"], "outcome": "LOST", "value": 25000.0,
                                        "loss_reason": "chose a competitor", "actual_close_date": "2026-01-25"}
+    assert_valid(closed.envelope)
     history = (await client.get(f"{API}/pipelines/{pipeline['id']}/history", headers=auth.admin)).json()["items"]
     assert history[-1]["reason"] == "chose a competitor"
 
@@ -116,8 +118,11 @@ async def test_closed_won_with_a_deal_value_given_now(client, auth, engine):
     assert (body["stage"], body["outcome"], body["probability"], body["deal_value"], body["actual_close_date"]) == (
         "CLOSED_WON", "WON", 100, 41000.0, "2026-02-10")
     assert '"deal_value":41000.00,' in response.text and body["stage_changed_at"] == at
-    assert [e.type for e in await events(engine)] == ["sales.pipeline.created", "sales.pipeline.stage_changed",
-                                                      "sales.pipeline.closed"]
+    emitted = await events(engine)
+    assert [e.type for e in emitted] == ["sales.pipeline.created", "sales.pipeline.stage_changed",
+                                         "sales.pipeline.closed"]
+    for event in emitted:
+        assert_valid(event.envelope)
     closed = (await events(engine, type="sales.pipeline.closed"))[0].envelope["data"]
     assert (closed["outcome"], closed["value"], closed["loss_reason"]) == ("WON", 41000.0, None)
 
