@@ -24,6 +24,7 @@ from sales.core.auth import issue_token
 from sales.core.db import create_engine
 from sales.models import metadata
 from sales.settings import Settings
+from tests.events_schema import assert_outbox_valid
 
 PG_URL = os.environ.get("SALES_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -116,6 +117,9 @@ async def _clean(request: pytest.FixtureRequest) -> AsyncIterator[None]:
         for name in _TABLES:
             await conn.execute(text(f"DELETE FROM {name}"))
     yield
+    # Every event a test made the service publish must match its contract in docs/events/.
+    async with engine.connect() as conn:
+        await assert_outbox_valid(conn)
 
 
 @pytest.fixture

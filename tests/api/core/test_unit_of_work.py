@@ -17,7 +17,8 @@ SYSTEM = Principal(sub=uuid.uuid4(), roles=frozenset({Role.SERVICE}))
 
 
 async def _writes_then(conn, now: datetime, *, fail: bool):  # type: ignore[no-untyped-def]
-    await outbox.record(conn, type_="sales.test.happened", subject=uuid.uuid4(), data={"n": 1}, at=now)
+    lead_id = uuid.uuid4()
+    await outbox.record(conn, type_="sales.lead.queued", subject=lead_id, data={"lead_id": lead_id}, at=now)
     await audit.record(conn, SYSTEM, action="test.ran", entity_type="test", entity_id="1", at=now)
     if fail:
         raise Conflict("changed my mind")
