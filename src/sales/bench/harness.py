@@ -50,6 +50,7 @@ class Options:
     saturation_concurrency: int = 32
     pgbench_seconds: float = 20.0
     pgbench_clients: int = 16
+    cost_seconds: float = 8.0  # per operation, closed loop at low concurrency: service CPU per request
     service_workers: int = 2
     results_dir: Path = Path("bench/results")
     write_latest: bool = True
@@ -57,7 +58,8 @@ class Options:
     @classmethod
     def smoke(cls, results_dir: Path) -> "Options":
         return cls(scale="smoke", users=20, duration=3, ramp=1, saturation_seconds=1, saturation_concurrency=4,
-                   pgbench_seconds=1, pgbench_clients=2, results_dir=results_dir, write_latest=False)
+                   pgbench_seconds=1, pgbench_clients=2, cost_seconds=0, results_dir=results_dir,
+                   write_latest=False)
 
 
 # --- database helpers -----------------------------------------------------------------------------
@@ -154,6 +156,8 @@ def load_run(plan: dict, *, service_pids: list[int], workdir: Path) -> dict:
     cpu1, (busy1, total1) = process_tree_cpu(service_pids), _machine_busy()
     result = json.loads(out_path.read_text())
     result["service_cpu_pct_of_one_core"] = round(100 * (cpu1 - cpu0) / wall, 1)
+    # CPU per request does not depend on what else runs on the machine, unlike latency and rps.
+    result["service_cpu_ms_per_request"] = round(1000 * (cpu1 - cpu0) / max(1, result["requests_total"]), 2)
     result["machine_cpu_busy_pct"] = round(100 * (busy1 - busy0) / max(1.0, total1 - total0), 1)
     return result
 
@@ -254,6 +258,10 @@ def run(settings: Settings, options: Options, *, echo: Callable[[str], None] = p
                           "ramp": options.ramp, "duration": options.duration, "operations": sorted(ops)},
                          service_pids=service["pids"], workdir=workdir)
         detail["mixed"] = mixed
+        # `sales worker` must have lived through the load (SLA sweep, overflow retry ran alongside it)
+        detail["worker_alive_after_mixed"] = service["worker"] and Path(f"/proc/{service['pids'][-1]}").exists()
+        if service["worker"] and not detail["worker_alive_after_mixed"]:
+            echo("  WARNING: `sales worker` exited during the run; see bench/results/tmp/service.log")
         echo(_mixed_table(mixed))
         saturation = {}
         for op in ("allocation", "pipeline_list"):
@@ -269,8 +277,25 @@ def run(settings: Settings, options: Options, *, echo: Callable[[str], None] = p
             saturation[op] = result
             o = result["operations"].get(op, {})
             echo(f"    {o.get('ok_rps')} ok req/s (p50 {o.get('p50_ms')} ms, p99 {o.get('p99_ms')} ms; "
-                 f"statuses {o.get('status')}); generator CPU {result['generator_cpu_pct_of_one_core']}%")
+                 f"statuses {o.get('status')}); service CPU {result['service_cpu_ms_per_request']} ms/request; "
+                 f"generator CPU {result['generator_cpu_pct_of_one_core']}%; "
+                 f"machine busy {result['machine_cpu_busy_pct']}%")
         detail["saturation"] = saturation
+        costs = {}
+        for op in (OPERATIONS if options.cost_seconds else ()):
+            if op not in ops:
+                continue
+            asyncio.run(reset(dsn, since))
+            result = load_run({**base_plan, "name": f"cost-{op}", "mode": "closed", "operation": op,
+                               "concurrency": 4, "ramp": 1, "duration": options.cost_seconds},
+                              service_pids=service["pids"], workdir=workdir)
+            o = result["operations"].get(op, {})
+            costs[op] = {"service_cpu_ms_per_request": result["service_cpu_ms_per_request"], "p50_ms": o.get("p50_ms"),
+                         "rps": o.get("ok_rps"), "status": o.get("status"),
+                         "machine_cpu_busy_pct": result["machine_cpu_busy_pct"]}
+            echo(f"  cost {op}: {costs[op]['service_cpu_ms_per_request']} ms service CPU per request "
+                 f"(4 clients; p50 {o.get('p50_ms')} ms; {o.get('status')})")
+        detail["cost"] = costs
     echo("  service stopped")
     asyncio.run(reset(dsn, since))
 
@@ -366,7 +391,8 @@ def _mixed_table(mixed: dict) -> str:
             lines.append(f"    {op:15s} {o['p50_ms']:8.1f} {o['p95_ms']:8.1f} {o['p99_ms']:8.1f} {o['rps']:8.1f}  "
                          f"{o['status']}")
     lines.append(f"    users {mixed['users']}; generator CPU {mixed['generator_cpu_pct_of_one_core']}% of one core; "
-                 f"service CPU {mixed['service_cpu_pct_of_one_core']}%; machine busy {mixed['machine_cpu_busy_pct']}%")
+                 f"service CPU {mixed['service_cpu_pct_of_one_core']}% ({mixed['service_cpu_ms_per_request']} ms/request); "
+                 f"machine busy {mixed['machine_cpu_busy_pct']}%")
     return "\n".join(lines)
 
 

@@ -41,6 +41,7 @@ class Recorder:
         self.errors: dict[str, list[str]] = defaultdict(list)
         self.measure_from = 0.0
         self.measure_to = float("inf")
+        self.total = 0  # every request, ramp-up included (for CPU per request)
 
     async def call(self, session: aiohttp.ClientSession, op: str, method: str, url: str, *, headers: dict,
                    json_body: Any = None) -> tuple[int, bytes]:
@@ -52,6 +53,7 @@ class Recorder:
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             body, status = repr(exc).encode(), 0
         elapsed = time.perf_counter() - started
+        self.total += 1
         if self.measure_from <= started < self.measure_to:
             self.latency[op].append(elapsed)
             self.status[op][str(status)] += 1
@@ -179,6 +181,8 @@ async def closed(plan: dict, rec: Recorder, session: aiohttp.ClientSession) -> N
         while time.perf_counter() < stop_at:
             if op == "allocation":
                 await allocate(rec, session, world)
+            elif op in ("workload", "stats"):
+                await supervisor_action(rec, session, world, rng.randrange(len(world.supervisors)), op)
             else:
                 await rm_action(rec, session, world, rng.randrange(len(world.rms)), op)
 
@@ -217,7 +221,7 @@ async def run(plan: dict) -> dict:
                           "rps": round(len(values) / window, 1), "ok_rps": round(ok / window, 1),
                           "count": len(values), "status": dict(rec.status[op]), "errors": rec.errors[op]}
     return {"mode": plan["mode"], "operations": operations, "users": getattr(rec, "users", None),
-            "concurrency": plan.get("concurrency"), "duration_s": window,
+            "concurrency": plan.get("concurrency"), "duration_s": window, "requests_total": rec.total,
             "generator_cpu_s": round(cpu, 2), "generator_wall_s": round(wall, 2),
             "generator_cpu_pct_of_one_core": round(100 * cpu / wall, 1)}
 

@@ -47,7 +47,9 @@ def service_env(settings: Settings, database_url: str) -> dict[str, str]:
     """Production settings with the PII key the data was seeded with (the dev key unless SALES_PII_KEY is set)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SALES_")}
     env.update(SALES_ENV="production", SALES_DATABASE_URL=database_url, SALES_JWT_SECRET=BENCH_JWT_SECRET,
-               SALES_PII_KEY=base64.b64encode(settings.pii_key_bytes).decode(), SALES_LOG_LEVEL="WARNING")
+               SALES_PII_KEY=base64.b64encode(settings.pii_key_bytes).decode(), SALES_LOG_LEVEL="WARNING",
+               # the worker's own /metrics port (9465) may be taken by another worker on this machine
+               SALES_WORKER_METRICS_PORT="0")
     return env
 
 
