@@ -57,7 +57,8 @@ class Options:
 
     @classmethod
     def smoke(cls, results_dir: Path) -> "Options":
-        return cls(scale="smoke", users=20, duration=3, ramp=1, saturation_seconds=1, saturation_concurrency=4,
+        return cls(scale="smoke", users=20, duration=2, ramp=0.5, saturation_seconds=1, saturation_concurrency=4,
+                   service_workers=1,
                    pgbench_seconds=1, pgbench_clients=2, cost_seconds=0, results_dir=results_dir,
                    write_latest=False)
 
