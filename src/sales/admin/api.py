@@ -7,7 +7,7 @@ from uuid import UUID
 
 from fastapi import Depends, Query, Request
 from pydantic import AwareDatetime
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 
 from sales.core import clock
 from sales.core.auth import Principal, Role

@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import Depends, Query
+from fastapi import Query
 
 from sales.allocation import reads, ruleset, service
 from sales.allocation.enums import AllocationStatus, AllocationType

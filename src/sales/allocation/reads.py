@@ -13,7 +13,7 @@ from sales.allocation.schemas import GroupWorkload, LeadSummary, QueuedLead, Que
 from sales.allocation.service import day_bounds, rules_for
 from sales.core.auth import Principal
 from sales.core.pii import cipher
-from sales.directory import service as directory_service
+from sales.directory import repository as directory_repository, service as directory_service
 
 
 async def rm_queue(conn: AsyncConnection, principal: Principal, *, rm_id: UUID, now: datetime) -> list[QueueItem]:
@@ -52,7 +52,7 @@ async def workload(conn: AsyncConnection, principal: Principal, *, now: datetime
     evenly today's leads were spread (coefficient of variation among active regular RMs)."""
     config, _, _ = await rules_for(conn, city or "*")
     today, start, end = day_bounds(now, config.timezone)
-    rows = await repository.workload_rows(conn, scope=repository.rms_scope(principal), team_id=team_id, city=city,
+    rows = await repository.workload_rows(conn, scope=directory_repository.readable_rms(principal), team_id=team_id, city=city,
                                           day_start=start, day_end=end)
     threshold = config.queue_depth_alert
     per_rm = [RMWorkload(rm_id=r.id, name=r.name, team_id=r.team_id, city=r.city, is_backup=r.is_backup,

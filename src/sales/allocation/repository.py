@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sales.allocation.enums import LIVE_STATUSES
 from sales.allocation.models import allocation_rule_sets, rm_allocations as a
 from sales.allocation.rules import Candidate, norm
-from sales.core.auth import Principal, Role
+from sales.core.auth import Principal
+from sales.core.scoping import owned_or_supervised
 from sales.directory.models import rm_leaves, rm_localities, rms
 from sales.leads.models import leads
 
@@ -89,14 +90,7 @@ async def release_capacity(conn: AsyncConnection, rm_id: UUID) -> None:
 # --- allocations -------------------------------------------------------------------------------
 
 def readable(principal: Principal) -> ColumnElement[bool]:
-    if principal.reads_org_wide:
-        return true()
-    clauses = []
-    if principal.supervised_teams:
-        clauses.append(rms.c.team_id.in_(principal.supervised_teams))
-    if principal.has(Role.RM, Role.SUPERVISOR):
-        clauses.append(a.c.rm_id == principal.sub)
-    return or_(*clauses) if clauses else false()
+    return owned_or_supervised(principal, owner=a.c.rm_id, team=rms.c.team_id)
 
 
 _JOINED = a.join(rms, rms.c.id == a.c.rm_id)
@@ -200,27 +194,12 @@ async def workload_rows(conn: AsyncConnection, *, scope: ColumnElement[bool], te
                     func.coalesce(per_rm.c.received_today, 0).label("received_today"),
                     func.coalesce(per_rm.c.breaches_today, 0).label("breaches_today"))
              .select_from(rms.outerjoin(per_rm, per_rm.c.rm_id == rms.c.id))
-             .where(_rm_scope(scope)).order_by(rms.c.city, rms.c.team_id, rms.c.name, rms.c.id))
+             .where(scope).order_by(rms.c.city, rms.c.team_id, rms.c.name, rms.c.id))
     if team_id is not None:
         query = query.where(rms.c.team_id == team_id)
     if city is not None:
         query = query.where(func.lower(rms.c.city) == norm(city))
     return list((await conn.execute(query)).all())
-
-
-def _rm_scope(scope: ColumnElement[bool]) -> ColumnElement[bool]:
-    return scope
-
-
-def rms_scope(principal: Principal) -> ColumnElement[bool]:
-    if principal.reads_org_wide:
-        return true()
-    clauses = []
-    if principal.supervised_teams:
-        clauses.append(rms.c.team_id.in_(principal.supervised_teams))
-    if principal.has(Role.RM, Role.SUPERVISOR):
-        clauses.append(rms.c.id == principal.sub)
-    return or_(*clauses) if clauses else false()
 
 
 # --- queued leads ------------------------------------------------------------------------------

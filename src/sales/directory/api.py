@@ -1,10 +1,9 @@
 """Teams and the RM directory: /api/v1/sales/teams, /api/v1/sales/rms."""
 from __future__ import annotations
 
-from typing import Annotated
 from uuid import UUID
 
-from fastapi import Query, Request
+from fastapi import Request
 from starlette.datastructures import UploadFile  # what request.form() returns (FastAPI's is a subclass)
 
 from sales.core.errors import InvalidInput

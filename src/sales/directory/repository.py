@@ -8,7 +8,8 @@ from uuid import UUID
 from sqlalchemy import ColumnElement, and_, delete, false, insert, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from sales.core.auth import Principal, Role
+from sales.core.auth import Principal
+from sales.core.scoping import owned_or_supervised
 from sales.directory.models import rm_leaves, rm_localities, rms, teams
 
 RM_COLUMNS = [rms.c[name] for name in (
@@ -19,14 +20,7 @@ RM_COLUMNS = [rms.c[name] for name in (
 
 def readable_rms(principal: Principal) -> ColumnElement[bool]:
     """What this principal may read of the RM directory (ARCHITECTURE.md §2.2 scoping)."""
-    if principal.reads_org_wide:
-        return true()
-    clauses = []
-    if principal.supervised_teams:
-        clauses.append(rms.c.team_id.in_(principal.supervised_teams))
-    if Role.RM in principal.roles or Role.SUPERVISOR in principal.roles:
-        clauses.append(rms.c.id == principal.sub)
-    return or_(*clauses) if clauses else false()
+    return owned_or_supervised(principal, owner=rms.c.id, team=rms.c.team_id)
 
 
 def readable_teams(principal: Principal) -> ColumnElement[bool]:

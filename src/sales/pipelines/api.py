@@ -5,7 +5,7 @@ from datetime import date
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import Depends, Query
+from fastapi import Depends
 from pydantic import AwareDatetime
 
 from sales.core.http import Conn, Now, Page, Paging, encode_cursor, make_router, page_of, respond

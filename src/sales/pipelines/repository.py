@@ -6,10 +6,11 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, and_, case, false, func, insert, or_, select, true, update
+from sqlalchemy import ColumnElement, and_, case, func, insert, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from sales.core.auth import Principal, Role
+from sales.core.auth import Principal
+from sales.core.scoping import owned_or_supervised
 from sales.core.db import is_postgres
 from sales.directory.models import rms, teams
 from sales.leads.models import leads
@@ -28,14 +29,7 @@ PIPELINE_COLUMNS = [
 
 def readable(principal: Principal) -> ColumnElement[bool]:
     """Pipelines this principal may read: own (RM), supervised teams (SUPERVISOR), all (org-wide roles)."""
-    if principal.reads_org_wide:
-        return true()
-    clauses = []
-    if principal.supervised_teams:
-        clauses.append(rms.c.team_id.in_(principal.supervised_teams))
-    if principal.has(Role.RM, Role.SUPERVISOR):
-        clauses.append(p.c.rm_id == principal.sub)
-    return or_(*clauses) if clauses else false()
+    return owned_or_supervised(principal, owner=p.c.rm_id, team=rms.c.team_id)
 
 
 async def get(conn: AsyncConnection, pipeline_id: UUID, *, scope: ColumnElement[bool] = true(),

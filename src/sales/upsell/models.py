@@ -1,7 +1,7 @@
 """Upsell (PRD §3.2.2)."""
 from __future__ import annotations
 
-from sqlalchemy import Column, Index, String, Table, Text
+from sqlalchemy import Column, Index, String, Table
 
 from sales.core.tables import metadata
 from sales.core.types import JSONType, Money, UTCDateTime, UUIDType
