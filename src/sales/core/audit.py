@@ -5,17 +5,11 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-import orjson
 import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales.core.auth import Principal
-from sales.core.http import dumps
 from sales.core.tables import audit_log
-
-
-def _jsonable(value: Any) -> Any:
-    return None if value is None else orjson.loads(dumps(value))
 
 
 async def record(conn: AsyncConnection, principal: Principal | None, *, action: str, entity_type: str,
@@ -26,5 +20,5 @@ async def record(conn: AsyncConnection, principal: Principal | None, *, action: 
         actor_id=principal.sub if principal else None,
         actor_roles=sorted(principal.roles) if principal else ["SYSTEM"],
         action=action, entity_type=entity_type, entity_id=str(entity_id),
-        before=_jsonable(before), after=_jsonable(after), request_id=request_id,
+        before=before, after=after, request_id=request_id,
     ))

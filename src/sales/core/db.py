@@ -1,9 +1,11 @@
 """Engine and the unit of work: one connection and one transaction per request or job."""
 from __future__ import annotations
 
+import json
 import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import event, exc as sa_exc
@@ -24,15 +26,29 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _json_dumps(value: Any) -> str:
+    from sales.core.http import dumps
+    return dumps(value).decode()
+
+
+def _json_loads(text: str) -> Any:
+    return json.loads(text, parse_float=Decimal)
+
+
+# JSON columns (event envelopes, audit snapshots, decision traces) keep money exact: Decimal in, the same
+# digits out (25000.00 stays 25000.00), never a float round trip.
+JSON_CODEC = {"json_serializer": _json_dumps, "json_deserializer": _json_loads}
+
+
 def create_engine(settings: Settings, *, url: str | None = None, pool_size: int | None = None) -> AsyncEngine:
     url = url or settings.database_url
     if url.startswith("sqlite"):
-        engine = create_async_engine(url)
+        engine = create_async_engine(url, **JSON_CODEC)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         # aiosqlite opens transactions lazily; BEGIN IMMEDIATE on write is handled by busy_timeout.
         return engine
     size = pool_size or settings.db_pool_size
-    return create_async_engine(url, pool_size=size, max_overflow=size, pool_pre_ping=False,
+    return create_async_engine(url, pool_size=size, max_overflow=size, pool_pre_ping=False, **JSON_CODEC,
                                connect_args={"server_settings": {"timezone": "UTC"}})
 
 

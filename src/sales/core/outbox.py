@@ -5,10 +5,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from sales.core.http import dumps
 from sales.core.tables import outbox_events
 
 SOURCE = "/mysqrft/sales"
@@ -18,7 +16,7 @@ def envelope(*, event_id: uuid.UUID, type_: str, subject: str, time: datetime, d
     return {
         "specversion": "1.0", "id": str(event_id), "source": SOURCE, "type": type_,
         "time": time.isoformat().replace("+00:00", "Z"), "subject": subject,
-        "datacontenttype": "application/json", "data": orjson.loads(dumps(data)),
+        "datacontenttype": "application/json", "data": data,
     }
 
 

@@ -19,12 +19,12 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
 import structlog
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from sales.core.clock import wall_now
+from sales.core.http import dumps
 from sales.events import jetstream, metrics, repository
 from sales.events.config import EventSettings
 
@@ -189,7 +189,7 @@ class OutboxRelay:
         chain = _Chain()
         for row in rows:
             try:
-                await self.js.publish(row.type, orjson.dumps(row.envelope), stream=self.settings.nats_stream,
+                await self.js.publish(row.type, dumps(row.envelope), stream=self.settings.nats_stream,
                                       headers={"Nats-Msg-Id": str(row.id),
                                                "Content-Type": "application/cloudevents+json"})
             except Exception as exc:  # noqa: BLE001 - stop this aggregate's chain; retried next round
