@@ -81,7 +81,8 @@ def decode_token(token: str, settings: Settings) -> Principal:
     except jwt.PyJWTError as exc:
         raise NotAuthenticated(f"invalid token: {exc}") from None
     try:
-        roles = frozenset(Role(r) for r in claims.get("roles") or [])
+        # Roles of other domains are ignored: a token without any of ours is authenticated but allowed nothing.
+        roles = frozenset(Role(r) for r in claims.get("roles") or [] if r in Role._value2member_map_)
         return Principal(
             sub=UUID(str(claims["sub"])), roles=roles,
             team_ids=frozenset(UUID(str(t)) for t in claims.get("team_ids") or []),

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sales.core.money import Money
 from sales.pipelines.enums import Outcome, Source, Stage
 
-Probability = Annotated[int, Field(ge=0, le=100)]
+Probability = Annotated[int, Field(ge=0, le=100, strict=True)]
 Text = Annotated[str, Field(max_length=10000)]
 
 

@@ -111,3 +111,11 @@ async def test_token_expired_within_leeway_is_still_accepted(client, auth):
     headers = auth.headers("SALES_ADMIN", ttl=timedelta(seconds=-5))
     response = await client.get(f"{API}/teams", headers=headers)
     assert response.status_code == 200, response.text
+
+
+async def test_roles_of_other_domains_are_ignored_not_rejected(client, auth):
+    """A token may carry roles this service does not know: they grant nothing, and the token stays valid."""
+    foreign_only = auth.headers("LISTINGS_EDITOR")
+    assert (await client.get("/api/v1/sales/pipelines", headers=foreign_only)).status_code == 403
+    mixed = auth.headers("LISTINGS_EDITOR", "SALES_ADMIN")
+    assert (await client.get("/api/v1/sales/pipelines", headers=mixed)).status_code == 200

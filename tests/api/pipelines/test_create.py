@@ -5,7 +5,8 @@ import uuid
 
 import pytest
 
-from tests.builders import API, FROZEN_AT, freeze_clock, make_lead, make_pipeline, make_rm, make_rm_with_team
+from tests.builders import (API, FROZEN_AT, freeze_clock, make_lead, make_pipeline, make_rm, make_rm_with_team,
+                            make_team)
 from tests.checks import assert_problem, audit_rows, events, row_counts
 from tests.events_schema import assert_valid
 
@@ -168,3 +169,13 @@ async def test_inactive_rm_is_refused(client, auth, engine):
 async def test_body_must_be_an_object(client, auth):
     response = await client.post(f"{API}/pipelines", json=[1, 2], headers=auth.admin)
     assert_problem(response, 422, "validation_error")
+
+
+async def test_probability_must_be_a_json_integer(client, auth):
+    team = await make_team(client, auth.admin)
+    rm = await make_rm(client, auth.admin, team_id=team["id"])
+    for bad in (True, "20", 20.5):
+        response = await client.post(f"{API}/pipelines", headers=auth.admin, json={
+            "lead_id": str(uuid.uuid4()), "rm_id": rm["id"], "source": "INBOUND_CALL", "probability": bad})
+        assert response.status_code == 422, (bad, response.text)
+        assert response.json()["errors"][0]["loc"][-1] == "probability"
