@@ -5,7 +5,7 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import (ColumnElement, and_, case, exists, false, func, insert, literal, or_, select, true,
+from sqlalchemy import (ColumnElement, and_, case, exists, func, insert, literal, or_, select, true,
                         update)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -118,16 +118,6 @@ async def rms_who_had_lead(conn: AsyncConnection, lead_id: UUID) -> set[UUID]:
 
 async def insert_allocation(conn: AsyncConnection, values: dict[str, Any]) -> Any:
     return (await conn.execute(insert(a).values(**values).returning(*a.c))).one()
-
-
-async def open_write_transaction(conn: AsyncConnection) -> None:
-    """Make sure the database transaction has really begun before a SAVEPOINT is taken.
-
-    pysqlite begins its transaction lazily, at the first INSERT/UPDATE/DELETE. A SAVEPOINT issued before any
-    write starts the transaction itself, and its RELEASE then commits everything so far, so a later rollback
-    of the request no longer undoes it. A write that matches no row opens the real transaction first."""
-    if conn.dialect.name == "sqlite":
-        await conn.execute(update(a).where(false()).values(updated_at=a.c.updated_at))
 
 
 async def update_allocation(conn: AsyncConnection, allocation_id: UUID, values: dict[str, Any]) -> None:

@@ -22,6 +22,7 @@ from sales.allocation.schemas import (AllocationRead, BulkItemResult, BulkReassi
                                       LeadAllocationRequest, QueuedLead, Reallocation, ReassignRequest)
 from sales.core import audit, hooks, outbox
 from sales.core.auth import Principal, Role
+from sales.core.db import savepoint
 from sales.core.errors import Forbidden, InvalidInput, SalesError
 from sales.directory import repository as directory_repository
 from sales.leads import repository as leads_repository
@@ -394,18 +395,17 @@ async def bulk_reassign(conn: AsyncConnection, principal: Principal, *, data: Bu
     """All or nothing: every allocation is reassigned, or none is and the per-item errors say why."""
     results: list[BulkItemResult] = []
     failed = False
-    await repository.open_write_transaction(conn)
     for allocation_id in dict.fromkeys(data.allocation_ids):
-        savepoint = await conn.begin_nested()
+        item = await savepoint(conn)
         try:
             moved = await reassign(conn, principal, allocation_id=allocation_id, now=now, data=ReassignRequest(
                 to_rm_id=data.to_rm_id, reason=data.reason, reset_sla=data.reset_sla))
         except SalesError as exc:
-            await savepoint.rollback()
+            await item.rollback()
             failed = True
             results.append(BulkItemResult(allocation_id=allocation_id, ok=False, error=exc.detail, code=exc.code))
             continue
-        await savepoint.commit()
+        await item.commit()
         new = moved.allocation
         results.append(BulkItemResult(allocation_id=allocation_id, ok=True,
                                       new_allocation_id=new.id if new else None, rm_id=new.rm_id if new else None,

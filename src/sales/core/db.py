@@ -8,8 +8,8 @@ from contextlib import asynccontextmanager
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import event, exc as sa_exc
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy import event, exc as sa_exc, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction, create_async_engine
 
 from sales.settings import Settings
 
@@ -61,6 +61,17 @@ async def unit_of_work(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     """Commit when the block succeeds, roll back when it raises. Services never commit."""
     async with engine.begin() as conn:
         yield conn
+
+
+async def savepoint(conn: AsyncConnection) -> AsyncTransaction:
+    """A SAVEPOINT inside the current transaction, on both databases.
+
+    pysqlite begins its transaction lazily, at the first write; a SAVEPOINT taken before any write starts a
+    transaction of its own whose RELEASE commits, so a later rollback would not undo it. On SQLite a write
+    that matches no row opens the real transaction first."""
+    if conn.dialect.name == "sqlite":
+        await conn.execute(text("UPDATE clock_state SET id = id WHERE 0"))
+    return await conn.begin_nested()
 
 
 class LazyTransaction:
