@@ -8,7 +8,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import text
+from sqlalchemy import exc as sa_exc, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
@@ -55,6 +55,14 @@ def install_error_handlers(app: FastAPI) -> None:
                                                                                        "http_error")
         return _problem_response(exc.status_code, problem(exc.status_code, str(exc.detail), str(exc.detail),
                                                           code=code))
+
+    @app.exception_handler(sa_exc.TimeoutError)
+    async def overloaded(_: Request, exc: sa_exc.TimeoutError) -> Response:
+        # Every pooled connection stayed busy for pool_timeout: shed load instead of queueing for ever.
+        response = _problem_response(503, problem(503, "Service overloaded", "no database connection became "
+                                                  "free in time; retry shortly", code="service_overloaded"))
+        response.headers["Retry-After"] = "1"
+        return response
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> Response:

@@ -21,7 +21,7 @@ router = make_router(tags=["admin"])
 Admin = Annotated[Principal, Depends(require(Role.SALES_ADMIN))]
 
 
-def _test_clock_enabled(request: Request) -> None:
+async def _test_clock_enabled(request: Request) -> None:
     if request.app.state.settings.is_production:
         raise NotFound("not found")
 

@@ -13,7 +13,7 @@ from sales.allocation.enums import LIVE_STATUSES
 from sales.allocation.models import allocation_rule_sets, rm_allocations as a
 from sales.allocation.rules import Candidate, norm
 from sales.core.auth import Principal
-from sales.core.scoping import owned_or_supervised
+from sales.directory.scoping import owned_or_supervised
 from sales.directory.models import rm_leaves, rm_localities, rms
 from sales.leads.models import leads
 
@@ -90,7 +90,7 @@ async def release_capacity(conn: AsyncConnection, rm_id: UUID) -> None:
 # --- allocations -------------------------------------------------------------------------------
 
 def readable(principal: Principal) -> ColumnElement[bool]:
-    return owned_or_supervised(principal, owner=a.c.rm_id, team=rms.c.team_id)
+    return owned_or_supervised(principal, owner=a.c.rm_id)
 
 
 _JOINED = a.join(rms, rms.c.id == a.c.rm_id)

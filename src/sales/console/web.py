@@ -168,7 +168,7 @@ Write = Annotated[Ctx, Depends(csrf_protected)]
 
 
 def roles(*allowed: Role):  # type: ignore[no-untyped-def]
-    def check(ctx: Session) -> Ctx:
+    async def check(ctx: Session) -> Ctx:
         if ctx.role not in allowed:
             raise PageForbidden()
         return ctx

@@ -48,7 +48,7 @@ def create_engine(settings: Settings, *, url: str | None = None, pool_size: int 
         # aiosqlite opens transactions lazily; BEGIN IMMEDIATE on write is handled by busy_timeout.
         return engine
     size = pool_size or settings.db_pool_size
-    return create_async_engine(url, pool_size=size, max_overflow=size, pool_pre_ping=False, **JSON_CODEC,
+    return create_async_engine(url, pool_size=size, max_overflow=size, pool_pre_ping=False, pool_timeout=5, **JSON_CODEC,
                                connect_args={"server_settings": {"timezone": "UTC"}})
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
@@ -99,7 +99,7 @@ Now = Annotated[datetime, Depends(get_now)]
 _bearer = HTTPBearer(auto_error=False, description="JWT issued by the MySqrft identity service")
 
 
-def get_principal(request: Request,
+async def get_principal(request: Request,
                   credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise NotAuthenticated("missing bearer token")
@@ -111,10 +111,10 @@ def get_principal(request: Request,
 AnyPrincipal = Annotated[Principal, Depends(get_principal)]
 
 
-def require(*roles: Role) -> Callable[[Principal], Principal]:
+def require(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
     """Dependency: an authenticated principal holding at least one of `roles`, else 403."""
 
-    def dependency(principal: AnyPrincipal) -> Principal:
+    async def dependency(principal: AnyPrincipal) -> Principal:
         if not principal.has(*roles):
             raise Forbidden(f"requires one of the roles {', '.join(sorted(roles))}")
         return principal
@@ -134,7 +134,7 @@ class PageParams(BaseModel):
     cursor: list[Any] | None
 
 
-def page_params(limit: Annotated[int, Query(ge=1, le=500)] = 50,
+async def page_params(limit: Annotated[int, Query(ge=1, le=500)] = 50,
                 cursor: Annotated[str | None, Query()] = None) -> PageParams:
     return PageParams(limit=limit, cursor=decode_cursor(cursor) if cursor else None)
 

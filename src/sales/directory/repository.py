@@ -9,7 +9,7 @@ from sqlalchemy import ColumnElement, and_, delete, false, insert, or_, select, 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales.core.auth import Principal
-from sales.core.scoping import owned_or_supervised
+from sales.directory.scoping import owned_or_supervised
 from sales.directory.models import rm_leaves, rm_localities, rms, teams
 
 RM_COLUMNS = [rms.c[name] for name in (
@@ -20,7 +20,7 @@ RM_COLUMNS = [rms.c[name] for name in (
 
 def readable_rms(principal: Principal) -> ColumnElement[bool]:
     """What this principal may read of the RM directory (ARCHITECTURE.md §2.2 scoping)."""
-    return owned_or_supervised(principal, owner=rms.c.id, team=rms.c.team_id)
+    return owned_or_supervised(principal, owner=rms.c.id)
 
 
 def readable_teams(principal: Principal) -> ColumnElement[bool]:

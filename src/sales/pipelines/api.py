@@ -18,7 +18,7 @@ from sales.pipelines.schemas import (PipelineCreate, PipelineRead, PipelineStats
 router = make_router(tags=["pipelines"])
 
 
-def pipeline_filters(rm_id: UUID | None = None, team_id: UUID | None = None, city: str | None = None,
+async def pipeline_filters(rm_id: UUID | None = None, team_id: UUID | None = None, city: str | None = None,
                      stage: Stage | None = None, outcome: Outcome | None = None, source: Source | None = None,
                      created_from: AwareDatetime | None = None, created_to: AwareDatetime | None = None,
                      expected_close_from: date | None = None, expected_close_to: date | None = None) -> dict:

@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, and_, case, func, insert, or_, select, tru
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales.core.auth import Principal
-from sales.core.scoping import owned_or_supervised
+from sales.directory.scoping import owned_or_supervised
 from sales.core.db import is_postgres
 from sales.directory.models import rms, teams
 from sales.leads.models import leads
@@ -27,21 +27,9 @@ PIPELINE_COLUMNS = [
 ]
 
 
-_SCOPE_RMS = rms.alias("scope_rms")
-
-
 def readable(principal: Principal) -> ColumnElement[bool]:
-    """Pipelines this principal may read: own (RM), supervised teams (SUPERVISOR), all (org-wide roles).
-
-    The rows are owned_or_supervised()'s, but for a supervisor the test is put on the pipeline's own rm_id
-    (`rm_id IN (SELECT id FROM rms WHERE team_id IN (:teams) OR id = :sub)`): the plain
-    `rms.team_id IN (...) OR sales_pipelines.rm_id = :sub` spans the two joined tables, so PostgreSQL could
-    use no index and scanned every pipeline (team stats 97 ms -> 3 ms at 250k, docs/performance.md)."""
-    if principal.reads_org_wide or not principal.supervised_teams:
-        return owned_or_supervised(principal, owner=p.c.rm_id, team=rms.c.team_id)
-    visible = select(_SCOPE_RMS.c.id).where(or_(
-        _SCOPE_RMS.c.team_id.in_(principal.supervised_teams), _SCOPE_RMS.c.id == principal.sub))
-    return p.c.rm_id.in_(visible)
+    """Pipelines this principal may read: own (RM), supervised teams (SUPERVISOR), all (org-wide roles)."""
+    return owned_or_supervised(principal, owner=p.c.rm_id)
 
 
 async def get(conn: AsyncConnection, pipeline_id: UUID, *, scope: ColumnElement[bool] = true(),

@@ -1,0 +1,28 @@
+"""Row scoping in one place (ARCHITECTURE.md §2.2): what a principal may read of RM-owned records."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, false, or_, select, true
+
+from sales.core.auth import Principal, Role
+from sales.directory.models import rms
+
+_SCOPE_RMS = rms.alias("scope_rms")
+
+
+def owned_or_supervised(principal: Principal, *, owner: Any) -> ColumnElement[bool]:
+    """Org-wide roles read everything; a SUPERVISOR the records of their teams' RMs (and their own); an RM
+    their own; anyone else nothing. `owner` is the record's RM id column.
+
+    A supervisor's test is put on the owner column itself (`owner IN (SELECT id FROM rms WHERE team_id IN
+    (:teams) OR id = :sub)`) so PostgreSQL can use the owner index: an OR spanning a joined table scanned
+    every pipeline (team stats 97 ms -> 3 ms at 250,000 pipelines, docs/performance.md)."""
+    if principal.reads_org_wide:
+        return true()
+    if principal.supervised_teams:
+        return owner.in_(select(_SCOPE_RMS.c.id).where(or_(_SCOPE_RMS.c.team_id.in_(principal.supervised_teams),
+                                                           _SCOPE_RMS.c.id == principal.sub)))
+    if principal.has(Role.RM, Role.SUPERVISOR):
+        return owner == principal.sub
+    return false()
