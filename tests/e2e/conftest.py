@@ -127,8 +127,10 @@ def chromium_path() -> str:
     return CHROMIUM
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(chromium_path: str) -> Iterator[Any]:
+    # Module scope: Playwright's sync API keeps an event loop running in this thread while it is open, and
+    # every asyncio.run()/async fixture of the tests collected after the browser tests would fail on it.
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
