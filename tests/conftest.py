@@ -154,3 +154,14 @@ class Auth:
 @pytest.fixture(scope="session")
 def auth(settings: Settings) -> Auth:
     return Auth(settings)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked postgres_only (real-concurrency claims) are not generated for SQLite at all."""
+    keep, drop = [], []
+    for item in items:
+        on_sqlite = getattr(item, "callspec", None) and item.callspec.params.get("backend") == "sqlite"
+        (drop if on_sqlite and item.get_closest_marker("postgres_only") else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep

@@ -13,13 +13,10 @@ from tests.builders import API, make_rm, make_team
 CITY = "Concurrencia"
 
 
-@pytest.fixture
-def postgres_only(backend: str) -> None:
-    if backend != "postgres":
-        pytest.skip("concurrency claims are tested on PostgreSQL")
+pytestmark = pytest.mark.postgres_only
 
 
-async def test_lar_002_capacity_holds_under_220_concurrent_allocations(postgres_only, client, auth, engine):
+async def test_lar_002_capacity_holds_under_220_concurrent_allocations(client, auth, engine):
     """LAR-002/LAR-007: 220 leads at once on 45 slots: every slot is used, none is exceeded, the rest queue."""
     admin = auth.admin
     team = await make_team(client, admin, city=CITY)
@@ -58,7 +55,7 @@ async def test_lar_002_capacity_holds_under_220_concurrent_allocations(postgres_
         assert overflow == 5
 
 
-async def test_same_lead_allocated_concurrently_gets_one_allocation(postgres_only, client, auth, engine):
+async def test_same_lead_allocated_concurrently_gets_one_allocation(client, auth, engine):
     """Twenty concurrent deliveries of one lead: exactly one live allocation and one pipeline."""
     team = await make_team(client, auth.admin, city=CITY)
     for i in range(3):
