@@ -40,7 +40,7 @@ SECRET = "bench-secret-0123456789-0123456789-abcdef"
 PII_KEY = base64.b64encode(b"b" * 32).decode()
 
 
-def directory(rng: random.Random) -> tuple[list[dict[str, str]], dict[str, list[str]]]:
+def directory(rng: random.Random, *, uniform: bool) -> tuple[list[dict[str, str]], dict[str, list[str]]]:
     """100 RMs per city: 20 localities (4 zones x 5) with 5 RMs each, 4 regular and 1 backup per zone."""
     rows, localities = [], {}
     for city in CITIES:
@@ -58,7 +58,7 @@ def directory(rng: random.Random) -> tuple[list[dict[str, str]], dict[str, list[
                     "city": city, "zone": zone, "localities": locality,
                     "property_types": "RESIDENTIAL|COMMERCIAL" if both else "RESIDENTIAL",
                     "segments": "TENANT|OWNER|BUYER", "capacity": "40", "base_salary": "40000.00",
-                    "performance_score": str(rng.randrange(40, 95)), "is_backup": "false",
+                    "performance_score": "70" if uniform else str(rng.randrange(40, 95)), "is_backup": "false",
                 })
     return rows, localities
 
@@ -92,6 +92,8 @@ async def main() -> None:
     parser.add_argument("--leads", type=int, default=25000)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--db", default="sales_bench_alloc")
+    parser.add_argument("--uniform-performance", action="store_true",
+                        help="every RM scores 70, so LAR-005 favours nobody and comparable RMs are truly equal")
     parser.add_argument("--port", type=int, default=0, help="0 = a free port")
     args = parser.parse_args()
     if not args.port:
@@ -119,7 +121,7 @@ async def main() -> None:
                 await asyncio.sleep(0.2)
             admin = {"Authorization": f"Bearer {token(['SALES_ADMIN'])}"}
             service = {"Authorization": f"Bearer {token(['SERVICE'])}"}
-            rows, localities = directory(rng)
+            rows, localities = directory(rng, uniform=args.uniform_performance)
             buffer = io.StringIO()
             writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
             writer.writeheader()
@@ -180,8 +182,10 @@ async def main() -> None:
                               "max": round(max(group_cvs), 4)},
         "cv_per_city_mean": round(statistics.fmean(city_cvs), 4),
         "rms_over_capacity": over, "load_generator_cpu_seconds": round(client_cpu, 1),
+        "uniform_performance": args.uniform_performance,
     }
-    out = ROOT / "bench" / "results" / "allocation_day.json"
+    out = ROOT / "bench" / "results" / ("allocation_day_uniform.json" if args.uniform_performance
+                                        else "allocation_day.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
