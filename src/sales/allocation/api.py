@@ -12,8 +12,8 @@ from sales.allocation.enums import AllocationStatus, AllocationType
 from sales.allocation.permissions import (AllocationsCreate, AllocationsManage, AllocationsRead, AllocationsRespond,
                                           RulesAdmin, WorkloadRead)
 from sales.allocation.schemas import (AllocationRead, BulkReassignRequest, BulkReassignResult,
-                                      LeadAllocationRequest, QueueItem, QueuedLead, Reallocation, ReassignRequest,
-                                      RejectRequest, RuleSetChange, RuleSetRead, SimulationRequest, SimulationResult)
+                                      LeadAllocationRequest, QueueItem, QueuedLead, QueuedReassignment,
+                                      ReassignRequest, ReassignResult, RejectRequest, RejectResult, RuleSetChange, RuleSetRead, SimulationRequest, SimulationResult)
 from sales.allocation.schemas import WorkloadRead as WorkloadReadModel
 from sales.core.http import Conn, Now, Page, Paging, make_router, page_of, respond
 
@@ -102,13 +102,19 @@ async def accept(allocation_id: UUID, principal: AllocationsRespond, conn: Conn,
     return respond(await service.accept(conn, principal, allocation_id=allocation_id, now=now))
 
 
-@router.patch("/{allocation_id}/reject", response_model=Reallocation)
+@router.patch("/{allocation_id}/reject", response_model=RejectResult)
 async def reject(allocation_id: UUID, data: RejectRequest, principal: AllocationsRespond, conn: Conn, now: Now):
     """The assigned RM rejects the lead with a reason; it is reallocated at once to someone else."""
-    return respond(await service.reject(conn, principal, allocation_id=allocation_id, reason=data.reason, now=now))
+    moved = await service.reject(conn, principal, allocation_id=allocation_id, reason=data.reason, now=now)
+    return respond(RejectResult(**moved.previous.model_dump(), next_allocation=moved.allocation,
+                                queued=moved.queued))
 
 
-@router.post("/{allocation_id}/reassign", response_model=Reallocation)
+@router.post("/{allocation_id}/reassign", response_model=ReassignResult,
+             responses={202: {"model": QueuedReassignment, "description": "nobody else can take it; queued"}})
 async def reassign(allocation_id: UUID, data: ReassignRequest, principal: AllocationsManage, conn: Conn, now: Now):
-    """Move a live lead to `to_rm_id`, or to the engine's next choice."""
-    return respond(await service.reassign(conn, principal, allocation_id=allocation_id, data=data, now=now))
+    """Move a live lead to `to_rm_id`, or to the engine's next choice; answers with the new allocation."""
+    moved = await service.reassign(conn, principal, allocation_id=allocation_id, data=data, now=now)
+    if moved.allocation is None:
+        return respond(QueuedReassignment(**moved.queued.model_dump(), previous=moved.previous), 202)
+    return respond(ReassignResult(**moved.allocation.model_dump(), previous=moved.previous))

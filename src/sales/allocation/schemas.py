@@ -111,6 +111,22 @@ class Reallocation(BaseModel):
     queued: QueuedLead | None
 
 
+class RejectResult(AllocationRead):
+    """The rejected allocation (now REASSIGNED) and where its lead went: a new allocation, or the queue."""
+    next_allocation: AllocationRead | None
+    queued: QueuedLead | None
+
+
+class ReassignResult(AllocationRead):
+    """The lead's new allocation; `previous` is the one it replaced (now REASSIGNED)."""
+    previous: AllocationRead
+
+
+class QueuedReassignment(QueuedLead):
+    """Nobody could take the lead (202): it waits in the queue; `previous` is the ended allocation."""
+    previous: AllocationRead
+
+
 class BulkItemResult(BaseModel):
     allocation_id: UUID
     ok: bool

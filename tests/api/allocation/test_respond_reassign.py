@@ -61,7 +61,7 @@ async def test_accepting_a_reassigned_or_expired_allocation_409(client, auth):
     response = await client.patch(f"{API}/allocations/{a['id']}/accept", headers=auth.rm(uuid.UUID(a["rm_id"])))
     assert_problem(response, 409, "allocation_not_live")
 
-    second = rejected.json()["allocation"]
+    second = rejected.json()["next_allocation"]
     await advance(client, auth.admin, 2 * 3600 + 1)
     sweep = await client.post(f"{API}/admin/jobs/sla-sweep/run", headers=auth.admin)
     assert sweep.status_code == 200, sweep.text
@@ -90,8 +90,8 @@ async def test_reject_reallocates_at_once_excluding_the_rejecter(client, auth, e
                                   headers=auth.rm(uuid.UUID(a["rm_id"])))
     assert response.status_code == 200, response.text
     body = response.json()
-    assert body["previous"]["id"] == a["id"] and body["previous"]["status"] == "REASSIGNED"
-    new = body["allocation"]
+    assert body["id"] == a["id"] and body["status"] == "REASSIGNED"
+    new = body["next_allocation"]
     assert new["rm_id"] != a["rm_id"] and new["lead_id"] == a["lead_id"]
     assert (new["is_reassignment"], new["previous_rm_id"]) == (True, a["rm_id"])
     assert new["reassignment_reason"].startswith("REJECTED")
@@ -116,7 +116,8 @@ async def test_reject_with_nobody_else_queues(client, auth, engine):
     response = await client.patch(f"{API}/allocations/{a['id']}/reject", json={"reason": "busy"},
                                   headers=auth.rm(uuid.UUID(a["rm_id"])))
     assert response.status_code == 200, response.text
-    assert response.json()["allocation"] is None and response.json()["queued"]["status"] == "QUEUED"
+    assert response.json()["next_allocation"] is None and response.json()["queued"]["status"] == "QUEUED"
+    assert response.json()["status"] == "REASSIGNED"
     assert (await active_leads(engine))[a["rm_id"]] == 0
 
 
@@ -132,8 +133,8 @@ async def test_supervisor_reassigns_to_a_named_rm(client, auth, engine):
                                  headers=auth.supervisor(uuid.UUID(team["id"])))
     assert response.status_code == 200, response.text
     body = response.json()
-    assert body["previous"]["status"] == "REASSIGNED"
-    new = body["allocation"]
+    assert body["previous"]["status"] == "REASSIGNED" and body["previous"]["id"] == a["id"]
+    new = body
     assert (new["rm_id"], new["allocation_type"], new["is_reassignment"]) == (target["id"], "MANUAL", True)
     assert (new["previous_rm_id"], new["reassignment_reason"]) == (a["rm_id"], "balance load")
     assert new["sla_deadline"] == "2026-01-17T13:00:00Z"  # reset_sla defaults to true: a fresh 2 h window
@@ -150,7 +151,7 @@ async def test_reassign_by_engine_with_or_without_sla_reset(client, auth, reset_
     response = await client.post(f"{API}/allocations/{a['id']}/reassign",
                                  json={"reason": "rebalance", "reset_sla": reset_sla}, headers=auth.admin)
     assert response.status_code == 200, response.text
-    new = response.json()["allocation"]
+    new = response.json()
     assert new["rm_id"] != a["rm_id"] and new["allocation_type"] == "AUTO"
     assert new["sla_deadline"] == deadline
     pipeline = await get_pipeline(client, auth.admin, a["pipeline_id"])
@@ -189,7 +190,7 @@ async def test_reassign_to_full_rm_409_and_nothing_changes(client, auth, engine)
                              json={"to_rm_id": full["id"], "reason": "x", "override_capacity": True},
                              headers=auth.admin)
     assert over.status_code == 200, over.text
-    assert over.json()["allocation"]["over_capacity"] is True
+    assert over.json()["over_capacity"] is True
     assert (await active_leads(engine)) == {rm["id"]: 0, full["id"]: 1}
 
 
@@ -255,3 +256,15 @@ async def test_bulk_reassign_validation_and_roles(client, auth):
     rm = await client.post(f"{API}/allocations/bulk-reassign",
                            json={"allocation_ids": [str(uuid.uuid4())], "reason": "x"}, headers=auth.headers("RM"))
     assert_problem(rm, 403, "forbidden")
+
+
+async def test_reassign_by_engine_with_nobody_else_queues_202(client, auth, engine):
+    """LAR-007: a supervisor's reassignment that no other RM can take queues the lead (202)."""
+    _, _, a = await _one(client, auth, count=1)
+    response = await client.post(f"{API}/allocations/{a['id']}/reassign", json={"reason": "rebalance"},
+                                 headers=auth.admin)
+    assert response.status_code == 202, response.text
+    body = response.json()
+    assert (body["lead_id"], body["status"]) == (a["lead_id"], "QUEUED")
+    assert body["previous"]["id"] == a["id"] and body["previous"]["status"] == "REASSIGNED"
+    assert (await active_leads(engine))[a["rm_id"]] == 0
