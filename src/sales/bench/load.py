@@ -148,25 +148,28 @@ async def mixed(plan: dict, rec: Recorder, session: aiohttp.ClientSession) -> No
     stop_at = time.perf_counter() + plan["ramp"] + plan["duration"]
     think = (plan.get("think_min", 0.5), plan.get("think_max", 1.5))
 
-    async def user(kind: str, index: int) -> None:
-        rng = random.Random(hash((kind, index)))
+    async def user(kind: str, index: int, slot: int) -> None:
+        rng = random.Random(f"{kind}-{index}-{slot}")  # str seeds are reproducible; hash() of a str is not
         await asyncio.sleep(rng.uniform(0, plan["ramp"]))  # arrivals spread over the ramp-up
+        walked = False
         while time.perf_counter() < stop_at:
-            if kind == "rm":
-                op = _pick(rng, RM_MIX, enabled)
+            if kind in ("rm", "supervisor"):
+                mix = [(op, w) for op, w in (RM_MIX if kind == "rm" else SUPERVISOR_MIX) if op in enabled]
+                # Each user's first measured action walks the mix, so even a short run records every operation.
+                if not walked and mix and time.perf_counter() >= rec.measure_from:
+                    op, walked = mix[slot % len(mix)][0], True
+                else:
+                    op = _pick(rng, mix, enabled)
                 if op:
-                    await rm_action(rec, session, world, index, op)
-            elif kind == "supervisor":
-                op = _pick(rng, SUPERVISOR_MIX, enabled)
-                if op:
-                    await supervisor_action(rec, session, world, index, op)
+                    action = rm_action if kind == "rm" else supervisor_action
+                    await action(rec, session, world, index, op)
             else:
                 await allocate(rec, session, world)
             await asyncio.sleep(rng.uniform(*think))
 
-    tasks = [user("rm", i % len(world.rms)) for i in range(n_rm)]
-    tasks += [user("supervisor", i % len(world.supervisors)) for i in range(n_sup)]
-    tasks += [user("intake", i) for i in range(n_intake)]
+    tasks = [user("rm", i % len(world.rms), i) for i in range(n_rm)]
+    tasks += [user("supervisor", i % len(world.supervisors), i) for i in range(n_sup)]
+    tasks += [user("intake", i, i) for i in range(n_intake)]
     rec.users = {"rm": n_rm, "supervisor": n_sup, "intake": n_intake}  # type: ignore[attr-defined]
     await asyncio.gather(*tasks)
 
