@@ -84,9 +84,10 @@ def load_settings() -> Settings:
         return Settings()
     except ValidationError as exc:
         first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or "settings"
-        name = f"SALES_{field.upper()}" if first["loc"] else "configuration"
-        raise ConfigurationError(f"invalid configuration: {name}: {first['msg']}") from None
+        message = first["msg"].removeprefix("Value error, ")
+        if first["loc"]:  # a field: name its variable; a cross-field check names it in its message
+            message = f"SALES_{'_'.join(str(p) for p in first['loc']).upper()}: {message}"
+        raise ConfigurationError(f"invalid configuration: {message}") from None
 
 
 @lru_cache

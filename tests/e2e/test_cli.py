@@ -1,0 +1,64 @@
+"""The `sales` command as an operator meets it: one clear line for bad configuration, dev tokens refused in
+production, and `serve` refusing an unmigrated PostgreSQL."""
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from tests.conftest import PG_URL
+
+SALES = str(Path(sys.executable).with_name("sales"))
+
+
+def _sales(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("SALES_")}
+    return subprocess.run([SALES, *args], env={**clean, **env}, capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize(("env", "named"), [
+    ({"SALES_ENV": "staging"}, "SALES_ENV"),
+    ({"SALES_DATABASE_URL": "mysql://x"}, "SALES_DATABASE_URL"),
+    ({"SALES_ENV": "production", "SALES_PII_KEY": "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE="}, "SALES_JWT_SECRET"),
+    ({"SALES_ENV": "production", "SALES_JWT_SECRET": "s" * 40}, "SALES_PII_KEY"),
+    ({"SALES_PII_KEY": "c2hvcnQ="}, "SALES_PII_KEY"),
+])
+def test_bad_configuration_fails_fast_with_one_line_naming_the_variable(env: dict[str, str], named: str) -> None:
+    result = _sales("migrate", **env)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and named in lines[0], result.stderr
+
+
+def test_dev_tokens_are_refused_in_production() -> None:
+    result = _sales("token", "--role", "SALES_ADMIN", SALES_ENV="production", SALES_JWT_SECRET="s" * 40,
+                    SALES_PII_KEY="MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=")
+    assert result.returncode == 2 and "development only" in result.stderr
+    assert _sales("token", "--role", "RM", "--sub", str(uuid.uuid4())).stdout.count(".") == 2  # a JWT
+
+
+def test_serve_refuses_an_unmigrated_postgresql() -> None:
+    name = f"sales_unmigrated_{uuid.uuid4().hex[:8]}"
+
+    async def ddl(statement: str) -> None:
+        engine = create_async_engine(PG_URL, isolation_level="AUTOCOMMIT")
+        try:
+            async with engine.connect() as conn:
+                await conn.execute(text(statement))
+        finally:
+            await engine.dispose()
+
+    asyncio.run(ddl(f"CREATE DATABASE {name}"))
+    try:
+        result = _sales("serve", "--port", "0", SALES_DATABASE_URL=PG_URL.rsplit("/", 1)[0] + f"/{name}")
+        assert result.returncode == 1
+        assert "run `sales migrate`" in result.stderr
+    finally:
+        asyncio.run(ddl(f"DROP DATABASE IF EXISTS {name}"))
