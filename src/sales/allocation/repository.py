@@ -168,6 +168,14 @@ async def sla_due(conn: AsyncConnection, *, now: datetime, limit: int) -> list[A
 
 async def workload_rows(conn: AsyncConnection, *, scope: ColumnElement[bool], team_id: UUID | None,
                         city: str | None, day_start: datetime, day_end: datetime) -> list[Any]:
+    """One row per RM in scope with today's counters. The allocations are aggregated only for those RMs
+    (rm_id IN the scoped RM ids), so a team's room reads its RMs' allocations through the rm_id index instead
+    of grouping the whole table."""
+    shown = select(rms.c.id).where(scope)
+    if team_id is not None:
+        shown = shown.where(rms.c.team_id == team_id)
+    if city is not None:
+        shown = shown.where(func.lower(rms.c.city) == norm(city))
     today_window = and_(a.c.allocated_at >= day_start, a.c.allocated_at < day_end)
     per_rm = (select(a.c.rm_id,
                      func.sum(case((a.c.status == "PENDING", 1), else_=0)).label("queue_depth"),
@@ -176,7 +184,8 @@ async def workload_rows(conn: AsyncConnection, *, scope: ColumnElement[bool], te
                                          a.c.updated_at >= day_start, a.c.updated_at < day_end,
                                          a.c.first_action_at.is_(None), a.c.sla_deadline < day_end), 1),
                                    else_=0)).label("breaches_today"))
-              .where(or_(a.c.status.in_(LIVE), a.c.allocated_at >= day_start, a.c.updated_at >= day_start))
+              .where(a.c.rm_id.in_(shown),
+                     or_(a.c.status.in_(LIVE), a.c.allocated_at >= day_start, a.c.updated_at >= day_start))
               .group_by(a.c.rm_id).subquery())
     query = (select(rms.c.id, rms.c.name, rms.c.team_id, rms.c.city, rms.c.is_backup, rms.c.status,
                     rms.c.availability, rms.c.active_leads, rms.c.capacity,
@@ -184,11 +193,7 @@ async def workload_rows(conn: AsyncConnection, *, scope: ColumnElement[bool], te
                     func.coalesce(per_rm.c.received_today, 0).label("received_today"),
                     func.coalesce(per_rm.c.breaches_today, 0).label("breaches_today"))
              .select_from(rms.outerjoin(per_rm, per_rm.c.rm_id == rms.c.id))
-             .where(scope).order_by(rms.c.city, rms.c.team_id, rms.c.name, rms.c.id))
-    if team_id is not None:
-        query = query.where(rms.c.team_id == team_id)
-    if city is not None:
-        query = query.where(func.lower(rms.c.city) == norm(city))
+             .where(rms.c.id.in_(shown)).order_by(rms.c.city, rms.c.team_id, rms.c.name, rms.c.id))
     return list((await conn.execute(query)).all())
 
 
