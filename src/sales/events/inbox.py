@@ -24,7 +24,7 @@ from sales.events import repository
 from sales.events.envelope import envelope_errors
 from sales.events.errors import EventNotFound, EventNotParked
 from sales.events.metrics import CONSUMED
-from sales.events.registry import ConsumedEvent, Unprocessable, handler_for
+from sales.events.registry import ConsumedEvent, Unprocessable, handlers_for
 
 log = structlog.get_logger("sales.events.inbox")
 
@@ -100,8 +100,8 @@ async def attempt(conn: AsyncConnection, row: Any, *, now: datetime, policy: Ret
         return await _failed(conn, row, now=now, policy=policy, permanent=True,
                              error="malformed envelope: " + "; ".join(
                                  f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in problems))
-    handler = handler_for(row.type)
-    if handler is None:
+    handlers = handlers_for(row.type)
+    if not handlers:
         await repository.update_inbox(conn, row.id, {"status": IGNORED, "processed_at": now,
                                                      "next_attempt_at": None})
         CONSUMED.labels(row.type, "ignored").inc()
@@ -109,8 +109,9 @@ async def attempt(conn: AsyncConnection, row: Any, *, now: datetime, policy: Ret
     event = ConsumedEvent(id=row.id, type=row.type, source=envelope["source"], subject=envelope.get("subject"),
                           time=envelope.get("time"), data=_exact(envelope.get("data")), envelope=envelope, now=now)
     try:
-        async with await savepoint(conn):
-            await handler(conn, event)
+        async with await savepoint(conn):  # every handler of the event, or none of them
+            for handler in handlers:
+                await handler(conn, event)
     except (Unprocessable, InvalidInput, ValidationError) as exc:
         return await _failed(conn, row, now=now, policy=policy, permanent=True, error=_describe(exc))
     except Exception as exc:  # noqa: BLE001 - any handler failure is recorded, retried, then parked

@@ -1,5 +1,10 @@
 """Handlers of consumed events, registered by type: `@handles("leads.lead.created")`.
 
+Each domain registers its own handlers in its own `handlers.py` (`sales/<domain>/handlers.py`), found by
+`load_handlers()` without a central list; any number of handlers may react to one type. All handlers of one
+event run in the event's one transaction, in a stable order (by module, then function name): they all
+succeed, or the event is retried / parked as a whole.
+
 A handler gets the transaction's connection and a `ConsumedEvent`; it must be idempotent only against
 its own partial failure (the inbox already guarantees at most one successful run per event id), and it
 never commits. Raising `Unprocessable` (or `InvalidInput` / a pydantic ValidationError) parks the event
@@ -7,10 +12,14 @@ at once: retrying cannot help. Any other exception is retried with backoff and p
 """
 from __future__ import annotations
 
+import importlib
+import importlib.util
+import pkgutil
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -37,30 +46,41 @@ class ConsumedEvent:
 
 Handler = Callable[[AsyncConnection, ConsumedEvent], Awaitable[Any]]
 
-HANDLERS: dict[str, Handler] = {}
+_HANDLERS: dict[str, list[Handler]] = {}
 
 
 class Unprocessable(Exception):
     """The event can never be handled as it is (bad data): park it without retrying."""
 
 
+def _order(fn: Handler) -> tuple[str, str]:
+    return fn.__module__, fn.__qualname__
+
+
 def handles(type_: str) -> Callable[[Handler], Handler]:
-    """Register the handler of one consumed event type (one handler per type)."""
+    """Register one more handler of a consumed event type."""
 
     def register(fn: Handler) -> Handler:
-        if type_ in HANDLERS and HANDLERS[type_] is not fn:
-            raise RuntimeError(f"a handler for {type_!r} is already registered")
-        HANDLERS[type_] = fn
+        registered = _HANDLERS.setdefault(type_, [])
+        if fn not in registered:
+            registered.append(fn)
+            registered.sort(key=_order)
         return fn
 
     return register
 
 
-def handler_for(type_: str) -> Handler | None:
+def handlers_for(type_: str) -> list[Handler]:
+    """Every handler of `type_` in their stable order; empty when no domain consumes it."""
     load_handlers()
-    return HANDLERS.get(type_)
+    return list(_HANDLERS.get(type_, ()))
 
 
+@cache
 def load_handlers() -> None:
-    """Import the modules that register handlers (idempotent)."""
-    from sales.events import handlers  # noqa: F401
+    """Import every domain's `handlers` module (`sales.<domain>.handlers`) once."""
+    import sales
+
+    for domain in pkgutil.iter_modules(sales.__path__):
+        if domain.ispkg and importlib.util.find_spec(f"sales.{domain.name}.handlers") is not None:
+            importlib.import_module(f"sales.{domain.name}.handlers")
