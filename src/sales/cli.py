@@ -115,8 +115,12 @@ def token(sub: str | None, roles: tuple[str, ...], teams: tuple[str, ...], name:
     except ValueError as exc:
         click.echo(f"invalid argument: {exc}", err=True)
         sys.exit(2)
-    click.echo(issue_token(settings, sub=subject, roles=parsed_roles, team_ids=team_ids, name=name,
-                           ttl=timedelta(hours=hours)))
+    try:
+        click.echo(issue_token(settings, sub=subject, roles=parsed_roles, team_ids=team_ids, name=name,
+                               ttl=timedelta(hours=hours)))
+    except ConfigurationError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
 
 
 @main.group()

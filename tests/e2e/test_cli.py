@@ -16,6 +16,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from tests.conftest import PG_URL
 
 SALES = str(Path(sys.executable).with_name("sales"))
+PII_KEY = "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE="
+JWKS_URL = "https://id.mysqrft.example/.well-known/jwks.json"
 
 
 def _sales(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -29,12 +31,34 @@ def _sales(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     ({"SALES_ENV": "production", "SALES_PII_KEY": "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE="}, "SALES_JWT_SECRET"),
     ({"SALES_ENV": "production", "SALES_JWT_SECRET": "s" * 40}, "SALES_PII_KEY"),
     ({"SALES_PII_KEY": "c2hvcnQ="}, "SALES_PII_KEY"),
+    ({"SALES_ENV": "production", "SALES_PII_KEY": PII_KEY, "SALES_JWT_SECRET": "dev-only-insecure-jwt-secret-change-me"},
+     "SALES_JWT_SECRET"),
+    ({"SALES_ENV": "production", "SALES_PII_KEY": PII_KEY, "SALES_JWT_SECRET": "s" * 31}, "SALES_JWT_SECRET"),
+    ({"SALES_ENV": "production", "SALES_PII_KEY": PII_KEY, "SALES_JWT_JWKS_URL": "http://id.example/jwks"},
+     "SALES_JWT_JWKS_URL"),
 ])
 def test_bad_configuration_fails_fast_with_one_line_naming_the_variable(env: dict[str, str], named: str) -> None:
     result = _sales("migrate", **env)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and named in lines[0], result.stderr
+
+
+@pytest.mark.parametrize("command", [("serve", "--port", "0"), ("worker",), ("migrate",)])
+def test_production_with_both_a_secret_and_a_jwks_refuses_to_start(command: tuple[str, ...]) -> None:
+    """issue 9 item 1: accepting HS256 and RS256 tokens at once is a misconfiguration (ARCHITECTURE: never both)."""
+    result = _sales(*command, SALES_ENV="production", SALES_PII_KEY=PII_KEY, SALES_JWT_SECRET="s" * 40,
+                    SALES_JWT_JWKS_URL=JWKS_URL)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "SALES_JWT_SECRET and SALES_JWT_JWKS_URL are both set" in lines[0], result.stderr
+
+
+def test_dev_tokens_need_a_secret_when_only_a_jwks_is_configured() -> None:
+    """issue 9 item 1: no development fallback secret signs tokens that the server would refuse anyway."""
+    result = _sales("token", "--role", "SALES_ADMIN", SALES_JWT_JWKS_URL=JWKS_URL)
+    assert result.returncode == 2 and result.stdout == ""
+    assert "SALES_JWT_SECRET" in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
 def test_dev_tokens_are_refused_in_production() -> None:
