@@ -61,3 +61,12 @@ def test_docs_and_metrics_settings(monkeypatch):
     monkeypatch.setenv("SALES_METRICS_PORT", "70000")
     with pytest.raises(ConfigurationError, match="SALES_METRICS_PORT"):
         load_settings()
+
+
+def test_worker_metrics_listen_on_loopback_unless_widened(monkeypatch):
+    """Same class as issue 9 item 13: the worker's /metrics is internal by default, like the API's."""
+    from sales.events.config import EventSettings
+
+    assert EventSettings().worker_metrics_host == "127.0.0.1"
+    monkeypatch.setenv("SALES_WORKER_METRICS_HOST", "0.0.0.0")
+    assert EventSettings().worker_metrics_host == "0.0.0.0"
