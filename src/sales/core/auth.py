@@ -64,6 +64,7 @@ class Principal:
         return sorted(self.roles)[0] if self.roles else ""
 
 
+_NUMERIC_DATES = ("exp", "iat", "nbf")
 _UUID_TEXT = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 
 
@@ -100,6 +101,9 @@ def _verified_claims(token: str, settings: Settings) -> dict[str, Any]:
 
 def _principal(claims: dict[str, Any]) -> Principal:
     """Claims of exactly the documented types (ARCHITECTURE §2.2); anything else is refused, not coerced."""
+    for name in _NUMERIC_DATES:  # PyJWT takes "4000000000" or true as a time too
+        if name in claims and (isinstance(claims[name], bool) or not isinstance(claims[name], int | float)):
+            raise TypeError(f"{name} must be a number of seconds")
     # Roles of other domains are ignored: a token without any of ours is authenticated but allowed nothing.
     roles = frozenset(Role(r) for r in _strings(claims, "roles") if r in Role._value2member_map_)
     return Principal(sub=_uuid(claims["sub"], "sub"), roles=roles,

@@ -145,13 +145,17 @@ BAD_CLAIMS: dict[str, Callable[[], dict[str, Any]]] = {
     "sid as a number": lambda: _claims(sid=42),
     "device_id as a list": lambda: _claims(device_id=["laptop"]),
     "name as null": lambda: _claims(name=None),
+    "exp as a string": lambda: _claims(exp="4000000000"),
+    "iat as a string": lambda: _claims(iat="1700000000"),
+    "nbf as true": lambda: _claims(nbf=True),
 }
 
 
 @pytest.mark.parametrize("claims", BAD_CLAIMS)
 async def test_claims_of_the_wrong_type_are_401(client, claims):
     """issue 9 item 11: `roles` is a list of strings (a string is not split into letters), `team_ids` a list of
-    UUID strings, `sub` a UUID string, `name`/`sid`/`device_id` strings; anything else is not coerced."""
+    UUID strings, `sub` a UUID string, `name`/`sid`/`device_id` strings, `exp`/`iat`/`nbf` numbers; anything
+    else is refused, not coerced."""
     token = jwt.encode(BAD_CLAIMS[claims](), TEST_SECRET, algorithm="HS256")
     body = assert_problem(await client.get(f"{API}/teams", headers=_bearer(token)), 401, "not_authenticated")
     assert body["detail"].startswith("invalid token")
