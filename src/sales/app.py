@@ -81,8 +81,10 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
         yield
         await engine.dispose()
 
+    docs = settings.docs_enabled
     app = FastAPI(title="MySqrft Sales", version="1.0.0", lifespan=lifespan,
-                  default_response_class=JSONResponse,
+                  default_response_class=JSONResponse, openapi_url="/openapi.json" if docs else None,
+                  docs_url="/docs" if docs else None, redoc_url="/redoc" if docs else None,
                   description="Sales domain: pipelines, lead allocation, RM workload, audit.")
     app.state.settings = settings
     app.state.engine = engine
@@ -102,9 +104,10 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
             return JSONResponse({"status": "unavailable", "detail": type(exc).__name__}, status_code=503)
         return JSONResponse({"status": "ready"})
 
-    @app.get("/metrics", include_in_schema=False)
-    async def metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    if settings.metrics_port is None:  # else `sales serve` serves them on 127.0.0.1:metrics_port
+        @app.get("/metrics", include_in_schema=False)
+        async def metrics() -> Response:
+            return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     from sales.routes import include_routers
     include_routers(app, prefix=API)

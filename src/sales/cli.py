@@ -29,9 +29,11 @@ def main() -> None:
 @click.option("--workers", default=1, show_default=True, type=int)
 def serve(host: str, port: int, workers: int) -> None:
     """Serve the API and console (SQLite databases are migrated automatically)."""
+    import contextlib
+
     import uvicorn
 
-    from sales import migrate
+    from sales import metrics, migrate
 
     settings = _settings()
     if settings.is_sqlite:
@@ -39,8 +41,16 @@ def serve(host: str, port: int, workers: int) -> None:
     elif migrate.pending(settings.database_url):
         click.echo("database is not migrated to the newest schema: run `sales migrate` first", err=True)
         sys.exit(1)
-    uvicorn.run("sales.asgi:app", host=host, port=port, workers=workers, log_level="warning",
-                access_log=False, proxy_headers=True)
+    with contextlib.ExitStack() as stack:
+        if settings.metrics_port:
+            try:
+                stack.enter_context(metrics.served_on_loopback(settings.metrics_port, processes=workers))
+            except OSError as exc:
+                click.echo(f"SALES_METRICS_PORT: cannot listen on {metrics.LOOPBACK}:{settings.metrics_port} "
+                           f"({exc.strerror})", err=True)
+                sys.exit(2)
+        uvicorn.run("sales.asgi:app", host=host, port=port, workers=workers, log_level="warning",
+                    access_log=False, proxy_headers=True)
 
 
 @main.command("migrate")
@@ -61,6 +71,10 @@ def seed(demo: bool) -> None:
     from sales.demo import seed_demo
 
     settings = _settings()
+    if settings.is_production:
+        click.echo("sales seed --demo is refused in production (SALES_ENV=production): its console accounts "
+                   "have published passwords", err=True)
+        sys.exit(2)
     if settings.is_sqlite:
         migrate.upgrade(settings.database_url)
     loaded = asyncio.run(seed_demo(settings))
@@ -115,13 +129,20 @@ def token(sub: str | None, roles: tuple[str, ...], teams: tuple[str, ...], name:
     except ValueError as exc:
         click.echo(f"invalid argument: {exc}", err=True)
         sys.exit(2)
-    click.echo(issue_token(settings, sub=subject, roles=parsed_roles, team_ids=team_ids, name=name,
-                           ttl=timedelta(hours=hours)))
+    try:
+        click.echo(issue_token(settings, sub=subject, roles=parsed_roles, team_ids=team_ids, name=name,
+                               ttl=timedelta(hours=hours)))
+    except ConfigurationError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
 
 
 @main.group()
 def bench() -> None:
     """Benchmarks at PRD scale (ISSUE 6); PostgreSQL only. See docs/performance.md."""
+    if _settings().is_production:  # synthetic RMs, leads and dev tokens; `seed --replace` empties the tables
+        click.echo("sales bench is refused in production (SALES_ENV=production)", err=True)
+        sys.exit(2)
 
 
 @bench.command("seed")

@@ -10,6 +10,7 @@ from pydantic import ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me"
+MIN_PRODUCTION_JWT_SECRET_BYTES = 32
 
 
 class Environment(StrEnum):
@@ -35,6 +36,8 @@ class Settings(BaseSettings):
     db_pool_size: int = 10
     log_level: str = "INFO"
     log_json: bool = True
+    docs_enabled: bool = True  # /docs, /redoc and /openapi.json
+    metrics_port: int | None = None  # set: /metrics leaves the API and `sales serve` serves it on 127.0.0.1:port
 
     @field_validator("database_url")
     @classmethod
@@ -43,11 +46,25 @@ class Settings(BaseSettings):
             raise ValueError("must be a sqlite+aiosqlite:// or postgresql+asyncpg:// URL")
         return value
 
+    @field_validator("jwt_jwks_url")
+    @classmethod
+    def _web_url(cls, value: str | None) -> str | None:
+        # urllib (behind PyJWKClient) would also open file:// and ftp:// URLs.
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError("must be an https:// (or, outside production, http://) URL")
+        return value
+
+    @field_validator("metrics_port")
+    @classmethod
+    def _port(cls, value: int | None) -> int | None:
+        if value is not None and not 1 <= value <= 65535:
+            raise ValueError("must be a TCP port (1-65535)")
+        return value
+
     @model_validator(mode="after")
     def _secure_in_production(self) -> "Settings":
         if self.env is Environment.PRODUCTION:
-            if not self.jwt_jwks_url and (not self.jwt_secret or self.jwt_secret == DEV_JWT_SECRET):
-                raise ValueError("SALES_JWT_SECRET is required in production (or SALES_JWT_JWKS_URL)")
+            self._check_production_token_keys()
             if not self.pii_key:
                 raise ValueError("SALES_PII_KEY is required in production")
         if self.pii_key:
@@ -59,6 +76,23 @@ class Settings(BaseSettings):
                 raise ValueError("SALES_PII_KEY must be base64 of 32 bytes")
         return self
 
+    def _check_production_token_keys(self) -> None:
+        """One kind of token, with a real key: ARCHITECTURE §2.2 ("never both, never a built-in secret")."""
+        if self.jwt_secret and self.jwt_jwks_url:
+            raise ValueError("SALES_JWT_SECRET and SALES_JWT_JWKS_URL are both set: production accepts either "
+                             "HS256 tokens or RS256 tokens via JWKS, never both")
+        if self.jwt_jwks_url:
+            if not self.jwt_jwks_url.startswith("https://"):
+                raise ValueError("SALES_JWT_JWKS_URL must be an https:// URL in production")
+            return
+        if not self.jwt_secret:
+            raise ValueError("SALES_JWT_SECRET is required in production (or SALES_JWT_JWKS_URL)")
+        if self.jwt_secret == DEV_JWT_SECRET:
+            raise ValueError("SALES_JWT_SECRET is the published development secret; production needs its own")
+        if len(self.jwt_secret.encode()) < MIN_PRODUCTION_JWT_SECRET_BYTES:
+            raise ValueError(f"SALES_JWT_SECRET must be at least {MIN_PRODUCTION_JWT_SECRET_BYTES} bytes "
+                             "in production")
+
     @property
     def is_production(self) -> bool:
         return self.env is Environment.PRODUCTION
@@ -68,8 +102,14 @@ class Settings(BaseSettings):
         return self.database_url.startswith("sqlite")
 
     @property
-    def effective_jwt_secret(self) -> str:
-        return self.jwt_secret or DEV_JWT_SECRET
+    def hs256_secret(self) -> str | None:
+        """The key of accepted HS256 tokens, or None when HS256 tokens are refused. The development secret
+        stands in only outside production and only when no JWKS is configured (RS256 tokens only then)."""
+        if self.jwt_secret:
+            return self.jwt_secret
+        if self.is_production or self.jwt_jwks_url:
+            return None
+        return DEV_JWT_SECRET
 
     @property
     def pii_key_bytes(self) -> bytes:

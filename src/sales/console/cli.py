@@ -68,6 +68,17 @@ async def _create(settings, **kwargs):  # type: ignore[no-untyped-def]
 def demo() -> None:
     """Print the demo console accounts (development data from `sales seed --demo`)."""
     from sales.demo import DEMO_CONSOLE_USERS
+    from sales.settings import ConfigurationError, get_settings
+
+    try:
+        settings = get_settings()
+    except ConfigurationError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+    if settings.is_production:
+        click.echo("sales users demo is refused in production (SALES_ENV=production): demo accounts are "
+                   "development data", err=True)
+        sys.exit(2)
 
     click.echo("Console sign-in: http://127.0.0.1:8000/console/login")
     for email, password, role in DEMO_CONSOLE_USERS:

@@ -8,8 +8,8 @@ from starlette.responses import Response
 
 from sales.console import security, service
 from sales.console.errors import SignInFailed, SignInThrottled
-from sales.console.web import (DEVICE_COOKIE, LOGIN_CSRF_COOKIE, SESSION_COOKIE, Write, client_ip, device_id_of,
-                               new_device_id, redirect, render, set_cookie)
+from sales.console.web import (DEVICE_COOKIE, LOGIN_CSRF_COOKIE, SESSION_COOKIE, Write, browser_device, client_ip,
+                               device_id_of, redirect, render, set_cookie)
 from sales.core.http import Conn, Now
 
 router = APIRouter()
@@ -32,7 +32,7 @@ def _login_page(request: Request, *, status_code: int = 200, error: str | None =
                       next_url=next_url or request.query_params.get("next", ""))
     set_cookie(response, request, LOGIN_CSRF_COOKIE, csrf, max_age=3600)
     if not device_id_of(request):
-        set_cookie(response, request, DEVICE_COOKIE, new_device_id(), max_age=DEVICE_MAX_AGE)
+        set_cookie(response, request, DEVICE_COOKIE, browser_device(request).cookie, max_age=DEVICE_MAX_AGE)
     return response
 
 
@@ -51,10 +51,10 @@ async def login(request: Request, conn: Conn, now: Now, email: Annotated[str, Fo
     if not email.strip() or not password:
         return _login_page(request, status_code=422, email=email, next_url=next,
                            error="Enter your email and password.")
-    device_id = device_id_of(request) or new_device_id()
+    device = browser_device(request)
     ip = client_ip(request)
     try:
-        started = await service.sign_in(conn, email=email, password=password, device_id=device_id, ip=ip,
+        started = await service.sign_in(conn, email=email, password=password, device_id=device.id, ip=ip,
                                         user_agent=request.headers.get("user-agent"), now=now)
     except SignInThrottled as exc:
         response = _login_page(request, status_code=429, email=email, next_url=next, error=exc.detail)
@@ -66,7 +66,7 @@ async def login(request: Request, conn: Conn, now: Now, email: Annotated[str, Fo
     target = next if next.startswith("/console") and not next.startswith(("/console/login", "//")) else "/console"
     response = redirect(target, request)
     set_cookie(response, request, SESSION_COOKIE, started.token)  # a browser-session cookie; the server decides expiry
-    set_cookie(response, request, DEVICE_COOKIE, device_id, max_age=DEVICE_MAX_AGE)
+    set_cookie(response, request, DEVICE_COOKIE, device.cookie, max_age=DEVICE_MAX_AGE)
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/console")
     return response
 

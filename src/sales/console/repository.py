@@ -1,11 +1,12 @@
 """The only place console SQL lives."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales.console.models import console_login_attempts as attempts, console_sessions as s, console_users as u
@@ -67,14 +68,26 @@ async def record_attempt(conn: AsyncConnection, *, email: str, ip: str, at: date
     await conn.execute(insert(attempts).values(email=email, ip=ip, at=at, succeeded=succeeded))
 
 
-async def recent_failures(conn: AsyncConnection, *, email: str, ip: str, since: datetime) -> tuple[list[datetime],
-                                                                                                  list[datetime]]:
-    """Failure times inside the window: for the account (after its last success) and for the IP."""
-    last_ok = (await conn.execute(select(func.max(attempts.c.at)).where(
-        attempts.c.email == email, attempts.c.succeeded.is_(True)))).scalar()
-    account_since = max(since, last_ok) if last_ok else since
-    account = (await conn.execute(select(attempts.c.at).where(and_(
-        attempts.c.email == email, attempts.c.succeeded.is_(False), attempts.c.at > account_since)))).scalars().all()
-    by_ip = (await conn.execute(select(attempts.c.at).where(and_(
-        attempts.c.ip == ip, attempts.c.succeeded.is_(False), attempts.c.at > since)))).scalars().all()
-    return list(account), list(by_ip)
+@dataclass(frozen=True)
+class RecentFailures:
+    """Failed sign-in times inside the throttling window, by what they are counted against."""
+
+    account_and_ip: list[datetime]
+    ip: list[datetime]
+    account: list[datetime]
+
+
+async def recent_failures(conn: AsyncConnection, *, email: str, ip: str, since: datetime) -> RecentFailures:
+    """The account-and-address failures count only after that address's last successful sign-in."""
+    last_ok_here = (await conn.execute(select(func.max(attempts.c.at)).where(
+        attempts.c.email == email, attempts.c.ip == ip, attempts.c.succeeded.is_(True)))).scalar()
+
+    async def failure_times(*where: Any) -> list[datetime]:
+        query = select(attempts.c.at).where(attempts.c.succeeded.is_(False), *where)
+        return list((await conn.execute(query)).scalars().all())
+
+    return RecentFailures(
+        account_and_ip=await failure_times(attempts.c.email == email, attempts.c.ip == ip,
+                                           attempts.c.at > max(since, last_ok_here or since)),
+        ip=await failure_times(attempts.c.ip == ip, attempts.c.at > since),
+        account=await failure_times(attempts.c.email == email, attempts.c.at > since))

@@ -109,9 +109,9 @@ async def sign_in(conn: AsyncConnection, *, email: str, password: str, device_id
                   user_agent: str | None, now: datetime) -> NewSession:
     """Check throttling and the password, end this device's previous session, open a new one."""
     email = email.strip().lower()[:320]
-    account, by_ip = await repository.recent_failures(conn, email=email, ip=ip,
-                                                      since=now - security.ATTEMPT_WINDOW)
-    refused = security.throttle(account_failures=account, ip_failures=by_ip, now=now)
+    failures = await repository.recent_failures(conn, email=email, ip=ip, since=now - security.ATTEMPT_WINDOW)
+    refused = security.throttle(account_and_ip_failures=failures.account_and_ip, ip_failures=failures.ip,
+                                account_failures=failures.account, now=now)
     if refused:
         minutes = max(1, round(refused.retry_after_seconds / 60))
         raise SignInThrottled(f"Too many failed sign-in attempts. Try again in about {minutes} minute"

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -102,7 +101,8 @@ def client_ip(request: Request) -> str:
 
 
 def secure(request: Request) -> bool:
-    return request.url.scheme == "https"
+    # Production cookies are always Secure: behind a TLS-terminating proxy the request itself may read http.
+    return request.app.state.settings.is_production or request.url.scheme == "https"
 
 
 def set_cookie(response: Response, request: Request, name: str, value: str, *, max_age: int | None = None) -> None:
@@ -110,13 +110,28 @@ def set_cookie(response: Response, request: Request, name: str, value: str, *, m
                         secure=secure(request))
 
 
+def _device_key(request: Request) -> bytes:
+    return security.device_key(request.app.state.settings.pii_key_bytes)
+
+
 def device_id_of(request: Request) -> str | None:
-    value = request.cookies.get(DEVICE_COOKIE)
-    return value if value and 16 <= len(value) <= 64 and value.replace("-", "").replace("_", "").isalnum() else None
+    """The id of this browser's device cookie, if this server issued it (a forged or edited one counts as none)."""
+    return security.device_id(_device_key(request), request.cookies.get(DEVICE_COOKIE))
 
 
-def new_device_id() -> str:
-    return secrets.token_urlsafe(24)
+@dataclass(frozen=True)
+class Device:
+    cookie: str
+    id: str
+
+
+def browser_device(request: Request) -> Device:
+    """This browser's device, or a new one issued now: a client can keep its device but never choose one."""
+    key = _device_key(request)
+    cookie = request.cookies.get(DEVICE_COOKIE)
+    if cookie and (known := security.device_id(key, cookie)):
+        return Device(cookie, known)
+    return Device(*security.new_device(key))
 
 
 @dataclass

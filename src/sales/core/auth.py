@@ -1,17 +1,19 @@
 """JWT validation, roles and the principal every use case receives (ARCHITECTURE.md §2.2)."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
 from functools import lru_cache
+from typing import Any
 from uuid import UUID
 
 import jwt
 
 from sales.core.clock import wall_now
 from sales.core.errors import NotAuthenticated
-from sales.settings import Settings
+from sales.settings import ConfigurationError, Settings
 
 
 class Role(StrEnum):
@@ -62,34 +64,73 @@ class Principal:
         return sorted(self.roles)[0] if self.roles else ""
 
 
+_NUMERIC_DATES = ("exp", "iat", "nbf")
+_UUID_TEXT = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
+
+
 @lru_cache(maxsize=1)
 def _jwks_client(url: str) -> jwt.PyJWKClient:
-    return jwt.PyJWKClient(url, cache_keys=True)
+    return jwt.PyJWKClient(url, cache_keys=True, timeout=5)
 
 
 def decode_token(token: str, settings: Settings) -> Principal:
     """Validate signature, expiry (real wall clock) and claims; any failure is 401."""
     try:
-        if settings.jwt_jwks_url and jwt.get_unverified_header(token).get("alg") == "RS256":
-            key = _jwks_client(settings.jwt_jwks_url).get_signing_key_from_jwt(token).key
-            claims = jwt.decode(token, key, algorithms=["RS256"], options={"require": ["exp", "iat", "sub"]})
-        else:
-            claims = jwt.decode(token, settings.effective_jwt_secret, algorithms=["HS256"],
-                                options={"require": ["exp", "iat", "sub"]}, leeway=30)
+        claims = _verified_claims(token, settings)
     except jwt.ExpiredSignatureError:
         raise NotAuthenticated("token expired") from None
     except jwt.PyJWTError as exc:
         raise NotAuthenticated(f"invalid token: {exc}") from None
     try:
-        # Roles of other domains are ignored: a token without any of ours is authenticated but allowed nothing.
-        roles = frozenset(Role(r) for r in claims.get("roles") or [] if r in Role._value2member_map_)
-        return Principal(
-            sub=UUID(str(claims["sub"])), roles=roles,
-            team_ids=frozenset(UUID(str(t)) for t in claims.get("team_ids") or []),
-            name=claims.get("name"), sid=claims.get("sid"), device_id=claims.get("device_id"),
-        )
-    except (ValueError, TypeError):
-        raise NotAuthenticated("invalid token claims") from None
+        return _principal(claims)
+    except (ValueError, TypeError) as exc:
+        raise NotAuthenticated(f"invalid token claims: {exc}") from None
+
+
+def _verified_claims(token: str, settings: Settings) -> dict[str, Any]:
+    """Only the algorithm the configuration names is accepted: RS256 with a JWKS, HS256 with a secret."""
+    algorithm = jwt.get_unverified_header(token).get("alg")
+    if algorithm == "RS256" and settings.jwt_jwks_url:
+        key: Any = _jwks_client(settings.jwt_jwks_url).get_signing_key_from_jwt(token).key
+    elif algorithm == "HS256" and settings.hs256_secret:
+        key = settings.hs256_secret
+    else:
+        raise jwt.InvalidAlgorithmError("the token's algorithm is not accepted here")
+    return jwt.decode(token, key, algorithms=[algorithm], options={"require": ["exp", "iat", "sub"]}, leeway=30)
+
+
+def _principal(claims: dict[str, Any]) -> Principal:
+    """Claims of exactly the documented types (ARCHITECTURE §2.2); anything else is refused, not coerced."""
+    for name in _NUMERIC_DATES:  # PyJWT takes "4000000000" or true as a time too
+        if name in claims and (isinstance(claims[name], bool) or not isinstance(claims[name], int | float)):
+            raise TypeError(f"{name} must be a number of seconds")
+    # Roles of other domains are ignored: a token without any of ours is authenticated but allowed nothing.
+    roles = frozenset(Role(r) for r in _strings(claims, "roles") if r in Role._value2member_map_)
+    return Principal(sub=_uuid(claims["sub"], "sub"), roles=roles,
+                     team_ids=frozenset(_uuid(t, "team_ids") for t in _strings(claims, "team_ids")),
+                     name=_optional_string(claims, "name"), sid=_optional_string(claims, "sid"),
+                     device_id=_optional_string(claims, "device_id"))
+
+
+def _strings(claims: dict[str, Any], name: str) -> list[str]:
+    value = claims.get(name, [])
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise TypeError(f"{name} must be a list of strings")
+    return value
+
+
+def _uuid(value: Any, name: str) -> UUID:
+    # Only the canonical text: UUID() alone also takes integers' hex, braces, URNs and misplaced hyphens.
+    if not isinstance(value, str) or not _UUID_TEXT.fullmatch(value):
+        raise ValueError(f"{name} must hold UUIDs as 8-4-4-4-12 strings")
+    return UUID(value)
+
+
+def _optional_string(claims: dict[str, Any], name: str) -> str | None:
+    value = claims.get(name)
+    if name in claims and not isinstance(value, str):
+        raise TypeError(f"{name} must be a string")
+    return value
 
 
 def issue_token(settings: Settings, *, sub: UUID, roles: list[str], team_ids: list[UUID] | None = None,
@@ -100,4 +141,7 @@ def issue_token(settings: Settings, *, sub: UUID, roles: list[str], team_ids: li
               "iat": int(issued.timestamp()), "exp": int((issued + ttl).timestamp()), **extra}
     if name:
         claims["name"] = name
-    return jwt.encode(claims, settings.effective_jwt_secret, algorithm="HS256")
+    if not settings.hs256_secret:
+        raise ConfigurationError("SALES_JWT_SECRET: needed to issue HS256 tokens (this configuration accepts "
+                                 "only RS256 tokens from SALES_JWT_JWKS_URL)")
+    return jwt.encode(claims, settings.hs256_secret, algorithm="HS256")

@@ -35,7 +35,7 @@ class EventSettings(BaseSettings):
     events_retry_max_seconds: float = 600.0
     events_retention_days: int = 30             # published outbox rows / processed inbox rows kept
     worker_metrics_port: int = 9465             # 0 disables the /metrics server of `sales worker`
-    worker_metrics_host: str = "0.0.0.0"
+    worker_metrics_host: str = "127.0.0.1"      # like the API's SALES_METRICS_PORT: internal unless widened
     worker_job_intervals: str = ""              # overrides: "sla-sweep=30,inbox-retry=2"
     worker_shutdown_grace_seconds: float = 30.0
 

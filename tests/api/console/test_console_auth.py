@@ -231,3 +231,88 @@ async def test_admin_creates_a_console_user_and_bad_input_keeps_the_form(client,
     fresh = httpx.AsyncClient(transport=client._transport, base_url="http://test")
     async with fresh:
         assert (await _sign_in(fresh, "new@mysqrft.com", "long-enough-pw")).status_code == 303
+
+
+def _browser(app, address: str = "127.0.0.1") -> httpx.AsyncClient:  # type: ignore[no-untyped-def]
+    """A browser of its own (cookie jar) at a source address."""
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=(address, 40000)), base_url="http://test")
+
+
+async def test_a_stranger_cannot_lock_the_owner_out(app, engine):
+    """issue 9 item 12: failures are throttled per account and source address together."""
+    email = await _user(engine)
+    async with _browser(app, "203.0.113.9") as stranger, _browser(app) as owner:
+        for _ in range(5):
+            assert (await _sign_in(stranger, email, "wrong-password-123")).status_code == 401
+        assert (await _sign_in(stranger, email)).status_code == 429  # locked for that address, right password too
+        assert (await _sign_in(owner, email)).status_code == 303
+        assert (await owner.get("/console/team")).status_code == 200
+
+
+async def test_an_attack_from_many_addresses_meets_a_ceiling_on_the_account(app, engine):
+    """issue 9 item 12: a looser per-account ceiling (50 failures in 15 minutes from anywhere) still holds."""
+    from sales.console import repository
+
+    email = await _user(engine)
+    async with unit_of_work(engine) as conn:
+        now = await business_now(conn, frozen_allowed=True)
+        for n in range(49):  # ten addresses, each under its own limits
+            await repository.record_attempt(conn, email=email, ip=f"198.51.100.{n // 5}", at=now, succeeded=False)
+    async with _browser(app) as owner:
+        assert (await _sign_in(owner, email)).status_code == 303  # 49: not yet, and a success resets nothing
+    async with _browser(app, "198.51.100.200") as stranger:
+        assert (await _sign_in(stranger, email, "wrong-password-123")).status_code == 401
+    async with _browser(app) as owner:
+        locked = await _sign_in(owner, email)
+        assert locked.status_code == 429 and int(locked.headers["Retry-After"]) > 0
+
+
+async def test_signing_in_with_someone_elses_device_id_does_not_end_their_session(app, engine):
+    """issue 9 item 12: the device id stored with a session (and audited) cannot be replayed as a device cookie."""
+    from sqlalchemy import select
+
+    from sales.console.models import console_sessions
+
+    victim_email, attacker_email = await _user(engine), await _user(engine)
+    async with _browser(app) as victim, _browser(app, "203.0.113.9") as attacker:
+        assert (await _sign_in(victim, victim_email)).status_code == 303
+        async with engine.connect() as conn:
+            victims_device = (await conn.execute(select(console_sessions.c.device_id))).scalar_one()
+        for planted in (victims_device, victim.cookies.get("sales_device").split(".")[0]):
+            page = await attacker.get("/console/login")
+            attacker.cookies.set("sales_device", planted, domain="test.local", path="/console")
+            signed_in = await attacker.post("/console/login", data={
+                "email": attacker_email, "password": PASSWORD, "csrf_token": _csrf(page.text)})
+            assert signed_in.status_code == 303
+            assert attacker.cookies.get("sales_device") != planted  # the server issued its own
+            assert (await victim.get("/console/team")).status_code == 200
+
+
+async def test_a_device_cookie_is_issued_by_the_server_and_cannot_be_edited(client, engine):
+    """issue 9 item 12: a value a client makes up is replaced; a signed-in device's cookie cannot be altered."""
+    client.cookies.set("sales_device", "chosen-by-the-client-0123456789", domain="test.local", path="/console")
+    page = await client.get("/console/login")
+    issued = next(c for c in page.headers.get_list("set-cookie") if c.startswith("sales_device="))
+    assert "chosen-by-the-client" not in issued
+    email = await _user(engine)
+    await _sign_in(client, email)
+    assert (await client.get("/console/team")).status_code == 200
+    token, signature = client.cookies.get("sales_device").split(".")
+    client.cookies.set("sales_device", f"{token}.{signature[::-1]}", domain="test.local", path="/console")
+    assert (await client.get("/console/team")).status_code == 303
+
+
+async def test_console_cookies_are_secure_in_production(settings, engine):
+    """Same class as issue 9 item 13: production never sends the console's cookies over plain HTTP, even when
+    TLS ends at a proxy and the request reaches the app as http."""
+    from sales.app import create_app
+    from sales.settings import Settings
+    from tests.conftest import TEST_SECRET
+
+    production = Settings(env="production", database_url=settings.database_url, jwt_secret=TEST_SECRET,
+                          pii_key="A" * 43 + "=", log_level="WARNING")
+    async with _browser(create_app(production, engine=engine)) as browser:
+        page = await browser.get("/console/login")
+    cookies = page.headers.get_list("set-cookie")
+    assert {c.split("=")[0] for c in cookies} == {"sales_login_csrf", "sales_device"}
+    assert all("Secure" in c for c in cookies)
