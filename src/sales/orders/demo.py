@@ -14,7 +14,7 @@ from sales.catalog.demo import (BUYER_ASSIST, OWNER_LISTING_BOOST, OWNER_PREMIUM
                                 TENANT_PREMIUM, TENANT_PRIME)
 from sales.core.auth import Principal
 from sales.orders import service
-from sales.orders.schemas import OrderUpsert, PlanExpired, RefundCompleted
+from sales.orders.schemas import OrderRead, OrderUpsert, PlanExpired, RefundCompleted
 from sales.usage import service as usage_service
 from sales.usage.schemas import UsageMeasurement
 
@@ -33,7 +33,8 @@ async def seed_commerce(conn: AsyncConnection, principal: Principal, *, now: dat
     seller = rm_ids[0] if rm_ids else None
     n = 0
 
-    async def order(customer: uuid.UUID, plan_id: uuid.UUID, days_ago: int, *, rm_id: uuid.UUID | None = None):  # type: ignore[no-untyped-def]
+    async def order(customer: uuid.UUID, plan_id: uuid.UUID, days_ago: int, *,
+                    rm_id: uuid.UUID | None = None) -> OrderRead:
         nonlocal n
         n += 1
         plan = plans[plan_id]
@@ -52,7 +53,7 @@ async def seed_commerce(conn: AsyncConnection, principal: Principal, *, now: dat
             plan_id=plan_id, order_id=order_id, quota_name=quota_name, quota=quota, used=used,
             at=now - timedelta(hours=1)))
 
-    async def expire(o) -> None:  # type: ignore[no-untyped-def]
+    async def expire(o: OrderRead) -> None:
         await service.expire_order(conn, principal, now=o.ends_at, expiry=PlanExpired(
             user_id=o.user_id, plan_id=o.plan_id, order_id=o.order_id, expired_at=o.ends_at))
 

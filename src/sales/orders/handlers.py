@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sales.events.payloads import object_data
 from sales.events.registry import ConsumedEvent, Unprocessable, handles
 from sales.orders import service
-from sales.orders.errors import OrderAmountBelowRefunds, OrderMismatch, OrderRefunded, RefundExceedsAmount, RefundMismatch
+from sales.orders.errors import (OrderAmountBelowRefunds, OrderMismatch, OrderRefunded, RefundExceedsAmount,
+                                 RefundMismatch)
 from sales.orders.schemas import PaymentCompleted, PlanExpired, RefundCompleted
 
 _NEVER_APPLICABLE = (RefundExceedsAmount, RefundMismatch, OrderMismatch, OrderAmountBelowRefunds, OrderRefunded)

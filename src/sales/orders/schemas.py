@@ -23,7 +23,7 @@ class _Payload(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
-class _OrderFacts(BaseModel):
+class OrderFacts(BaseModel):
     """What Billing knows of a paid order."""
 
     payment_id: UUID | None = None
@@ -40,7 +40,7 @@ class _OrderFacts(BaseModel):
         default=None, description="PRD §3.2.5; derived from the user's other orders when absent")
 
 
-class OrderUpsert(_OrderFacts):
+class OrderUpsert(OrderFacts):
     """PUT /orders/{order_id} (backfill): creates the order or brings it to these facts. Ids left out keep
     their stored values; `status` ACTIVE means live (refunds received still show)."""
 
@@ -49,7 +49,7 @@ class OrderUpsert(_OrderFacts):
     status: BackfillStatus | None = None
 
 
-class PaymentCompleted(_OrderFacts):
+class PaymentCompleted(OrderFacts):
     """billing.payment.completed"""
 
     model_config = ConfigDict(extra="ignore")

@@ -24,7 +24,7 @@ from sales.orders import repository, rules
 from sales.orders.enums import BackfillStatus, OrderStatus, TransactionType
 from sales.orders.errors import (OrderAmountBelowRefunds, OrderChangedConcurrently, OrderMismatch, OrderNotFound,
                                  RefundMismatch, UnknownOrder)
-from sales.orders.schemas import OrderDetail, OrderRead, PlanExpired, RefundCompleted, RefundRead, _OrderFacts
+from sales.orders.schemas import OrderDetail, OrderRead, PlanExpired, RefundCompleted, RefundRead, OrderFacts
 
 ATTEMPTS = 3
 
@@ -39,7 +39,7 @@ def _changes(current: Any, values: dict[str, Any]) -> dict[str, Any]:
 
 # --- writes --------------------------------------------------------------------------------------
 
-async def record_order(conn: AsyncConnection, principal: Principal, *, order_id: UUID, facts: _OrderFacts,
+async def record_order(conn: AsyncConnection, principal: Principal, *, order_id: UUID, facts: OrderFacts,
                        now: datetime, status: BackfillStatus | None = None) -> tuple[OrderRead, bool]:
     """Create the order or bring it to these facts (idempotent: the same facts change nothing).
     Returns the order and whether it was created. starts_at = paid_at, ends_at = + the plan's duration."""
@@ -47,7 +47,8 @@ async def record_order(conn: AsyncConnection, principal: Principal, *, order_id:
     if plan is None:
         raise UnknownPlan(facts.plan_id)
     if plan.user_type != facts.user_type:
-        raise InvalidInput(("user_type",), f"plan {plan.code} is a {plan.user_type.value} plan")
+        raise InvalidInput(("user_type",), f"user_type {facts.user_type.value} does not match plan {plan.code} "
+                                           f"({plan.user_type.value})")
     starts_at, ends_at = rules.period(facts.paid_at, plan.duration_days)
     facts_values = {"user_id": facts.user_id, "user_type": facts.user_type.value, "plan_id": facts.plan_id,
                     "amount": facts.amount, "currency": facts.currency, "paid_at": facts.paid_at,
