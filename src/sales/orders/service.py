@@ -24,7 +24,7 @@ from sales.orders import repository, rules
 from sales.orders.enums import BackfillStatus, OrderStatus, TransactionType
 from sales.orders.errors import (OrderAmountBelowRefunds, OrderChangedConcurrently, OrderMismatch, OrderNotFound,
                                  RefundMismatch, UnknownOrder)
-from sales.orders.schemas import OrderDetail, OrderRead, PlanExpired, RefundCompleted, RefundRead, OrderFacts
+from sales.orders.schemas import OrderDetail, OrderFacts, OrderRead, PlanExpired, RefundCompleted, RefundRead
 
 ATTEMPTS = 3
 
