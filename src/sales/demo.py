@@ -15,6 +15,7 @@ from sales.directory import service as directory_service
 from sales.directory.models import rms
 from sales.directory.schemas import RMCreate, TeamCreate
 from sales.leads import repository as leads_repository
+from sales.orders.demo import seed_commerce
 from sales.pipelines import service as pipelines_service
 from sales.pipelines.enums import Source, Stage
 from sales.pipelines.schemas import PipelineCreate, StageChange
@@ -99,6 +100,7 @@ async def seed_demo(settings: Settings) -> bool:
                                                          change=StageChange(
                                                              stage=Stage.CLOSED_WON if won else Stage.CLOSED_LOST,
                                                              loss_reason=None if won else "Chose another property"))
+            await seed_commerce(conn, admin, now=wall_now(), rm_ids=rm_ids)
             await _seed_console(conn, admin, rm_id=rm_ids[0], team=first_team, rng=rng)
             return True
     finally:

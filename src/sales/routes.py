@@ -11,9 +11,15 @@ def include_routers(app: FastAPI, *, prefix: str) -> None:
     from sales.directory.api import router as directory_router
     from sales.events.api import router as events_router
     from sales.pipelines.api import router as pipelines_router
+    from sales.catalog.api import router as catalog_router
+    from sales.orders.api import router as orders_router
+    from sales.usage.api import router as usage_router
 
     app.include_router(admin_router, prefix=prefix)
     app.include_router(directory_router, prefix=prefix)
     app.include_router(events_router, prefix=prefix)
     app.include_router(pipelines_router, prefix=f"{prefix}/pipelines")
     app.include_router(allocation_router, prefix=f"{prefix}/allocations")
+    app.include_router(catalog_router, prefix=prefix)
+    app.include_router(orders_router, prefix=prefix)
+    app.include_router(usage_router, prefix=prefix)
