@@ -16,7 +16,7 @@ from starlette.responses import Response
 from sales.core.db import create_engine
 from sales.core.errors import SalesError, problem
 from sales.core.http import JSONResponse, dumps
-from sales.core.logging import configure_logging
+from sales.core.logging import configure_logging, describe_exception
 from sales.core.middleware import UnitOfWorkMiddleware
 from sales.settings import Settings, get_settings
 
@@ -66,7 +66,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> Response:
-        log.exception("unhandled error", error=repr(exc))
+        log.exception("unhandled error", error=describe_exception(exc))
         return _problem_response(500, problem(500, "Internal error", "an unexpected error occurred",
                                               code="internal_error"))
 

@@ -27,7 +27,7 @@ from sales.core.clock import business_now, wall_now
 from sales.core.db import create_engine, unit_of_work
 from sales.core.http import dumps
 from sales.core.jobs import JOBS, Job
-from sales.core.logging import configure_logging
+from sales.core.logging import configure_logging, describe_exception
 from sales.events import metrics, repository
 from sales.events.config import EventSettings
 from sales.events.consumer import InboundConsumer
@@ -98,7 +98,7 @@ class Worker:
         await asyncio.gather(*pending, return_exceptions=True)
         for task in done:
             if task.exception() is not None:
-                log.error("task failed", task=task.get_name(), error=repr(task.exception()))
+                log.error("task failed", task=task.get_name(), error=describe_exception(task.exception()))
         if single is not None:
             await single.release()
         await self.engine.dispose()
@@ -114,7 +114,7 @@ class Worker:
             async with unit_of_work(self.engine) as conn:
                 await repository.ensure_job(conn, job.name, next_run_at=wall_now())
         except Exception as exc:  # noqa: BLE001 - the row may exist already / DB away: claims below retry
-            log.warning("job registration failed", job=job.name, error=repr(exc))
+            log.warning("job registration failed", job=job.name, error=describe_exception(exc))
         poll = min(interval, 5.0)
         while not self.stop.is_set():
             try:
@@ -125,7 +125,7 @@ class Worker:
                 if claimed:
                     await self.run_job(job)
             except Exception as exc:  # noqa: BLE001 - database away: try again next poll
-                log.warning("job scheduling failed", job=job.name, error=repr(exc))
+                log.warning("job scheduling failed", job=job.name, error=describe_exception(exc))
             try:
                 await asyncio.wait_for(self.stop.wait(), timeout=poll)
             except TimeoutError:
@@ -143,7 +143,7 @@ class Worker:
                 now = await business_now(conn, frozen_allowed=not self.settings.is_production)
                 result = orjson.loads(dumps(await job.run(conn, now)))
         except Exception as exc:  # noqa: BLE001 - a failing job is recorded and retried next slot
-            error = f"{type(exc).__name__}: {exc}"
+            error = describe_exception(exc)
         elapsed = time.perf_counter() - started
         metrics.JOB_DURATION.labels(job.name).observe(elapsed)
         metrics.JOB_RUNS.labels(job.name, "ok" if error is None else "failed").inc()
@@ -157,7 +157,7 @@ class Worker:
                 await repository.finish_job(conn, job.name, at=wall_now(), ok=error is None, result=result,
                                             error=error)
         except Exception as exc:  # noqa: BLE001
-            log.warning("job result not recorded", job=job.name, error=repr(exc))
+            log.warning("job result not recorded", job=job.name, error=describe_exception(exc))
         return result
 
 

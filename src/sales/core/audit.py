@@ -6,10 +6,19 @@ from datetime import datetime
 from typing import Any
 
 import structlog
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales.core.auth import Principal
+from sales.core.pii import mask_contacts
 from sales.core.tables import audit_log
+
+
+def _snapshot(value: Any) -> Any:
+    """Audit rows keep what changed, never a readable phone number or email address (issue 9 item 6)."""
+    if isinstance(value, BaseModel):
+        value = value.model_dump(mode="python")
+    return mask_contacts(value)
 
 
 async def record(conn: AsyncConnection, principal: Principal | None, *, action: str, entity_type: str,
@@ -20,5 +29,5 @@ async def record(conn: AsyncConnection, principal: Principal | None, *, action: 
         actor_id=principal.sub if principal else None,
         actor_roles=sorted(principal.roles) if principal else ["SYSTEM"],
         action=action, entity_type=entity_type, entity_id=str(entity_id),
-        before=before, after=after, request_id=request_id,
+        before=_snapshot(before), after=_snapshot(after), request_id=request_id,
     ))

@@ -43,13 +43,13 @@ JSON_CODEC = {"json_serializer": _json_dumps, "json_deserializer": _json_loads}
 def create_engine(settings: Settings, *, url: str | None = None, pool_size: int | None = None) -> AsyncEngine:
     url = url or settings.database_url
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, **JSON_CODEC)
+        engine = create_async_engine(url, hide_parameters=True, **JSON_CODEC)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         # aiosqlite opens transactions lazily; BEGIN IMMEDIATE on write is handled by busy_timeout.
         return engine
     size = pool_size or settings.db_pool_size
     return create_async_engine(url, pool_size=size, max_overflow=size, pool_pre_ping=False, pool_timeout=5, **JSON_CODEC,
-                               connect_args={"server_settings": {"timezone": "UTC"}})
+                               connect_args={"server_settings": {"timezone": "UTC"}}, hide_parameters=True)
 
 
 def is_postgres(conn: AsyncConnection) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import base64
 import os
 import re
+from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -52,6 +53,40 @@ def mask_email(email: str | None) -> str | None:
         return email
     local, _, domain = email.partition("@")
     return f"{local[:1]}***@{domain}"
+
+
+_EMAIL_IN_TEXT = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# A phone number inside free text: an optional +country code and 10-15 digits in groups, not part of a longer
+# token (a UUID, an amount, a date: see _is_phone_number).
+_PHONE_IN_TEXT = re.compile(r"(?<![\w.+-])\+?\d[\d -]{8,18}\d(?![\w-]|\.\d)")
+
+
+def _is_phone_number(candidate: str) -> bool:
+    return 10 <= sum(ch.isdigit() for ch in candidate) <= 15
+
+
+def mask_text(text: str) -> str:
+    """Free text with the email addresses and phone numbers in it masked like mask_email / mask_phone."""
+    text = _EMAIL_IN_TEXT.sub(lambda m: mask_email(m.group()) or "", text)
+    return _PHONE_IN_TEXT.sub(lambda m: (mask_phone(m.group()) or "") if _is_phone_number(m.group())
+                              else m.group(), text)
+
+
+def mask_contacts(value: Any, *, key: str = "") -> Any:
+    """A JSON-like value with every phone number and email address masked: the values of keys that name them
+    (`phone`, `customer_email`, `mobile`...) and those that appear inside any other text."""
+    if isinstance(value, dict):
+        return {k: mask_contacts(v, key=str(k)) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [mask_contacts(v, key=key) for v in value]
+    if not isinstance(value, str):
+        return value
+    name = key.lower()
+    if name.endswith(("phone", "mobile")):
+        return mask_phone(value)
+    if name.endswith("email"):
+        return mask_email(value)
+    return mask_text(value)
 
 
 _cipher: PiiCipher | None = None

@@ -62,7 +62,8 @@ inbox_events = Table(
     Column("id", String(128), primary_key=True),
     Column("type", String(128), nullable=False),
     Column("source", String(256), nullable=False),
-    Column("envelope", JSONType, nullable=False),
+    # The CloudEvent as received (JSON text), sealed with the PII cipher: events carry customer contacts.
+    Column("sealed_envelope", Text, nullable=False),
     Column("status", String(16), nullable=False),
     Column("attempts", Integer, nullable=False, server_default=text("0")),
     Column("last_error", Text, nullable=True),

@@ -116,10 +116,13 @@ class RMUpdate(_RMFields):
 
 
 class RMRead(BaseModel):
+    """The RM themself, their supervisor and SALES_ADMIN see every field; other staff see the contact details
+    masked like customer PII."""
+
     id: UUID
     name: str
-    email: str
-    phone: str | None
+    email: str = Field(description="masked (`p***@example.com`) for staff who do not manage the RM")
+    phone: str | None = Field(description="masked (`+91-98XXXXXXXX`) for staff who do not manage the RM")
     team_id: UUID | None
     city: str
     zone: str | None
@@ -128,7 +131,8 @@ class RMRead(BaseModel):
     segments: list[Segment]
     max_deal_value: Decimal | None
     capacity: int
-    base_salary: Decimal
+    base_salary: Decimal | None = Field(description="null for staff who neither manage the RM nor handle "
+                                                    "commissions (FINANCE_ADMIN)")
     performance_score: int
     is_backup: bool
     status: RMStatus

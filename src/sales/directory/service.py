@@ -15,14 +15,24 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sales.core import audit
 from sales.core.auth import Principal
 from sales.core.errors import Forbidden, InvalidInput, SalesError
+from sales.core.pii import mask_email, mask_phone
 from sales.directory import repository
 from sales.directory.errors import CapacityBelowLoad, LeaveOverlaps, RMExists, RMNotFound, TeamExists, TeamNotFound
+from sales.directory.permissions import manages_rm, sees_rm_salary
 from sales.directory.schemas import (AvailabilityChange, ImportResult, LeaveCreate, LeaveRead, RMCreate, RMRead,
                                      RMUpdate, TeamCreate, TeamRead, TeamUpdate)
 
 
-def _rm_read(row: Any) -> RMRead:
-    return RMRead.model_validate(row._mapping)
+def _rm_read(row: Any, principal: Principal) -> RMRead:
+    """The RM's record as this caller may see it: staff who neither manage the RM nor pay commissions get the
+    contact details masked (like customer PII) and no base salary."""
+    rm = RMRead.model_validate(row._mapping)
+    hidden: dict[str, Any] = {}
+    if not manages_rm(principal, rm_id=rm.id, team_id=rm.team_id):
+        hidden.update(email=mask_email(rm.email), phone=mask_phone(rm.phone))
+    if not sees_rm_salary(principal, rm_id=rm.id, team_id=rm.team_id):
+        hidden.update(base_salary=None)
+    return rm.model_copy(update=hidden) if hidden else rm
 
 
 # --- teams -------------------------------------------------------------------------------------
@@ -100,7 +110,7 @@ async def create_rm(conn: AsyncConnection, principal: Principal, *, data: RMCrea
     row = await repository.insert_rm(conn, {**data.model_dump(mode="json"), "id": data.id,
                                             "team_id": data.team_id, "max_deal_value": data.max_deal_value,
                                             "base_salary": data.base_salary, "created_at": now, "updated_at": now})
-    rm = _rm_read(row)
+    rm = _rm_read(row, principal)
     await audit.record(conn, principal, action="rm.created", entity_type="rm", entity_id=rm.id, at=now, after=rm)
     return rm
 
@@ -109,7 +119,7 @@ async def get_rm(conn: AsyncConnection, principal: Principal, *, rm_id: UUID) ->
     row = await repository.get_rm(conn, rm_id, scope=repository.readable_rms(principal))
     if row is None:
         raise RMNotFound(f"RM {rm_id} not found")
-    return _rm_read(row)
+    return _rm_read(row, principal)
 
 
 async def update_rm(conn: AsyncConnection, principal: Principal, *, rm_id: UUID, data: RMUpdate,
@@ -131,7 +141,7 @@ async def update_rm(conn: AsyncConnection, principal: Principal, *, rm_id: UUID,
             raise CapacityBelowLoad(f"RM has {locked.active_leads} active leads; reassign some before lowering "
                                     f"capacity to {values['capacity']}")
     row = await repository.update_rm(conn, rm_id, {**values, "updated_at": now})
-    rm = _rm_read(row)
+    rm = _rm_read(row, principal)
     await audit.record(conn, principal, action="rm.updated", entity_type="rm", entity_id=rm_id, at=now,
                        before=before, after=rm)
     return rm
@@ -147,13 +157,13 @@ async def list_rms(conn: AsyncConnection, principal: Principal, *, filters: dict
                    cursor: list[Any] | None) -> list[RMRead]:
     rows = await repository.list_rms(conn, scope=repository.readable_rms(principal), filters=filters, limit=limit,
                                      after=_after(cursor))
-    return [_rm_read(r) for r in rows]
+    return [_rm_read(r, principal) for r in rows]
 
 
 async def _manageable_rm(conn: AsyncConnection, principal: Principal, rm_id: UUID) -> RMRead:
     """The RM themself, their team's supervisor or SALES_ADMIN; others who can see the RM get 403."""
     rm = await get_rm(conn, principal, rm_id=rm_id)
-    if not (principal.is_admin or principal.sub == rm_id or principal.supervises(rm.team_id)):
+    if not manages_rm(principal, rm_id=rm_id, team_id=rm.team_id):
         raise Forbidden("only the RM, their supervisor or a SALES_ADMIN may do this")
     return rm
 
@@ -163,7 +173,7 @@ async def change_availability(conn: AsyncConnection, principal: Principal, *, rm
     """Go ONLINE or OFFLINE; offline RMs receive no new leads."""
     before = await _manageable_rm(conn, principal, rm_id)
     row = await repository.update_rm(conn, rm_id, {"availability": data.availability.value, "updated_at": now})
-    rm = _rm_read(row)
+    rm = _rm_read(row, principal)
     await audit.record(conn, principal, action="rm.availability_changed", entity_type="rm", entity_id=rm_id,
                        at=now, before={"availability": before.availability}, after={"availability": rm.availability})
     return rm

@@ -69,7 +69,8 @@ async def ingest(request: Request, principal: EventSender, conn: Conn, now: Now)
 
 @router.get("/events/parked", response_model=Page[InboxEntry])
 async def list_parked(principal: ParkedAdmin, conn: Conn, paging: Paging):
-    """Consumed events parked after repeated failures (or malformed), oldest first."""
+    """Consumed events parked after repeated failures (or malformed), oldest first; phone numbers and emails in
+    them are masked."""
     after = None
     if paging.cursor:
         try:
@@ -77,7 +78,7 @@ async def list_parked(principal: ParkedAdmin, conn: Conn, paging: Paging):
         except (ValueError, IndexError):
             raise InvalidInput.query(("cursor",), "malformed cursor") from None
     rows = await repository.list_inbox(conn, status=inbox.PARKED, limit=paging.limit, after=after)
-    entries = [InboxEntry.model_validate(r._mapping) for r in rows]
+    entries = [InboxEntry.model_validate(inbox.parked_view(r)) for r in rows]
     return respond(page_of(entries, paging.limit, lambda e: (e.received_at.isoformat(), e.id)))
 
 

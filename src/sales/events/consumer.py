@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sales.core.clock import business_now
 from sales.core.db import unit_of_work
+from sales.core.logging import describe_exception
 from sales.events import inbox, jetstream
 from sales.events.config import ConsumedStream, EventSettings
 from sales.events.envelope import envelope_errors
@@ -99,7 +100,8 @@ class InboundConsumer:
                 else:
                     await inbox.receive(conn, value, now=now, policy=retry_policy())
         except Exception as exc:  # noqa: BLE001 - database trouble: let JetStream redeliver later
-            log.error("consumed event not stored; will be redelivered", stream=stream.name, error=repr(exc))
+            log.error("consumed event not stored; will be redelivered", stream=stream.name,
+                      error=describe_exception(exc))
             try:
                 await msg.nak(delay=5)
             except Exception:  # noqa: BLE001,S110

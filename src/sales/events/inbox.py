@@ -20,6 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales.core.db import savepoint
 from sales.core.errors import InvalidInput
+from sales.core.logging import describe_exception
+from sales.core.pii import mask_contacts, mask_text
 from sales.events import repository
 from sales.events.envelope import envelope_errors
 from sales.events.errors import EventNotFound, EventNotParked
@@ -59,8 +61,8 @@ async def receive(conn: AsyncConnection, event: dict[str, Any], *, now: datetime
     """Record a (valid) CloudEvent in the inbox and handle it once; a known id is a no-op."""
     event_id, type_ = event["id"], event["type"]
     await repository.insert_inbox_if_absent(conn, {
-        "id": event_id, "type": type_, "source": event["source"], "envelope": event, "status": "RECEIVED",
-        "attempts": 0, "received_at": now})
+        "id": event_id, "type": type_, "source": event["source"], "status": "RECEIVED", "attempts": 0,
+        "received_at": now}, envelope=event)
     row = await repository.get_inbox(conn, event_id, for_update=True)  # concurrent deliveries wait here
     if row.status in (PROCESSED, IGNORED, PARKED):
         CONSUMED.labels(type_, "duplicate").inc()
@@ -84,8 +86,8 @@ async def park_malformed(conn: AsyncConnection, raw: bytes | str, *, origin: str
     error = "malformed envelope: " + "; ".join(f"{'.'.join(map(str, e['loc'])) or '(root)'}: {e['msg']}"
                                                for e in errors)
     inserted = await repository.insert_inbox_if_absent(conn, {
-        "id": event_id[:128], "type": type_[:128], "source": origin[:256], "envelope": body, "status": PARKED,
-        "attempts": 0, "last_error": error, "received_at": now})
+        "id": event_id[:128], "type": type_[:128], "source": origin[:256], "status": PARKED, "attempts": 0,
+        "last_error": error, "received_at": now}, envelope=body)
     CONSUMED.labels(type_[:64], "malformed").inc()
     log.warning("malformed event parked", event_id=event_id, origin=origin, error=error, new=inserted)
     return Outcome(event_id, type_, PARKED if inserted else DUPLICATE, 0, error)
@@ -94,7 +96,7 @@ async def park_malformed(conn: AsyncConnection, raw: bytes | str, *, origin: str
 async def attempt(conn: AsyncConnection, row: Any, *, now: datetime, policy: RetryPolicy,
                   park_on_failure: bool = False) -> Outcome:
     """Run the handler of one inbox row (locked by the caller) and record the result."""
-    envelope = row.envelope
+    envelope = repository.envelope_of(row)
     problems = envelope_errors(envelope)
     if problems:
         return await _failed(conn, row, now=now, policy=policy, permanent=True,
@@ -125,6 +127,7 @@ async def attempt(conn: AsyncConnection, row: Any, *, now: datetime, policy: Ret
 
 async def _failed(conn: AsyncConnection, row: Any, *, now: datetime, policy: RetryPolicy, permanent: bool,
                   error: str) -> Outcome:
+    error = mask_text(error)  # a handler's message may quote the event's data; stored, logged and returned
     attempts = row.attempts + 1
     park = permanent or attempts >= policy.max_attempts
     status = PARKED if park else FAILED
@@ -152,8 +155,14 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, ValidationError):
         parts = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
         return "invalid data: " + "; ".join(parts)
-    detail = getattr(exc, "detail", None) or str(exc)
-    return f"{type(exc).__name__}: {detail}"
+    detail = getattr(exc, "detail", None)
+    return f"{type(exc).__name__}: {detail}" if detail else describe_exception(exc)
+
+
+def parked_view(row: Any) -> dict[str, Any]:
+    """An inbox row as staff see it: the envelope decrypted with its phone numbers and emails masked (nobody
+    needs them to fix a parked event; a retry uses the stored envelope)."""
+    return {**row._mapping, "envelope": mask_contacts(repository.envelope_of(row))}
 
 
 async def retry_due(conn: AsyncConnection, *, now: datetime, policy: RetryPolicy, limit: int = 100) -> int:

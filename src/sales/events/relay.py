@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from sales.core.clock import wall_now
 from sales.core.http import dumps
+from sales.core.logging import describe_exception
 from sales.events import jetstream, metrics, repository
 from sales.events.config import EventSettings
 
@@ -56,7 +57,7 @@ class Leadership:
                 got = (await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self.key})).scalar()
                 await conn.commit()
             except Exception as exc:  # noqa: BLE001 - database away: not leader, retry later
-                log.warning("leadership check failed", lock=self.name, error=repr(exc))
+                log.warning("leadership check failed", lock=self.name, error=describe_exception(exc))
                 return False
             if not got:
                 await conn.close()
@@ -83,7 +84,7 @@ class Leadership:
             await self._conn.commit()
             return True
         except Exception as exc:  # noqa: BLE001 - the lock died with its connection
-            log.warning("leadership lost", lock=self.name, error=repr(exc))
+            log.warning("leadership lost", lock=self.name, error=describe_exception(exc))
             await self.release()
             return False
 
@@ -128,7 +129,7 @@ class OutboxRelay:
                         await self._connect()
                     n = await self.relay_once()
                 except Exception as exc:  # noqa: BLE001 - NATS or database away: back off, keep going
-                    await self._backoff(repr(exc))
+                    await self._backoff(describe_exception(exc))
                     continue
                 if n == 0:
                     await self._report_backlog()

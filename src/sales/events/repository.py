@@ -11,8 +11,10 @@ serialized, so the same statement simply reproduces commit order.
 """
 from __future__ import annotations
 
+import json
 import zlib
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, text, update
@@ -20,6 +22,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales.core.db import is_postgres
+from sales.core.http import dumps
+from sales.core.pii import cipher
 from sales.core.tables import inbox_events, outbox_events as o
 from sales.events.models import worker_jobs
 
@@ -90,10 +94,17 @@ def _insert(conn: AsyncConnection, table: Any) -> Any:
     return (postgresql.insert if is_postgres(conn) else sqlite.insert)(table)
 
 
-async def insert_inbox_if_absent(conn: AsyncConnection, values: dict[str, Any]) -> bool:
-    result = await conn.execute(_insert(conn, inbox_events).values(**values).on_conflict_do_nothing(
-        index_elements=["id"]))
+async def insert_inbox_if_absent(conn: AsyncConnection, values: dict[str, Any], *, envelope: Any) -> bool:
+    """Keep a consumed event once per id; its envelope is stored encrypted (it carries customer PII)."""
+    sealed = cipher().encrypt(dumps(envelope).decode())
+    result = await conn.execute(_insert(conn, inbox_events).values(**values, sealed_envelope=sealed)
+                                .on_conflict_do_nothing(index_elements=["id"]))
     return bool(result.rowcount)
+
+
+def envelope_of(row: Any) -> Any:
+    """An inbox row's envelope, decrypted; JSON numbers with a fraction come back as Decimal."""
+    return json.loads(cipher().decrypt(row.sealed_envelope), parse_float=Decimal)
 
 
 async def get_inbox(conn: AsyncConnection, event_id: str, *, for_update: bool = False) -> Any:

@@ -24,7 +24,7 @@ def _run(connection) -> None:  # type: ignore[no-untyped-def]
 
 
 async def _run_async() -> None:
-    engine = create_async_engine(_url())
+    engine = create_async_engine(_url(), hide_parameters=True)  # data migrations bind customer data
     async with engine.connect() as connection:
         await connection.run_sync(_run)
         await connection.commit()

@@ -36,7 +36,9 @@ async def test_create_rm_with_every_field(client, auth, engine):
     localities = await fetch(engine, rm_localities, rm_localities.c.rm_id == uuid.UUID(rm_id))
     assert sorted(r.locality for r in localities) == ["hsr layout", "koramangala"]
     [entry] = await audit_rows(engine, entity_type="rm")
-    assert (entry.action, entry.entity_id, entry.after["email"]) == ("rm.created", rm_id, "priya@mysqrft.com")
+    assert (entry.action, entry.entity_id) == ("rm.created", rm_id)
+    # issue 9 item 6: audit snapshots keep contact details masked
+    assert (entry.after["email"], entry.after["phone"]) == ("p***@mysqrft.com", "+91-98XXXXXXXX")
 
 
 async def test_create_rm_defaults(client, auth):

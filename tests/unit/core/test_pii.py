@@ -6,7 +6,7 @@ import os
 import pytest
 from cryptography.exceptions import InvalidTag
 
-from sales.core.pii import PiiCipher, mask_email, mask_phone
+from sales.core.pii import PiiCipher, mask_contacts, mask_email, mask_phone, mask_text
 
 
 @pytest.mark.parametrize(("phone", "masked"), [
@@ -47,3 +47,29 @@ def test_cipher_rejects_a_different_key():
     sealed = PiiCipher(os.urandom(32)).encrypt("rahul@example.com")
     with pytest.raises(InvalidTag):
         PiiCipher(os.urandom(32)).decrypt(sealed)
+
+
+@pytest.mark.parametrize(("text", "masked"), [
+    ("call +91-9876543210 or mail rahul@example.com.", "call +91-98XXXXXXXX or mail r***@example.com."),
+    ("ph 98765 43210 today", "ph 98XXX XXXXX today"),
+    ('{"phone": "9876543210"', '{"phone": "98XXXXXXXX"'),
+    # not phone numbers: ids, amounts, dates, short numbers
+    ("lead 123e4567-e89b-12d3-a456-426614174000", "lead 123e4567-e89b-12d3-a456-426614174000"),
+    ("value 10000000000.00", "value 10000000000.00"),
+    ("from 2026-01-10 to 2026-01-11T10:00:00Z", "from 2026-01-10 to 2026-01-11T10:00:00Z"),
+    ("PIN 560034, flat 1204", "PIN 560034, flat 1204"),
+])
+def test_mask_text_masks_contacts_inside_free_text(text, masked):
+    """issue 9 item 6: parked events and audit rows may carry contacts in any text field."""
+    assert mask_text(text) == masked
+
+
+def test_mask_contacts_masks_named_fields_and_free_text_anywhere_in_a_document():
+    """issue 9 item 6"""
+    document = {"data": {"customer": {"name": "Rahul Sharma", "phone": "98765", "customer_email": "rahul@x.in",
+                                      "mobile": "+91-9876543210"},
+                         "notes": ["mail rahul.s@x.in"], "value": 25000, "ok": True, "missing": None}}
+    assert mask_contacts(document) == {
+        "data": {"customer": {"name": "Rahul Sharma", "phone": "98XXX", "customer_email": "r***@x.in",
+                              "mobile": "+91-98XXXXXXXX"},
+                 "notes": ["mail r***@x.in"], "value": 25000, "ok": True, "missing": None}}
