@@ -41,7 +41,7 @@ def _refuse_events_of(monkeypatch, type_: str) -> None:  # type: ignore[no-untyp
     async def refuse(conn, event):  # type: ignore[no-untyped-def]
         raise registry.Unprocessable("the Leads domain sent a lead this service cannot place yet")
 
-    monkeypatch.setitem(registry.HANDLERS, type_, refuse)
+    monkeypatch.setitem(registry._HANDLERS, type_, [refuse])
 
 
 async def test_consumed_envelopes_are_stored_encrypted(client, auth, engine):
@@ -118,7 +118,7 @@ async def test_a_database_error_in_a_handler_is_recorded_without_parameter_value
                 id=uuid.uuid4(), email=EMAIL, name=PHONE, password_hash="-", role="RM", team_ids=[],
                 created_at=event.now, updated_at=event.now))
 
-    monkeypatch.setitem(registry.HANDLERS, "leads.lead.created", write_twice)
+    monkeypatch.setitem(registry._HANDLERS, "leads.lead.created", [write_twice])
     capsys.readouterr()
     r = await client.post(EVENTS, json=_lead_created(), headers=auth.headers("SERVICE"))
     [outcome] = r.json()["items"]
