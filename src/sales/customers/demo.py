@@ -26,7 +26,7 @@ async def seed(conn: AsyncConnection, *, now: datetime) -> None:
         opted_out = rng.sample([Channel.SMS, Channel.WHATSAPP, Channel.EMAIL], rng.choice([0, 0, 1, 2]))
         preferred = rng.choice([None, Channel.PUSH_NOTIFICATION, Channel.WHATSAPP, Channel.EMAIL])
         await repository.upsert_preferences(conn, {
-            "user_id": user_id, "marketing_opt_out": n % 7 == 3, "channels_opted_out": [c.value for c in opted_out],
+            "user_id": user_id, "marketing_opt_out": n % 7 == 3, "channels_opted_out": [c.value for c in Channel if c in opted_out],
             "preferred_channel": preferred.value if preferred and preferred not in opted_out else None,
             "language": rng.choice(["en", "en", "hi", "kn", "mr"]), "updated_at": now - timedelta(days=30),
             "source": "demo", "received_at": now})
