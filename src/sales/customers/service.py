@@ -60,20 +60,20 @@ async def get_preferences(conn: AsyncConnection, *, user_id: UUID) -> Preference
 # --- activity ----------------------------------------------------------------------------------
 
 async def record_view(conn: AsyncConnection, *, key: str, user_id: UUID, property_id: UUID, viewed_at: datetime,
-                      contacted: bool, now: datetime) -> tuple[ViewRead, bool]:
-    """Store one property view under `key`; a second delivery of the same key changes nothing."""
-    values = {"id": key, "user_id": user_id, "property_id": property_id, "viewed_at": viewed_at,
-              "contacted": contacted, "received_at": now}
-    created = await repository.insert_view(conn, values)
-    return ViewRead.model_validate((await repository.get_view(conn, key))._mapping), created
+                      contacted: bool, now: datetime) -> bool:
+    """Store one property view under `key` (one statement); a second delivery of the same key changes nothing.
+    True when stored now."""
+    return await repository.insert_view(conn, {"id": key, "user_id": user_id, "property_id": property_id,
+                                               "viewed_at": viewed_at, "contacted": contacted, "received_at": now})
 
 
 async def add_view(conn: AsyncConnection, principal: Principal, *, user_id: UUID, data: ViewCreate,
                    now: datetime) -> tuple[ViewRead, bool]:
     """Backfill one property view (SERVICE, SALES_ADMIN); the same id twice is stored once."""
     key = f"api:{data.id or uuid.uuid4()}"
-    view, created = await record_view(conn, key=key, user_id=user_id, property_id=data.property_id,
-                                      viewed_at=data.viewed_at, contacted=data.contacted, now=now)
+    created = await record_view(conn, key=key, user_id=user_id, property_id=data.property_id,
+                                viewed_at=data.viewed_at, contacted=data.contacted, now=now)
+    view = ViewRead.model_validate((await repository.get_view(conn, key))._mapping)
     if not created:
         if (view.user_id, view.property_id, view.viewed_at, view.contacted) != (
                 user_id, data.property_id, data.viewed_at, data.contacted):
