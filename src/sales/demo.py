@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sales.core.auth import Principal, Role
 from sales.core.clock import wall_now
 from sales.core.db import create_engine, unit_of_work
+from sales.customers import demo as context_demo
 from sales.directory import service as directory_service
 from sales.directory.models import rms
 from sales.directory.schemas import RMCreate, TeamCreate
@@ -101,6 +102,7 @@ async def seed_demo(settings: Settings) -> bool:
                                                              stage=Stage.CLOSED_WON if won else Stage.CLOSED_LOST,
                                                              loss_reason=None if won else "Chose another property"))
             await seed_commerce(conn, admin, now=wall_now(), rm_ids=rm_ids)
+            await context_demo.seed(conn, now=wall_now())  # listings, customers' preferences and activity
             await _seed_console(conn, admin, rm_id=rm_ids[0], team=first_team, rng=rng)
             return True
     finally:

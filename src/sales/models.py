@@ -4,10 +4,13 @@ from sales.catalog import models as _catalog  # noqa: F401
 from sales.commissions import models as _commissions  # noqa: F401
 from sales.console import models as _console  # noqa: F401
 from sales.core.tables import metadata
+from sales.customers import models as _customers  # noqa: F401
 from sales.directory import models as _directory  # noqa: F401
 from sales.events import models as _events  # noqa: F401
+from sales.inventory import models as _inventory  # noqa: F401
 from sales.leads import models as _leads  # noqa: F401
 from sales.orders import models as _orders  # noqa: F401
+from sales.notifications import models as _notifications  # noqa: F401
 from sales.pipelines import models as _pipelines  # noqa: F401
 from sales.targets import models as _targets  # noqa: F401
 from sales.upsell import models as _upsell  # noqa: F401

@@ -8,8 +8,10 @@ def include_routers(app: FastAPI, *, prefix: str) -> None:
     from sales.admin.api import router as admin_router
     from sales.allocation import jobs as _allocation_jobs  # noqa: F401  (registers sla-sweep, overflow-retry)
     from sales.allocation.api import router as allocation_router
+    from sales.customers.api import router as customers_router
     from sales.directory.api import router as directory_router
     from sales.events.api import router as events_router
+    from sales.inventory.api import router as inventory_router
     from sales.pipelines.api import router as pipelines_router
     from sales.catalog.api import router as catalog_router
     from sales.orders.api import router as orders_router
@@ -23,3 +25,5 @@ def include_routers(app: FastAPI, *, prefix: str) -> None:
     app.include_router(catalog_router, prefix=prefix)
     app.include_router(orders_router, prefix=prefix)
     app.include_router(usage_router, prefix=prefix)
+    app.include_router(customers_router, prefix=f"{prefix}/customers")
+    app.include_router(inventory_router, prefix=f"{prefix}/inventory")

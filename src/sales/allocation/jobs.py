@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from sales.allocation import repository, rules, service
+from sales.allocation import notices, repository, rules, service
 from sales.allocation.enums import AllocationStatus
 from sales.core import audit, outbox
 from sales.core.jobs import job
@@ -36,6 +36,7 @@ async def sla_sweep(conn: AsyncConnection, now: datetime) -> dict[str, Any]:
             await outbox.record(conn, type_="sales.lead.escalated", subject=lead.id, at=now, data={
                 "allocation_id": row.id, "lead_id": lead.id, "rm_id": row.rm_id, "team_id": row.team_id,
                 "sla_breaches": breaches, "reason": "SLA_BREACH"})
+            await notices.lead_escalated(conn, row=row, lead=lead, sla_breaches=breaches, now=now)  # LAR-006
             await audit.record(conn, None, action="allocation.escalated", entity_type="allocation",
                                entity_id=row.id, at=now, before={"status": row.status},
                                after={"status": AllocationStatus.ESCALATED, "sla_breaches": breaches})

@@ -256,3 +256,11 @@ async def insert_rule_set(conn: AsyncConnection, values: dict[str, Any]) -> None
     await conn.execute(update(allocation_rule_sets).where(
         allocation_rule_sets.c.city == values["city"]).values(is_current=False))
     await conn.execute(insert(allocation_rule_sets).values(**values, is_current=True))
+
+
+# --- notifications -----------------------------------------------------------------------------
+
+async def pending_count(conn: AsyncConnection, rm_id: UUID) -> int:
+    """The RM's queue depth: allocations still waiting for their acceptance (§2.2.5)."""
+    query = select(func.count()).select_from(a).where(a.c.rm_id == rm_id, a.c.status == "PENDING")
+    return int((await conn.execute(query)).scalar_one())

@@ -14,7 +14,7 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from sales.allocation import repository, rules
+from sales.allocation import notices, repository, rules
 from sales.allocation.config import DEFAULT_RULES, AllocationRules
 from sales.allocation.enums import LIVE_STATUSES, AllocationStatus, AllocationType
 from sales.allocation.errors import AllocationNotFound, AllocationNotLive, BulkReassignFailed, RMAtCapacity
@@ -152,6 +152,8 @@ async def _create_allocation(conn: AsyncConnection, principal: Principal | None,
             "from_rm_id": previous.rm_id, "to_rm_id": rm_id, "reason": reassignment_reason})
     await audit.record(conn, principal, action="allocation.created", entity_type="allocation",
                        entity_id=allocation_id, at=now, after=allocation.model_dump(exclude={"decision"}))
+    await notices.allocation_created(conn, principal, allocation=allocation, lead=lead, previous=previous,
+                                     config=config, now=now)  # US-SALE-010, US-SALE-031, §2.2.5
     return allocation
 
 

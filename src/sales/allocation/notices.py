@@ -1,0 +1,74 @@
+"""What allocation tells people, through notifications.notify (issue 10 §4). Staff messages are transactional.
+
+- US-SALE-010: a new lead to its RM, with the SLA deadline.
+- US-SALE-031: a reassignment to both RMs (the one who gave the lead up is not told when they did it themself).
+- LAR-006 escalation path: an escalated lead to the team's supervisor.
+- §2.2.5 queue depth monitoring: an RM's PENDING queue beyond the threshold to the team's supervisor, at most
+  once per team per hour (the workload room shows every RM over it).
+
+The supervisor of a team is `teams.supervisor_id`; for a team without one the request is addressed to
+SUPERVISOR with `recipient.id` null and `recipient.team_id` set (Communications resolves the team's supervisors).
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from sales.allocation import repository, rules
+from sales.allocation.config import AllocationRules
+from sales.allocation.schemas import AllocationRead
+from sales.core.auth import Principal
+from sales.directory import repository as directory_repository
+from sales.notifications import service as notifications
+from sales.notifications.enums import RecipientType
+
+
+async def _notify_supervisor(conn: AsyncConnection, team_id: UUID | None, *, template: str, dedupe_key: str,
+                             data: dict[str, Any], now: datetime) -> None:
+    if team_id is None:  # an RM outside any team has no supervisor to tell
+        return
+    team = await directory_repository.get_team(conn, team_id)
+    if team is None:
+        return
+    await notifications.notify(conn, recipient_type=RecipientType.SUPERVISOR, recipient_id=team.supervisor_id,
+                               team_id=team_id, template=template, data=data, dedupe_key=dedupe_key,
+                               transactional=True, now=now)
+
+
+async def allocation_created(conn: AsyncConnection, principal: Principal | None, *, allocation: AllocationRead,
+                             lead: Any, previous: Any, config: AllocationRules, now: datetime) -> None:
+    """A lead was allocated (new, or moved from `previous`): tell the RM(s), and the supervisor if the RM's
+    queue is now over the threshold."""
+    await notifications.notify(
+        conn, recipient_type=RecipientType.RM, recipient_id=allocation.rm_id, template="lead_assigned",
+        dedupe_key=f"lead_assigned:{allocation.id}", transactional=True, now=now, data={
+            "allocation_id": allocation.id, "lead_id": allocation.lead_id, "pipeline_id": allocation.pipeline_id,
+            "priority": allocation.priority, "sla_deadline": allocation.sla_deadline,
+            "is_reassignment": allocation.is_reassignment, "previous_rm_id": allocation.previous_rm_id,
+            "city": lead.city, "locality": lead.locality, "property_type": lead.property_type,
+            "segment": lead.segment})
+    if previous is not None and (principal is None or principal.sub != previous.rm_id):
+        await notifications.notify(
+            conn, recipient_type=RecipientType.RM, recipient_id=previous.rm_id, template="lead_reassigned_away",
+            dedupe_key=f"lead_reassigned_away:{allocation.id}", transactional=True, now=now, data={
+                "allocation_id": previous.id, "new_allocation_id": allocation.id, "lead_id": allocation.lead_id,
+                "to_rm_id": allocation.rm_id, "reason": allocation.reassignment_reason})
+    depth = await repository.pending_count(conn, allocation.rm_id)
+    if rules.queue_over_threshold(depth, config):
+        await _notify_supervisor(
+            conn, allocation.team_id, template="queue_depth_alert", now=now,
+            dedupe_key=f"queue_depth_alert:{allocation.team_id}:{now.strftime('%Y-%m-%dT%H')}", data={
+                "team_id": allocation.team_id, "rm_id": allocation.rm_id, "queue_depth": depth,
+                "threshold": config.queue_depth_alert})
+
+
+async def lead_escalated(conn: AsyncConnection, *, row: Any, lead: Any, sla_breaches: int, now: datetime) -> None:
+    """LAR-006: the lead breached its SLA too often and is escalated to the team's supervisor."""
+    await _notify_supervisor(conn, row.team_id, template="lead_escalated", dedupe_key=f"lead_escalated:{row.id}",
+                             now=now, data={"allocation_id": row.id, "lead_id": lead.id, "rm_id": row.rm_id,
+                                            "team_id": row.team_id, "sla_breaches": sla_breaches,
+                                            "sla_deadline": row.sla_deadline, "city": lead.city,
+                                            "locality": lead.locality, "reason": "SLA_BREACH"})

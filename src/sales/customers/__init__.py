@@ -1,0 +1,1 @@
+"""Customer context read models: communication preferences (Users) and property activity (Engagement)."""

@@ -1,0 +1,9 @@
+from sales.core.errors import Conflict
+
+
+class StalePreferences(Conflict):
+    code, title = "stale_preferences", "Newer preferences are already stored"
+
+
+class ViewIdConflict(Conflict):
+    code, title = "view_id_conflict", "This view id was recorded with other values"
