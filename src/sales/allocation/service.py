@@ -28,6 +28,7 @@ from sales.directory import repository as directory_repository
 from sales.leads import repository as leads_repository
 from sales.pipelines import service as pipelines_service
 from sales.pipelines.enums import Source, Stage
+from sales.pipelines.errors import LeadHasOpenPipeline
 from sales.pipelines.schemas import PipelineCreate
 
 LIVE = {s.value for s in LIVE_STATUSES}
@@ -128,6 +129,8 @@ async def _create_allocation(conn: AsyncConnection, principal: Principal | None,
         pipeline_id = await pipelines_service.open_pipeline(conn, actor, now=now, sla_deadline=deadline, data=(
             PipelineCreate(lead_id=lead.id, rm_id=rm_id, source=lead.source or Source.OTHER,
                            deal_value=lead.expected_deal_value)))
+        if pipeline_id is None:  # POST /pipelines opened one for this lead concurrently
+            raise LeadHasOpenPipeline(f"lead {lead.id} got an open pipeline concurrently; retry")
     else:
         await pipelines_service.transfer(conn, actor, pipeline_id=pipeline_id, to_rm_id=rm_id, now=now,
                                          sla_deadline=deadline, reason=reassignment_reason or reason)
