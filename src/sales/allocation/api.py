@@ -74,7 +74,7 @@ async def put_rules(change: RuleSetChange, principal: RulesAdmin, conn: Conn, no
 @router.post("/simulate", response_model=SimulationResult)
 async def simulate(request: SimulationRequest, principal: AllocationsManage, conn: Conn, now: Now):
     """Replay leads (given, or those of a date range) under current or proposed rules; writes nothing."""
-    return respond(await ruleset.simulate(conn, request=request, now=now))
+    return respond(await ruleset.simulate(conn, principal, request=request, now=now))
 
 
 @router.post("/bulk-reassign", response_model=BulkReassignResult)

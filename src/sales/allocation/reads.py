@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales.allocation import repository, rules
 from sales.allocation.schemas import GroupWorkload, LeadSummary, QueuedLead, QueueItem, RMWorkload, WorkloadRead
-from sales.allocation.service import day_bounds, rules_for
+from sales.allocation.service import day_bounds, lead_cities_in_scope, rules_for
 from sales.core.auth import Principal
 from sales.core.pii import cipher
 from sales.directory import repository as directory_repository, service as directory_service
@@ -65,26 +65,28 @@ async def workload(conn: AsyncConnection, principal: Principal, *, now: datetime
     for item in per_rm:
         by_team[str(item.team_id) if item.team_id else "none"].append(item)
         by_city[item.city].append(item)
-    cities = {rules.norm(c) for c in by_city} if not principal.reads_org_wide else None
     return WorkloadRead(
         date=today, queue_depth_threshold=threshold, rms=per_rm,
         teams=[_group(k, v) for k, v in sorted(by_team.items())],
         cities=[_group(k, v) for k, v in sorted(by_city.items())],
         total=_group("total", per_rm),
-        queued_leads=await repository.count_queued(conn, cities if city is None else {rules.norm(city)}),
+        queued_leads=await repository.count_queued(conn, await _queue_cities(conn, principal, city)),
     )
 
 
+async def _queue_cities(conn: AsyncConnection, principal: Principal, city: str | None) -> set[str] | None:
+    """The caller's lead cities (None = all), narrowed to `city` when one is asked for: never wider."""
+    cities = await lead_cities_in_scope(conn, principal)
+    if city is None:
+        return cities
+    return {rules.norm(city)} if cities is None else cities & {rules.norm(city)}
 
 
 async def list_queued_leads(conn: AsyncConnection, principal: Principal, *, city: str | None = None,
                             limit: int = 100) -> list[QueuedLead]:
     """Leads waiting for capacity (LAR-007), highest priority then oldest: every city for org-wide roles,
     a supervisor's team cities otherwise."""
-    cities = None if principal.reads_org_wide else await directory_service.cities_of_teams(
-        conn, principal.supervised_teams)
-    if city is not None:
-        cities = {rules.norm(city)} if cities is None else cities & {rules.norm(city)}
+    cities = await _queue_cities(conn, principal, city)
     rows = await repository.queued_leads(conn, limit=limit, lock=False, cities=cities)
     return [QueuedLead(lead_id=r.id, reason=r.queue_reason or "", priority=r.priority, queued_at=r.queued_at,
                        city=r.city, locality=r.locality) for r in rows]

@@ -56,8 +56,10 @@ async def city_candidates(conn: AsyncConnection, *, city: str, today: date) -> l
     return [_candidate(r, today) for r in (await conn.execute(query)).all()]
 
 
-async def candidates_in_cities(conn: AsyncConnection, *, cities: list[str], today: date) -> dict[str, list[Candidate]]:
-    query = _candidate_query(today).where(func.lower(rms.c.city).in_([norm(c) for c in cities])).order_by(rms.c.id)
+async def candidates_in_cities(conn: AsyncConnection, *, cities: list[str], today: date,
+                               scope: ColumnElement[bool] = true()) -> dict[str, list[Candidate]]:
+    query = (_candidate_query(today).where(func.lower(rms.c.city).in_([norm(c) for c in cities]), scope)
+             .order_by(rms.c.id))
     out: dict[str, list[Candidate]] = {}
     for row in (await conn.execute(query)).all():
         out.setdefault(norm(row.city), []).append(_candidate(row, today))
@@ -217,10 +219,13 @@ async def count_queued(conn: AsyncConnection, cities: set[str] | None = None) ->
     return int((await conn.execute(query)).scalar() or 0)
 
 
-async def leads_allocated_between(conn: AsyncConnection, start: datetime, end: datetime) -> list[Any]:
-    """Leads first allocated (or queued) in a time range, for simulations."""
+async def leads_allocated_between(conn: AsyncConnection, start: datetime, end: datetime, *,
+                                  cities: set[str] | None) -> list[Any]:
+    """Leads first allocated (or queued) in a time range, for simulations; only these cities' unless None."""
     query = select(leads).where(leads.c.created_at >= start, leads.c.created_at < end,
                                 leads.c.city.is_not(None)).order_by(leads.c.created_at, leads.c.id)
+    if cities is not None:
+        query = query.where(func.lower(leads.c.city).in_(cities))
     return list((await conn.execute(query)).all())
 
 

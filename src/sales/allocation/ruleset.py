@@ -14,10 +14,11 @@ from sales.allocation import repository, rules
 from sales.allocation.config import AllocationRules
 from sales.allocation.schemas import (LeadAllocationRequest, RuleSetChange, RuleSetRead, SimulatedAllocation,
                                       SimulatedRM, SimulationRequest, SimulationResult)
-from sales.allocation.service import rules_for
+from sales.allocation.service import lead_cities_in_scope, rules_for
 from sales.core import audit
 from sales.core.auth import Principal
 from sales.core.errors import InvalidInput, SalesError
+from sales.directory import repository as directory_repository
 
 
 class InvalidRules(SalesError):
@@ -88,24 +89,28 @@ def _sim_lead(request: LeadAllocationRequest) -> rules.Lead:
                       expected_deal_value=request.expected_deal_value, priority=priority)
 
 
-async def simulate(conn: AsyncConnection, *, request: SimulationRequest, now: datetime) -> SimulationResult:
-    """Replay leads through the engine against today's RM loads without writing anything."""
+async def simulate(conn: AsyncConnection, principal: Principal, *, request: SimulationRequest,
+                   now: datetime) -> SimulationResult:
+    """Replay leads through the engine against today's RM loads without writing anything. Only what the
+    caller may see takes part: a date range replays the leads of their cities, and the RMs are theirs."""
     if request.leads is not None:
         leads = [_sim_lead(item) for item in request.leads]
     else:
         start = datetime.combine(request.from_ or request.to, time.min, tzinfo=timezone.utc)  # type: ignore[arg-type]
         end = datetime.combine(request.to or request.from_, time.max, tzinfo=timezone.utc)  # type: ignore[arg-type]
+        rows = await repository.leads_allocated_between(conn, start, end,
+                                                        cities=await lead_cities_in_scope(conn, principal))
         leads = [rules.Lead(lead_id=r.id, city=r.city, zone=r.zone, locality=r.locality,
                             property_type=r.property_type, segment=r.segment,
-                            expected_deal_value=r.expected_deal_value, priority=r.priority or 1)
-                 for r in await repository.leads_allocated_between(conn, start, end)]
+                            expected_deal_value=r.expected_deal_value, priority=r.priority or 1) for r in rows]
     cities = sorted({rules.norm(lead.city) for lead in leads})
     configs: dict[str, AllocationRules] = {}
     for city in cities:
         current, _, _ = await rules_for(conn, city)
         configs[city] = _merged(current, request.rules) if request.rules else current
     today = now.date()
-    pools = await repository.candidates_in_cities(conn, cities=cities, today=today)
+    pools = await repository.candidates_in_cities(conn, cities=cities, today=today,
+                                                  scope=directory_repository.readable_rms(principal))
     results, state = rules.simulate(leads, pools, lambda city: configs[rules.norm(city)], now)
     received = Counter(d.rm_id for _, d in results if d.rm_id is not None)
     names = {rm_id: rm.name for rm_id, rm in state.items()}

@@ -24,10 +24,12 @@ from sales.core import audit, hooks, outbox
 from sales.core.auth import Principal, Role
 from sales.core.db import savepoint
 from sales.core.errors import Forbidden, InvalidInput, SalesError
-from sales.directory import repository as directory_repository
+from sales.directory import repository as directory_repository, service as directory_service
 from sales.leads import repository as leads_repository
+from sales.leads.errors import LeadNotFound
 from sales.pipelines import service as pipelines_service
 from sales.pipelines.enums import Source, Stage
+from sales.pipelines.errors import LeadHasOpenPipeline
 from sales.pipelines.schemas import PipelineCreate
 
 LIVE = {s.value for s in LIVE_STATUSES}
@@ -128,6 +130,8 @@ async def _create_allocation(conn: AsyncConnection, principal: Principal | None,
         pipeline_id = await pipelines_service.open_pipeline(conn, actor, now=now, sla_deadline=deadline, data=(
             PipelineCreate(lead_id=lead.id, rm_id=rm_id, source=lead.source or Source.OTHER,
                            deal_value=lead.expected_deal_value)))
+        if pipeline_id is None:  # POST /pipelines opened one for this lead concurrently
+            raise LeadHasOpenPipeline(f"lead {lead.id} got an open pipeline concurrently; retry")
     else:
         await pipelines_service.transfer(conn, actor, pipeline_id=pipeline_id, to_rm_id=rm_id, now=now,
                                          sla_deadline=deadline, reason=reassignment_reason or reason)
@@ -194,16 +198,50 @@ async def _route(conn: AsyncConnection, principal: Principal | None, *, lead: An
 
 # --- use cases ---------------------------------------------------------------------------------
 
-async def allocate_lead(conn: AsyncConnection, principal: Principal | None, *, request: LeadAllocationRequest,
+async def lead_cities_in_scope(conn: AsyncConnection, principal: Principal) -> set[str] | None:
+    """Normalised cities whose leads this principal may see, count and route: every city (None) for org-wide
+    roles, their teams' cities for a supervisor, none for anyone else. GET /allocations/queued, the workload,
+    simulations and POST /allocations all scope leads with this."""
+    if principal.reads_org_wide:
+        return None
+    return await directory_service.cities_of_teams(conn, principal.supervised_teams)
+
+
+def _check_lead_in_scope(cities: set[str] | None, *, stored: Any, city: str) -> None:
+    """A stored lead of a city outside the caller's is 404, as GET scoping answers; a new lead may only be
+    brought in for the caller's own cities (403)."""
+    if cities is None:
+        return
+    if stored is not None and rules.norm(stored.city) not in cities:
+        raise LeadNotFound(f"lead {stored.id} not found")
+    if stored is None and rules.norm(city) not in cities:
+        raise Forbidden("supervisors allocate leads of their teams' cities")
+
+
+async def _visible_live(conn: AsyncConnection, principal: Principal, live: Any) -> AllocationOutcome:
+    """The lead's live allocation as it stands (200) to whoever may read it; to anyone else the lead is 404."""
+    if not principal.reads_org_wide and await repository.get(
+            conn, live.id, scope=repository.readable(principal), with_decision=False) is None:
+        raise LeadNotFound(f"lead {live.lead_id} not found")
+    return AllocationOutcome(200, allocation=_read(live))
+
+
+async def allocate_lead(conn: AsyncConnection, principal: Principal, *, request: LeadAllocationRequest,
                         now: datetime) -> AllocationOutcome:
-    """Allocate a lead to the best RM (or the named RM), or queue it; a lead never gets two live allocations."""
-    if request.rm_id is not None and (principal is None or not principal.has(Role.SUPERVISOR, Role.SALES_ADMIN)):
+    """Allocate a lead to the best RM (or the named RM), or queue it; a lead never gets two live allocations.
+
+    Scope is checked before anything is returned or written. A re-posted lead keeps its stored facts unless
+    the caller is SERVICE (the Leads domain owns them): other callers' differing facts are ignored."""
+    if request.rm_id is not None and not principal.has(Role.SUPERVISOR, Role.SALES_ADMIN):
         raise Forbidden("only a SUPERVISOR or SALES_ADMIN may name the RM")
     # A lead that already has a live allocation is answered as it stands: its read model is not rewritten by
     # a repeated delivery (checked again under the lead's lock below, for concurrent first deliveries).
     existing = await repository.live_for_lead(conn, request.lead_id)
     if existing is not None:
-        return AllocationOutcome(200, allocation=_read(existing))
+        return await _visible_live(conn, principal, existing)
+    cities = await lead_cities_in_scope(conn, principal)
+    if cities is not None:  # org-wide callers (the Leads domain's deliveries: the hot path) need no look-up
+        _check_lead_in_scope(cities, stored=await leads_repository.get(conn, request.lead_id), city=request.city)
     priority, breakdown = rules.score_lead(expected_deal_value=request.expected_deal_value,
                                            segment=request.segment.value, source=request.source.value,
                                            intent=request.intent)
@@ -217,10 +255,12 @@ async def allocate_lead(conn: AsyncConnection, principal: Principal | None, *, r
         "expected_deal_value": request.expected_deal_value, "source": request.source.value,
         "intent": {**(request.intent or {}), "_priority_breakdown": breakdown}, "priority": priority,
         "allocation_status": "NEW", "sla_breaches": 0, "created_at": now, "updated_at": now,
-    }, now=now)
+    }, now=now, refresh_facts=principal.has(Role.SERVICE))
+    # Under the lock: a concurrent first delivery may have stored the lead (with its own city) meanwhile.
+    _check_lead_in_scope(cities, stored=lead, city=request.city)
     existing = await repository.live_for_lead(conn, request.lead_id)
     if existing is not None:
-        return AllocationOutcome(200, allocation=_read(existing))
+        return await _visible_live(conn, principal, existing)
     if request.rm_id is not None:
         return AllocationOutcome(201, allocation=await _allocate_manually(
             conn, principal, lead=lead, rm_id=request.rm_id, reason=request.reason, now=now,

@@ -86,7 +86,7 @@ async def rules_action(request: Request, ctx: Write, conn: Conn, now: Now,
                                                        now=now)
             return redirect("/console/rules?" + urlencode({"city": city, "saved": "1"}), request)
         today = now.date()
-        result = await allocation_ruleset.simulate(conn, request=SimulationRequest.model_validate(
+        result = await allocation_ruleset.simulate(conn, ctx.principal, request=SimulationRequest.model_validate(
             {"from": today - timedelta(days=SIMULATION_DAYS), "to": today, "rules": proposed}), now=now)
     except SalesError as exc:
         message, _ = error_message(exc)

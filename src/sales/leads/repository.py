@@ -40,16 +40,23 @@ def customer_of(row: Any) -> dict[str, Any]:
             "phone": aead.decrypt(row.customer_phone), "email": aead.decrypt(row.customer_email)}
 
 
-async def upsert_and_lock(conn: AsyncConnection, values: dict[str, Any], *, now: datetime) -> Any:
-    """Insert the lead or refresh its facts, then lock its row: concurrent allocations of one lead serialize."""
+async def upsert_and_lock(conn: AsyncConnection, values: dict[str, Any], *, now: datetime,
+                          refresh_facts: bool) -> Any:
+    """Insert the lead, or lock the stored one: concurrent allocations of one lead serialize. A stored lead's
+    facts (customer, place, property, value...) are rewritten only with `refresh_facts`, i.e. by the Leads
+    domain that owns them; otherwise the stored row is returned unchanged."""
     if conn.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
     else:
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
     sealed = _sealed(values)
-    refreshed = {k: v for k, v in sealed.items()
-                 if v is not None and k not in ("id", "created_at", "allocation_status", "sla_breaches")}
+    if refresh_facts:
+        refreshed = {k: v for k, v in sealed.items()
+                     if v is not None and k not in ("id", "created_at", "allocation_status", "sla_breaches")}
+        changes = {**refreshed, "updated_at": now}
+    else:
+        changes = {"updated_at": leads.c.updated_at}  # writes nothing new, but still takes the row lock
     # ON CONFLICT DO UPDATE takes the row lock on PostgreSQL; SQLite holds the write lock from here on.
     statement = dialect_insert(leads).values(**sealed).on_conflict_do_update(
-        index_elements=[leads.c.id], set_={**refreshed, "updated_at": now}).returning(*leads.c)
+        index_elements=[leads.c.id], set_=changes).returning(*leads.c)
     return (await conn.execute(statement)).one()

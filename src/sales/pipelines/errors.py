@@ -11,3 +11,7 @@ class StageChangeNotAllowed(Conflict):
 
 class PipelineClosed(Conflict):
     code, title = "pipeline_closed", "Pipeline is closed"
+
+
+class LeadHasOpenPipeline(Conflict):
+    code, title = "lead_has_open_pipeline", "Lead already has an open pipeline"

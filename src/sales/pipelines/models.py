@@ -1,10 +1,12 @@
 """SalesPipeline (PRD §3.2.1) and its append-only stage history."""
 from __future__ import annotations
 
-from sqlalchemy import (CheckConstraint, Column, Date, ForeignKey, Index, SmallInteger, String, Table, Text)
+from sqlalchemy import (CheckConstraint, Column, Date, ForeignKey, Index, SmallInteger, String, Table, Text, text)
 
 from sales.core.tables import metadata
 from sales.core.types import BigIntPK, Money, UTCDateTime, UUIDType
+
+OPEN = "outcome = 'PENDING'"  # an open pipeline: not yet CLOSED_WON / CLOSED_LOST
 
 sales_pipelines = Table(
     "sales_pipelines", metadata,
@@ -30,6 +32,9 @@ sales_pipelines = Table(
     Index("ix_sales_pipelines_rm_created", "rm_id", "created_at", "id"),
     Index("ix_sales_pipelines_rm_stage", "rm_id", "stage"),
     Index("ix_sales_pipelines_lead", "lead_id"),
+    # A lead has any number of pipelines (it can rent, then buy) but one open at a time, whatever races happen.
+    Index("uq_sales_pipelines_open_lead", "lead_id", unique=True,
+          postgresql_where=text(OPEN), sqlite_where=text(OPEN)),
     Index("ix_sales_pipelines_created", "created_at", "id"),
 )
 

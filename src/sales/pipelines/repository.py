@@ -6,7 +6,8 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, and_, case, func, insert, or_, select, true, update
+from sqlalchemy import ColumnElement, and_, case, func, insert, or_, select, text, true, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales.core.auth import Principal
@@ -14,7 +15,7 @@ from sales.directory.scoping import owned_or_supervised
 from sales.core.db import is_postgres
 from sales.directory.models import rms, teams
 from sales.leads.models import leads
-from sales.pipelines.models import pipeline_stage_history, sales_pipelines as p
+from sales.pipelines.models import OPEN, pipeline_stage_history, sales_pipelines as p
 
 _JOINED = p.join(rms, rms.c.id == p.c.rm_id).outerjoin(teams, teams.c.id == rms.c.team_id).outerjoin(
     leads, leads.c.id == p.c.lead_id)
@@ -69,8 +70,13 @@ async def list_(conn: AsyncConnection, *, scope: ColumnElement[bool], filters: d
     return list((await conn.execute(query)).all())
 
 
-async def insert_pipeline(conn: AsyncConnection, values: dict[str, Any]) -> None:
-    await conn.execute(insert(p).values(**values))
+async def insert_pipeline(conn: AsyncConnection, values: dict[str, Any]) -> bool:
+    """Insert an open pipeline unless its lead has one already (the unique index on open pipelines decides,
+    waiting for a concurrent insert to commit); False when nothing was inserted."""
+    dialect_insert = postgresql.insert if is_postgres(conn) else sqlite.insert
+    statement = dialect_insert(p).values(**values).on_conflict_do_nothing(
+        index_elements=[p.c.lead_id], index_where=text(OPEN)).returning(p.c.id)
+    return (await conn.execute(statement)).first() is not None
 
 
 async def update_pipeline(conn: AsyncConnection, pipeline_id: UUID, values: dict[str, Any]) -> None:
@@ -118,15 +124,14 @@ def as_decimal(value: Any, places: str = "0.01") -> Decimal:
 
 
 async def open_pipeline_id_for_lead(conn: AsyncConnection, lead_id: UUID) -> UUID | None:
-    query = (select(p.c.id).where(p.c.lead_id == lead_id, p.c.outcome == "PENDING")
-             .order_by(p.c.created_at.desc()).limit(1))
-    return (await conn.execute(query)).scalar()
+    """The lead's one open pipeline (uq_sales_pipelines_open_lead), if any."""
+    return (await conn.execute(select(p.c.id).where(p.c.lead_id == lead_id, p.c.outcome == "PENDING"))).scalar()
 
 
-async def pipelines_of_lead(conn: AsyncConnection, lead_id: UUID, *, for_update: bool = False) -> list[Any]:
-    """A lead's pipelines, newest first (locked for a write when asked)."""
+async def current_pipeline_of_lead(conn: AsyncConnection, lead_id: UUID, *, for_update: bool = False) -> Any:
+    """The lead's open pipeline, else its newest closed one, else None (locked for a write when asked)."""
     query = (select(*PIPELINE_COLUMNS).select_from(_JOINED).where(p.c.lead_id == lead_id)
-             .order_by(p.c.created_at.desc(), p.c.id.desc()))
+             .order_by((p.c.outcome == "PENDING").desc(), p.c.created_at.desc(), p.c.id.desc()).limit(1))
     if for_update:
         query = query.with_for_update(of=p)
-    return list((await conn.execute(query)).all())
+    return (await conn.execute(query)).first()

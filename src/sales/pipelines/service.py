@@ -16,11 +16,17 @@ from sales.core.auth import Principal, Role
 from sales.core.errors import Forbidden, InvalidInput
 from sales.core.pii import cipher, mask_email, mask_phone
 from sales.directory import repository as directory_repository
+from sales.leads import repository as leads_repository
+from sales.leads.errors import LeadNotFound
 from sales.pipelines import repository, rules
 from sales.pipelines.enums import Outcome, Source, Stage
-from sales.pipelines.errors import PipelineClosed, PipelineNotFound
+from sales.pipelines.errors import LeadHasOpenPipeline, PipelineClosed, PipelineNotFound
 from sales.pipelines.schemas import (CustomerSummary, PipelineCreate, PipelineRead, PipelineStats, PipelineUpdate,
                                      RMSummary, StageChange, StageHistoryEntry, StageStats)
+
+
+# Roles that open pipelines for any lead and any RM (machine clients such as the Leads domain, and admins).
+ANY_LEAD_ROLES = (Role.SALES_ADMIN, Role.SERVICE)
 
 
 def may_see_pii(principal: Principal, *, rm_id: UUID, team_id: UUID | None) -> bool:
@@ -149,22 +155,50 @@ async def _load_for_change(conn: AsyncConnection, principal: Principal, pipeline
 
 async def create_pipeline(conn: AsyncConnection, principal: Principal, *, data: PipelineCreate,
                           now: datetime) -> PipelineRead:
-    """Open a pipeline at NEW for an active RM."""
-    rm = await directory_repository.get_rm(conn, data.rm_id)
+    """Open a pipeline at NEW for an active RM, on a lead the caller may work that has no open pipeline."""
+    # An RM outside the caller's scope reads as an unknown one: no existence oracle (issue 9 item 10).
+    rm = await directory_repository.get_rm(conn, data.rm_id, scope=directory_repository.readable_rms(principal))
     if rm is None:
         raise InvalidInput(("rm_id",), f"unknown RM {data.rm_id}")
+    if not (principal.has(*ANY_LEAD_ROLES) or principal.sub == rm.id or principal.supervises(rm.team_id)):
+        raise Forbidden("RMs open pipelines for themselves and supervisors for their teams")
     if rm.status != "ACTIVE":
         raise InvalidInput(("rm_id",), f"RM {data.rm_id} is not active")
-    if not (principal.has(Role.SALES_ADMIN, Role.SERVICE) or principal.sub == rm.id
-            or principal.supervises(rm.team_id)):
-        raise Forbidden("RMs open pipelines for themselves and supervisors for their teams")
+    await _check_lead_is_workable(conn, principal, data.lead_id)
     pipeline_id = await open_pipeline(conn, principal, data=data, now=now, sla_deadline=rules.sla_deadline(now))
+    if pipeline_id is None:  # a concurrent request opened one first
+        raise await _open_pipeline_conflict(conn, principal, data.lead_id)
     return await get_pipeline(conn, principal, pipeline_id=pipeline_id)
 
 
+async def _check_lead_is_workable(conn: AsyncConnection, principal: Principal, lead_id: UUID) -> None:
+    """A known lead is worked by its holder (the RM of its open pipeline, else of its newest one), their
+    supervisor, or a role that opens pipelines for any lead; to anyone else it does not exist (404). A lead
+    has one open pipeline at a time (409). A lead nobody knows yet (a walk-in) is anyone's to open."""
+    stored = await leads_repository.get(conn, lead_id, for_update=True)  # serializes with its allocation
+    current = await repository.current_pipeline_of_lead(conn, lead_id)
+    if stored is None and current is None:
+        return
+    holder, holder_team = (current.rm_id, current.rm_team_id) if current is not None else (None, None)
+    if not (principal.has(*ANY_LEAD_ROLES) or principal.sub == holder or principal.supervises(holder_team)):
+        raise LeadNotFound(f"lead {lead_id} not found")
+    if current is not None and current.outcome == Outcome.PENDING:
+        raise await _open_pipeline_conflict(conn, principal, lead_id)
+
+
+async def _open_pipeline_conflict(conn: AsyncConnection, principal: Principal, lead_id: UUID) -> LeadHasOpenPipeline:
+    """409 naming the lead's open pipeline, when the caller may read it."""
+    open_id = await repository.open_pipeline_id_for_lead(conn, lead_id)
+    visible = open_id is not None and await repository.get(
+        conn, open_id, scope=repository.readable(principal)) is not None
+    return LeadHasOpenPipeline(f"lead {lead_id} already has an open pipeline; close it before opening another",
+                               extra={"pipeline_id": open_id} if visible else None)
+
+
 async def open_pipeline(conn: AsyncConnection, principal: Principal, *, data: PipelineCreate, now: datetime,
-                        sla_deadline: datetime) -> UUID:
-    """Insert a NEW pipeline for an RM the caller has already checked, with its event and audit entry.
+                        sla_deadline: datetime) -> UUID | None:
+    """Insert a NEW pipeline for an RM the caller has already checked, with its event and audit entry; None
+    (nothing written) when the lead already has an open pipeline.
     The allocation engine uses this directly on its hot path (it has just claimed the RM's capacity)."""
     pipeline_id = uuid.uuid4()
     values = {
@@ -174,7 +208,8 @@ async def open_pipeline(conn: AsyncConnection, principal: Principal, *, data: Pi
         "expected_close_date": data.expected_close_date, "outcome": Outcome.PENDING.value, "notes": data.notes,
         "sla_deadline": sla_deadline, "stage_changed_at": now, "created_at": now, "updated_at": now,
     }
-    await repository.insert_pipeline(conn, values)
+    if not await repository.insert_pipeline(conn, values):
+        return None
     await outbox.record(conn, type_="sales.pipeline.created", subject=pipeline_id, at=now, data={
         "pipeline_id": pipeline_id, "lead_id": data.lead_id, "rm_id": data.rm_id, "stage": Stage.NEW,
         "source": data.source, "deal_value": data.deal_value})
@@ -313,7 +348,7 @@ async def pipeline_stats(conn: AsyncConnection, principal: Principal, *, filters
 
 
 async def find_open_for_lead(conn: AsyncConnection, *, lead_id: UUID) -> UUID | None:
-    """The lead's open (PENDING outcome) pipeline, if any."""
+    """The lead's open (PENDING outcome) pipeline, if any: there is at most one."""
     return await repository.open_pipeline_id_for_lead(conn, lead_id)
 
 
@@ -333,7 +368,7 @@ async def transfer(conn: AsyncConnection, principal: Principal, *, pipeline_id: 
 async def advance_to(conn: AsyncConnection, *, stage: Stage, now: datetime, actor: Principal,
                      lead_id: UUID | None = None, pipeline_id: UUID | None = None,
                      reason: str | None = None) -> PipelineRead | None:
-    """Move the lead's newest open pipeline (or the given one) forward to `stage` if it is behind it.
+    """Move the lead's open pipeline (or the given one) forward to `stage` if it is behind it.
 
     Returns the moved pipeline, or None when nothing had to move (already there or beyond, or closed).
     Raises PipelineNotFound when the lead has no pipeline yet (a consumed event may arrive before the
@@ -341,14 +376,12 @@ async def advance_to(conn: AsyncConnection, *, stage: Stage, now: datetime, acto
     """
     if pipeline_id is not None:
         row = await repository.get(conn, pipeline_id, for_update=True)
-        rows = [row] if row is not None else []
     elif lead_id is not None:
-        rows = await repository.pipelines_of_lead(conn, lead_id, for_update=True)
+        row = await repository.current_pipeline_of_lead(conn, lead_id, for_update=True)
     else:
         raise InvalidInput(("lead_id",), "lead_id or pipeline_id is required")
-    if not rows:
+    if row is None:
         raise PipelineNotFound(f"no pipeline for {'pipeline ' + str(pipeline_id) if pipeline_id else 'lead ' + str(lead_id)}")
-    row = next((r for r in rows if not Stage(r.stage).is_closed), None)
-    if row is None or not rules.should_advance(Stage(row.stage), stage):
+    if not rules.should_advance(Stage(row.stage), stage):
         return None
     return await _apply_stage(conn, actor, row, StageChange(stage=stage, reason=reason), now=now)
