@@ -1,5 +1,5 @@
 """POST /pipelines on an existing lead: who may open one (issue 9 item 3), one open pipeline per lead in the
-schema (and migration 0007), and the RM reference that reads the same in or out of scope (issue 9 item 10)."""
+schema (and migration 0013), and the RM reference that reads the same in or out of scope (issue 9 item 10)."""
 from __future__ import annotations
 
 import asyncio
@@ -178,13 +178,13 @@ async def test_unknown_and_out_of_scope_rm_answer_the_same(client, auth, engine)
     assert await row_counts(engine) == before
 
 
-# --- migration 0007 -----------------------------------------------------------------------------------------
+# --- migration 0013 -----------------------------------------------------------------------------------------
 
-_MIGRATION = Path(__file__).parents[3] / "src/sales/migrations/versions/0007_one_open_pipeline_per_lead.py"
+_MIGRATION = Path(__file__).parents[3] / "src/sales/migrations/versions/0013_one_open_pipeline_per_lead.py"
 
 
 def _migration():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location("migration_0007", _MIGRATION)
+    spec = importlib.util.spec_from_file_location("migration_0013", _MIGRATION)
     module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
     spec.loader.exec_module(module)  # type: ignore[union-attr]
     return module
@@ -205,7 +205,7 @@ async def _run(engine, step):  # type: ignore[no-untyped-def]
         await conn.run_sync(run)
 
 
-async def test_migration_0007_refuses_duplicate_open_pipelines_then_applies(client, auth, engine):
+async def test_migration_0013_refuses_duplicate_open_pipelines_then_applies(client, auth, engine):
     """issue 9 item 3: existing duplicates are refused with a message naming them (nothing is closed behind
     anyone's back); once they are closed, the index is created."""
     _, rm = await make_rm_with_team(client, auth.admin)
@@ -220,7 +220,7 @@ async def test_migration_0007_refuses_duplicate_open_pipelines_then_applies(clie
         with pytest.raises(RuntimeError) as refused:
             await _run(engine, lambda m: m.upgrade())
         message = str(refused.value)
-        assert message.startswith("migration 0007 refused: 1 lead(s) have more than one open pipeline")
+        assert message.startswith("migration 0013 refused: 1 lead(s) have more than one open pipeline")
         assert str(lead_id) in message and str(first["id"]) in message and str(second["id"]) in message
     finally:  # the schema is shared by the whole session: leave it migrated whatever happened above
         async with engine.begin() as conn:

@@ -5,16 +5,16 @@ person keeps working is a business decision, and closing one properly (stage his
 allocation it completes) is what PATCH /pipelines/{id}/stage does. The message names the leads and their
 open pipelines; close the extras, then run `sales migrate` again.
 
-Revision ID: 0007
-Revises: 0005
+Revision ID: 0013
+Revises: 0012
 """
 import uuid
 
 from alembic import op
 import sqlalchemy as sa
 
-revision = "0007"
-down_revision = "0005"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
@@ -53,6 +53,6 @@ def _refuse_duplicate_open_pipelines() -> None:
     shown = "; ".join(f"lead {lead}: {', '.join(ids)}" for lead, ids in list(open_by_lead.items())[:_SHOWN])
     more = f" and {len(open_by_lead) - _SHOWN} more" if len(open_by_lead) > _SHOWN else ""
     raise DuplicateOpenPipelines(
-        f"migration 0007 refused: {len(open_by_lead)} lead(s) have more than one open pipeline ({shown}{more}); "
+        f"migration 0013 refused: {len(open_by_lead)} lead(s) have more than one open pipeline ({shown}{more}); "
         "close all but one per lead (PATCH /api/v1/sales/pipelines/{id}/stage to CLOSED_LOST, keeping the one "
         "the lead's live allocation names), then run `sales migrate` again")
