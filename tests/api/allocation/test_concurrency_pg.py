@@ -16,6 +16,17 @@ CITY = "Concurrencia"
 pytestmark = pytest.mark.postgres_only
 
 
+async def _post_until_served(client, url: str, payload: dict, headers: dict):  # type: ignore[no-untyped-def]
+    """A client that honours 503 + Retry-After (the pool sheds load when the machine is busy): the claim under
+    test is what the service decides, not how fast a busy 2-core machine answers 220 requests at once."""
+    for _ in range(50):
+        response = await client.post(url, json=payload, headers=headers)
+        if response.status_code != 503:
+            return response
+        await asyncio.sleep(float(response.headers.get("Retry-After", "1")))
+    return response
+
+
 async def test_lar_002_capacity_holds_under_220_concurrent_allocations(client, auth, engine):
     """LAR-002/LAR-007: 220 leads at once on 45 slots: every slot is used, none is exceeded, the rest queue."""
     admin = auth.admin
@@ -28,7 +39,7 @@ async def test_lar_002_capacity_holds_under_220_concurrent_allocations(client, a
     service = auth.headers("SERVICE")
     payloads = [lead_payload(city=CITY, zone="Norte", locality="Centro") for _ in range(220)]
 
-    responses = await asyncio.gather(*[client.post(f"{API}/allocations", json=p, headers=service)
+    responses = await asyncio.gather(*[_post_until_served(client, f"{API}/allocations", p, service)
                                        for p in payloads])
 
     statuses = [r.status_code for r in responses]
@@ -63,7 +74,7 @@ async def test_same_lead_allocated_concurrently_gets_one_allocation(client, auth
     payload = lead_payload(city=CITY, locality="Centro")
     service = auth.headers("SERVICE")
 
-    responses = await asyncio.gather(*[client.post(f"{API}/allocations", json=payload, headers=service)
+    responses = await asyncio.gather(*[_post_until_served(client, f"{API}/allocations", payload, service)
                                        for _ in range(20)])
 
     assert sorted(r.status_code for r in responses) == [200] * 19 + [201]
