@@ -5,7 +5,7 @@ from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator
 
 import structlog
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import exc as sa_exc, text
@@ -15,7 +15,7 @@ from starlette.responses import Response
 
 from sales.core.db import create_engine
 from sales.core.errors import SalesError, problem
-from sales.core.http import JSONResponse, dumps
+from sales.core.http import JSONResponse, dumps, refuse_nul_parameters
 from sales.core.logging import configure_logging, describe_exception
 from sales.core.middleware import UnitOfWorkMiddleware
 from sales.settings import Settings, get_settings
@@ -83,7 +83,8 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
 
     docs = settings.docs_enabled
     app = FastAPI(title="MySqrft Sales", version="1.0.0", lifespan=lifespan,
-                  default_response_class=JSONResponse, openapi_url="/openapi.json" if docs else None,
+                  default_response_class=JSONResponse, dependencies=[Depends(refuse_nul_parameters)],
+                  openapi_url="/openapi.json" if docs else None,
                   docs_url="/docs" if docs else None, redoc_url="/redoc" if docs else None,
                   description="Sales domain: pipelines, lead allocation, RM workload, audit.")
     app.state.settings = settings

@@ -1,21 +1,21 @@
 """Operations endpoints: the test clock, running jobs now, the audit trail."""
 from __future__ import annotations
 
-from datetime import UTC, timedelta
+from datetime import timedelta
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import Depends, Query, Request
-from pydantic import AwareDatetime
+from fastapi import Depends, Path, Query, Request
 from sqlalchemy import select
 
 from sales.core import clock
 from sales.core.auth import Principal, Role
 from sales.core.errors import InvalidInput, NotFound
-from sales.core.http import Conn, Page, Paging, make_router, page_of, require, respond
+from sales.core.fields import Text, UTCDatetime
+from sales.core.http import AFTER_SEQ, Conn, Page, Paging, cursor_after, make_router, page_of, require, respond
 from sales.core.jobs import JOBS
 from sales.core.tables import audit_log
-from sales.admin.schemas import AuditEntry, ClockChange, ClockRead, JobResult
+from sales.admin.schemas import AuditEntry, ClockChange, ClockRead, JobResult, within_clock_range
 
 router = make_router(tags=["admin"])
 Admin = Annotated[Principal, Depends(require(Role.SALES_ADMIN))]
@@ -39,14 +39,18 @@ async def get_clock(request: Request, principal: Admin, conn: Conn):
 async def set_clock(change: ClockChange, principal: Admin, conn: Conn):
     """Freeze the business clock at `now`, or move it forward by `advance_seconds`."""
     if change.now is not None:
-        at = change.now.astimezone(UTC)  # answered in UTC like every other timestamp
+        at = change.now  # in UTC, as every timestamp is answered
     else:
         at = await clock.business_now(conn, frozen_allowed=True) + timedelta(seconds=change.advance_seconds or 0)
+        try:
+            within_clock_range(at)
+        except ValueError as exc:
+            raise InvalidInput(("advance_seconds",), str(exc)) from None
     return respond({"now": await clock.set_frozen(conn, at)})
 
 
 @router.post("/admin/jobs/{job}/run", response_model=JobResult)
-async def run_job(job: str, request: Request, principal: Admin, conn: Conn):
+async def run_job(job: Annotated[Text, Path(max_length=64)], request: Request, principal: Admin, conn: Conn):
     """Run a periodic job now and report what it did."""
     if job not in JOBS:
         raise NotFound(f"unknown job {job!r}; known: {', '.join(sorted(JOBS)) or 'none'}")
@@ -56,10 +60,11 @@ async def run_job(job: str, request: Request, principal: Admin, conn: Conn):
 
 
 @router.get("/audit", response_model=Page[AuditEntry])
-async def list_audit(principal: Admin, conn: Conn, paging: Paging, entity_type: str | None = None,
-                     entity_id: str | None = None, actor_id: UUID | None = None,
-                     from_: Annotated[AwareDatetime | None, Query(alias="from")] = None,
-                     to: Annotated[AwareDatetime | None, Query()] = None):
+async def list_audit(principal: Admin, conn: Conn, paging: Paging,
+                     entity_type: Annotated[Text | None, Query(max_length=64)] = None,
+                     entity_id: Annotated[Text | None, Query(max_length=64)] = None, actor_id: UUID | None = None,
+                     from_: Annotated[UTCDatetime | None, Query(alias="from")] = None,
+                     to: Annotated[UTCDatetime | None, Query()] = None):
     """The audit trail, newest first."""
     query = select(audit_log)
     if entity_type:
@@ -72,11 +77,8 @@ async def list_audit(principal: Admin, conn: Conn, paging: Paging, entity_type: 
         query = query.where(audit_log.c.at >= from_)
     if to:
         query = query.where(audit_log.c.at <= to)
-    if paging.cursor:
-        try:
-            query = query.where(audit_log.c.seq < int(paging.cursor[0]))
-        except (ValueError, TypeError):
-            raise InvalidInput.query(("cursor",), "malformed cursor") from None
+    if after := cursor_after(paging.cursor, AFTER_SEQ):
+        query = query.where(audit_log.c.seq < after[0])
     rows = (await conn.execute(query.order_by(audit_log.c.seq.desc()).limit(paging.limit + 1))).all()
     entries = [(row.seq, AuditEntry.model_validate(row._mapping)) for row in rows]
     page = page_of(entries, paging.limit, lambda e: (e[0],))

@@ -1,10 +1,23 @@
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from sales.core.fields import UTCDatetime
+
+# The test clock stays well inside the calendar, so business arithmetic on it (SLA deadlines, retention
+# windows, retry back-off) can never leave the years datetime holds.
+CLOCK_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+CLOCK_LATEST = datetime(3000, 1, 1, tzinfo=UTC)
+
+
+def within_clock_range(at: datetime) -> datetime:
+    if not CLOCK_EARLIEST <= at < CLOCK_LATEST:
+        raise ValueError(f"the clock stays between {CLOCK_EARLIEST:%Y-%m-%d} and {CLOCK_LATEST:%Y-%m-%d} (UTC)")
+    return at
 
 
 class ClockRead(BaseModel):
@@ -13,7 +26,7 @@ class ClockRead(BaseModel):
 
 class ClockChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    now: AwareDatetime | None = None
+    now: Annotated[UTCDatetime, AfterValidator(within_clock_range)] | None = None
     advance_seconds: float | None = Field(default=None, ge=0, le=10 * 365 * 86400)
 
     @model_validator(mode="after")

@@ -1,7 +1,6 @@
 """/api/v1/sales/allocations (PRD §7.2): allocate, respond, reassign, queue, workload, rules, simulate."""
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -15,7 +14,8 @@ from sales.allocation.schemas import (AllocationRead, BulkReassignRequest, BulkR
                                       LeadAllocationRequest, QueueItem, QueuedLead, QueuedReassignment,
                                       ReassignRequest, ReassignResult, RejectRequest, RejectResult, RuleSetChange, RuleSetRead, SimulationRequest, SimulationResult)
 from sales.allocation.schemas import WorkloadRead as WorkloadReadModel
-from sales.core.http import Conn, Now, Page, Paging, make_router, page_of, respond
+from sales.core.fields import Text, UTCDatetime
+from sales.core.http import CityFilter, Conn, Now, Page, Paging, make_router, page_of, respond
 
 router = make_router(tags=["allocations"])
 
@@ -31,10 +31,11 @@ async def allocate(request: LeadAllocationRequest, principal: AllocationsCreate,
 
 @router.get("", response_model=Page[AllocationRead])
 async def list_allocations(principal: AllocationsRead, conn: Conn, paging: Paging, rm_id: UUID | None = None,
-                           team_id: UUID | None = None, city: str | None = None,
+                           team_id: UUID | None = None, city: CityFilter = None,
                            status: AllocationStatus | None = None, allocation_type: AllocationType | None = None,
                            lead_id: UUID | None = None,
-                           from_: Annotated[datetime | None, Query(alias="from")] = None, to: datetime | None = None):
+                           from_: Annotated[UTCDatetime | None, Query(alias="from")] = None,
+                           to: UTCDatetime | None = None):
     """Allocations in the caller's scope, newest first."""
     filters = {"rm_id": rm_id, "team_id": team_id, "city": city, "status": status.value if status else None,
                "allocation_type": allocation_type.value if allocation_type else None, "lead_id": lead_id,
@@ -46,13 +47,13 @@ async def list_allocations(principal: AllocationsRead, conn: Conn, paging: Pagin
 
 @router.get("/workload", response_model=WorkloadReadModel)
 async def workload(principal: WorkloadRead, conn: Conn, now: Now, team_id: UUID | None = None,
-                   city: str | None = None):
+                   city: CityFilter = None):
     """Team workload: per RM, team and city, with today's distribution and queue-depth alerts."""
     return respond(await reads.workload(conn, principal, now=now, team_id=team_id, city=city))
 
 
 @router.get("/queued", response_model=Page[QueuedLead])
-async def queued_leads(principal: WorkloadRead, conn: Conn, city: str | None = None,
+async def queued_leads(principal: WorkloadRead, conn: Conn, city: CityFilter = None,
                        limit: Annotated[int, Query(ge=1, le=500)] = 100):
     """Leads waiting for capacity (LAR-007), highest priority then oldest, for the caller's cities."""
     items = await reads.list_queued_leads(conn, principal, city=city, limit=limit)
@@ -60,7 +61,8 @@ async def queued_leads(principal: WorkloadRead, conn: Conn, city: str | None = N
 
 
 @router.get("/rules", response_model=RuleSetRead)
-async def get_rules(principal: AllocationsManage, conn: Conn, city: str = "*"):
+async def get_rules(principal: AllocationsManage, conn: Conn,
+                    city: Annotated[Text, Query(min_length=1, max_length=100)] = "*"):
     """The effective rules of a city ('*' = the default for every city without its own)."""
     return respond(await ruleset.get_rules(conn, city=city))
 

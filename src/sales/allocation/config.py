@@ -1,9 +1,11 @@
 """Allocation rule configuration: one document per city ("*" = default), versioned in the database."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from sales.core.fields import Text
 
 GeoLevel = Literal["LOCALITY", "ZONE", "CITY"]
 
@@ -37,7 +39,7 @@ class AllocationRules(BaseModel):
                                   description="LAR-006: the Nth SLA breach on a lead escalates it")
     overflow_to_backup: bool = True
     queue_depth_alert: int = Field(default=10, ge=1, le=1000)
-    timezone: str = Field(default="UTC", description="for shifts and leave days")
+    timezone: Annotated[Text, Field(max_length=64)] = Field(default="UTC", description="for shifts and leave days")
 
     @field_validator("geographic_widening")
     @classmethod

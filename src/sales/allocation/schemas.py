@@ -10,12 +10,12 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 from sales.allocation.config import AllocationRules
 from sales.allocation.enums import AllocationStatus, AllocationType
+from sales.core.fields import City, JSONObject, Locality, Text, Zone
 from sales.core.money import Money
 from sales.directory.enums import PropertyType, Segment
 from sales.pipelines.enums import Source
 
-Reason = Annotated[str, Field(min_length=1, max_length=1000)]
-Place = Annotated[str, Field(min_length=1, max_length=200)]
+Reason = Annotated[Text, Field(min_length=1, max_length=1000)]
 
 
 class _Strict(BaseModel):
@@ -24,22 +24,22 @@ class _Strict(BaseModel):
 
 class Customer(_Strict):
     id: UUID | None = None
-    name: Annotated[str, Field(max_length=200)] | None = None
-    phone: Annotated[str, Field(max_length=32)] | None = None
+    name: Annotated[Text, Field(max_length=200)] | None = None
+    phone: Annotated[Text, Field(max_length=32)] | None = None
     email: EmailStr | None = None
 
 
 class LeadAllocationRequest(_Strict):
     lead_id: UUID
     customer: Customer | None = None
-    city: Place
-    zone: Place | None = None
-    locality: Place
+    city: City
+    zone: Zone | None = None
+    locality: Locality
     property_type: PropertyType
     segment: Segment
     expected_deal_value: Money | None = None
     source: Source
-    intent: dict[str, Any] | None = None
+    intent: JSONObject | None = None
     rm_id: UUID | None = Field(default=None, description="manual allocation (SUPERVISOR, SALES_ADMIN)")
     override_capacity: bool = False
     reason: Reason | None = Field(default=None, description="why; required with override_capacity")
@@ -204,15 +204,15 @@ class RuleSetRead(BaseModel):
 
 
 class RuleSetChange(_Strict):
-    city: Annotated[str, Field(min_length=1, max_length=100)] = "*"
-    rules: dict[str, Any] = Field(description="full or partial rules; omitted keys keep their current value")
+    city: City = "*"
+    rules: JSONObject = Field(description="full or partial rules; omitted keys keep their current value")
 
 
 class SimulationRequest(_Strict):
     leads: list[LeadAllocationRequest] | None = Field(default=None, max_length=50000)
     from_: date | None = Field(default=None, alias="from")
     to: date | None = None
-    rules: dict[str, Any] | None = Field(default=None, description="proposed rules for every city; current when absent")
+    rules: JSONObject | None = Field(default=None, description="proposed rules for every city; current when absent")
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 

@@ -24,6 +24,7 @@ from sales.core import audit, hooks, outbox
 from sales.core.auth import Principal, Role
 from sales.core.db import savepoint
 from sales.core.errors import Forbidden, InvalidInput, SalesError
+from sales.core.http import AFTER_TIME_AND_ID, cursor_after
 from sales.directory import repository as directory_repository, service as directory_service
 from sales.leads import repository as leads_repository
 from sales.leads.errors import LeadNotFound
@@ -307,14 +308,8 @@ async def get_allocation(conn: AsyncConnection, principal: Principal, *, allocat
 
 async def list_allocations(conn: AsyncConnection, principal: Principal, *, filters: dict[str, Any], limit: int,
                            cursor: list[Any] | None) -> list[AllocationRead]:
-    after = None
-    if cursor is not None:
-        try:
-            after = (datetime.fromisoformat(str(cursor[0]).replace("Z", "+00:00")), UUID(str(cursor[1])))
-        except (ValueError, IndexError):
-            raise InvalidInput.query(("cursor",), "malformed cursor") from None
     rows = await repository.list_(conn, scope=repository.readable(principal), filters=filters, limit=limit,
-                                  after=after)
+                                  after=cursor_after(cursor, AFTER_TIME_AND_ID))
     return [_read(r) for r in rows]
 
 

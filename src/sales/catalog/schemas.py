@@ -7,19 +7,19 @@ from decimal import Decimal
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
 from sales.catalog.enums import UserType
 from sales.core.money import Money
-from sales.core.validators import no_nul, text
+from sales.core.fields import bounded_text, refuse_nul, storable
 
 FEATURE_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
 MAX_FEATURES = 50
 MAX_FEATURE_TEXT = 200
 MAX_FEATURE_NUMBER = Decimal("1e12")
 
-Code = text(64, min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-Name = text(200, min_length=1)
+Code = bounded_text(64, min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+Name = bounded_text(200, min_length=1)
 Tier = Annotated[int, Field(ge=0, le=100, strict=True, description="rank within the user type; 0 = free")]
 DurationDays = Annotated[int, Field(ge=1, le=3660, strict=True)]
 
@@ -38,7 +38,7 @@ def _feature_value(name: str, value: Any) -> bool | int | Decimal | str:
     if isinstance(value, str):
         if len(value) > MAX_FEATURE_TEXT:
             raise ValueError(f"feature {name!r}: at most {MAX_FEATURE_TEXT} characters")
-        return no_nul(value)
+        return refuse_nul(value)
     raise ValueError(f"feature {name!r}: must be a number, a boolean or a string")
 
 
@@ -57,7 +57,7 @@ def check_features(value: Any) -> dict[str, bool | int | Decimal | str]:
     return out
 
 
-Features = Annotated[dict[str, bool | int | Decimal | str], BeforeValidator(check_features)]
+Features = Annotated[dict[str, bool | int | Decimal | str], BeforeValidator(check_features), AfterValidator(storable)]
 
 
 class _Strict(BaseModel):

@@ -19,6 +19,7 @@ from sales.console.pages_desk import error_message
 from sales.console.web import Ctx, Session, Write, redirect, render, roles
 from sales.core.auth import Role
 from sales.core.errors import SalesError
+from sales.core.fields import storable
 from sales.core.http import Conn, Now
 from sales.directory import service as directory_service
 from sales.pipelines import service as pipelines_service
@@ -27,6 +28,7 @@ from sales.pipelines.enums import Stage
 router = APIRouter()
 Admin = Annotated[Ctx, Depends(roles(Role.SALES_ADMIN))]
 SIMULATION_DAYS = 7
+MAX_RULES_TEXT = 64 * 1024
 DISTRIBUTION_SHOWN = 40
 
 
@@ -59,15 +61,19 @@ async def rules_page(request: Request, ctx: Admin, conn: Conn, now: Now) -> Resp
 
 
 def _parse_rules(text: str) -> dict[str, Any]:
-    value = json.loads(text, parse_float=Decimal)
+    try:
+        value = json.loads(text, parse_float=Decimal)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
     if not isinstance(value, dict):
         raise ValueError("the rules must be a JSON object")
-    return json.loads(json.dumps(value, default=float))
+    return json.loads(json.dumps(storable(value), default=float))
 
 
 @router.post("/rules", include_in_schema=False)
 async def rules_action(request: Request, ctx: Write, conn: Conn, now: Now,
-                       city: Annotated[str, Form(max_length=100)] = "*", rules: Annotated[str, Form()] = "",
+                       city: Annotated[str, Form(max_length=100)] = "*",
+                       rules: Annotated[str, Form(max_length=MAX_RULES_TEXT)] = "",
                        action: Annotated[str, Form()] = "simulate") -> Response:
     """Simulate the edited rules on the last 7 days of leads, or save them as the city's next version."""
     if ctx.role is not Role.SALES_ADMIN:

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Form, Request
+from pydantic import ValidationError
 from starlette.responses import Response
 
 from sales.allocation import reads as allocation_reads, service as allocation_service
@@ -169,17 +170,17 @@ async def board_partial(request: Request, ctx: RMOnly, conn: Conn, now: Now) -> 
 
 
 def _stage_change(stage: str, reason: str, loss_reason: str, deal_value: str) -> StageChange:
-    value = None
-    if deal_value.strip():
-        try:
-            value = Decimal(deal_value.strip().replace(",", "").replace("₹", ""))
-        except InvalidOperation:
-            raise _FormError("deal_value", "Enter the deal value as a number, e.g. 2500000.") from None
+    # Digit grouping and the rupee sign are how people type amounts; the rest is the API's money rule.
+    amount = deal_value.strip().replace(",", "").replace("₹", "") or None
     try:
-        return StageChange(stage=Stage(stage), reason=reason.strip() or None, loss_reason=loss_reason.strip() or None,
-                           deal_value=value)
-    except ValueError as exc:
-        raise _FormError("stage", str(exc).splitlines()[0]) from None
+        return StageChange(stage=stage, reason=reason.strip() or None, loss_reason=loss_reason.strip() or None,
+                           deal_value=amount)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else "stage"
+        if field == "deal_value":
+            raise _FormError(field, "Enter the deal value as a number, e.g. 2500000.") from None
+        raise _FormError(field, first["msg"]) from None
 
 
 class _FormError(Exception):

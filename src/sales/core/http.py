@@ -13,12 +13,13 @@ import orjson
 from fastapi import Depends, Query, Request, Response
 from fastapi.routing import APIRoute, APIRouter
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales.core.auth import Principal, Role, decode_token
 from sales.core.clock import business_now
 from sales.core.errors import Forbidden, InvalidInput, NotAuthenticated
+from sales.core.fields import INT64_MAX, NUL, Text, UTCDatetime
 
 T = TypeVar("T")
 
@@ -53,12 +54,32 @@ def respond(content: Any, status_code: int = 200, headers: dict[str, str] | None
     return JSONResponse(content, status_code=status_code, headers=headers)
 
 
+def _refuse_constant(name: str) -> Any:
+    raise json.JSONDecodeError(f"{name} is not a JSON number", name, 0)
+
+
 class _DecimalJSONRequest(Request):
     async def json(self) -> Any:
         if not hasattr(self, "_json"):
             body = await self.body()
-            self._json = json.loads(body, parse_float=Decimal)
+            self._json = json.loads(body, parse_float=Decimal, parse_constant=_refuse_constant)
         return self._json
+
+    async def refuse_runaway_nesting(self) -> None:
+        """A JSON body nested deeper than the parser can go is a 422 (FastAPI would answer a bare 400)."""
+        if not _is_json(self.headers.get("content-type")):
+            return
+        try:
+            await self.json()
+        except RecursionError:
+            raise InvalidInput((), "JSON nested too deeply") from None
+        except ValueError:
+            pass  # unparsable JSON: FastAPI parses again and answers 400 (see app.install_error_handlers)
+
+
+def _is_json(content_type: str | None) -> bool:
+    media_type = (content_type or "application/json").split(";")[0].strip().lower()
+    return media_type == "application/json" or (media_type.startswith("application/") and media_type.endswith("+json"))
 
 
 class DecimalJSONRoute(APIRoute):
@@ -68,7 +89,10 @@ class DecimalJSONRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def route_handler(request: Request) -> Response:
-            return await handler(_DecimalJSONRequest(request.scope, request.receive))
+            decimal_request = _DecimalJSONRequest(request.scope, request.receive)
+            if self.body_field is not None:
+                await decimal_request.refuse_runaway_nesting()
+            return await handler(decimal_request)
 
         return route_handler
 
@@ -79,6 +103,25 @@ def make_router(**kwargs: Any) -> APIRouter:
 
 
 # --- dependencies ------------------------------------------------------------------------------
+
+async def refuse_nul_parameters(request: Request) -> None:
+    """Path, query and form parameters never carry NUL: PostgreSQL can neither store nor compare it.
+
+    Installed on the whole app (API and console); JSON bodies are held to the same by `fields.Text`."""
+    named = [("path", name, value) for name, value in request.path_params.items()]
+    named += [("query", name, value) for name, value in request.query_params.multi_items()]
+    if _is_form(request.headers.get("content-type")):
+        form = await request.form()
+        named += [("body", name, value) for name, value in form.multi_items() if isinstance(value, str)]
+    for where, name, value in named:
+        if NUL in name or NUL in value:
+            raise InvalidInput((name,), "must not contain NUL characters", where=where)
+
+
+def _is_form(content_type: str | None) -> bool:
+    media_type = (content_type or "").split(";")[0].strip().lower()
+    return media_type in ("application/x-www-form-urlencoded", "multipart/form-data")
+
 
 async def get_conn(request: Request) -> AsyncConnection:
     return await request.state.uow.connection()
@@ -134,12 +177,38 @@ class PageParams(BaseModel):
     cursor: list[Any] | None
 
 
+Seq = Annotated[int, Field(ge=0, le=INT64_MAX)]
+AFTER_SEQ: TypeAdapter[tuple[int]] = TypeAdapter(tuple[Seq])
+AFTER_TIME_AND_ID: TypeAdapter[tuple[datetime, UUID]] = TypeAdapter(tuple[UTCDatetime, UUID])
+
+
+def after_name_and_id(max_length: int) -> TypeAdapter[tuple[str, UUID]]:
+    return TypeAdapter(tuple[Annotated[Text, Field(max_length=max_length)], UUID])
+
+
+def cursor_after(cursor: list[Any] | None, shape: TypeAdapter[T]) -> T | None:
+    """The decoded `?cursor=` checked against a list's sort key before it reaches SQL, or None without one.
+
+    A cursor comes back from the client, so it is input like any other: `shape` is the sort key's types
+    (UTC timestamps, 64-bit sequence numbers, bounded text)."""
+    if cursor is None:
+        return None
+    try:
+        return shape.validate_python(cursor)
+    except ValidationError:
+        raise InvalidInput.query(("cursor",), "malformed cursor") from None
+
+
+MAX_CURSOR = 2048  # a sort key of a 200-character name and an id, base64-encoded, with room to spare
+
+
 async def page_params(limit: Annotated[int, Query(ge=1, le=500)] = 50,
-                cursor: Annotated[str | None, Query()] = None) -> PageParams:
+                cursor: Annotated[Text | None, Query(max_length=MAX_CURSOR)] = None) -> PageParams:
     return PageParams(limit=limit, cursor=decode_cursor(cursor) if cursor else None)
 
 
 Paging = Annotated[PageParams, Depends(page_params)]
+CityFilter = Annotated[Text | None, Query(max_length=100, description="matched case-insensitively")]
 
 
 def encode_cursor(*values: Any) -> str:

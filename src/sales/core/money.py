@@ -1,12 +1,22 @@
 """Money in schemas: Decimal with at most two places, never negative, never through float."""
 from __future__ import annotations
 
+import re
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field
 
 CENT = Decimal("0.01")
+# ASCII digits with one optional point: what `Decimal()` also takes ("1_000", " 1000 ", "١٠٠٠", "1e3",
+# "NaN", "+5") is not how an amount is written, so a string holding it is refused.
+_PLAIN_AMOUNT = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+
+
+def _plain_amount(value: Any) -> Any:
+    if isinstance(value, str) and not _PLAIN_AMOUNT.fullmatch(value):
+        raise ValueError("must be a plain decimal amount such as 2500.00 (ASCII digits and one optional point)")
+    return value
 
 
 def _two_places(value: Decimal) -> Decimal:
@@ -17,8 +27,8 @@ def _two_places(value: Decimal) -> Decimal:
     return value.quantize(CENT)
 
 
-Money = Annotated[Decimal, Field(ge=0, le=Decimal("999999999999.99"), allow_inf_nan=False),
-                  AfterValidator(_two_places)]
+Money = Annotated[Decimal, BeforeValidator(_plain_amount),
+                  Field(ge=0, le=Decimal("999999999999.99"), allow_inf_nan=False), AfterValidator(_two_places)]
 
 
 def to_money(value: Decimal | int | str) -> Decimal:

@@ -6,12 +6,12 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
-from sales.core.fields import Text, UTCTimestamp
+from sales.core.fields import Text, UTCDatetime, bounded_text
 from sales.notifications.enums import Channel
 
 # BCP 47 language tag (e.g. "en", "hi-IN").
-Language = Text(35, pattern=r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$")
-ViewId = Text(128, pattern=r"^[A-Za-z0-9._:-]+$")
+Language = bounded_text(35, min_length=1, pattern=r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$")
+ViewId = bounded_text(128, min_length=1, pattern=r"^[A-Za-z0-9._:-]+$")
 
 
 class _Strict(BaseModel):
@@ -37,7 +37,7 @@ class _PreferenceFields(BaseModel):
 
 
 class PreferencesWrite(_PreferenceFields, _Strict):
-    updated_at: UTCTimestamp | None = Field(
+    updated_at: UTCDatetime | None = Field(
         default=None, description="when the values were set upstream; older than the stored ones is 409")
 
 
@@ -45,7 +45,7 @@ class PreferencesUpdated(_PreferenceFields, _Event):
     """users.preferences.updated"""
 
     user_id: UUID
-    updated_at: UTCTimestamp | None = None
+    updated_at: UTCDatetime | None = None
 
 
 class PreferencesRead(BaseModel):
@@ -59,7 +59,7 @@ class PreferencesRead(BaseModel):
 
 class _ViewFields(BaseModel):
     property_id: UUID
-    viewed_at: UTCTimestamp
+    viewed_at: UTCDatetime
     contacted: StrictBool = False
 
 

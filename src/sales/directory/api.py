@@ -1,13 +1,15 @@
 """Teams and the RM directory: /api/v1/sales/teams, /api/v1/sales/rms."""
 from __future__ import annotations
 
+from typing import Annotated
 from uuid import UUID
 
-from fastapi import Request
+from fastapi import Query, Request
 from starlette.datastructures import UploadFile  # what request.form() returns (FastAPI's is a subclass)
 
 from sales.core.errors import InvalidInput
-from sales.core.http import Conn, Now, Page, Paging, make_router, page_of, respond
+from sales.core.fields import Text
+from sales.core.http import CityFilter, Conn, Now, Page, Paging, make_router, page_of, respond
 from sales.directory import service
 from sales.directory.enums import Availability, RMStatus
 from sales.directory.permissions import AvailabilityWrite, DirectoryAdmin, DirectoryRead
@@ -24,7 +26,7 @@ async def create_team(data: TeamCreate, principal: DirectoryAdmin, conn: Conn, n
 
 
 @router.get("/teams", response_model=Page[TeamRead])
-async def list_teams(principal: DirectoryRead, conn: Conn, paging: Paging, city: str | None = None):
+async def list_teams(principal: DirectoryRead, conn: Conn, paging: Paging, city: CityFilter = None):
     """Teams the caller may see, by name."""
     teams = await service.list_teams(conn, principal, city=city, limit=paging.limit, cursor=paging.cursor)
     return respond(page_of(teams, paging.limit, lambda t: (t.name, t.id)))
@@ -69,7 +71,8 @@ async def import_rms(request: Request, principal: DirectoryAdmin, conn: Conn, no
 
 @router.get("/rms", response_model=Page[RMRead])
 async def list_rms(principal: DirectoryRead, conn: Conn, paging: Paging, team_id: UUID | None = None,
-                   city: str | None = None, zone: str | None = None, status: RMStatus | None = None,
+                   city: CityFilter = None, zone: Annotated[Text | None, Query(max_length=100)] = None,
+                   status: RMStatus | None = None,
                    availability: Availability | None = None, is_backup: bool | None = None):
     """RMs the caller may see, by name."""
     filters = {"team_id": team_id, "city": city, "zone": zone, "is_backup": is_backup,

@@ -37,12 +37,12 @@ async def get_team(conn: AsyncConnection, team_id: UUID, *, scope: ColumnElement
 
 
 async def list_teams(conn: AsyncConnection, *, scope: ColumnElement[bool], city: str | None, limit: int,
-                     after: tuple[str, str] | None) -> list[Any]:
+                     after: tuple[str, UUID] | None) -> list[Any]:
     query = select(teams).where(scope)
     if city:
         query = query.where(teams.c.city == city)
     if after:
-        query = query.where(or_(teams.c.name > after[0], and_(teams.c.name == after[0], teams.c.id > UUID(after[1]))))
+        query = query.where(or_(teams.c.name > after[0], and_(teams.c.name == after[0], teams.c.id > after[1])))
     return list((await conn.execute(query.order_by(teams.c.name, teams.c.id).limit(limit + 1))).all())
 
 
@@ -71,13 +71,13 @@ async def get_rm(conn: AsyncConnection, rm_id: UUID, *, scope: ColumnElement[boo
 
 
 async def list_rms(conn: AsyncConnection, *, scope: ColumnElement[bool], filters: dict[str, Any], limit: int,
-                   after: tuple[str, str] | None) -> list[Any]:
+                   after: tuple[str, UUID] | None) -> list[Any]:
     query = select(*RM_COLUMNS).where(scope)
     for name in ("team_id", "city", "zone", "status", "availability", "is_backup"):
         if filters.get(name) is not None:
             query = query.where(rms.c[name] == filters[name])
     if after:
-        query = query.where(or_(rms.c.name > after[0], and_(rms.c.name == after[0], rms.c.id > UUID(after[1]))))
+        query = query.where(or_(rms.c.name > after[0], and_(rms.c.name == after[0], rms.c.id > after[1])))
     return list((await conn.execute(query.order_by(rms.c.name, rms.c.id).limit(limit + 1))).all())
 
 

@@ -10,11 +10,14 @@ from uuid import UUID
 from pydantic import (BaseModel, ConfigDict, EmailStr, Field, ValidationInfo, field_validator,
                       model_validator)
 
+from sales.core.fields import City, Locality, Text, Zone
 from sales.core.money import Money
 from sales.directory.enums import Availability, PropertyType, RMStatus, Segment
 
-_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
-Name = Annotated[str, Field(min_length=1, max_length=200)]
+_HHMM = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
+Name = Annotated[Text, Field(min_length=1, max_length=200)]
+MAX_LOCALITIES = 200
+MAX_SHIFTS = 50  # several shifts a day, every day of the week
 
 
 class _Strict(BaseModel):
@@ -24,14 +27,14 @@ class _Strict(BaseModel):
 class TeamCreate(_Strict):
     id: UUID | None = None
     name: Name
-    city: Name
+    city: City
     supervisor_id: UUID | None = None
 
 
 class TeamUpdate(_Strict):
     id: UUID | None = None
     name: Name | None = None
-    city: Name | None = None
+    city: City | None = None
     supervisor_id: UUID | None = None
 
 
@@ -46,13 +49,13 @@ class TeamRead(BaseModel):
 
 class Shift(_Strict):
     weekday: int = Field(ge=0, le=6, description="0 = Monday ... 6 = Sunday")
-    start: str = Field(description="HH:MM, business time (UTC)")
-    end: str = Field(description="HH:MM; an end before the start runs past midnight")
+    start: Annotated[Text, Field(max_length=5, description="HH:MM, business time (UTC)")]
+    end: Annotated[Text, Field(max_length=5, description="HH:MM; an end before the start runs past midnight")]
 
     @field_validator("start", "end")
     @classmethod
     def _hhmm(cls, value: str) -> str:
-        if not _HHMM.match(value):
+        if not _HHMM.fullmatch(value):
             raise ValueError("must be HH:MM (24-hour)")
         return value
 
@@ -70,11 +73,11 @@ def _unique(values: list) -> list:  # type: ignore[type-arg]
 class _RMFields(_Strict):
     name: Name | None = None
     email: EmailStr | None = None
-    phone: Annotated[str, Field(max_length=32)] | None = None
+    phone: Annotated[Text, Field(max_length=32)] | None = None
     team_id: UUID | None = None
-    city: Name | None = None
-    zone: Annotated[str, Field(max_length=100)] | None = None
-    localities: list[Annotated[str, Field(min_length=1, max_length=200)]] | None = None
+    city: City | None = None
+    zone: Zone | None = None
+    localities: Annotated[list[Locality], Field(max_length=MAX_LOCALITIES)] | None = None
     property_types: list[PropertyType] | None = None
     segments: list[Segment] | None = None
     max_deal_value: Money | None = None
@@ -84,7 +87,7 @@ class _RMFields(_Strict):
     is_backup: bool | None = None
     status: RMStatus | None = None
     availability: Availability | None = None
-    shifts: list[Shift] | None = None
+    shifts: Annotated[list[Shift], Field(max_length=MAX_SHIFTS)] | None = None
 
     @field_validator("localities", "property_types", "segments")
     @classmethod
@@ -96,8 +99,8 @@ class RMCreate(_RMFields):
     id: UUID = Field(description="The RM's platform user id")
     name: Name
     email: EmailStr
-    city: Name
-    localities: list[Annotated[str, Field(min_length=1, max_length=200)]] = []
+    city: City
+    localities: Annotated[list[Locality], Field(max_length=MAX_LOCALITIES)] = []
     property_types: list[PropertyType] = [PropertyType.RESIDENTIAL, PropertyType.COMMERCIAL]
     segments: list[Segment] = [Segment.TENANT, Segment.OWNER, Segment.BUYER]
     capacity: int = Field(default=25, ge=0, le=1000)
@@ -106,7 +109,7 @@ class RMCreate(_RMFields):
     is_backup: bool = False
     status: RMStatus = RMStatus.ACTIVE
     availability: Availability = Availability.ONLINE
-    shifts: list[Shift] = []
+    shifts: Annotated[list[Shift], Field(max_length=MAX_SHIFTS)] = []
 
 
 class RMUpdate(_RMFields):
@@ -150,7 +153,7 @@ class AvailabilityChange(_Strict):
 class LeaveCreate(_Strict):
     start_date: date
     end_date: date
-    reason: Annotated[str, Field(max_length=1000)] | None = None
+    reason: Annotated[Text, Field(max_length=1000)] | None = None
 
     @field_validator("end_date")
     @classmethod

@@ -16,6 +16,7 @@ from sales.core import audit
 from sales.core.auth import Principal
 from sales.core.errors import Forbidden, InvalidInput, SalesError
 from sales.core.pii import mask_email, mask_phone
+from sales.core.http import after_name_and_id, cursor_after
 from sales.directory import repository
 from sales.directory.errors import CapacityBelowLoad, LeaveOverlaps, RMExists, RMNotFound, TeamExists, TeamNotFound
 from sales.directory.permissions import manages_rm, sees_rm_salary
@@ -80,14 +81,11 @@ async def list_teams(conn: AsyncConnection, principal: Principal, *, city: str |
     return [TeamRead.model_validate(r._mapping) for r in rows]
 
 
-def _after(cursor: list[Any] | None) -> tuple[str, str] | None:
-    if cursor is None:
-        return None
-    try:
-        name, key = cursor
-        return str(name), str(UUID(str(key)))
-    except (ValueError, TypeError):
-        raise InvalidInput.query(("cursor",), "malformed cursor") from None
+_AFTER_NAME = after_name_and_id(200)  # teams and RMs are listed by name (String(200)), then id
+
+
+def _after(cursor: list[Any] | None) -> tuple[str, UUID] | None:
+    return cursor_after(cursor, _AFTER_NAME)
 
 
 async def cities_of_teams(conn: AsyncConnection, team_ids: frozenset[UUID]) -> set[str]:
@@ -201,21 +199,45 @@ async def list_leaves(conn: AsyncConnection, principal: Principal, *, rm_id: UUI
 # --- CSV import --------------------------------------------------------------------------------
 
 _LIST_FIELDS = ("localities", "property_types", "segments")
+MAX_CSV_FIELD = 128 * 1024  # characters in one cell
 
 
-def _csv_record(raw: dict[str, str | None]) -> dict[str, Any]:
+def _read_csv(content: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """The header and the non-blank rows with the line each ends on (the line a user sees in an editor).
+
+    csv's own field limit (also 128 KB) is lifted while parsing, so that an over-long cell is reported by
+    row and column instead of aborting the parse; the whole file is already in memory."""
+    previous = csv.field_size_limit(len(content) + 1)
+    reader = csv.reader(io.StringIO(content))
+    try:
+        header = next(reader, [])
+        rows = [(reader.line_num, row) for row in reader if row]
+    except csv.Error as exc:
+        raise InvalidInput(("file",), f"line {reader.line_num}: {exc}") from None
+    finally:
+        csv.field_size_limit(previous)
+    return [name.strip() for name in header], rows
+
+
+def _header_errors(header: list[str]) -> list[dict[str, Any]]:
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    return [{"loc": ["header", name], "msg": "column appears more than once"} for name in repeated]
+
+
+def _csv_record(header: list[str], values: list[str]) -> dict[str, Any]:
+    if len(values) > len(header):
+        raise ValueError("row has more values than the header has columns")
     record: dict[str, Any] = {}
-    for key, value in raw.items():
-        if key is None:
-            raise ValueError("row has more values than the header has columns")
-        key = key.strip()
-        value = (value or "").strip()
+    for key, raw in zip(header, values):
+        value = raw.strip()
+        if len(value) > MAX_CSV_FIELD:
+            raise _CellError(key, f"longer than {MAX_CSV_FIELD} characters")
         if value == "":
             continue
         if key in _LIST_FIELDS:
             record[key] = [part.strip() for part in value.replace(";", "|").split("|") if part.strip()]
         elif key == "shifts":
-            record[key] = json.loads(value)
+            record[key] = _json_cell(key, value)
         elif key == "is_backup":
             record[key] = value.lower() in ("1", "true", "yes", "y")
         else:
@@ -223,19 +245,35 @@ def _csv_record(raw: dict[str, str | None]) -> dict[str, Any]:
     return record
 
 
+def _json_cell(key: str, value: str) -> Any:
+    try:
+        return json.loads(value)
+    except (ValueError, RecursionError):
+        raise _CellError(key, "not valid JSON (or nested too deeply)") from None
+
+
+class _CellError(ValueError):
+    def __init__(self, column: str, msg: str) -> None:
+        super().__init__(msg)
+        self.column = column
+
+
 async def import_rms(conn: AsyncConnection, principal: Principal, *, content: str, now: datetime) -> ImportResult:
     """Create or update RMs from CSV; any invalid row rejects the whole file with per-row errors."""
-    reader = csv.DictReader(io.StringIO(content))
-    if not reader.fieldnames or "id" not in [f.strip() for f in reader.fieldnames]:
+    header, rows = _read_csv(content)
+    if "id" not in header:
         raise InvalidInput(("file",), "CSV needs a header row with at least id, name, email, city")
+    if repeated := _header_errors(header):
+        raise ImportRejected("a column appears more than once; nothing was imported", extra={"errors": repeated})
     errors: list[dict[str, Any]] = []
     lines: list[tuple[int, RMCreate]] = []  # (CSV line number, row): errors name the line the user sees
-    for raw in reader:
-        line = reader.line_num
+    for line, values in rows:
         try:
-            lines.append((line, RMCreate.model_validate(_csv_record(raw))))
+            lines.append((line, RMCreate.model_validate(_csv_record(header, values))))
         except ValidationError as exc:
             errors += [{"loc": ["row", line, *[str(p) for p in e["loc"]]], "msg": e["msg"]} for e in exc.errors()]
+        except _CellError as exc:
+            errors.append({"loc": ["row", line, exc.column], "msg": str(exc)})
         except ValueError as exc:
             errors.append({"loc": ["row", line], "msg": str(exc)})
     if not lines and not errors:

@@ -1,17 +1,18 @@
 """/api/v1/sales/events: the outbox feed, HTTP ingest of consumed events, parked events."""
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
 import orjson
 from fastapi import Depends, Query, Request
+from pydantic import Field, TypeAdapter
 
 from sales.core import audit
 from sales.core.auth import Principal, Role
 from sales.core.errors import InvalidInput
-from sales.core.http import Conn, Now, Page, Paging, make_router, page_of, require, respond
+from sales.core.fields import Text, UTCDatetime
+from sales.core.http import Conn, Now, Page, Paging, cursor_after, make_router, page_of, require, respond
 from sales.events import inbox, jobs as _jobs, repository  # noqa: F401 - jobs registers the events jobs
 from sales.events.envelope import envelope_errors
 from sales.events.errors import MalformedEvent, MalformedJSON
@@ -25,6 +26,8 @@ EventSender = Annotated[Principal, Depends(require(Role.SERVICE))]
 ParkedAdmin = Annotated[Principal, Depends(require(Role.SALES_ADMIN, Role.SERVICE))]
 
 MAX_BATCH = 500
+EventId = Annotated[Text, Field(max_length=128)]  # inbox_events.id
+_AFTER_RECEIVED = TypeAdapter(tuple[UTCDatetime, EventId])  # parked events are listed by received_at, then id
 
 
 @router.get("/events/feed", response_model=FeedPage)
@@ -71,19 +74,14 @@ async def ingest(request: Request, principal: EventSender, conn: Conn, now: Now)
 async def list_parked(principal: ParkedAdmin, conn: Conn, paging: Paging):
     """Consumed events parked after repeated failures (or malformed), oldest first; phone numbers and emails in
     them are masked."""
-    after = None
-    if paging.cursor:
-        try:
-            after = (datetime.fromisoformat(str(paging.cursor[0]).replace("Z", "+00:00")), str(paging.cursor[1]))
-        except (ValueError, IndexError):
-            raise InvalidInput.query(("cursor",), "malformed cursor") from None
-    rows = await repository.list_inbox(conn, status=inbox.PARKED, limit=paging.limit, after=after)
+    rows = await repository.list_inbox(conn, status=inbox.PARKED, limit=paging.limit,
+                                       after=cursor_after(paging.cursor, _AFTER_RECEIVED))
     entries = [InboxEntry.model_validate(inbox.parked_view(r)) for r in rows]
     return respond(page_of(entries, paging.limit, lambda e: (e.received_at.isoformat(), e.id)))
 
 
 @router.post("/events/parked/{event_id}/retry", response_model=EventOutcome)
-async def retry_parked(event_id: str, principal: ParkedAdmin, conn: Conn, now: Now):
+async def retry_parked(event_id: EventId, principal: ParkedAdmin, conn: Conn, now: Now):
     """Run a parked event's handler again now; if it fails again it stays parked with the new error."""
     outcome = await inbox.retry_parked(conn, event_id, now=now, policy=retry_policy())
     await audit.record(conn, principal, action="event.retried", entity_type="inbox_event", entity_id=event_id,

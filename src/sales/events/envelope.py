@@ -4,6 +4,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sales.core.fields import json_problems, to_utc
+
 REQUIRED = ("id", "source", "type")
 OPTIONAL_STRINGS = ("subject", "datacontenttype", "dataschema", "time")
 
@@ -30,12 +32,10 @@ def envelope_errors(value: Any, *, loc: tuple[Any, ...] = ()) -> list[dict[str, 
     time = value.get("time")
     if isinstance(time, str):
         try:
-            parsed = datetime.fromisoformat(time.replace("Z", "+00:00"))
-            if parsed.tzinfo is None:
-                raise ValueError
+            to_utc(datetime.fromisoformat(time.replace("Z", "+00:00")))
         except ValueError:
             errors.append({"loc": [*loc, "time"], "msg": "must be an RFC 3339 timestamp with offset"})
     ctype = value.get("datacontenttype")
     if isinstance(ctype, str) and "json" not in ctype:
         errors.append({"loc": [*loc, "datacontenttype"], "msg": "only JSON event data is accepted"})
-    return errors
+    return errors + json_problems(value, loc)

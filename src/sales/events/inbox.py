@@ -22,6 +22,7 @@ from sales.core.db import savepoint
 from sales.core.errors import InvalidInput
 from sales.core.logging import describe_exception
 from sales.core.pii import mask_contacts, mask_text
+from sales.core.fields import NUL, json_problems
 from sales.events import repository
 from sales.events.envelope import envelope_errors
 from sales.events.errors import EventNotFound, EventNotParked
@@ -78,16 +79,18 @@ async def park_malformed(conn: AsyncConnection, raw: bytes | str, *, origin: str
     except orjson.JSONDecodeError:
         value = None
     errors = envelope_errors(value) if value is not None else [{"loc": [], "msg": "not JSON"}]
-    body = value if isinstance(value, dict) else {"raw": raw.decode(errors="replace") if isinstance(raw, bytes)
-                                                  else raw}
-    event_id = value.get("id") if isinstance(value, dict) and isinstance(value.get("id"), str) \
-        and value["id"].strip() else origin
-    type_ = value.get("type") if isinstance(value, dict) and isinstance(value.get("type"), str) else "(malformed)"
+    attributes = value if isinstance(value, dict) else {}
+    event_id, type_ = attributes.get("id"), attributes.get("type")
+    event_id = event_id if isinstance(event_id, str) and event_id.strip() and NUL not in event_id else origin
+    type_ = type_ if isinstance(type_, str) and NUL not in type_ else "(malformed)"
     error = "malformed envelope: " + "; ".join(f"{'.'.join(map(str, e['loc'])) or '(root)'}: {e['msg']}"
-                                               for e in errors)
+                                               for e in errors).replace(NUL, "\\u0000")
+    if not attributes or json_problems(attributes):  # kept as text: PostgreSQL cannot store NUL, even in JSON
+        text = raw.decode(errors="replace") if isinstance(raw, bytes) else raw
+        value = {"raw": text.replace(NUL, "\\u0000")}
     inserted = await repository.insert_inbox_if_absent(conn, {
         "id": event_id[:128], "type": type_[:128], "source": origin[:256], "status": PARKED, "attempts": 0,
-        "last_error": error, "received_at": now}, envelope=body)
+        "last_error": error, "received_at": now}, envelope=value)
     CONSUMED.labels(type_[:64], "malformed").inc()
     log.warning("malformed event parked", event_id=event_id, origin=origin, error=error, new=inserted)
     return Outcome(event_id, type_, PARKED if inserted else DUPLICATE, 0, error)

@@ -8,15 +8,15 @@ from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from sales.core.fields import Text, UTCTimestamp
+from sales.core.fields import Text, UTCDatetime, bounded_text
 from sales.core.money import Money
 from sales.inventory import rules
 from sales.inventory.enums import DealType, Furnishing, ListingStatus
 
-City = Text(100)
-Place = Text(200)
-PropertyType = Text(32, pattern=r"^[A-Z][A-Z0-9_]*$")
-Amenity = Text(64)
+City = bounded_text(100, min_length=1)
+Place = bounded_text(200, min_length=1)
+PropertyType = bounded_text(32, min_length=1, pattern=r"^[A-Z][A-Z0-9_]*$")
+Amenity = bounded_text(64, min_length=1)
 
 
 def _coordinate(value: Decimal) -> Decimal:
@@ -44,7 +44,7 @@ class _ListingFields(BaseModel):
     amenities: list[Amenity] = Field(default=[], max_length=100)
     available_from: date | None = None
     status: ListingStatus = ListingStatus.AVAILABLE
-    listed_at: UTCTimestamp
+    listed_at: UTCDatetime
 
     @model_validator(mode="after")
     def _consistent(self) -> "_ListingFields":
@@ -60,7 +60,7 @@ class ListingWrite(_ListingFields):
 
     model_config = ConfigDict(extra="forbid")
     id: UUID | None = Field(default=None, description="optional; must equal the path id")
-    updated_at: UTCTimestamp | None = None
+    updated_at: UTCDatetime | None = None
 
 
 class ListingUpserted(_ListingFields):
@@ -68,7 +68,7 @@ class ListingUpserted(_ListingFields):
 
     model_config = ConfigDict(extra="ignore")
     id: UUID
-    updated_at: UTCTimestamp | None = None
+    updated_at: UTCDatetime | None = None
 
 
 class ListingRemoved(BaseModel):
@@ -76,7 +76,7 @@ class ListingRemoved(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
     listing_id: UUID
-    removed_at: UTCTimestamp | None = None
+    removed_at: UTCDatetime | None = None
 
 
 class ListingStats(BaseModel):
@@ -85,7 +85,7 @@ class ListingStats(BaseModel):
     model_config = ConfigDict(extra="ignore")
     listing_id: UUID
     views_7d: int = Field(ge=0, le=2_147_483_647)
-    at: UTCTimestamp
+    at: UTCDatetime
 
 
 class ListingRead(BaseModel):

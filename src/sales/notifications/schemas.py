@@ -6,11 +6,11 @@ from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict
 
-from sales.core.fields import Text, no_nul
+from sales.core.fields import JSONObject, bounded_text
 from sales.notifications.enums import Channel, NotificationStatus, RecipientType
 
-Template = Text(100, pattern=r"^[a-z][a-z0-9_.]*$")
-DedupeKey = Text(200)
+Template = bounded_text(100, min_length=1, pattern=r"^[a-z][a-z0-9_.]*$")
+DedupeKey = bounded_text(200, min_length=1)
 
 
 class NotificationRequest(BaseModel):
@@ -21,7 +21,7 @@ class NotificationRequest(BaseModel):
     recipient_id: UUID | None
     team_id: UUID | None = None
     template: Template
-    data: Annotated[dict[str, Any], AfterValidator(no_nul)]
+    data: JSONObject
     dedupe_key: DedupeKey
     transactional: bool
     channel: Channel | None = None

@@ -10,10 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from sales.catalog.enums import UserType
 from sales.core.money import Money
-from sales.core.validators import UTCDateTime, text
+from sales.core.fields import UTCDatetime, bounded_text
 from sales.orders.enums import BackfillStatus, OrderStatus, TransactionType
 
-Currency = text(3, min_length=3, pattern=r"^[A-Z]{3}$")
+Currency = bounded_text(3, min_length=3, pattern=r"^[A-Z]{3}$")
 PositiveMoney = Annotated[Money, Field(gt=0)]
 
 
@@ -32,7 +32,7 @@ class OrderFacts(BaseModel):
     plan_id: UUID
     amount: Money
     currency: Currency  # type: ignore[valid-type]
-    paid_at: UTCDateTime
+    paid_at: UTCDatetime
     upsell_id: UUID | None = None
     rm_id: UUID | None = Field(default=None, description="the RM who sold it")
     pipeline_id: UUID | None = None
@@ -64,7 +64,7 @@ class RefundCompleted(_Payload):
     refund_id: UUID
     order_id: UUID
     amount: PositiveMoney
-    completed_at: UTCDateTime
+    completed_at: UTCDatetime
 
 
 class PlanExpired(_Payload):
@@ -73,7 +73,7 @@ class PlanExpired(_Payload):
     user_id: UUID
     plan_id: UUID
     order_id: UUID
-    expired_at: UTCDateTime
+    expired_at: UTCDatetime
 
 
 class OrderRead(BaseModel):

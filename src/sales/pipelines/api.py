@@ -6,9 +6,9 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import Depends
-from pydantic import AwareDatetime
 
-from sales.core.http import Conn, Now, Page, Paging, encode_cursor, make_router, page_of, respond
+from sales.core.fields import UTCDatetime
+from sales.core.http import CityFilter, Conn, Now, Page, Paging, encode_cursor, make_router, page_of, respond
 from sales.pipelines import service
 from sales.pipelines.enums import Outcome, Source, Stage
 from sales.pipelines.permissions import PipelinesCreate, PipelinesRead, PipelinesWrite
@@ -18,9 +18,9 @@ from sales.pipelines.schemas import (PipelineCreate, PipelineRead, PipelineStats
 router = make_router(tags=["pipelines"])
 
 
-async def pipeline_filters(rm_id: UUID | None = None, team_id: UUID | None = None, city: str | None = None,
+async def pipeline_filters(rm_id: UUID | None = None, team_id: UUID | None = None, city: CityFilter = None,
                      stage: Stage | None = None, outcome: Outcome | None = None, source: Source | None = None,
-                     created_from: AwareDatetime | None = None, created_to: AwareDatetime | None = None,
+                     created_from: UTCDatetime | None = None, created_to: UTCDatetime | None = None,
                      expected_close_from: date | None = None, expected_close_to: date | None = None) -> dict:
     return {"rm_id": rm_id, "team_id": team_id, "city": city, "stage": stage.value if stage else None,
             "outcome": outcome.value if outcome else None, "source": source.value if source else None,

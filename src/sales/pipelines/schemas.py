@@ -8,11 +8,13 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from sales.core.fields import Text
 from sales.core.money import Money
 from sales.pipelines.enums import Outcome, Source, Stage
 
 Probability = Annotated[int, Field(ge=0, le=100, strict=True)]
-Text = Annotated[str, Field(max_length=10000)]
+Notes = Annotated[Text, Field(max_length=10000)]
+Reason = Annotated[Text, Field(max_length=1000)]
 
 
 class _Strict(BaseModel):
@@ -26,7 +28,7 @@ class PipelineCreate(_Strict):
     deal_value: Money | None = None
     probability: Probability | None = Field(default=None, description="defaults to the stage's probability")
     expected_close_date: date | None = None
-    notes: Text | None = None
+    notes: Notes | None = None
 
 
 class PipelineUpdate(_Strict):
@@ -36,13 +38,13 @@ class PipelineUpdate(_Strict):
     deal_value: Money | None = None
     probability: Probability | None = None
     expected_close_date: date | None = None
-    notes: Text | None = None
+    notes: Notes | None = None
 
 
 class StageChange(_Strict):
     stage: Stage
-    reason: Annotated[str, Field(max_length=1000)] | None = None
-    loss_reason: Annotated[str, Field(min_length=1, max_length=1000)] | None = None
+    reason: Reason | None = None
+    loss_reason: Annotated[Reason, Field(min_length=1)] | None = None
     deal_value: Money | None = None
 
 

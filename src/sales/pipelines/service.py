@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sales.core import audit, hooks, outbox
 from sales.core.auth import Principal, Role
 from sales.core.errors import Forbidden, InvalidInput
+from sales.core.http import AFTER_SEQ, AFTER_TIME_AND_ID, cursor_after
 from sales.core.pii import cipher, mask_email, mask_phone
 from sales.directory import repository as directory_repository
 from sales.leads import repository as leads_repository
@@ -292,16 +293,8 @@ async def _apply_stage(conn: AsyncConnection, actor: Principal, row: Any, change
 async def list_pipelines(conn: AsyncConnection, principal: Principal, *, filters: dict[str, Any], limit: int,
                          cursor: list[Any] | None) -> list[PipelineView]:
     """Pipelines in the principal's scope, newest first (`limit + 1` rows: the extra one means more)."""
-    after = None
-    if cursor is not None:
-        try:
-            after = (datetime.fromisoformat(cursor[0].replace("Z", "+00:00")), UUID(cursor[1]))
-            if after[0].tzinfo is None:  # a forged cursor; naive datetimes cannot be compared to UTC columns
-                raise ValueError
-        except (ValueError, IndexError, AttributeError, TypeError):
-            raise InvalidInput.query(("cursor",), "malformed cursor") from None
     rows = await repository.list_(conn, scope=repository.readable(principal), filters=filters, limit=limit,
-                                  after=after)
+                                  after=cursor_after(cursor, AFTER_TIME_AND_ID))
     if not rows:
         return []
     build = view_builder(rows[0]._fields, principal)
@@ -311,13 +304,8 @@ async def list_pipelines(conn: AsyncConnection, principal: Principal, *, filters
 async def stage_history(conn: AsyncConnection, principal: Principal, *, pipeline_id: UUID, limit: int,
                         cursor: list[Any] | None) -> tuple[list[StageHistoryEntry], int | None]:
     await get_pipeline(conn, principal, pipeline_id=pipeline_id)
-    after_seq = None
-    if cursor is not None:
-        try:
-            after_seq = int(cursor[0])
-        except (ValueError, IndexError, TypeError):
-            raise InvalidInput.query(("cursor",), "malformed cursor") from None
-    rows = await repository.history(conn, pipeline_id, limit=limit, after_seq=after_seq)
+    after = cursor_after(cursor, AFTER_SEQ)
+    rows = await repository.history(conn, pipeline_id, limit=limit, after_seq=after[0] if after else None)
     entries = [StageHistoryEntry.model_validate(r._mapping) for r in rows[:limit]]
     return entries, (rows[limit - 1].seq if len(rows) > limit else None)
 

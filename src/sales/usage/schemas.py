@@ -8,9 +8,9 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from sales.core.validators import UTCDateTime, text
+from sales.core.fields import UTCDatetime, bounded_text
 
-QuotaName = text(64, min_length=1, pattern=r"^[a-z][a-z0-9_]*$")
+QuotaName = bounded_text(64, min_length=1, pattern=r"^[a-z][a-z0-9_]*$")
 Count = Annotated[int, Field(ge=0, le=10**12, strict=True)]
 
 
@@ -22,7 +22,7 @@ class UsageMeasurement(BaseModel):
     quota_name: QuotaName  # type: ignore[valid-type]
     quota: Count | None = Field(description="the plan's allowance; null = unlimited")
     used: Count
-    at: UTCDateTime = Field(description="when Entitlements measured it")
+    at: UTCDatetime = Field(description="when Entitlements measured it")
 
 
 class UsageUpdated(UsageMeasurement):

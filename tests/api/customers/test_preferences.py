@@ -7,8 +7,10 @@ import uuid
 import pytest
 
 from sales.customers.models import customer_preferences
+from sales.events.models import inbox_events
 from tests.allocation_builders import set_clock
-from tests.api.customers.helpers import deliver
+from tests.api.customers.helpers import EVENTS, deliver
+from tests.api.events.helpers import cloudevent
 from tests.builders import API
 from tests.checks import assert_problem, audit_rows, count, fetch
 
@@ -76,20 +78,27 @@ async def test_without_any_time_the_arrival_time_orders(client, auth, engine):
     {"user_id": "USER"},
     {"user_id": "USER", "marketing_opt_out": True, "channels_opted_out": ["CARRIER_PIGEON"]},
     {"user_id": "USER", "marketing_opt_out": True, "preferred_channel": "FAX"},
-    {"user_id": "USER", "marketing_opt_out": True, "language": "en\u0000"},
     {"user_id": "USER", "marketing_opt_out": True, "updated_at": "2026-01-10T10:00:00"},  # no offset
     {"user_id": "USER", "marketing_opt_out": True, "updated_at": "0001-01-01T00:00:00+14:00"},  # overflows
     ["not", "an", "object"],
 ], ids=["no-user", "bad-user", "bool-as-string", "no-opt-out", "unknown-channel", "unknown-preferred",
-        "nul-in-language", "naive-time", "overflowing-time", "not-an-object"])
-async def test_bad_payload_is_parked_at_once_and_writes_nothing(client, auth, engine, backend, data):
-    if backend == "postgres" and isinstance(data, dict) and "\x00" in data.get("language", ""):
-        pytest.xfail("the inbox cannot store a NUL in its JSONB envelope yet (issue 9 #7, inbox fix)")
+        "naive-time", "overflowing-time", "not-an-object"])
+async def test_bad_payload_is_parked_at_once_and_writes_nothing(client, auth, engine, data):
     if isinstance(data, dict) and data.get("user_id") == "USER":
         data = {**data, "user_id": str(uuid.uuid4())}
     item = await deliver(client, auth, TYPE, data)
     assert (item["status"], item["attempts"]) == ("PARKED", 1), item
     assert await count(engine, customer_preferences) == 0
+
+
+async def test_a_nul_character_is_refused_at_ingest_and_nothing_is_stored(client, auth, engine):
+    """issue 9 item 7: a NUL (which PostgreSQL cannot store) makes the delivery a 422, not a half-kept event."""
+    event = cloudevent(TYPE, {"user_id": str(uuid.uuid4()), "marketing_opt_out": True, "language": "en\u0000"})
+    r = await client.post(EVENTS, json=event, headers=auth.headers("SERVICE"))
+    assert r.status_code == 422 and r.json()["code"] == "malformed_event"
+    assert r.json()["errors"] == [{"loc": ["body", "data", "language"], "msg": "must not contain NUL characters"}]
+    assert await count(engine, customer_preferences) == 0
+    assert await count(engine, inbox_events) == 0
 
 
 # --- PUT /customers/{user_id}/preferences (backfill) ------------------------------------------

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
 from sqlalchemy import update
 
 from sales.directory.models import rms
@@ -134,4 +135,56 @@ async def test_non_utf8_file_is_422(client, auth):
 
 async def test_multipart_without_a_file_field_is_422(client, auth):
     response = await client.post(f"{API}/rms/import", headers=auth.admin, files={"other": ("x.csv", b"id\n")})
+    assert_problem(response, 422, "validation_error", loc=["body", "file"])
+
+
+async def test_a_field_over_128_kb_is_422_naming_its_row_and_column(client, auth, engine):
+    """issue 9 item 7: csv's field limit error was a 500."""
+    before = await row_counts(engine)
+    response = await _import(client, auth, _csv(_row(str(uuid.uuid4())), _row(str(uuid.uuid4()), name="N" * 140_000)))
+    body = assert_problem(response, 422, "import_rejected")
+    assert [e["loc"] for e in body["errors"]] == [["row", 3, "name"]]
+    assert await row_counts(engine) == before
+
+
+async def test_an_over_long_shifts_cell_is_422_naming_its_column(client, auth):
+    response = await _import(client, auth, _csv(_row(str(uuid.uuid4()), shifts='"' + "[" * 140_000 + '"')))
+    body = assert_problem(response, 422, "import_rejected")
+    assert body["errors"][0]["loc"] == ["row", 2, "shifts"]
+
+
+async def test_deeply_nested_shifts_cell_is_422_naming_its_column(client, auth, engine):
+    """issue 9 item 7: json.loads' RecursionError on a shifts cell was a 500."""
+    response = await _import(client, auth, _csv(_row(str(uuid.uuid4()), shifts="[" * 5000 + "]" * 5000)))
+    body = assert_problem(response, 422, "import_rejected")
+    assert body["errors"][0]["loc"] == ["row", 2, "shifts"]
+    assert (await row_counts(engine))["rms"] == 0
+
+
+async def test_a_header_given_twice_is_422_naming_it(client, auth, engine):
+    """issue 9 item 15: the last of two `name` columns silently won."""
+    content = f"id,name,email,city,name\n{uuid.uuid4()},Priya,p@mysqrft.com,Pune,Rahul\n".encode()
+    body = assert_problem(await _import(client, auth, content), 422, "import_rejected")
+    assert body["errors"] == [{"loc": ["header", "name"], "msg": "column appears more than once"}]
+    padded = f"id, city ,email,name,city\n{uuid.uuid4()},Pune,p@mysqrft.com,Priya,Delhi\n".encode()
+    body = assert_problem(await _import(client, auth, padded), 422, "import_rejected")
+    assert body["errors"][0]["loc"] == ["header", "city"]
+    assert (await row_counts(engine))["rms"] == 0
+
+
+@pytest.mark.parametrize(("overrides", "column"), [
+    ({"base_salary": "40_000"}, "base_salary"), ({"base_salary": "४००००"}, "base_salary"),
+    ({"max_deal_value": "2.5e6"}, "max_deal_value"), ({"name": "Pri\x00ya"}, "name"),
+    ({"localities": "Kora\x00mangala"}, "localities"),
+])
+async def test_money_forms_decimal_accepts_and_nul_are_refused_per_cell(client, auth, engine, overrides, column):
+    """issue 9 items 7 and 15: '40_000' and non-ASCII digits were stored; NUL was a 500 on PostgreSQL."""
+    body = assert_problem(await _import(client, auth, _csv(_row(str(uuid.uuid4()), **overrides))), 422,
+                          "import_rejected")
+    assert body["errors"][0]["loc"][:3] == ["row", 2, column]
+    assert (await row_counts(engine))["rms"] == 0
+
+
+async def test_a_bare_carriage_return_is_422_not_500(client, auth):
+    response = await _import(client, auth, f"id,name,email,city\r{uuid.uuid4()},A,a@mysqrft.com,Pune\n".encode())
     assert_problem(response, 422, "validation_error", loc=["body", "file"])

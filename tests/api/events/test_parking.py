@@ -88,3 +88,21 @@ async def test_parked_list_pages(client, auth):
     rest = (await client.get(PARKED, params={"cursor": page["next_cursor"]}, headers=auth.admin)).json()
     assert len(rest["items"]) == 1 and rest["next_cursor"] is None
     assert sorted(i["id"] for i in page["items"] + rest["items"]) == sorted(ids)
+
+
+async def test_a_consumed_event_with_nul_characters_is_parked_as_text(client, auth, engine):
+    """issue 9 item 7: PostgreSQL cannot store NUL, even inside JSON; the NATS consumer's park failed and the
+    message was redelivered for ever."""
+    from datetime import UTC, datetime
+
+    from sales.core.db import unit_of_work
+    from sales.events import inbox
+
+    raw = b'{"specversion": "1.0", "id": "nul-1", "source": "/leads", "type": "leads.lead.qualified", ' \
+          b'"data": {"lead\\u0000id": "x\\u0000"}}'
+    async with unit_of_work(engine) as conn:
+        outcome = await inbox.park_malformed(conn, raw, origin="nats:LEADS:7", now=datetime(2026, 1, 17, tzinfo=UTC))
+    assert (outcome.id, outcome.status) == ("nul-1", "PARKED")
+    parked = (await client.get(PARKED, headers=auth.admin)).json()["items"]
+    assert [p["id"] for p in parked] == ["nul-1"]
+    assert "lead\\u0000id" in parked[0]["envelope"]["raw"] and "\x00" not in parked[0]["last_error"]

@@ -41,3 +41,23 @@ def test_to_money_quantizes_to_cents():
 ])
 def test_money_leaves_as_a_json_number_with_its_places(value, json):
     assert dumps({"deal_value": value}) == b'{"deal_value":' + json + b"}"
+
+
+@pytest.mark.parametrize("given", [
+    pytest.param("1_000", id="underscores"), pytest.param("١٠٠٠", id="arabic-indic-digits"),
+    pytest.param("１０００", id="full-width-digits"), pytest.param("१०००", id="devanagari-digits"),
+    pytest.param(" 1000 ", id="padded"), pytest.param("1000\n", id="trailing-newline"),
+    pytest.param("1e3", id="exponent"), pytest.param("+1000", id="plus-sign"), pytest.param(".5", id="no-integer-part"),
+    pytest.param("5.", id="no-fraction-digits"), pytest.param("Infinity", id="infinity-word"),
+    pytest.param("sNaN", id="signalling-nan"), pytest.param("1,000", id="grouped"),
+])
+def test_amount_strings_that_decimal_accepts_but_money_is_not_written_as_are_refused(given):
+    """issue 9 item 15: a string amount is ASCII digits with one optional point, nothing Decimal() also takes."""
+    with pytest.raises(ValidationError, match="plain decimal amount"):
+        money.validate_python(given)
+
+
+def test_json_numbers_are_numbers_whatever_their_notation():
+    """A JSON number in exponent form (parsed as Decimal('1E+3')) is the amount it denotes."""
+    assert str(money.validate_python(Decimal("1E+3"))) == "1000.00"
+    assert str(money.validate_python(Decimal("2.5E+1"))) == "25.00"
