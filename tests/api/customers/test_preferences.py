@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from sales.customers.models import customer_preferences
-from sales.events.models import inbox_events
+from sales.core.tables import inbox_events
 from tests.allocation_builders import set_clock
 from tests.api.customers.helpers import EVENTS, deliver
 from tests.api.events.helpers import cloudevent
