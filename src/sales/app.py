@@ -18,6 +18,7 @@ from sales.core.errors import SalesError, problem
 from sales.core.http import JSONResponse, dumps
 from sales.core.logging import configure_logging
 from sales.core.middleware import UnitOfWorkMiddleware
+from sales.core.openapi import install as install_openapi
 from sales.settings import Settings, get_settings
 
 log = structlog.get_logger("sales.app")
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
     app.state.settings = settings
     app.state.engine = engine
     install_error_handlers(app)
+    install_openapi(app)
     app.add_middleware(UnitOfWorkMiddleware, engine=engine, settings=settings)
 
     @app.get("/healthz", include_in_schema=False)

@@ -10,7 +10,7 @@ from uuid import UUID
 from pydantic import (BaseModel, ConfigDict, EmailStr, Field, ValidationInfo, field_validator,
                       model_validator)
 
-from sales.core.money import Money
+from sales.core.money import DecimalNumber, Money
 from sales.directory.enums import Availability, PropertyType, RMStatus, Segment
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
@@ -46,8 +46,9 @@ class TeamRead(BaseModel):
 
 class Shift(_Strict):
     weekday: int = Field(ge=0, le=6, description="0 = Monday ... 6 = Sunday")
-    start: str = Field(description="HH:MM, business time (UTC)")
-    end: str = Field(description="HH:MM; an end before the start runs past midnight")
+    start: str = Field(description="HH:MM, business time (UTC)", json_schema_extra={"pattern": _HHMM.pattern})
+    end: str = Field(description="HH:MM; an end before the start runs past midnight",
+                     json_schema_extra={"pattern": _HHMM.pattern})
 
     @field_validator("start", "end")
     @classmethod
@@ -126,9 +127,9 @@ class RMRead(BaseModel):
     localities: list[str]
     property_types: list[PropertyType]
     segments: list[Segment]
-    max_deal_value: Decimal | None
+    max_deal_value: DecimalNumber | None
     capacity: int
-    base_salary: Decimal
+    base_salary: DecimalNumber
     performance_score: int
     is_backup: bool
     status: RMStatus
@@ -171,3 +172,10 @@ class ImportResult(BaseModel):
     created: int
     updated: int
     ids: list[UUID]
+
+
+# The body of POST /rms/import: the CSV as the raw body, or as the multipart field `file`.
+IMPORT_BODY = {"required": True, "content": {
+    "text/csv": {"schema": {"type": "string"}},
+    "multipart/form-data": {"schema": {"type": "object", "required": ["file"],
+                                       "properties": {"file": {"type": "string", "format": "binary"}}}}}}
