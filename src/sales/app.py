@@ -7,6 +7,7 @@ from typing import Any, AsyncIterator
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import iter_route_contexts
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import exc as sa_exc, text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -33,6 +34,15 @@ def _loc(loc: tuple[Any, ...]) -> list[Any]:
     return [part for part in loc]
 
 
+def _allowed_methods(request: Request) -> str:
+    """The methods of the resource the path names (RFC 9110), not only those of the route Starlette matched:
+    the first route whose template matches names the resource; every route of that template counts."""
+    path = request.scope["path"]
+    routes = [route for route in iter_route_contexts(request.app.routes) if route.methods]
+    template = next((route.path_format for route in routes if route.path_regex.match(path)), None)
+    return ", ".join(sorted({method for route in routes if route.path_format == template for method in route.methods}))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(SalesError)
     async def sales_error(_: Request, exc: SalesError) -> Response:
@@ -51,11 +61,14 @@ def install_error_handlers(app: FastAPI) -> None:
                                               code="validation_error", errors=items))
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> Response:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         code = {404: "not_found", 405: "method_not_allowed", 401: "not_authenticated"}.get(exc.status_code,
                                                                                        "http_error")
-        return _problem_response(exc.status_code, problem(exc.status_code, str(exc.detail), str(exc.detail),
-                                                          code=code))
+        response = _problem_response(exc.status_code, problem(exc.status_code, str(exc.detail), str(exc.detail),
+                                                              code=code))
+        if exc.status_code == 405:
+            response.headers["Allow"] = _allowed_methods(request)
+        return response
 
     @app.exception_handler(sa_exc.TimeoutError)
     async def overloaded(_: Request, exc: sa_exc.TimeoutError) -> Response:
