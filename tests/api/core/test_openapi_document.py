@@ -99,6 +99,20 @@ async def test_request_bodies_read_from_the_raw_request_are_published(document):
     assert {"text/csv", "multipart/form-data"} <= set(csv)
 
 
+async def test_request_schemas_say_what_the_api_checks(document):
+    """issue 9 item 16: constraints the API enforces in validators are published too, so a generated client
+    does not send what the API will refuse."""
+    schemas = document["components"]["schemas"]
+    money = schemas["RMCreate"]["properties"]["base_salary"]["anyOf"]
+    assert {"type": "string", "pattern": r"^[0-9]{1,12}(\.[0-9]{1,2})?$"} in money
+    assert any(branch.get("multipleOf") == 0.01 for branch in money)
+    assert schemas["Shift"]["properties"]["start"]["pattern"] == r"^([01]\d|2[0-3]):[0-5]\d$"
+    assert [branch["required"] for branch in schemas["ClockChange"]["oneOf"]] == [["now"], ["advance_seconds"]]
+    rules = schemas["RuleSetChange"]["properties"]["rules"]
+    assert rules["additionalProperties"] is False and {"sla_minutes", "skill_match"} <= set(rules["properties"])
+    assert rules["properties"]["skill_match"]["additionalProperties"] is False
+
+
 async def test_console_pages_are_not_in_the_api_document(document):
     assert not [path for path in document["paths"] if not path.startswith(API)]
 
