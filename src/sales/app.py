@@ -7,6 +7,7 @@ from typing import Any, AsyncIterator
 import structlog
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import iter_route_contexts
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import exc as sa_exc, text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -18,6 +19,7 @@ from sales.core.errors import SalesError, problem
 from sales.core.http import JSONResponse, dumps, refuse_nul_parameters
 from sales.core.logging import configure_logging, describe_exception
 from sales.core.middleware import UnitOfWorkMiddleware
+from sales.core.openapi import install as install_openapi
 from sales.settings import Settings, get_settings
 
 log = structlog.get_logger("sales.app")
@@ -30,6 +32,15 @@ def _problem_response(status: int, body: dict[str, Any]) -> Response:
 
 def _loc(loc: tuple[Any, ...]) -> list[Any]:
     return [part for part in loc]
+
+
+def _allowed_methods(request: Request) -> str:
+    """The methods of the resource the path names (RFC 9110), not only those of the route Starlette matched:
+    the first route whose template matches names the resource; every route of that template counts."""
+    path = request.scope["path"]
+    routes = [route for route in iter_route_contexts(request.app.routes) if route.methods]
+    template = next((route.path_format for route in routes if route.path_regex.match(path)), None)
+    return ", ".join(sorted({method for route in routes if route.path_format == template for method in route.methods}))
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -50,11 +61,14 @@ def install_error_handlers(app: FastAPI) -> None:
                                               code="validation_error", errors=items))
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> Response:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         code = {404: "not_found", 405: "method_not_allowed", 401: "not_authenticated"}.get(exc.status_code,
                                                                                        "http_error")
-        return _problem_response(exc.status_code, problem(exc.status_code, str(exc.detail), str(exc.detail),
-                                                          code=code))
+        response = _problem_response(exc.status_code, problem(exc.status_code, str(exc.detail), str(exc.detail),
+                                                              code=code))
+        if exc.status_code == 405:
+            response.headers["Allow"] = _allowed_methods(request)
+        return response
 
     @app.exception_handler(sa_exc.TimeoutError)
     async def overloaded(_: Request, exc: sa_exc.TimeoutError) -> Response:
@@ -90,6 +104,7 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
     app.state.settings = settings
     app.state.engine = engine
     install_error_handlers(app)
+    install_openapi(app)
     app.add_middleware(UnitOfWorkMiddleware, engine=engine, settings=settings)
 
     @app.get("/healthz", include_in_schema=False)

@@ -14,6 +14,7 @@ from sales.core.errors import InvalidInput, NotFound
 from sales.core.fields import Text, UTCDatetime
 from sales.core.http import AFTER_SEQ, Conn, Page, Paging, cursor_after, make_router, page_of, require, respond
 from sales.core.jobs import JOBS
+from sales.core.openapi import problem_response
 from sales.core.tables import audit_log
 from sales.admin.schemas import AuditEntry, ClockChange, ClockRead, JobResult, within_clock_range
 
@@ -27,15 +28,16 @@ async def _test_clock_enabled(request: Request) -> None:
 
 
 TestClock = Depends(_test_clock_enabled)
+NOT_IN_PRODUCTION = {404: problem_response("The test clock does not exist in production")}
 
 
-@router.get("/admin/clock", response_model=ClockRead, dependencies=[TestClock])
+@router.get("/admin/clock", response_model=ClockRead, dependencies=[TestClock], responses=NOT_IN_PRODUCTION)
 async def get_clock(request: Request, principal: Admin, conn: Conn):
     """The business clock (frozen once set)."""
     return respond({"now": await clock.business_now(conn, frozen_allowed=True)})
 
 
-@router.put("/admin/clock", response_model=ClockRead, dependencies=[TestClock])
+@router.put("/admin/clock", response_model=ClockRead, dependencies=[TestClock], responses=NOT_IN_PRODUCTION)
 async def set_clock(change: ClockChange, principal: Admin, conn: Conn):
     """Freeze the business clock at `now`, or move it forward by `advance_seconds`."""
     if change.now is not None:

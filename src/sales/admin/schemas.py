@@ -25,7 +25,10 @@ class ClockRead(BaseModel):
 
 
 class ClockChange(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Exactly one of the two, not null (documented; the validator below enforces it).
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"oneOf": [
+        {"required": ["now"], "properties": {"now": {"type": "string"}}},
+        {"required": ["advance_seconds"], "properties": {"advance_seconds": {"type": "number"}}}]})
     now: Annotated[UTCDatetime, AfterValidator(within_clock_range)] | None = None
     advance_seconds: float | None = Field(default=None, ge=0, le=10 * 365 * 86400)
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -11,7 +10,8 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 from sales.allocation.config import AllocationRules
 from sales.allocation.enums import AllocationStatus, AllocationType
 from sales.core.fields import City, JSONObject, Locality, Text, Zone
-from sales.core.money import Money
+from sales.core.money import DecimalNumber, Money
+from sales.core.openapi import request_schema_of
 from sales.directory.enums import PropertyType, Segment
 from sales.pipelines.enums import Source
 
@@ -147,7 +147,7 @@ class LeadSummary(BaseModel):
     city: str | None
     property_type: str | None
     segment: str | None
-    expected_deal_value: Decimal | None
+    expected_deal_value: DecimalNumber | None
 
 
 class QueueItem(AllocationRead):
@@ -165,7 +165,7 @@ class RMWorkload(BaseModel):
     availability: str
     active: int
     capacity: int
-    utilization: Decimal
+    utilization: DecimalNumber
     queue_depth: int
     sla_breaches_today: int
     leads_received_today: int
@@ -177,11 +177,11 @@ class GroupWorkload(BaseModel):
     rms: int
     active: int
     capacity: int
-    utilization: Decimal
+    utilization: DecimalNumber
     queue_depth: int
     sla_breaches_today: int
     leads_received_today: int
-    coefficient_of_variation: Decimal | None
+    coefficient_of_variation: DecimalNumber | None
 
 
 class WorkloadRead(BaseModel):
@@ -205,14 +205,16 @@ class RuleSetRead(BaseModel):
 
 class RuleSetChange(_Strict):
     city: City = "*"
-    rules: JSONObject = Field(description="full or partial rules; omitted keys keep their current value")
+    rules: JSONObject = Field(description="full or partial rules; omitted keys keep their current value",
+                              json_schema_extra=request_schema_of(AllocationRules))
 
 
 class SimulationRequest(_Strict):
     leads: list[LeadAllocationRequest] | None = Field(default=None, max_length=50000)
     from_: date | None = Field(default=None, alias="from")
     to: date | None = None
-    rules: JSONObject | None = Field(default=None, description="proposed rules for every city; current when absent")
+    rules: JSONObject | None = Field(default=None, description="proposed rules for every city; current when absent",
+                                     json_schema_extra=request_schema_of(AllocationRules))
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -251,5 +253,5 @@ class SimulationResult(BaseModel):
     queued: int
     allocations: list[SimulatedAllocation]
     distribution: list[SimulatedRM]
-    coefficient_of_variation: Decimal | None
-    variance: Decimal | None
+    coefficient_of_variation: DecimalNumber | None
+    variance: DecimalNumber | None

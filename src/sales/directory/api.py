@@ -15,6 +15,7 @@ from sales.directory.enums import Availability, RMStatus
 from sales.directory.permissions import AvailabilityWrite, DirectoryAdmin, DirectoryRead
 from sales.directory.schemas import (AvailabilityChange, ImportResult, LeaveCreate, LeaveRead, RMCreate, RMRead,
                                      RMUpdate, TeamCreate, TeamRead, TeamUpdate)
+from sales.directory.schemas import IMPORT_BODY
 
 router = make_router(tags=["directory"])
 
@@ -50,7 +51,8 @@ async def create_rm(data: RMCreate, principal: DirectoryAdmin, conn: Conn, now: 
     return respond(await service.create_rm(conn, principal, data=data, now=now), 201)
 
 
-@router.post("/rms/import", status_code=201, response_model=ImportResult)
+@router.post("/rms/import", status_code=201, response_model=ImportResult,
+             openapi_extra={"requestBody": IMPORT_BODY})
 async def import_rms(request: Request, principal: DirectoryAdmin, conn: Conn, now: Now):
     """Create or update RMs from a CSV (raw text/csv body or multipart field `file`); all or nothing."""
     content_type = request.headers.get("content-type", "")

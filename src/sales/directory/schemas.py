@@ -11,7 +11,7 @@ from pydantic import (BaseModel, ConfigDict, EmailStr, Field, ValidationInfo, fi
                       model_validator)
 
 from sales.core.fields import City, Locality, Text, Zone
-from sales.core.money import Money
+from sales.core.money import DecimalNumber, Money
 from sales.directory.enums import Availability, PropertyType, RMStatus, Segment
 
 _HHMM = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
@@ -49,8 +49,10 @@ class TeamRead(BaseModel):
 
 class Shift(_Strict):
     weekday: int = Field(ge=0, le=6, description="0 = Monday ... 6 = Sunday")
-    start: Annotated[Text, Field(max_length=5, description="HH:MM, business time (UTC)")]
-    end: Annotated[Text, Field(max_length=5, description="HH:MM; an end before the start runs past midnight")]
+    start: Annotated[Text, Field(max_length=5, description="HH:MM, business time (UTC)",
+                                 json_schema_extra={"pattern": _HHMM.pattern})]
+    end: Annotated[Text, Field(max_length=5, description="HH:MM; an end before the start runs past midnight",
+                               json_schema_extra={"pattern": _HHMM.pattern})]
 
     @field_validator("start", "end")
     @classmethod
@@ -132,10 +134,10 @@ class RMRead(BaseModel):
     localities: list[str]
     property_types: list[PropertyType]
     segments: list[Segment]
-    max_deal_value: Decimal | None
+    max_deal_value: DecimalNumber | None
     capacity: int
-    base_salary: Decimal | None = Field(description="null for staff who neither manage the RM nor handle "
-                                                    "commissions (FINANCE_ADMIN)")
+    base_salary: DecimalNumber | None = Field(description="null for staff who neither manage the RM nor handle "
+                                                          "commissions (FINANCE_ADMIN)")
     performance_score: int
     is_backup: bool
     status: RMStatus
@@ -178,3 +180,10 @@ class ImportResult(BaseModel):
     created: int
     updated: int
     ids: list[UUID]
+
+
+# The body of POST /rms/import: the CSV as the raw body, or as the multipart field `file`.
+IMPORT_BODY = {"required": True, "content": {
+    "text/csv": {"schema": {"type": "string"}},
+    "multipart/form-data": {"schema": {"type": "object", "required": ["file"],
+                                       "properties": {"file": {"type": "string", "format": "binary"}}}}}}

@@ -18,6 +18,7 @@ from sales.events.envelope import envelope_errors
 from sales.events.errors import MalformedEvent, MalformedJSON
 from sales.events.jobs import retry_policy
 from sales.events.schemas import EventOutcome, FeedPage, InboxEntry, IngestResult
+from sales.events.schemas import INGEST_BODY
 
 router = make_router(tags=["events"])
 
@@ -48,7 +49,7 @@ async def read_feed(principal: FeedReader, conn: Conn,
                     "next_cursor": last if len(rows) == limit else None})
 
 
-@router.post("/events", response_model=IngestResult)
+@router.post("/events", response_model=IngestResult, openapi_extra={"requestBody": INGEST_BODY})
 async def ingest(request: Request, principal: EventSender, conn: Conn, now: Now):
     """Receive one CloudEvent or a JSON array of them; each is handled once per event id."""
     try:

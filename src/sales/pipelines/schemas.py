@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Annotated
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from sales.core.fields import Text
-from sales.core.money import Money
+from sales.core.money import DecimalNumber, Money
 from sales.pipelines.enums import Outcome, Source, Stage
 
 Probability = Annotated[int, Field(ge=0, le=100, strict=True)]
@@ -67,7 +66,7 @@ class PipelineRead(BaseModel):
     rm_id: UUID
     stage: Stage
     source: Source
-    deal_value: Decimal | None
+    deal_value: DecimalNumber | None
     probability: int | None
     expected_close_date: date | None
     actual_close_date: date | None
@@ -92,17 +91,18 @@ class StageHistoryEntry(BaseModel):
 
 class StageStats(BaseModel):
     count: int
-    deal_value: Decimal
+    deal_value: DecimalNumber
 
 
 class PipelineStats(BaseModel):
     stages: dict[Stage, StageStats]
     total_count: int
     open_count: int
-    total_deal_value: Decimal
-    weighted_pipeline_value: Decimal = Field(description="sum of deal_value x probability/100 over open pipelines")
+    total_deal_value: DecimalNumber
+    weighted_pipeline_value: DecimalNumber = Field(
+        description="sum of deal_value x probability/100 over open pipelines")
     won_count: int
     lost_count: int
-    win_rate: Decimal | None = Field(description="won / (won + lost) as a percentage; null with no closed deals")
-    avg_cycle_time_days: Decimal | None = Field(description="mean days from creation to close of closed deals")
+    win_rate: DecimalNumber | None = Field(description="won / (won + lost) as a percentage; null with no closed deals")
+    avg_cycle_time_days: DecimalNumber | None = Field(description="mean days from creation to close of closed deals")
     overdue_count: int = Field(description="open pipelines whose expected_close_date has passed")

@@ -1,0 +1,135 @@
+"""Issue 9 item 16: the API answers what its published OpenAPI says, checked by Schemathesis in-process.
+
+Every Schemathesis check is on, for every operation, except where a list below says why not:
+- SEMANTIC_422: input the API also checks against stored data or across fields, which no schema can say: a
+  schema-valid request may be 422 there (the 422 itself must still conform).
+- LAX_PARSING: requests of another JSON type than documented that the API converts instead of refusing.
+- ROUTING: paths where another method reaches a templated sibling route (422), not a 405.
+- KNOWN_ELSEWHERE: 5xx that belong to other items of issue 9, fixed on other branches: the lead removes each
+  entry once its fix is merged.
+"""
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import schemathesis
+from fastapi import FastAPI
+from hypothesis import HealthCheck, settings as hypothesis_settings
+from schemathesis.python import asgi
+
+from sales.app import API, create_app
+from sales.core.auth import issue_token
+from sales.core.db import create_engine
+from sales.settings import Settings
+from tests.conftest import TEST_SECRET
+
+# The budget, about 2,300 requests and 40 s per database on a busy machine: every negative coverage case (each
+# parameter and property missing, of a wrong type, out of its bounds; DELETE and OPTIONS on each path) plus a few
+# generated cases per operation, valid and invalid. (The positive coverage cases, every boundary value, would
+# double it.) Derandomized: every run sends the same requests.
+EXAMPLES_PER_OPERATION = 5
+
+_CURSOR = "an opaque cursor the API did not issue"
+SEMANTIC_422: dict[str, str] = {
+    "GET /audit": _CURSOR,
+    "GET /teams": _CURSOR,
+    "PUT /teams/{team_id}": "a given name or city may not be null; the id cannot be changed",
+    "GET /rms": _CURSOR,
+    "POST /rms": "unknown team; a shift's start and end must differ",
+    "PUT /rms/{rm_id}": "unknown team; a given field may not be null; the id cannot be changed; shifts as above",
+    "POST /rms/import": "the CSV needs its header row, and its rows are checked like POST /rms",
+    "POST /rms/{rm_id}/leaves": "end_date not before start_date",
+    "GET /events/feed": "`after` must name a published event",
+    "GET /events/parked": _CURSOR,
+    "POST /pipelines": "unknown or inactive RM; `probability` 57.0 is an integer to JSON Schema, not to the API",
+    "GET /pipelines": _CURSOR,
+    "PUT /pipelines/{pipeline_id}": "a given source may not be null; `probability` as above",
+    "PATCH /pipelines/{pipeline_id}/stage": "moving back needs a reason, closing lost a loss_reason, closing won a "
+                                            "deal_value",
+    "GET /pipelines/{pipeline_id}/history": _CURSOR,
+    "POST /allocations": "unknown or inactive RM; the lead is already with that RM",
+    "GET /allocations": _CURSOR,
+    "PUT /allocations/rules": "widening levels distinct and in order; a known time zone; a non-blank city",
+    "POST /allocations/simulate": "either leads or a date range, `to` not before `from`; rules as above",
+    "POST /allocations/bulk-reassign": "unknown or inactive RM; override_capacity needs to_rm_id",
+    "POST /allocations/{allocation_id}/reassign": "unknown or inactive RM; override_capacity needs to_rm_id",
+}
+
+# operation -> (the defect, the Schemathesis settings that step around it until its fix is merged)
+KNOWN_ELSEWHERE: dict[str, tuple[str, dict[str, Any]]] = {}
+
+# Pydantic's lax mode takes JSON values of another type than the schema's (0 or 1 as a boolean, a number as a
+# date or a timestamp, false as a number): Schemathesis' schema-violating requests come back 2xx.
+_LAX = {"negative_data_rejection": "lax parsing: a value of another JSON type is converted, not refused"}
+LAX_PARSING: dict[str, dict[str, str]] = {
+    "PUT /admin/clock": _LAX,  # advance_seconds: false
+    "GET /audit": _LAX,  # to=0.5
+    "POST /rms/{rm_id}/leaves": _LAX,  # start_date: 0
+    "GET /pipelines": _LAX,  # expected_close_to=0
+    "GET /pipelines/stats": _LAX,  # expected_close_to=0
+    "GET /allocations": _LAX,  # to=0.5
+    "PUT /allocations/rules": _LAX,  # rules.overflow_to_backup: 0
+}
+
+# A literal path segment shadowed by a templated sibling: `GET /allocations/simulate` is
+# `GET /allocations/{allocation_id}` with allocation_id=simulate, rightly 422 (not a UUID), never the 405 that
+# the unsupported-method check expects.
+_SHADOWED = {"unsupported_method": "another method on this path reaches the templated sibling route (422)"}
+ROUTING: dict[str, dict[str, str]] = {
+    "POST /rms/import": _SHADOWED,  # GET/PUT /rms/{rm_id}
+    "GET /pipelines/stats": _SHADOWED,  # PUT /pipelines/{pipeline_id}
+    "POST /allocations/simulate": _SHADOWED,  # GET /allocations/{allocation_id}
+    "POST /allocations/bulk-reassign": _SHADOWED,  # GET /allocations/{allocation_id}
+}
+
+
+# Only routes and the JWT secret matter here (the secret is the same for both test databases).
+DOCUMENT_SETTINGS = Settings(env="test", database_url="sqlite+aiosqlite://", jwt_secret=TEST_SECRET, log_json=True,
+                             log_level="WARNING")
+
+
+def _admin_token() -> str:
+    return issue_token(DOCUMENT_SETTINGS, sub=uuid.uuid4(), roles=["SALES_ADMIN"], team_ids=[])
+
+
+def _operation(label: str, **settings: Any) -> dict[str, Any]:
+    method, path = label.split(" ", 1)
+    return {"include-name": f"{method} {API}{path}", **settings}
+
+
+def _config() -> schemathesis.Config:
+    operations = [_operation(label, checks={"positive_data_acceptance": {
+        "expected-statuses": ["2xx", "401", "403", "404", "409", "422"]}}) for label in SEMANTIC_422]
+    for label, checks in {**ROUTING, **LAX_PARSING}.items():
+        operations.append(_operation(label, checks={name: {"enabled": False} for name in checks}))
+    for label, (_, settings) in KNOWN_ELSEWHERE.items():
+        operations.append(_operation(label, **settings))
+    return schemathesis.Config.from_dict({
+        "generation": {"deterministic": True},
+        "phases": {"coverage": {"generation": {"mode": "negative"}, "unexpected-methods": ["DELETE", "OPTIONS"]}},
+        "auth": {"openapi": {"HTTPBearer": {"bearer": _admin_token()}}},
+        "operations": operations,
+    })
+
+
+# The document every operation is generated from, as /openapi.json serves it (no database is touched).
+published = schemathesis.openapi.from_asgi("/openapi.json", create_app(DOCUMENT_SETTINGS), config=_config())
+
+
+@pytest.fixture(scope="module")
+def app_under_test(settings: Settings) -> Iterator[FastAPI]:
+    # Its own engine: Schemathesis drives the app on its own event loop, where the connections must live.
+    yield create_app(settings, engine=create_engine(settings))
+    asgi.shutdown_lifespans()  # each app's lifespan disposes of its engine
+
+
+@published.parametrize()
+@hypothesis_settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, derandomize=True, database=None,
+                     suppress_health_check=list(HealthCheck))
+def test_every_operation_answers_as_published(case: schemathesis.Case, app_under_test: FastAPI) -> None:
+    """issue 9 item 16: as SALES_ADMIN, with every check on, nothing the API answers (status, content type,
+    headers, body) departs from the published OpenAPI, and nothing is a 5xx."""
+    case.call_and_validate(app=app_under_test)
