@@ -7,10 +7,10 @@ from decimal import Decimal
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, WithJsonSchema
 
 from sales.catalog.enums import UserType
-from sales.core.money import Money
+from sales.core.money import DecimalNumber, Money
 from sales.core.fields import bounded_text, refuse_nul, storable
 
 FEATURE_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
@@ -57,7 +57,16 @@ def check_features(value: Any) -> dict[str, bool | int | Decimal | str]:
     return out
 
 
-Features = Annotated[dict[str, bool | int | Decimal | str], BeforeValidator(check_features), AfterValidator(storable)]
+# What check_features holds, published for clients (a NUL in a text value is refused too).
+_FEATURES_SCHEMA = {
+    "type": "object", "maxProperties": MAX_FEATURES, "propertyNames": {"pattern": f"^{FEATURE_NAME.pattern}$"},
+    "additionalProperties": {"anyOf": [
+        {"type": "boolean"},
+        {"type": "number", "minimum": -float(MAX_FEATURE_NUMBER), "maximum": float(MAX_FEATURE_NUMBER)},
+        {"type": "string", "maxLength": MAX_FEATURE_TEXT, "pattern": "^[^\\u0000]*$"}]},
+}
+Features = Annotated[dict[str, bool | int | Decimal | str], BeforeValidator(check_features), AfterValidator(storable),
+                     WithJsonSchema(_FEATURES_SCHEMA, mode="validation")]
 
 
 class _Strict(BaseModel):
@@ -96,9 +105,9 @@ class PlanRead(BaseModel):
     name: str
     user_type: UserType
     tier: int
-    price: Decimal
+    price: DecimalNumber
     duration_days: int
-    features: dict[str, bool | int | Decimal | str]
+    features: dict[str, bool | int | DecimalNumber | str]
     active: bool
     created_at: datetime
     updated_at: datetime

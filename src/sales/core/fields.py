@@ -60,7 +60,9 @@ def to_utc(value: datetime) -> datetime:
     return value
 
 
-UTCDatetime = Annotated[datetime, AfterValidator(to_utc)]
+# The published schema says what `to_utc` holds: an offset, and a year from 1900 (a date-time format alone cannot).
+UTCDatetime = Annotated[datetime, AfterValidator(to_utc), Field(json_schema_extra={
+    "pattern": r"^(19|[2-9][0-9])[0-9]{2}-[0-9]{2}-[0-9]{2}T[^Zz+-]*([Zz]|[+-][0-9]{2}:?[0-9]{2})$"})]
 
 
 def json_problems(document: Any, loc: tuple[str | int, ...] = ()) -> list[dict[str, Any]]:
@@ -122,4 +124,6 @@ JSONObject = Annotated[dict[str, Any], AfterValidator(storable)]
 
 def bounded_text(max_length: int, *, min_length: int = 0, pattern: str | None = None) -> Any:
     """One reusable text type of its column's size (and an optional pattern): `Code = bounded_text(64)`."""
-    return Annotated[Text, Field(min_length=min_length, max_length=max_length, pattern=pattern)]
+    # The constraints before the NUL check, so the published schema carries the pattern too.
+    return Annotated[str, Field(min_length=min_length, max_length=max_length, pattern=pattern),
+                     AfterValidator(refuse_nul)]

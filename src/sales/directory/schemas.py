@@ -50,9 +50,9 @@ class TeamRead(BaseModel):
 class Shift(_Strict):
     weekday: int = Field(ge=0, le=6, description="0 = Monday ... 6 = Sunday")
     start: Annotated[Text, Field(max_length=5, description="HH:MM, business time (UTC)",
-                                 json_schema_extra={"pattern": _HHMM.pattern})]
+                                 json_schema_extra={"pattern": f"^{_HHMM.pattern}$"})]
     end: Annotated[Text, Field(max_length=5, description="HH:MM; an end before the start runs past midnight",
-                               json_schema_extra={"pattern": _HHMM.pattern})]
+                               json_schema_extra={"pattern": f"^{_HHMM.pattern}$"})]
 
     @field_validator("start", "end")
     @classmethod

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 
 from sales.core.fields import Text, UTCDatetime, bounded_text
-from sales.core.money import Money
+from sales.core.money import DecimalNumber, Money
 from sales.inventory import rules
 from sales.inventory.enums import DealType, Furnishing, ListingStatus
 
@@ -19,14 +19,27 @@ PropertyType = bounded_text(32, min_length=1, pattern=r"^[A-Z][A-Z0-9_]*$")
 Amenity = bounded_text(64, min_length=1)
 
 
+def _a_json_number(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        raise ValueError("must be a JSON number")
+    return value
+
+
 def _coordinate(value: Decimal) -> Decimal:
     if not value.is_finite():
         raise ValueError("must be a finite number")
     return value.quantize(rules.COORDINATE)
 
 
-Latitude = Annotated[Decimal, Field(ge=-90, le=90), AfterValidator(_coordinate)]
-Longitude = Annotated[Decimal, Field(ge=-180, le=180), AfterValidator(_coordinate)]
+def _degrees(limit: int) -> Any:
+    """A coordinate: a JSON number within +-limit degrees (published as such), kept exact to 6 places."""
+    return Annotated[Decimal, BeforeValidator(_a_json_number), Field(ge=-limit, le=limit),
+                     AfterValidator(_coordinate),
+                     WithJsonSchema({"type": "number", "minimum": -limit, "maximum": limit}, mode="validation")]
+
+
+Latitude = _degrees(90)
+Longitude = _degrees(180)
 
 
 class _ListingFields(BaseModel):
@@ -93,18 +106,18 @@ class ListingRead(BaseModel):
     owner_id: UUID
     city: str
     locality: str
-    lat: Decimal
-    lon: Decimal
+    lat: DecimalNumber
+    lon: DecimalNumber
     property_type: str
     deal_type: DealType
     bhk: int | None
     area_sqft: int | None
-    price: Decimal
+    price: DecimalNumber
     furnishing: Furnishing | None
     amenities: list[str]
     available_from: date | None
     status: ListingStatus
     listed_at: datetime
     views_7d: int | None = Field(description="views in the last 7 days (inventory.listing.stats); null until known")
-    city_avg_views_7d: Decimal | None = Field(
+    city_avg_views_7d: DecimalNumber | None = Field(
         description="mean views_7d of the city's AVAILABLE listings with stats, two places")

@@ -9,7 +9,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from sales.catalog.enums import UserType
-from sales.core.money import Money
+from sales.core.money import DecimalNumber, Money
 from sales.core.fields import UTCDatetime, bounded_text
 from sales.orders.enums import BackfillStatus, OrderStatus, TransactionType
 
@@ -82,13 +82,13 @@ class OrderRead(BaseModel):
     user_id: UUID
     user_type: UserType
     plan_id: UUID
-    amount: Decimal
+    amount: DecimalNumber
     currency: str
     paid_at: datetime
     starts_at: datetime
     ends_at: datetime
     status: OrderStatus
-    refunded_amount: Decimal
+    refunded_amount: DecimalNumber
     transaction_type: TransactionType
     rm_id: UUID | None
     pipeline_id: UUID | None
@@ -101,7 +101,7 @@ class OrderRead(BaseModel):
 class RefundRead(BaseModel):
     refund_id: UUID
     order_id: UUID
-    amount: Decimal
+    amount: DecimalNumber
     completed_at: datetime
 
 

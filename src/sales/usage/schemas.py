@@ -8,6 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from sales.core.money import DecimalNumber
 from sales.core.fields import UTCDatetime, bounded_text
 
 QuotaName = bounded_text(64, min_length=1, pattern=r"^[a-z][a-z0-9_]*$")
@@ -47,7 +48,7 @@ class UsageRead(BaseModel):
     quota_name: str
     quota: int | None
     used: int
-    percent: Decimal | None = Field(description="used / quota in %, one decimal; null when unlimited")
+    percent: DecimalNumber | None = Field(description="used / quota in %, one decimal; null when unlimited")
     at: datetime
 
 

@@ -106,7 +106,7 @@ async def test_request_schemas_say_what_the_api_checks(document):
     money = schemas["RMCreate"]["properties"]["base_salary"]["anyOf"]
     assert {"type": "string", "pattern": r"^[0-9]{1,12}(\.[0-9]{1,2})?$"} in money
     assert any(branch.get("multipleOf") == 0.01 for branch in money)
-    assert schemas["Shift"]["properties"]["start"]["pattern"] == r"^([01]\d|2[0-3]):[0-5]\d$"
+    assert schemas["Shift"]["properties"]["start"]["pattern"] == r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
     assert [branch["required"] for branch in schemas["ClockChange"]["oneOf"]] == [["now"], ["advance_seconds"]]
     rules = schemas["RuleSetChange"]["properties"]["rules"]
     assert rules["additionalProperties"] is False and {"sla_minutes", "skill_match"} <= set(rules["properties"])
