@@ -32,8 +32,12 @@ def readable_teams(principal: Principal) -> ColumnElement[bool]:
 
 # --- teams -------------------------------------------------------------------------------------
 
-async def get_team(conn: AsyncConnection, team_id: UUID, *, scope: ColumnElement[bool] = true()) -> Any:
-    return (await conn.execute(select(teams).where(teams.c.id == team_id, scope))).first()
+async def get_team(conn: AsyncConnection, team_id: UUID, *, scope: ColumnElement[bool] = true(),
+                   for_update: bool = False) -> Any:
+    query = select(teams).where(teams.c.id == team_id, scope)
+    if for_update:
+        query = query.with_for_update(of=teams)
+    return (await conn.execute(query)).first()
 
 
 async def list_teams(conn: AsyncConnection, *, scope: ColumnElement[bool], city: str | None, limit: int,

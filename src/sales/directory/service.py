@@ -40,8 +40,10 @@ async def create_team(conn: AsyncConnection, principal: Principal, *, data: Team
     return team
 
 
-async def get_team(conn: AsyncConnection, principal: Principal, *, team_id: UUID) -> TeamRead:
-    row = await repository.get_team(conn, team_id, scope=repository.readable_teams(principal))
+async def get_team(conn: AsyncConnection, principal: Principal, *, team_id: UUID,
+                   for_update: bool = False) -> TeamRead:
+    """A team in the principal's scope; `for_update` locks it for a read-then-write."""
+    row = await repository.get_team(conn, team_id, scope=repository.readable_teams(principal), for_update=for_update)
     if row is None:
         raise TeamNotFound(f"team {team_id} not found")
     return TeamRead.model_validate(row._mapping)
@@ -49,7 +51,7 @@ async def get_team(conn: AsyncConnection, principal: Principal, *, team_id: UUID
 
 async def update_team(conn: AsyncConnection, principal: Principal, *, team_id: UUID, data: TeamUpdate,
                       now: datetime) -> TeamRead:
-    before = await get_team(conn, principal, team_id=team_id)
+    before = await get_team(conn, principal, team_id=team_id, for_update=True)
     if data.id is not None and data.id != team_id:
         raise InvalidInput(("id",), "id cannot be changed")
     values = data.model_dump(exclude_unset=True, exclude={"id"})
@@ -105,8 +107,9 @@ async def create_rm(conn: AsyncConnection, principal: Principal, *, data: RMCrea
     return rm
 
 
-async def get_rm(conn: AsyncConnection, principal: Principal, *, rm_id: UUID) -> RMRead:
-    row = await repository.get_rm(conn, rm_id, scope=repository.readable_rms(principal))
+async def get_rm(conn: AsyncConnection, principal: Principal, *, rm_id: UUID, for_update: bool = False) -> RMRead:
+    """An RM in the principal's scope; `for_update` locks the row, so what is read stays true until commit."""
+    row = await repository.get_rm(conn, rm_id, scope=repository.readable_rms(principal), for_update=for_update)
     if row is None:
         raise RMNotFound(f"RM {rm_id} not found")
     return _rm_read(row)
@@ -115,7 +118,7 @@ async def get_rm(conn: AsyncConnection, principal: Principal, *, rm_id: UUID) ->
 async def update_rm(conn: AsyncConnection, principal: Principal, *, rm_id: UUID, data: RMUpdate,
                     now: datetime) -> RMRead:
     """Change an RM's record; fields left out keep their values (SALES_ADMIN)."""
-    before = await get_rm(conn, principal, rm_id=rm_id)
+    before = await get_rm(conn, principal, rm_id=rm_id, for_update=True)
     if data.id is not None and data.id != rm_id:
         raise InvalidInput(("id",), "id cannot be changed")
     values = _db_values(data, exclude_unset=True)
@@ -125,11 +128,9 @@ async def update_rm(conn: AsyncConnection, principal: Principal, *, rm_id: UUID,
                      "availability", "is_backup", "localities", "property_types", "segments", "shifts"):
         if required in values and values[required] is None:
             raise InvalidInput((required,), "may not be null")
-    if values.get("capacity") is not None:
-        locked = await repository.get_rm(conn, rm_id, for_update=True)
-        if values["capacity"] < locked.active_leads:
-            raise CapacityBelowLoad(f"RM has {locked.active_leads} active leads; reassign some before lowering "
-                                    f"capacity to {values['capacity']}")
+    if values.get("capacity") is not None and values["capacity"] < before.active_leads:
+        raise CapacityBelowLoad(f"RM has {before.active_leads} active leads; reassign some before lowering "
+                                f"capacity to {values['capacity']}")
     row = await repository.update_rm(conn, rm_id, {**values, "updated_at": now})
     rm = _rm_read(row)
     await audit.record(conn, principal, action="rm.updated", entity_type="rm", entity_id=rm_id, at=now,
@@ -151,8 +152,10 @@ async def list_rms(conn: AsyncConnection, principal: Principal, *, filters: dict
 
 
 async def _manageable_rm(conn: AsyncConnection, principal: Principal, rm_id: UUID) -> RMRead:
-    """The RM themself, their team's supervisor or SALES_ADMIN; others who can see the RM get 403."""
-    rm = await get_rm(conn, principal, rm_id=rm_id)
+    """The RM themself, their team's supervisor or SALES_ADMIN; others who can see the RM get 403.
+    The RM's row stays locked until commit: changes to one RM (availability, leaves) queue one behind the
+    other, so each sees the one before (no overlapping leaves, an audit trail whose `before` is true)."""
+    rm = await get_rm(conn, principal, rm_id=rm_id, for_update=True)
     if not (principal.is_admin or principal.sub == rm_id or principal.supervises(rm.team_id)):
         raise Forbidden("only the RM, their supervisor or a SALES_ADMIN may do this")
     return rm

@@ -18,7 +18,6 @@ import structlog
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from sales.core.db import savepoint
 from sales.core.errors import InvalidInput
 from sales.events import repository
 from sales.events.envelope import envelope_errors
@@ -109,7 +108,7 @@ async def attempt(conn: AsyncConnection, row: Any, *, now: datetime, policy: Ret
     event = ConsumedEvent(id=row.id, type=row.type, source=envelope["source"], subject=envelope.get("subject"),
                           time=envelope.get("time"), data=_exact(envelope.get("data")), envelope=envelope, now=now)
     try:
-        async with await savepoint(conn):
+        async with conn.begin_nested():
             await handler(conn, event)
     except (Unprocessable, InvalidInput, ValidationError) as exc:
         return await _failed(conn, row, now=now, policy=policy, permanent=True, error=_describe(exc))
