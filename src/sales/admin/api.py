@@ -40,9 +40,8 @@ async def set_clock(change: ClockChange, principal: Admin, conn: Conn):
     """Freeze the business clock at `now`, or move it forward by `advance_seconds`."""
     if change.now is not None:
         at = change.now.astimezone(UTC)  # answered in UTC like every other timestamp
-    else:
-        at = await clock.business_now(conn, frozen_allowed=True) + timedelta(seconds=change.advance_seconds or 0)
-    return respond({"now": await clock.set_frozen(conn, at)})
+        return respond({"now": await clock.set_frozen(conn, at)})
+    return respond({"now": await clock.advance(conn, timedelta(seconds=change.advance_seconds or 0))})
 
 
 @router.post("/admin/jobs/{job}/run", response_model=JobResult)

@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement, and_, delete, false, insert, or_, select, 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales.core.auth import Principal
+from sales.core.db import insert_unless_exists
 from sales.directory.scoping import owned_or_supervised
 from sales.directory.models import rm_leaves, rm_localities, rms, teams
 
@@ -57,7 +58,9 @@ async def team_cities(conn: AsyncConnection, team_ids: frozenset[UUID]) -> list[
 
 
 async def insert_team(conn: AsyncConnection, values: dict[str, Any]) -> Any:
-    return (await conn.execute(insert(teams).values(**values).returning(teams))).one()
+    """The new team, or None when its id exists (also when created concurrently)."""
+    query = insert_unless_exists(conn, teams, teams.c.id).values(**values).returning(teams)
+    return (await conn.execute(query)).first()
 
 
 async def update_team(conn: AsyncConnection, team_id: UUID, values: dict[str, Any]) -> Any:
@@ -96,8 +99,11 @@ async def existing_team_ids(conn: AsyncConnection, ids: set[UUID]) -> set[UUID]:
 
 
 async def insert_rm(conn: AsyncConnection, values: dict[str, Any]) -> Any:
-    row = (await conn.execute(insert(rms).values(**values).returning(*RM_COLUMNS))).one()
-    await _replace_localities(conn, row.id, row.city, row.localities)
+    """The new RM, or None when its id exists (also when created concurrently)."""
+    row = (await conn.execute(insert_unless_exists(conn, rms, rms.c.id).values(**values)
+                              .returning(*RM_COLUMNS))).first()
+    if row is not None:
+        await _replace_localities(conn, row.id, row.city, row.localities)
     return row
 
 

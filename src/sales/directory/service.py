@@ -34,6 +34,8 @@ async def create_team(conn: AsyncConnection, principal: Principal, *, data: Team
         raise TeamExists(f"team {team_id} already exists")
     row = await repository.insert_team(conn, {**data.model_dump(exclude={"id"}), "id": team_id,
                                               "created_at": now, "updated_at": now})
+    if row is None:
+        raise TeamExists(f"team {team_id} already exists")
     team = TeamRead.model_validate(row._mapping)
     await audit.record(conn, principal, action="team.created", entity_type="team", entity_id=team.id, at=now,
                        after=team)
@@ -102,6 +104,8 @@ async def create_rm(conn: AsyncConnection, principal: Principal, *, data: RMCrea
     row = await repository.insert_rm(conn, {**data.model_dump(mode="json"), "id": data.id,
                                             "team_id": data.team_id, "max_deal_value": data.max_deal_value,
                                             "base_salary": data.base_salary, "created_at": now, "updated_at": now})
+    if row is None:
+        raise RMExists(f"RM {data.id} already exists")
     rm = _rm_read(row)
     await audit.record(conn, principal, action="rm.created", entity_type="rm", entity_id=rm.id, at=now, after=rm)
     return rm
