@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from sales.core.db import create_engine
+from sales.core.edge import BodyLimitMiddleware, SecurityHeadersMiddleware
 from sales.core.errors import SalesError, problem
 from sales.core.http import JSONResponse, dumps, refuse_nul_parameters
 from sales.core.logging import configure_logging, describe_exception
@@ -106,6 +107,9 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
     install_error_handlers(app)
     install_openapi(app)
     app.add_middleware(UnitOfWorkMiddleware, engine=engine, settings=settings)
+    app.add_middleware(BodyLimitMiddleware, default=settings.max_body_bytes,
+                       per_route={("POST", f"{API}/rms/import"): settings.max_import_bytes})
+    app.add_middleware(SecurityHeadersMiddleware)  # outermost of ours: every answer above gets the headers
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

@@ -6,7 +6,7 @@ import hashlib
 from enum import StrEnum
 from functools import lru_cache
 
-from pydantic import ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me"
@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     pii_key: str | None = None
     db_pool_size: int = 10
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1)  # larger request bodies are refused with 413
+    max_import_bytes: int = Field(default=10 * 1024 * 1024, ge=1)  # the CSV import's limit
+    idempotency_ttl_hours: int = Field(default=24, ge=1)  # how long a retry replays the first response
     log_level: str = "INFO"
     log_json: bool = True
     docs_enabled: bool = True  # /docs, /redoc and /openapi.json

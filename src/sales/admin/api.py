@@ -41,14 +41,12 @@ async def get_clock(request: Request, principal: Admin, conn: Conn):
 async def set_clock(change: ClockChange, principal: Admin, conn: Conn):
     """Freeze the business clock at `now`, or move it forward by `advance_seconds`."""
     if change.now is not None:
-        at = change.now  # in UTC, as every timestamp is answered
-    else:
-        at = await clock.business_now(conn, frozen_allowed=True) + timedelta(seconds=change.advance_seconds or 0)
-        try:
-            within_clock_range(at)
-        except ValueError as exc:
-            raise InvalidInput(("advance_seconds",), str(exc)) from None
-    return respond({"now": await clock.set_frozen(conn, at)})
+        return respond({"now": await clock.set_frozen(conn, change.now)})  # UTC, like every timestamp
+    try:
+        at = await clock.advance(conn, timedelta(seconds=change.advance_seconds or 0), check=within_clock_range)
+    except ValueError as exc:
+        raise InvalidInput(("advance_seconds",), str(exc)) from None
+    return respond({"now": at})
 
 
 @router.post("/admin/jobs/{job}/run", response_model=JobResult)

@@ -1,11 +1,12 @@
 """The only place allocation SQL lives. Hot paths are plain Core statements returning rows."""
 from __future__ import annotations
 
+import zlib
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import (ColumnElement, and_, case, exists, func, insert, literal, or_, select, true,
+from sqlalchemy import (ColumnElement, and_, case, exists, func, insert, literal, or_, select, text, true,
                         update)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -13,6 +14,7 @@ from sales.allocation.enums import LIVE_STATUSES
 from sales.allocation.models import allocation_rule_sets, rm_allocations as a
 from sales.allocation.rules import Candidate, norm
 from sales.core.auth import Principal
+from sales.core.db import is_postgres
 from sales.directory.scoping import owned_or_supervised
 from sales.directory.models import rm_leaves, rm_localities, rms
 from sales.leads.models import leads
@@ -249,6 +251,17 @@ async def current_rule_sets(conn: AsyncConnection) -> list[Any]:
     query = select(allocation_rule_sets).where(allocation_rule_sets.c.is_current == literal(True)).order_by(
         allocation_rule_sets.c.city)
     return list((await conn.execute(query)).all())
+
+
+_RULES_LOCK_BASE = 0x5A1E50A << 32
+
+
+async def lock_rules_of_city(conn: AsyncConnection, city: str) -> None:
+    """Serialize rule changes of one city until commit (PostgreSQL; SQLite writers are serialized already):
+    each change merges over the version before it and takes the next version number."""
+    if is_postgres(conn):
+        await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"),
+                           {"k": _RULES_LOCK_BASE + zlib.crc32(city.encode())})
 
 
 async def next_rule_version(conn: AsyncConnection, city: str) -> int:

@@ -68,6 +68,7 @@ async def put_rules(conn: AsyncConnection, principal: Principal, *, change: Rule
     key = _city_key(change.city)
     if not key:
         raise InvalidInput(("city",), "city must not be blank")
+    await repository.lock_rules_of_city(conn, key)
     before = await get_rules(conn, city=key)
     proposed = _merged(before.rules, change.rules)
     version = await repository.next_rule_version(conn, key)

@@ -22,7 +22,6 @@ from sales.allocation.schemas import (AllocationRead, BulkItemResult, BulkReassi
                                       LeadAllocationRequest, QueuedLead, Reallocation, ReassignRequest)
 from sales.core import audit, hooks, outbox
 from sales.core.auth import Principal, Role
-from sales.core.db import savepoint
 from sales.core.errors import Forbidden, InvalidInput, SalesError
 from sales.core.http import AFTER_TIME_AND_ID, cursor_after
 from sales.directory import repository as directory_repository, service as directory_service
@@ -433,7 +432,7 @@ async def bulk_reassign(conn: AsyncConnection, principal: Principal, *, data: Bu
     results: list[BulkItemResult] = []
     failed = False
     for allocation_id in dict.fromkeys(data.allocation_ids):
-        item = await savepoint(conn)
+        item = await conn.begin_nested()
         try:
             moved = await reassign(conn, principal, allocation_id=allocation_id, now=now, data=ReassignRequest(
                 to_rm_id=data.to_rm_id, reason=data.reason, reset_sla=data.reset_sla))

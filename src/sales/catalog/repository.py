@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sales.catalog.models import plans
 from sales.catalog.permissions import STAFF
 from sales.core.auth import Principal
-from sales.core.db import is_postgres, savepoint
+from sales.core.db import is_postgres
 
 
 def readable(principal: Principal) -> ColumnElement[bool]:
@@ -60,7 +60,7 @@ async def insert_if_absent(conn: AsyncConnection, values: dict[str, Any]) -> Any
 async def update_unless_code_taken(conn: AsyncConnection, plan_id: UUID, values: dict[str, Any]) -> Any:
     """Update the plan; None when the new code belongs to another plan (the unique index decides)."""
     try:
-        async with await savepoint(conn):
+        async with conn.begin_nested():
             return (await conn.execute(update(plans).where(plans.c.id == plan_id).values(**values)
                                        .returning(plans))).first()
     except IntegrityError:

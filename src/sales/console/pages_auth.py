@@ -61,6 +61,9 @@ async def login(request: Request, conn: Conn, now: Now, email: Annotated[str, Fo
         response.headers["Retry-After"] = str(exc.extra["retry_after_seconds"])
         return response
     except SignInFailed as exc:
+        # The attempt is kept in a transaction of its own, as this request's is rolled back. End this one
+        # first: on SQLite it holds the write lock the other needs.
+        await request.state.uow.finish(commit=False)
         await service.record_failed_sign_in(request.app.state.engine, email=email, ip=ip, now=now)
         return _login_page(request, status_code=401, email=email, next_url=next, error=exc.detail)
     target = next if next.startswith("/console") and not next.startswith(("/console/login", "//")) else "/console"

@@ -10,6 +10,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales.console.models import console_login_attempts as attempts, console_sessions as s, console_users as u
+from sales.core.db import insert_unless_exists
 
 
 async def get_user_by_email(conn: AsyncConnection, email: str) -> Any:
@@ -21,7 +22,9 @@ async def get_user(conn: AsyncConnection, user_id: UUID) -> Any:
 
 
 async def insert_user(conn: AsyncConnection, values: dict[str, Any]) -> Any:
-    return (await conn.execute(insert(u).values(**values).returning(*u.c))).one()
+    """The new user, or None when a user with this email exists (also one created concurrently)."""
+    query = insert_unless_exists(conn, u, u.c.email).values(**values).returning(*u.c)
+    return (await conn.execute(query)).first()
 
 
 async def list_users(conn: AsyncConnection, *, limit: int = 500) -> list[Any]:

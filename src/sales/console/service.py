@@ -86,6 +86,8 @@ async def create_user(conn: AsyncConnection, actor: Principal | None, *, email: 
         "id": user_id or uuid.uuid4(), "email": email, "name": (name or email.split("@")[0]).strip()[:200],
         "password_hash": password_hash, "role": parsed_role.value, "rm_id": rm_id,
         "team_ids": [str(t) for t in team_ids], "is_active": True, "created_at": now, "updated_at": now})
+    if row is None:
+        raise UserExists(f"a console user with email {email} already exists")
     user = _user(row)
     await audit.record(conn, actor, action="console_user.created", entity_type="console_user", entity_id=user.id,
                        at=now, after={"email": user.email, "role": user.role, "rm_id": user.rm_id,

@@ -4,11 +4,13 @@ The frozen instant lives in the database so every API replica and worker agrees 
 """
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from sales.core.db import insert_unless_exists
 from sales.core.tables import clock_state
 
 
@@ -24,8 +26,25 @@ async def business_now(conn: AsyncConnection, *, frozen_allowed: bool) -> dateti
     return frozen or wall_now()
 
 
+async def _locked_frozen_at(conn: AsyncConnection) -> datetime | None:
+    """The clock's one row, created if missing (a concurrent creator is no error) and locked until commit."""
+    await conn.execute(insert_unless_exists(conn, clock_state, clock_state.c.id).values(id=1, frozen_at=None))
+    return (await conn.execute(select(clock_state.c.frozen_at).where(clock_state.c.id == 1)
+                               .with_for_update())).scalar()
+
+
 async def set_frozen(conn: AsyncConnection, at: datetime) -> datetime:
-    result = await conn.execute(update(clock_state).where(clock_state.c.id == 1).values(frozen_at=at))
-    if result.rowcount == 0:
-        await conn.execute(clock_state.insert().values(id=1, frozen_at=at))
+    await _locked_frozen_at(conn)
+    return await _freeze(conn, at)
+
+
+async def advance(conn: AsyncConnection, by: timedelta,
+                  check: Callable[[datetime], datetime] = lambda at: at) -> datetime:
+    """Freeze the clock `by` later than it reads now (`check` may refuse the result with ValueError); concurrent
+    advances add up."""
+    return await _freeze(conn, check((await _locked_frozen_at(conn) or wall_now()) + by))
+
+
+async def _freeze(conn: AsyncConnection, at: datetime) -> datetime:
+    await conn.execute(update(clock_state).where(clock_state.c.id == 1).values(frozen_at=at))
     return at

@@ -8,8 +8,9 @@ from contextlib import asynccontextmanager
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import event, exc as sa_exc, text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction, create_async_engine
+from sqlalchemy import Column, Table, event, exc as sa_exc
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from sales.settings import Settings
 
@@ -40,12 +41,33 @@ def _json_loads(text: str) -> Any:
 JSON_CODEC = {"json_serializer": _json_dumps, "json_deserializer": _json_loads}
 
 
+# A connection carrying this execution option begins its transaction with the write lock on SQLite.
+_WRITES = "sales_writes"
+
+
+def _sqlite_begin(conn: Any) -> None:
+    """SQLite: BEGIN ourselves (the driver's own transaction handling is off, see create_engine).
+
+    Writers take the write lock when their transaction starts (BEGIN IMMEDIATE), so a read-then-write
+    sees the rows it then changes and concurrent writers queue (busy_timeout) instead of overwriting each
+    other; `SELECT ... FOR UPDATE` is a no-op on SQLite. Readers BEGIN DEFERRED: a consistent snapshot
+    without blocking anyone."""
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITES) else "BEGIN")
+
+
+def _sqlite_connect(dbapi_connection: Any, record: Any) -> None:
+    # pysqlite's legacy mode BEGINs only at the first INSERT/UPDATE/DELETE: reads before it see no
+    # snapshot and SAVEPOINTs escape the transaction. SQLAlchemy's "begin" event takes over instead.
+    dbapi_connection.isolation_level = None
+    _sqlite_pragmas(dbapi_connection, record)
+
+
 def create_engine(settings: Settings, *, url: str | None = None, pool_size: int | None = None) -> AsyncEngine:
     url = url or settings.database_url
     if url.startswith("sqlite"):
         engine = create_async_engine(url, hide_parameters=True, **JSON_CODEC)
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        # aiosqlite opens transactions lazily; BEGIN IMMEDIATE on write is handled by busy_timeout.
+        event.listen(engine.sync_engine, "connect", _sqlite_connect)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     size = pool_size or settings.db_pool_size
     return create_async_engine(url, pool_size=size, max_overflow=size, pool_pre_ping=False, pool_timeout=5, **JSON_CODEC,
@@ -56,36 +78,50 @@ def is_postgres(conn: AsyncConnection) -> bool:
     return conn.dialect.name == "postgresql"
 
 
+def insert_unless_exists(conn: AsyncConnection, table: Table, *conflict_columns: Column[Any]) -> Any:
+    """`INSERT ... ON CONFLICT (conflict_columns) DO NOTHING` on either database: a concurrent duplicate
+    inserts nothing (add `.returning(...)` to tell) instead of failing the transaction."""
+    dialect_insert = postgresql.insert if is_postgres(conn) else sqlite.insert
+    return dialect_insert(table).on_conflict_do_nothing(index_elements=list(conflict_columns))
+
+
+async def connect(engine: AsyncEngine, *, writes: bool) -> AsyncConnection:
+    """A connection whose transactions are for writing (write lock at BEGIN on SQLite) or for reading."""
+    conn = await engine.connect()
+    if writes:
+        await conn.execution_options(**{_WRITES: True})
+    return conn
+
+
 @asynccontextmanager
 async def unit_of_work(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """Commit when the block succeeds, roll back when it raises. Services never commit."""
-    async with engine.begin() as conn:
-        yield conn
-
-
-async def savepoint(conn: AsyncConnection) -> AsyncTransaction:
-    """A SAVEPOINT inside the current transaction, on both databases.
-
-    pysqlite begins its transaction lazily, at the first write; a SAVEPOINT taken before any write starts a
-    transaction of its own whose RELEASE commits, so a later rollback would not undo it. On SQLite a write
-    that matches no row opens the real transaction first."""
-    if conn.dialect.name == "sqlite":
-        await conn.execute(text("UPDATE clock_state SET id = id WHERE 0"))
-    return await conn.begin_nested()
+    """A writing transaction: committed when the block succeeds, rolled back when it raises.
+    Services never commit."""
+    conn = await connect(engine, writes=True)
+    try:
+        async with conn.begin():
+            yield conn
+    finally:
+        await conn.close()
 
 
 class LazyTransaction:
-    """A request's connection, opened on first use; the UnitOfWork middleware ends it."""
+    """A request's connection, opened on first use; the UnitOfWork middleware ends it (`finish`)."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, writes: bool) -> None:
         self._engine = engine
+        self._writes = writes
         self._conn: AsyncConnection | None = None
         self.now_cache: Any = None
 
     async def connection(self) -> AsyncConnection:
         if self._conn is None:
-            conn = await self._engine.connect()
-            await conn.begin()
+            conn = await connect(self._engine, writes=self._writes)
+            try:
+                await conn.begin()
+            except BaseException:
+                await conn.close()
+                raise
             self._conn = conn
         return self._conn
 

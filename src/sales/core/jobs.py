@@ -8,6 +8,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from sales.core import idempotency
+
 JobFn = Callable[[AsyncConnection, datetime], Awaitable[dict[str, Any]]]
 
 
@@ -29,3 +31,9 @@ def job(name: str, *, every: float = 60.0) -> Callable[[JobFn], JobFn]:
         return fn
 
     return register
+
+
+@job("idempotency-prune", every=3600)
+async def idempotency_prune(conn: AsyncConnection, now: datetime) -> dict[str, Any]:
+    """Delete Idempotency-Key records past their expiry (SALES_IDEMPOTENCY_TTL_HOURS) and abandoned claims."""
+    return {"processed": await idempotency.prune(conn, now=now)}

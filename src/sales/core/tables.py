@@ -78,9 +78,14 @@ idempotency_keys = Table(
     Column("actor", String(64), primary_key=True),
     Column("key", String(255), primary_key=True),
     Column("method", String(8), nullable=False),
-    Column("path", String(512), nullable=False),
+    Column("path", String(512), nullable=False),  # for people reading the table; request_hash decides
     Column("request_hash", String(64), nullable=False),
-    Column("status_code", SmallInteger, nullable=False),
-    Column("response_body", Text, nullable=False),
+    Column("principal_hash", String(64), nullable=False),  # sub, roles and teams of the first request
+    # NULL while the first request runs; then its response, the body encrypted (it may hold customer PII).
+    Column("status_code", SmallInteger, nullable=True),
+    Column("content_type", String(128), nullable=True),
+    Column("response_body", Text, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Index("ix_idempotency_keys_expires_at", "expires_at"),
 )

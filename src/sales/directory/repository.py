@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement, and_, delete, false, insert, or_, select, 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales.core.auth import Principal
+from sales.core.db import insert_unless_exists
 from sales.directory.scoping import owned_or_supervised
 from sales.directory.models import rm_leaves, rm_localities, rms, teams
 
@@ -32,8 +33,12 @@ def readable_teams(principal: Principal) -> ColumnElement[bool]:
 
 # --- teams -------------------------------------------------------------------------------------
 
-async def get_team(conn: AsyncConnection, team_id: UUID, *, scope: ColumnElement[bool] = true()) -> Any:
-    return (await conn.execute(select(teams).where(teams.c.id == team_id, scope))).first()
+async def get_team(conn: AsyncConnection, team_id: UUID, *, scope: ColumnElement[bool] = true(),
+                   for_update: bool = False) -> Any:
+    query = select(teams).where(teams.c.id == team_id, scope)
+    if for_update:
+        query = query.with_for_update(of=teams)
+    return (await conn.execute(query)).first()
 
 
 async def list_teams(conn: AsyncConnection, *, scope: ColumnElement[bool], city: str | None, limit: int,
@@ -53,7 +58,9 @@ async def team_cities(conn: AsyncConnection, team_ids: frozenset[UUID]) -> list[
 
 
 async def insert_team(conn: AsyncConnection, values: dict[str, Any]) -> Any:
-    return (await conn.execute(insert(teams).values(**values).returning(teams))).one()
+    """The new team, or None when its id exists (also when created concurrently)."""
+    query = insert_unless_exists(conn, teams, teams.c.id).values(**values).returning(teams)
+    return (await conn.execute(query)).first()
 
 
 async def update_team(conn: AsyncConnection, team_id: UUID, values: dict[str, Any]) -> Any:
@@ -92,8 +99,11 @@ async def existing_team_ids(conn: AsyncConnection, ids: set[UUID]) -> set[UUID]:
 
 
 async def insert_rm(conn: AsyncConnection, values: dict[str, Any]) -> Any:
-    row = (await conn.execute(insert(rms).values(**values).returning(*RM_COLUMNS))).one()
-    await _replace_localities(conn, row.id, row.city, row.localities)
+    """The new RM, or None when its id exists (also when created concurrently)."""
+    row = (await conn.execute(insert_unless_exists(conn, rms, rms.c.id).values(**values)
+                              .returning(*RM_COLUMNS))).first()
+    if row is not None:
+        await _replace_localities(conn, row.id, row.city, row.localities)
     return row
 
 

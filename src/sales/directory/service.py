@@ -45,14 +45,18 @@ async def create_team(conn: AsyncConnection, principal: Principal, *, data: Team
         raise TeamExists(f"team {team_id} already exists")
     row = await repository.insert_team(conn, {**data.model_dump(exclude={"id"}), "id": team_id,
                                               "created_at": now, "updated_at": now})
+    if row is None:
+        raise TeamExists(f"team {team_id} already exists")
     team = TeamRead.model_validate(row._mapping)
     await audit.record(conn, principal, action="team.created", entity_type="team", entity_id=team.id, at=now,
                        after=team)
     return team
 
 
-async def get_team(conn: AsyncConnection, principal: Principal, *, team_id: UUID) -> TeamRead:
-    row = await repository.get_team(conn, team_id, scope=repository.readable_teams(principal))
+async def get_team(conn: AsyncConnection, principal: Principal, *, team_id: UUID,
+                   for_update: bool = False) -> TeamRead:
+    """A team in the principal's scope; `for_update` locks it for a read-then-write."""
+    row = await repository.get_team(conn, team_id, scope=repository.readable_teams(principal), for_update=for_update)
     if row is None:
         raise TeamNotFound(f"team {team_id} not found")
     return TeamRead.model_validate(row._mapping)
@@ -60,7 +64,7 @@ async def get_team(conn: AsyncConnection, principal: Principal, *, team_id: UUID
 
 async def update_team(conn: AsyncConnection, principal: Principal, *, team_id: UUID, data: TeamUpdate,
                       now: datetime) -> TeamRead:
-    before = await get_team(conn, principal, team_id=team_id)
+    before = await get_team(conn, principal, team_id=team_id, for_update=True)
     if data.id is not None and data.id != team_id:
         raise InvalidInput(("id",), "id cannot be changed")
     values = data.model_dump(exclude_unset=True, exclude={"id"})
@@ -108,13 +112,16 @@ async def create_rm(conn: AsyncConnection, principal: Principal, *, data: RMCrea
     row = await repository.insert_rm(conn, {**data.model_dump(mode="json"), "id": data.id,
                                             "team_id": data.team_id, "max_deal_value": data.max_deal_value,
                                             "base_salary": data.base_salary, "created_at": now, "updated_at": now})
+    if row is None:
+        raise RMExists(f"RM {data.id} already exists")
     rm = _rm_read(row, principal)
     await audit.record(conn, principal, action="rm.created", entity_type="rm", entity_id=rm.id, at=now, after=rm)
     return rm
 
 
-async def get_rm(conn: AsyncConnection, principal: Principal, *, rm_id: UUID) -> RMRead:
-    row = await repository.get_rm(conn, rm_id, scope=repository.readable_rms(principal))
+async def get_rm(conn: AsyncConnection, principal: Principal, *, rm_id: UUID, for_update: bool = False) -> RMRead:
+    """An RM in the principal's scope; `for_update` locks the row, so what is read stays true until commit."""
+    row = await repository.get_rm(conn, rm_id, scope=repository.readable_rms(principal), for_update=for_update)
     if row is None:
         raise RMNotFound(f"RM {rm_id} not found")
     return _rm_read(row, principal)
@@ -123,7 +130,7 @@ async def get_rm(conn: AsyncConnection, principal: Principal, *, rm_id: UUID) ->
 async def update_rm(conn: AsyncConnection, principal: Principal, *, rm_id: UUID, data: RMUpdate,
                     now: datetime) -> RMRead:
     """Change an RM's record; fields left out keep their values (SALES_ADMIN)."""
-    before = await get_rm(conn, principal, rm_id=rm_id)
+    before = await get_rm(conn, principal, rm_id=rm_id, for_update=True)
     if data.id is not None and data.id != rm_id:
         raise InvalidInput(("id",), "id cannot be changed")
     values = _db_values(data, exclude_unset=True)
@@ -133,11 +140,9 @@ async def update_rm(conn: AsyncConnection, principal: Principal, *, rm_id: UUID,
                      "availability", "is_backup", "localities", "property_types", "segments", "shifts"):
         if required in values and values[required] is None:
             raise InvalidInput((required,), "may not be null")
-    if values.get("capacity") is not None:
-        locked = await repository.get_rm(conn, rm_id, for_update=True)
-        if values["capacity"] < locked.active_leads:
-            raise CapacityBelowLoad(f"RM has {locked.active_leads} active leads; reassign some before lowering "
-                                    f"capacity to {values['capacity']}")
+    if values.get("capacity") is not None and values["capacity"] < before.active_leads:
+        raise CapacityBelowLoad(f"RM has {before.active_leads} active leads; reassign some before lowering "
+                                f"capacity to {values['capacity']}")
     row = await repository.update_rm(conn, rm_id, {**values, "updated_at": now})
     rm = _rm_read(row, principal)
     await audit.record(conn, principal, action="rm.updated", entity_type="rm", entity_id=rm_id, at=now,
@@ -159,8 +164,10 @@ async def list_rms(conn: AsyncConnection, principal: Principal, *, filters: dict
 
 
 async def _manageable_rm(conn: AsyncConnection, principal: Principal, rm_id: UUID) -> RMRead:
-    """The RM themself, their team's supervisor or SALES_ADMIN; others who can see the RM get 403."""
-    rm = await get_rm(conn, principal, rm_id=rm_id)
+    """The RM themself, their team's supervisor or SALES_ADMIN; others who can see the RM get 403.
+    The RM's row stays locked until commit: changes to one RM (availability, leaves) queue one behind the
+    other, so each sees the one before (no overlapping leaves, an audit trail whose `before` is true)."""
+    rm = await get_rm(conn, principal, rm_id=rm_id, for_update=True)
     if not manages_rm(principal, rm_id=rm_id, team_id=rm.team_id):
         raise Forbidden("only the RM, their supervisor or a SALES_ADMIN may do this")
     return rm

@@ -18,7 +18,6 @@ import structlog
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from sales.core.db import savepoint
 from sales.core.errors import InvalidInput
 from sales.core.logging import describe_exception
 from sales.core.pii import mask_contacts, mask_text
@@ -114,7 +113,7 @@ async def attempt(conn: AsyncConnection, row: Any, *, now: datetime, policy: Ret
     event = ConsumedEvent(id=row.id, type=row.type, source=envelope["source"], subject=envelope.get("subject"),
                           time=envelope.get("time"), data=_exact(envelope.get("data")), envelope=envelope, now=now)
     try:
-        async with await savepoint(conn):  # every handler of the event, or none of them
+        async with conn.begin_nested():  # every handler of the event, or none of them
             for handler in handlers:
                 await handler(conn, event)
     except (Unprocessable, InvalidInput, ValidationError) as exc:

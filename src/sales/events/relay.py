@@ -24,6 +24,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from sales.core.clock import wall_now
+from sales.core.db import unit_of_work
 from sales.core.http import dumps
 from sales.core.logging import describe_exception
 from sales.events import jetstream, metrics, repository
@@ -159,7 +160,7 @@ class OutboxRelay:
 
     async def relay_once(self) -> int:
         """Sequence, publish and mark one batch; returns how many events were acknowledged."""
-        async with self.engine.begin() as conn:
+        async with unit_of_work(self.engine) as conn:
             await repository.sequence(conn, limit=self.settings.relay_batch_size * 4)
             rows = await repository.unpublished(conn, limit=self.settings.relay_batch_size)
         if not rows:
@@ -171,7 +172,7 @@ class OutboxRelay:
         acked = [row for chain in chains for row in chain.acked]
         failed = [chain for chain in chains if chain.failed is not None]
         at = wall_now()
-        async with self.engine.begin() as conn:
+        async with unit_of_work(self.engine) as conn:
             await repository.mark_published(conn, [r.seq for r in acked], at=at)
             await repository.count_failed_attempt(conn, [c.failed.seq for c in failed])
         for row in acked:

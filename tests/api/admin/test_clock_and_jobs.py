@@ -1,6 +1,8 @@
 """GET/PUT /admin/clock (ARCHITECTURE.md §2.4) and POST /admin/jobs/{job}/run."""
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 
@@ -97,3 +99,18 @@ async def test_job_runs_at_business_time_and_reports_what_it_did(client, auth, m
     assert response.status_code == 200
     assert response.json() == {"job": "test-sweep", "processed": 3, "escalated": 1}
     assert seen == ["2026-01-17T12:31:00+00:00"]
+
+
+async def test_parallel_clock_advances_add_up(client, auth):
+    """issue 9 item 4 (the class): advancing the test clock read it, then wrote it; concurrent advances lost
+    each other, and concurrent first freezes failed on the clock row's key (500)."""
+    responses = await asyncio.gather(*[client.put(f"{API}/admin/clock", json={"now": "2026-01-17T10:00:00Z"},
+                                                  headers=auth.admin) for _ in range(5)])
+    assert [r.status_code for r in responses] == [200] * 5, [r.text for r in responses]
+
+    responses = await asyncio.gather(*[client.put(f"{API}/admin/clock", json={"advance_seconds": 60},
+                                                  headers=auth.admin) for _ in range(10)])
+
+    assert [r.status_code for r in responses] == [200] * 10
+    assert sorted(r.json()["now"] for r in responses)[-1] == "2026-01-17T10:10:00Z"
+    assert (await client.get(f"{API}/admin/clock", headers=auth.admin)).json() == {"now": "2026-01-17T10:10:00Z"}

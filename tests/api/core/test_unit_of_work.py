@@ -2,16 +2,17 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pytest
 
 from sales.core import audit, outbox
 from sales.core.auth import Principal, Role
+from sales.core.db import unit_of_work
 from sales.core.errors import Conflict
 from sales.core.jobs import JOBS, Job
 from tests.builders import API
-from tests.checks import assert_problem, row_counts
+from tests.checks import assert_problem, audit_rows, row_counts
 
 SYSTEM = Principal(sub=uuid.uuid4(), roles=frozenset({Role.SERVICE}))
 
@@ -62,3 +63,15 @@ async def test_unexpected_error_is_a_500_problem_and_rolls_back(client, auth, en
     body = assert_problem(response, 500, "internal_error")
     assert "bug" not in body["detail"]
     assert await row_counts(engine) == before
+
+
+async def test_a_released_savepoint_is_undone_with_its_transaction(engine):
+    """issue 9 item 4: SQLAlchemy begins SQLite's transactions itself, so a SAVEPOINT taken before any write
+    belongs to the transaction (the driver's legacy mode made its RELEASE a commit of its own)."""
+    with pytest.raises(Conflict):
+        async with unit_of_work(engine) as conn:
+            async with conn.begin_nested():
+                await audit.record(conn, SYSTEM, action="test.nested", entity_type="test", entity_id="1",
+                                   at=datetime(2026, 1, 17, tzinfo=UTC))
+            raise Conflict("changed my mind")
+    assert await audit_rows(engine, action="test.nested") == []

@@ -28,13 +28,22 @@
     tick();
   }
 
-  // The queue refreshes itself, except while the RM is typing a rejection reason.
-  window.queueIdle = function () {
-    var q = document.getElementById("queue");
-    if (!q) return false;
+  // The queue refreshes itself every 30 s, except while the RM is typing a rejection reason.
+  function queueIdle(q) {
     if (q.querySelector("details[open]")) return false;
     return !Array.prototype.some.call(q.querySelectorAll("input[type=text], textarea"), function (i) { return i.value; });
-  };
+  }
+  function refreshQueue() {
+    var q = document.getElementById("queue");
+    if (q && window.htmx && queueIdle(q)) window.htmx.trigger(q, "queue-refresh");
+  }
+
+  // Utilization bars: the width comes from data-util (the Content-Security-Policy forbids inline styles).
+  function sizeBars(root) {
+    (root || document).querySelectorAll("[data-util]").forEach(function (bar) {
+      bar.style.width = Math.max(0, Math.min(100, Number(bar.getAttribute("data-util")) || 0)) + "%";
+    });
+  }
 
   // Drag a card onto a column: set its "Move to" select and submit its form (the select works by keyboard).
   function wireBoard(root) {
@@ -123,7 +132,11 @@
     if (btn) btn.disabled = n === 0;
   }
 
-  function init(root) { stamp(root); wireBoard(root); wireDrafts(root); wireCharts(root); wireBulk(root); }
-  document.addEventListener("DOMContentLoaded", function () { init(document); setInterval(tick, 1000); });
+  function init(root) { stamp(root); wireBoard(root); wireDrafts(root); wireCharts(root); wireBulk(root); sizeBars(root); }
+  document.addEventListener("DOMContentLoaded", function () {
+    init(document);
+    setInterval(tick, 1000);
+    setInterval(refreshQueue, 30000);
+  });
   document.addEventListener("htmx:afterSettle", function (e) { init(e.target); });
 })();
