@@ -29,7 +29,8 @@ class ClockChange(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"oneOf": [
         {"required": ["now"], "properties": {"now": {"type": "string"}}},
         {"required": ["advance_seconds"], "properties": {"advance_seconds": {"type": "number"}}}]})
-    now: Annotated[UTCDatetime, AfterValidator(within_clock_range)] | None = None
+    now: Annotated[UTCDatetime, AfterValidator(within_clock_range), Field(json_schema_extra={
+        "pattern": r"^(19[7-9][0-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}T[^Zz+-]*([Zz]|[+-][0-9]{2}:?[0-9]{2})$"})] | None = None
     advance_seconds: float | None = Field(default=None, ge=0, le=10 * 365 * 86400)
 
     @model_validator(mode="after")
