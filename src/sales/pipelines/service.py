@@ -19,8 +19,10 @@ from sales.directory import repository as directory_repository
 from sales.pipelines import repository, rules
 from sales.pipelines.enums import Outcome, Source, Stage
 from sales.pipelines.errors import PipelineClosed, PipelineNotFound
-from sales.pipelines.schemas import (CustomerSummary, PipelineCreate, PipelineRead, PipelineStats, PipelineUpdate,
-                                     RMSummary, StageChange, StageHistoryEntry, StageStats)
+from sales.directory.scoping import owned_or_supervised
+from sales.pipelines.models import sales_pipelines
+from sales.pipelines.schemas import (CustomerPipeline, CustomerSummary, PipelineCreate, PipelineRead, PipelineStats,
+                                     PipelineUpdate, RMSummary, StageChange, StageHistoryEntry, StageStats)
 
 
 def may_see_pii(principal: Principal, *, rm_id: UUID, team_id: UUID | None) -> bool:
@@ -352,3 +354,24 @@ async def advance_to(conn: AsyncConnection, *, stage: Stage, now: datetime, acto
     if row is None or not rules.should_advance(Stage(row.stage), stage):
         return None
     return await _apply_stage(conn, actor, row, StageChange(stage=stage, reason=reason), now=now)
+
+
+# --- for the customer context (issue 10 §3) -------------------------------------------------------
+
+async def works_with_customer(conn: AsyncConnection, principal: Principal, *, customer_id: UUID) -> bool:
+    """Whether the principal, as an RM or SUPERVISOR, has a pipeline (open or closed) with this customer: one
+    of their own (RM) or of their teams' RMs (SUPERVISOR). Other roles count nothing here: an org-wide reader
+    works with nobody's customers by reading them."""
+    seller = Principal(sub=principal.sub, roles=principal.roles & {Role.RM, Role.SUPERVISOR},
+                       team_ids=principal.team_ids)
+    if not seller.roles:
+        return False
+    return await repository.customer_has_pipeline(
+        conn, customer_id, scope=owned_or_supervised(seller, owner=sales_pipelines.c.rm_id))
+
+
+async def open_pipelines_of_customer(conn: AsyncConnection, *, customer_id: UUID,
+                                     limit: int = 50) -> list[CustomerPipeline]:
+    """The customer's open pipelines (any RM), newest first; unscoped: the caller decides who sees what."""
+    return [CustomerPipeline.model_validate(row._mapping)
+            for row in await repository.open_of_customer(conn, customer_id, limit=limit)]
