@@ -397,3 +397,11 @@ async def test_the_context_takes_the_same_few_statements_however_much_the_custom
     after = await measure()
     assert (before[1:], after[1:]) == ((2, 2), (6, 6))
     assert after[0] == before[0] <= 12, statements
+
+
+async def test_openapi_documents_the_response_model(client):
+    spec = (await client.get("/openapi.json")).json()
+    ok = spec["paths"]["/api/v1/sales/customers/{user_id}"]["get"]["responses"]["200"]
+    assert ok["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/CustomerContext"}
+    fields = spec["components"]["schemas"]["CustomerContext"]["properties"]
+    assert {"active_plans", "orders", "preferences", "activity", "open_pipelines", "contact"} <= fields.keys()
