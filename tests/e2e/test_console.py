@@ -115,7 +115,7 @@ def test_pipeline_detail_shows_history_and_saves_notes(page, live, world):
     expect(panel).to_contain_text("21 of 25 used (84.0%)")
     expect(panel.get_by_role("row", name=re.compile("Tenant Premium"))).to_contain_text("₹1,499.00")
     expect(panel).to_contain_text("₹499.50")
-    expect(panel).to_contain_text("2 views, 1 contacts")
+    expect(panel).to_contain_text("2 views, 1 contact")
     expect(panel).to_contain_text("WhatsApp")
     expect(panel.get_by_role("link", name="Contacted")).to_have_attribute("href", f"/console/pipelines/{pid}")
     shot(page, "pipeline-customer-context", live.backend)
@@ -153,7 +153,8 @@ def _customer_with_context(live: LiveApp, world: dict[str, Any]) -> tuple[str, s
         live.ok("POST", f"/customers/{customer}/activity", token=service, json={
             "property_id": str(uuid.uuid4()), "viewed_at": f"{day}T12:00:00Z", "contacted": contacted})
     allocation = live.ok("POST", "/allocations", json={
-        "lead_id": str(uuid.uuid4()), "customer": {"id": customer, "name": f"Ira Shah {tag}", "phone": "+91-9822222222"},
+        "lead_id": str(uuid.uuid4()),
+        "customer": {"id": customer, "name": f"Ira Shah {tag}", "phone": "+91-9822222222"},
         "city": rm["city"], "zone": "West", "locality": "Baner", "property_type": "RESIDENTIAL", "segment": "TENANT",
         "source": "WEBSITE", "rm_id": rm["id"], "reason": "e2e customer context"})
     # The world's other pipeline belongs to the same customer: it shows as another open pipeline.

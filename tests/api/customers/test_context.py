@@ -177,7 +177,8 @@ async def test_activity_windows_follow_the_business_clock(client, auth, engine):
     """The 7/30-day windows end at the business clock's `now` (PUT /admin/clock)."""
     w = await build_world(client, auth, engine)
     admin = auth.admin
-    assert (await client.put(f"{API}/admin/clock", json={"advance_seconds": 2 * 86400}, headers=admin)).status_code == 200
+    moved = await client.put(f"{API}/admin/clock", json={"advance_seconds": 2 * 86400}, headers=admin)
+    assert moved.status_code == 200
     body = (await get(client, admin, w.customer)).json()
     # now = 01-19T10:30: the 7-day window (01-12T10:30, now] keeps now-view, 01-16, the late 01-17T10:30:01.
     assert body["activity"]["last_7_days"] == {"days": 7, "since": "2026-01-12T10:30:00Z",
