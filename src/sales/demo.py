@@ -16,7 +16,7 @@ from sales.directory import service as directory_service
 from sales.directory.models import rms
 from sales.directory.schemas import RMCreate, TeamCreate
 from sales.leads import repository as leads_repository
-from sales.orders.demo import seed_commerce
+from sales.orders.demo import DEMO_CUSTOMERS, seed_commerce
 from sales.pipelines import service as pipelines_service
 from sales.pipelines.enums import Source, Stage
 from sales.pipelines.schemas import PipelineCreate, StageChange
@@ -80,7 +80,7 @@ async def seed_demo(settings: Settings) -> bool:
                 rm_id = rm_ids[0] if n % 3 == 0 else rm_id  # the demo RM's board has cards in every stage
                 name = f"{rng.choice(FIRST)} {rng.choice(LAST)}"
                 await leads_repository.insert_lead(conn, {
-                    "id": lead_id, "customer_id": uuid.uuid4(), "customer_name": name,
+                    "id": lead_id, "customer_id": _demo_customer(n), "customer_name": name,
                     "customer_phone": f"+91-9{rng.randrange(10**8, 10**9)}",
                     "customer_email": f"{name.split()[0].lower()}{n}@example.com", "allocation_status": "NEW",
                     "created_at": created, "updated_at": created})
@@ -107,6 +107,16 @@ async def seed_demo(settings: Settings) -> bool:
             return True
     finally:
         await engine.dispose()
+
+
+def _demo_customer(n: int) -> uuid.UUID:
+    """The commerce demo's customers (orders, usage) own the demo RM's first pipelines, and the first two another
+    RM's too, so the pipeline page's customer panel shows plans, orders and other pipelines (issue 10 §3)."""
+    if n % 3 == 0 and n // 3 < len(DEMO_CUSTOMERS):
+        return DEMO_CUSTOMERS[n // 3]
+    if n in (1, 4):
+        return DEMO_CUSTOMERS[n // 3]
+    return uuid.uuid4()
 
 
 async def _seed_console(conn, admin: Principal, *, rm_id: uuid.UUID, team, rng: random.Random) -> None:  # type: ignore[no-untyped-def]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from typing import Any
 
 import pytest
@@ -105,6 +106,63 @@ def test_pipeline_detail_shows_history_and_saves_notes(page, live, world):
     expect(page.get_by_text("Notes saved.")).to_be_visible()
     expect(page.get_by_role("textbox", name="Notes")).to_have_value("Visit booked for Saturday 11:00")
     shot(page, "pipeline-detail", live.backend)
+    # issue 10 §3: a lead naming the customer's account shows the customer context panel on its page.
+    _, ctx_pipeline = _customer_with_context(live, world)
+    page.goto(f"{live.base_url}/console/pipelines/{ctx_pipeline}")
+    panel = page.locator("#customer-context")
+    expect(panel.get_by_role("heading", name="Customer context")).to_be_visible()
+    expect(panel.get_by_role("meter", name=re.compile("Owner contacts"))).to_have_attribute("value", "84.0")
+    expect(panel).to_contain_text("21 of 25 used (84.0%)")
+    expect(panel.get_by_role("row", name=re.compile("Tenant Premium"))).to_contain_text("₹1,499.00")
+    expect(panel).to_contain_text("₹499.50")
+    expect(panel).to_contain_text("2 views, 1 contact")
+    expect(panel).to_contain_text("WhatsApp")
+    expect(panel.get_by_role("link", name="Contacted")).to_have_attribute("href", f"/console/pipelines/{pid}")
+    shot(page, "pipeline-customer-context", live.backend)
+
+
+def _customer_with_context(live: LiveApp, world: dict[str, Any]) -> tuple[str, str]:
+    """A customer account with a paid, partly refunded plan at 84% of its contacts, preferences and two recent
+    views; their new lead goes to the world's RM, and the world's pipeline is theirs too. Returns (customer id,
+    the new lead's pipeline id)."""
+    tag, rm = world["tag"], world["rm"]
+    customer = str(uuid.uuid4())
+    plan = live.ok("POST", "/plans", json={"code": f"TENANT_PREMIUM_{tag}", "name": "Tenant Premium",
+                                           "user_type": "TENANT", "tier": 1, "price": "1499.00", "duration_days": 45,
+                                           "features": {"owner_contacts": 25}})
+    order_id = str(uuid.uuid4())
+    service = live.token("SERVICE")
+
+    def deliver(type_: str, data: dict[str, Any]) -> None:
+        envelope = {"specversion": "1.0", "id": str(uuid.uuid4()), "source": "/mysqrft/e2e", "type": type_,
+                    "time": "2026-03-01T10:00:00Z", "datacontenttype": "application/json", "data": data}
+        [outcome] = live.ok("POST", "/events", token=service, json=envelope)["items"]
+        assert outcome["status"] == "PROCESSED", outcome
+
+    deliver("billing.payment.completed", {
+        "payment_id": str(uuid.uuid4()), "order_id": order_id, "user_id": customer, "user_type": "TENANT",
+        "plan_id": plan["id"], "amount": 1499.00, "currency": "INR", "paid_at": "2026-02-20T10:00:00Z"})
+    deliver("billing.refund.completed", {"refund_id": str(uuid.uuid4()), "order_id": order_id, "amount": 499.50,
+                                         "completed_at": "2026-02-22T10:00:00Z"})
+    deliver("entitlements.usage.updated", {"user_id": customer, "order_id": order_id, "plan_id": plan["id"],
+                                           "quota_name": "owner_contacts", "quota": 25, "used": 21,
+                                           "at": "2026-03-01T09:00:00Z"})
+    live.ok("PUT", f"/customers/{customer}/preferences", token=service, json={
+        "marketing_opt_out": False, "preferred_channel": "WHATSAPP", "updated_at": "2026-02-01T00:00:00Z"})
+    for day, contacted in (("2026-02-28", True), ("2026-03-01", False)):
+        live.ok("POST", f"/customers/{customer}/activity", token=service, json={
+            "property_id": str(uuid.uuid4()), "viewed_at": f"{day}T12:00:00Z", "contacted": contacted})
+    allocation = live.ok("POST", "/allocations", json={
+        "lead_id": str(uuid.uuid4()),
+        "customer": {"id": customer, "name": f"Ira Shah {tag}", "phone": "+91-9822222222"},
+        "city": rm["city"], "zone": "West", "locality": "Baner", "property_type": "RESIDENTIAL", "segment": "TENANT",
+        "source": "WEBSITE", "rm_id": rm["id"], "reason": "e2e customer context"})
+    # The world's other pipeline belongs to the same customer: it shows as another open pipeline.
+    live.ok("POST", "/allocations", json={
+        "lead_id": world["pipeline"]["lead_id"], "customer": {"id": customer, "name": f"Ira Shah {tag}"},
+        "city": rm["city"], "zone": "West", "locality": "Baner", "property_type": "RESIDENTIAL", "segment": "TENANT",
+        "source": "WEBSITE", "rm_id": rm["id"], "reason": "e2e customer context"})
+    return customer, allocation["pipeline_id"]
 
 
 def test_supervisor_reassigns_single_and_bulk(page, live, world):

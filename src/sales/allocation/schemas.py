@@ -23,7 +23,9 @@ class _Strict(BaseModel):
 
 
 class Customer(_Strict):
-    id: UUID | None = None
+    id: UUID | None = Field(default=None, description="the customer's platform user id (their token's `sub`; the "
+                                                      "user_id of orders, usage, preferences and activity): joins "
+                                                      "the lead's pipelines to the customer context")
     name: Annotated[Text, Field(max_length=200)] | None = None
     phone: Annotated[Text, Field(max_length=32)] | None = None
     email: EmailStr | None = None

@@ -15,6 +15,8 @@ from sales.console.web import Ctx, Session, Write, is_htmx, redirect, render, ro
 from sales.core.auth import Role
 from sales.core.errors import SalesError
 from sales.core.http import Conn, Now
+from sales.customers import context as customer_context
+from sales.customers.errors import CustomerNotFound
 from sales.pipelines import service as pipelines_service
 from sales.pipelines.enums import Stage
 from sales.pipelines.schemas import PipelineUpdate, StageChange
@@ -233,7 +235,18 @@ async def _detail_page(request: Request, ctx: Ctx, conn: Conn, now: Any, pipelin
     return render(request, "pipeline.html", ctx, status_code=status_code, p=pipeline, history=history,
                   stage_error=stage_error, notes_error=notes_error, saved=saved, can_work=can_work,
                   notes=typed_notes if typed_notes is not None else (pipeline.notes or ""),
-                  stages=list(Stage), now=now)
+                  stages=list(Stage), now=now, customer=await _customer_context(conn, ctx, pipeline, now))
+
+
+async def _customer_context(conn: Conn, ctx: Ctx, pipeline: Any, now: Any) -> Any:
+    """The customer panel (issue 10 §3): the API's use case with the session's principal; none when the lead
+    names no customer account (or, defensively, when the caller may not read it)."""
+    if pipeline.customer is None or pipeline.customer.id is None:
+        return None
+    try:
+        return await customer_context.get_context(conn, ctx.principal, user_id=pipeline.customer.id, now=now)
+    except CustomerNotFound:
+        return None
 
 
 @router.get("/pipelines/{pipeline_id}", include_in_schema=False)

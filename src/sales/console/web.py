@@ -47,6 +47,14 @@ def _inr(value: Any) -> str:
     return f"{'-' if amount < 0 else ''}₹{s}"
 
 
+def _inr_exact(value: Any) -> str:
+    """Paise kept: 1499 -> ₹1,499.00, 499.5 -> ₹499.50 (orders and refunds are shown exactly)."""
+    if value is None or value == "":
+        return "—"
+    amount = Decimal(str(value)).quantize(Decimal("0.01"))
+    return f"{_inr(amount)}.{abs(amount) % 1 * 100:02.0f}"
+
+
 def _compact_inr(value: Any) -> str:
     amount = Decimal(str(value or 0))
     if amount >= 10_000_000:
@@ -56,7 +64,8 @@ def _compact_inr(value: Any) -> str:
     return _inr(amount)
 
 
-_ACRONYMS = {"RM": "RM", "SALES_ADMIN": "Sales admin", "FINANCE_ADMIN": "Finance admin"}
+_ACRONYMS = {"RM": "RM", "SALES_ADMIN": "Sales admin", "FINANCE_ADMIN": "Finance admin", "SMS": "SMS",
+             "WHATSAPP": "WhatsApp", "IN_APP": "In-app"}
 
 
 def _label(value: Any) -> str:
@@ -72,7 +81,7 @@ def _d(value: date | None) -> str:
     return value.strftime("%d %b %Y") if value else "—"
 
 
-templates.env.filters.update(inr=_inr, compact_inr=_compact_inr, label=_label, dt=_dt, d=_d,
+templates.env.filters.update(inr=_inr, inr_exact=_inr_exact, compact_inr=_compact_inr, label=_label, dt=_dt, d=_d,
                              tojson_safe=lambda v: dumps(v).decode().replace("</", "<\\/"))
 templates.env.globals["asset_version"] = "2"
 

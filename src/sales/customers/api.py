@@ -1,14 +1,23 @@
-"""Customer read models: backfill writes under /api/v1/sales/customers (the context read is built elsewhere)."""
+"""/api/v1/sales/customers: the customer context (issue 10 §3) and the backfill of its read models."""
 from __future__ import annotations
 
 from uuid import UUID
 
 from sales.core.http import Conn, Now, make_router, respond
-from sales.customers import service
-from sales.customers.permissions import ContextWrite
-from sales.customers.schemas import PreferencesRead, PreferencesWrite, ViewCreate, ViewRead
+from sales.customers import context, service
+from sales.customers.permissions import ContextRead, ContextWrite
+from sales.customers.schemas import CustomerContext, PreferencesRead, PreferencesWrite, ViewCreate, ViewRead
 
 router = make_router(tags=["customers"])
+
+
+@router.get("/{user_id}", response_model=CustomerContext, responses={404: {"description": "not in your scope"}})
+async def get_customer_context(user_id: UUID, principal: ContextRead, conn: Conn, now: Now):
+    """A customer's context: active plans with quota usage, orders and refunds, preferences, 7/30-day activity and
+    open pipelines with their RM. RMs and supervisors see the customers of their (teams') pipelines, org-wide
+    readers every customer with contacts masked (except SALES_ADMIN), a CUSTOMER only themselves, without
+    staff-only details; anyone else gets 404."""
+    return respond(await context.get_context(conn, principal, user_id=user_id, now=now))
 
 
 @router.put("/{user_id}/preferences", response_model=PreferencesRead,

@@ -1,4 +1,4 @@
-from sales.core.errors import Conflict
+from sales.core.errors import Conflict, NotFound
 
 
 class StalePreferences(Conflict):
@@ -7,3 +7,7 @@ class StalePreferences(Conflict):
 
 class ViewIdConflict(Conflict):
     code, title = "view_id_conflict", "This view id was recorded with other values"
+
+
+class CustomerNotFound(NotFound):
+    code, title = "customer_not_found", "Customer not found"

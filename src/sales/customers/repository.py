@@ -1,6 +1,7 @@
 """The only place customer read-model SQL lives."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -59,3 +60,17 @@ async def views_without_contact_since(conn: AsyncConnection, user_id: UUID, sinc
         views.c.user_id == user_id, views.c.viewed_at >= since, views.c.contacted != true(),
         or_(last_contact.is_(None), and_(views.c.viewed_at > last_contact)))
     return int((await conn.execute(query)).scalar_one())
+
+
+async def activity_windows(conn: AsyncConnection, user_id: UUID, *, until: datetime,
+                           since: Sequence[datetime]) -> list[tuple[int, int]]:
+    """Views and contacts of one user in each window since[i] < viewed_at <= until, in one statement."""
+    columns = []
+    for start in since:
+        in_window = views.c.viewed_at > start
+        columns += [func.coalesce(func.sum(case((in_window, 1), else_=0)), 0),
+                    func.coalesce(func.sum(case((and_(in_window, views.c.contacted == true()), 1), else_=0)), 0)]
+    query = select(*columns).where(views.c.user_id == user_id, views.c.viewed_at > min(since),
+                                   views.c.viewed_at <= until)
+    row = (await conn.execute(query)).one()
+    return [(int(row[2 * i]), int(row[2 * i + 1])) for i in range(len(since))]

@@ -9,6 +9,7 @@ from sales.core.types import JSONType, Money, UTCDateTime, UUIDType
 leads = Table(
     "leads", metadata,
     Column("id", UUIDType, primary_key=True),
+    # The customer's platform user id (the `sub` of their token; the user_id of Billing/Entitlements/Users events).
     Column("customer_id", UUIDType, nullable=True),
     Column("customer_name", Text, nullable=True),   # AES-256-GCM
     Column("customer_phone", Text, nullable=True),  # AES-256-GCM
@@ -31,4 +32,6 @@ leads = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     Index("ix_leads_queue", "allocation_status", "priority", "queued_at"),
     Index("ix_leads_city", "city", "created_at"),
+    # The customer context finds a customer's leads (and through them their pipelines) by platform user id.
+    Index("ix_leads_customer", "customer_id", "created_at"),
 )

@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales.core.pii import cipher
@@ -60,3 +60,14 @@ async def upsert_and_lock(conn: AsyncConnection, values: dict[str, Any], *, now:
     statement = dialect_insert(leads).values(**sealed).on_conflict_do_update(
         index_elements=[leads.c.id], set_=changes).returning(*leads.c)
     return (await conn.execute(statement)).one()
+
+
+async def latest_of_customer(conn: AsyncConnection, customer_id: UUID) -> Any:
+    """The newest lead naming this customer that carries any contact detail (None when there is none)."""
+    query = (select(leads.c.id, leads.c.customer_id, leads.c.customer_name, leads.c.customer_phone,
+                    leads.c.customer_email)
+             .where(leads.c.customer_id == customer_id,
+                    or_(leads.c.customer_name.is_not(None), leads.c.customer_phone.is_not(None),
+                        leads.c.customer_email.is_not(None)))
+             .order_by(leads.c.created_at.desc(), leads.c.id.desc()).limit(1))
+    return (await conn.execute(query)).first()

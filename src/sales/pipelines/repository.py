@@ -135,3 +135,27 @@ async def current_pipeline_of_lead(conn: AsyncConnection, lead_id: UUID, *, for_
     if for_update:
         query = query.with_for_update(of=p)
     return (await conn.execute(query)).first()
+
+
+# --- a customer's pipelines (customer context, issue 10 §3) ----------------------------------------
+
+def _of_customer(customer_id: UUID) -> Any:
+    """Pipelines whose lead names this customer (leads.customer_id is the customer's platform user id)."""
+    return p.c.lead_id.in_(select(leads.c.id).where(leads.c.customer_id == customer_id))
+
+
+async def customer_has_pipeline(conn: AsyncConnection, customer_id: UUID, *, scope: ColumnElement[bool]) -> bool:
+    """Whether any pipeline of this customer, open or closed, is within `scope`."""
+    query = select(p.c.id).where(_of_customer(customer_id), scope).limit(1)
+    return (await conn.execute(query)).first() is not None
+
+
+async def open_of_customer(conn: AsyncConnection, customer_id: UUID, *, limit: int) -> list[Any]:
+    """The customer's open pipelines with their RM and team, newest first."""
+    query = (select(p.c.id, p.c.lead_id, p.c.rm_id, p.c.stage, p.c.source, p.c.deal_value, p.c.probability,
+                    p.c.expected_close_date, p.c.created_at, p.c.stage_changed_at, rms.c.name.label("rm_name"),
+                    rms.c.team_id.label("rm_team_id"), teams.c.name.label("team_name"))
+             .select_from(p.join(rms, rms.c.id == p.c.rm_id).outerjoin(teams, teams.c.id == rms.c.team_id))
+             .where(_of_customer(customer_id), p.c.outcome == "PENDING")
+             .order_by(p.c.created_at.desc(), p.c.id.desc()).limit(limit))
+    return list((await conn.execute(query)).all())

@@ -106,3 +106,21 @@ class PipelineStats(BaseModel):
     win_rate: DecimalNumber | None = Field(description="won / (won + lost) as a percentage; null with no closed deals")
     avg_cycle_time_days: DecimalNumber | None = Field(description="mean days from creation to close of closed deals")
     overdue_count: int = Field(description="open pipelines whose expected_close_date has passed")
+
+
+class CustomerPipeline(BaseModel):
+    """One open pipeline of a customer, with its RM (the customer context, issue 10 §3)."""
+
+    id: UUID
+    lead_id: UUID
+    rm_id: UUID
+    rm_name: str
+    rm_team_id: UUID | None
+    team_name: str | None
+    stage: Stage
+    source: Source
+    deal_value: Decimal | None
+    probability: int | None
+    expected_close_date: date | None
+    created_at: datetime
+    stage_changed_at: datetime

@@ -21,9 +21,11 @@ from sales.leads import repository as leads_repository
 from sales.leads.errors import LeadNotFound
 from sales.pipelines import repository, rules
 from sales.pipelines.enums import Outcome, Source, Stage
+from sales.directory.scoping import owned_or_supervised
 from sales.pipelines.errors import LeadHasOpenPipeline, PipelineClosed, PipelineNotFound
-from sales.pipelines.schemas import (CustomerSummary, PipelineCreate, PipelineRead, PipelineStats, PipelineUpdate,
-                                     RMSummary, StageChange, StageHistoryEntry, StageStats)
+from sales.pipelines.models import sales_pipelines
+from sales.pipelines.schemas import (CustomerPipeline, CustomerSummary, PipelineCreate, PipelineRead, PipelineStats,
+                                     PipelineUpdate, RMSummary, StageChange, StageHistoryEntry, StageStats)
 
 
 # Roles that open pipelines for any lead and any RM (machine clients such as the Leads domain, and admins).
@@ -373,3 +375,24 @@ async def advance_to(conn: AsyncConnection, *, stage: Stage, now: datetime, acto
     if not rules.should_advance(Stage(row.stage), stage):
         return None
     return await _apply_stage(conn, actor, row, StageChange(stage=stage, reason=reason), now=now)
+
+
+# --- for the customer context (issue 10 §3) -------------------------------------------------------
+
+async def works_with_customer(conn: AsyncConnection, principal: Principal, *, customer_id: UUID) -> bool:
+    """Whether the principal, as an RM or SUPERVISOR, has a pipeline (open or closed) with this customer: one
+    of their own (RM) or of their teams' RMs (SUPERVISOR). Other roles count nothing here: an org-wide reader
+    works with nobody's customers by reading them."""
+    seller = Principal(sub=principal.sub, roles=principal.roles & {Role.RM, Role.SUPERVISOR},
+                       team_ids=principal.team_ids)
+    if not seller.roles:
+        return False
+    return await repository.customer_has_pipeline(
+        conn, customer_id, scope=owned_or_supervised(seller, owner=sales_pipelines.c.rm_id))
+
+
+async def open_pipelines_of_customer(conn: AsyncConnection, *, customer_id: UUID,
+                                     limit: int = 50) -> list[CustomerPipeline]:
+    """The customer's open pipelines (any RM), newest first; unscoped: the caller decides who sees what."""
+    return [CustomerPipeline.model_validate(row._mapping)
+            for row in await repository.open_of_customer(conn, customer_id, limit=limit)]
