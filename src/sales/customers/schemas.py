@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Literal
 from uuid import UUID
 
@@ -10,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from sales.catalog.enums import UserType
 from sales.core.fields import Text, UTCDatetime, bounded_text
+from sales.core.money import DecimalNumber
 from sales.notifications.enums import Channel
 from sales.orders.enums import OrderStatus, TransactionType
 from sales.pipelines.enums import Source, Stage
@@ -112,7 +112,7 @@ class QuotaUsageRead(BaseModel):
     quota_name: str
     quota: int | None = Field(description="the plan's allowance; null = unlimited")
     used: int
-    percent: Decimal | None = Field(description="used / quota in %, one decimal; null when unlimited")
+    percent: DecimalNumber | None = Field(description="used / quota in %, one decimal; null when unlimited")
     at: datetime = Field(description="when Entitlements measured it")
 
 
@@ -132,7 +132,7 @@ class ActivePlanRead(BaseModel):
 
 class ContextRefundRead(BaseModel):
     refund_id: UUID
-    amount: Decimal
+    amount: DecimalNumber
     completed_at: datetime
 
 
@@ -142,13 +142,13 @@ class ContextOrderRead(BaseModel):
     plan_code: str | None
     plan_name: str | None
     user_type: UserType
-    amount: Decimal
+    amount: DecimalNumber
     currency: str
     paid_at: datetime
     starts_at: datetime
     ends_at: datetime
     status: OrderStatus
-    refunded_amount: Decimal
+    refunded_amount: DecimalNumber
     transaction_type: TransactionType
     refunds: list[ContextRefundRead]
     rm_id: UUID | None = Field(description="staff only: the RM who sold it")
@@ -196,7 +196,7 @@ class ContextPipelineRead(BaseModel):
     stage_changed_at: datetime
     lead_id: UUID | None = Field(description="staff only")
     source: Source | None = Field(description="staff only, readable pipelines only")
-    deal_value: Decimal | None = Field(description="staff only, readable pipelines only")
+    deal_value: DecimalNumber | None = Field(description="staff only, readable pipelines only")
     probability: int | None = Field(description="staff only, readable pipelines only")
     expected_close_date: date | None = Field(description="staff only, readable pipelines only")
 

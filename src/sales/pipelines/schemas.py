@@ -119,7 +119,7 @@ class CustomerPipeline(BaseModel):
     team_name: str | None
     stage: Stage
     source: Source
-    deal_value: Decimal | None
+    deal_value: DecimalNumber | None
     probability: int | None
     expected_close_date: date | None
     created_at: datetime
