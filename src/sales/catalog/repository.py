@@ -5,14 +5,13 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import ColumnElement, and_, or_, select, true, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales.catalog.models import plans
 from sales.catalog.permissions import STAFF
 from sales.core.auth import Principal
-from sales.core.db import is_postgres
+from sales.core.db import dialect_insert
 
 
 def readable(principal: Principal) -> ColumnElement[bool]:
@@ -53,7 +52,7 @@ async def list_(conn: AsyncConnection, *, scope: ColumnElement[bool], user_type:
 
 async def insert_if_absent(conn: AsyncConnection, values: dict[str, Any]) -> Any:
     """Insert the plan; None when its id or code already exists (either database, concurrent inserts too)."""
-    insert = (postgresql.insert if is_postgres(conn) else sqlite.insert)(plans)
+    insert = dialect_insert(conn, plans)
     return (await conn.execute(insert.values(**values).on_conflict_do_nothing().returning(plans))).first()
 
 

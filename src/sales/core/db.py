@@ -78,11 +78,16 @@ def is_postgres(conn: AsyncConnection) -> bool:
     return conn.dialect.name == "postgresql"
 
 
+def dialect_insert(conn: AsyncConnection, table: Table) -> Any:
+    """An INSERT with the database's own `ON CONFLICT` clauses (`on_conflict_do_nothing/do_update`, `excluded`):
+    both dialects spell them alike."""
+    return (postgresql.insert if is_postgres(conn) else sqlite.insert)(table)
+
+
 def insert_unless_exists(conn: AsyncConnection, table: Table, *conflict_columns: Column[Any]) -> Any:
     """`INSERT ... ON CONFLICT (conflict_columns) DO NOTHING` on either database: a concurrent duplicate
     inserts nothing (add `.returning(...)` to tell) instead of failing the transaction."""
-    dialect_insert = postgresql.insert if is_postgres(conn) else sqlite.insert
-    return dialect_insert(table).on_conflict_do_nothing(index_elements=list(conflict_columns))
+    return dialect_insert(conn, table).on_conflict_do_nothing(index_elements=list(conflict_columns))
 
 
 async def connect(engine: AsyncEngine, *, writes: bool) -> AsyncConnection:

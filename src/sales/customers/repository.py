@@ -7,15 +7,10 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import and_, case, func, or_, select, true
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from sales.core.db import is_postgres
+from sales.core.db import dialect_insert
 from sales.customers.models import customer_preferences as prefs, customer_property_views as views
-
-
-def _insert(conn: AsyncConnection, table: Any) -> Any:
-    return (postgresql.insert if is_postgres(conn) else sqlite.insert)(table)
 
 
 async def get_preferences(conn: AsyncConnection, user_id: UUID) -> Any:
@@ -25,7 +20,7 @@ async def get_preferences(conn: AsyncConnection, user_id: UUID) -> Any:
 async def upsert_preferences(conn: AsyncConnection, values: dict[str, Any]) -> tuple[Any, bool]:
     """Insert or replace a user's preferences unless the stored ones were set later (last write wins, in one
     statement on both databases). Returns the row now stored and whether `values` were applied."""
-    statement = _insert(conn, prefs).values(**values)
+    statement = dialect_insert(conn, prefs).values(**values)
     changed = {k: statement.excluded[k] for k in values if k != "user_id"}
     applied = (await conn.execute(statement.on_conflict_do_update(
         index_elements=[prefs.c.user_id], set_=changed, where=prefs.c.updated_at <= statement.excluded.updated_at)
@@ -37,7 +32,7 @@ async def upsert_preferences(conn: AsyncConnection, values: dict[str, Any]) -> t
 
 async def insert_view(conn: AsyncConnection, values: dict[str, Any]) -> bool:
     """Store one view unless its id is already stored; True when stored now."""
-    result = await conn.execute(_insert(conn, views).values(**values)
+    result = await conn.execute(dialect_insert(conn, views).values(**values)
                                 .on_conflict_do_nothing(index_elements=["id"]).returning(views.c.id))
     return result.first() is not None
 

@@ -8,7 +8,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from sales.catalog.enums import UserType
-from sales.core.fields import Text, UTCDatetime, bounded_text
+from sales.core.fields import UTCDatetime, bounded_text
 from sales.core.money import DecimalNumber
 from sales.notifications.enums import Channel
 from sales.orders.enums import OrderStatus, TransactionType

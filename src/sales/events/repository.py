@@ -18,10 +18,9 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from sales.core.db import is_postgres
+from sales.core.db import dialect_insert, is_postgres
 from sales.core.http import dumps
 from sales.core.pii import cipher
 from sales.core.tables import inbox_events, outbox_events as o
@@ -90,14 +89,10 @@ async def prune_outbox(conn: AsyncConnection, *, before: datetime, published_onl
 
 # --- inbox -------------------------------------------------------------------------------------
 
-def _insert(conn: AsyncConnection, table: Any) -> Any:
-    return (postgresql.insert if is_postgres(conn) else sqlite.insert)(table)
-
-
 async def insert_inbox_if_absent(conn: AsyncConnection, values: dict[str, Any], *, envelope: Any) -> bool:
     """Keep a consumed event once per id; its envelope is stored encrypted (it carries customer PII)."""
     sealed = cipher().encrypt(dumps(envelope).decode())
-    result = await conn.execute(_insert(conn, inbox_events).values(**values, sealed_envelope=sealed)
+    result = await conn.execute(dialect_insert(conn, inbox_events).values(**values, sealed_envelope=sealed)
                                 .on_conflict_do_nothing(index_elements=["id"]))
     return bool(result.rowcount)
 
@@ -145,7 +140,7 @@ async def prune_inbox(conn: AsyncConnection, *, before: datetime) -> int:
 # --- worker job slots --------------------------------------------------------------------------
 
 async def ensure_job(conn: AsyncConnection, name: str, *, next_run_at: datetime) -> None:
-    await conn.execute(_insert(conn, worker_jobs).values(name=name, next_run_at=next_run_at)
+    await conn.execute(dialect_insert(conn, worker_jobs).values(name=name, next_run_at=next_run_at)
                        .on_conflict_do_nothing(index_elements=["name"]))
 
 

@@ -6,10 +6,9 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from sales.core.db import is_postgres
+from sales.core.db import dialect_insert
 from sales.inventory.enums import ListingStatus
 from sales.inventory.models import listings as l
 
@@ -69,14 +68,10 @@ async def list_(conn: AsyncConnection, *, filters: dict[str, Any], limit: int,
     return list((await conn.execute(query)).all())
 
 
-def _insert(conn: AsyncConnection) -> Any:
-    return (postgresql.insert if is_postgres(conn) else sqlite.insert)(l)
-
-
 async def upsert(conn: AsyncConnection, values: dict[str, Any]) -> bool:
     """Insert the listing or replace its fields, unless the stored version changed later (one statement, both
     databases); True when applied. Stats columns are left alone."""
-    statement = _insert(conn).values(**values)
+    statement = dialect_insert(conn, l).values(**values)
     changed = {f: statement.excluded[f] for f in (*LISTING_FIELDS, "updated_at")}
     result = await conn.execute(statement.on_conflict_do_update(
         index_elements=[l.c.id], set_=changed, where=l.c.updated_at <= statement.excluded.updated_at)

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 
-from sales.core.fields import Text, UTCDatetime, bounded_text
+from sales.core.fields import UTCDatetime, bounded_text
 from sales.core.money import DecimalNumber, Money
 from sales.inventory import rules
 from sales.inventory.enums import DealType, Furnishing, ListingStatus

@@ -4,16 +4,15 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from sales.core.db import is_postgres
+from sales.core.db import dialect_insert
 from sales.notifications.models import notifications
 
 
 async def insert_if_new(conn: AsyncConnection, values: dict[str, Any]) -> bool:
     """Store the decision unless its dedupe key is already taken; True when this call stored it."""
-    insert = (postgresql.insert if is_postgres(conn) else sqlite.insert)(notifications)
+    insert = dialect_insert(conn, notifications)
     result = await conn.execute(insert.values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
                                 .returning(notifications.c.id))
     return result.first() is not None

@@ -1,10 +1,9 @@
 """What a notification request holds and what `notify` answers."""
 from __future__ import annotations
 
-from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict
 
 from sales.core.fields import JSONObject, bounded_text
 from sales.notifications.enums import Channel, NotificationStatus, RecipientType

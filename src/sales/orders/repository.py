@@ -6,12 +6,11 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import ColumnElement, and_, false, or_, select, true, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales.catalog.models import plans
 from sales.core.auth import Principal, Role
-from sales.core.db import is_postgres
+from sales.core.db import dialect_insert
 from sales.directory.scoping import owned_or_supervised
 from sales.orders.models import order_refunds, orders
 from sales.orders.permissions import ORDERS_ORG_WIDE
@@ -33,10 +32,6 @@ def readable(principal: Principal) -> ColumnElement[bool]:
     if principal.has(Role.CUSTOMER):
         allowed.append(orders.c.user_id == principal.sub)
     return or_(*allowed) if allowed else false()
-
-
-def _insert(conn: AsyncConnection, table: Any) -> Any:
-    return (postgresql.insert if is_postgres(conn) else sqlite.insert)(table)
 
 
 async def get(conn: AsyncConnection, order_id: UUID, *, scope: ColumnElement[bool] = true(),
@@ -90,7 +85,7 @@ async def of_user(conn: AsyncConnection, *, user_id: UUID, limit: int) -> list[A
 
 async def insert_if_absent(conn: AsyncConnection, values: dict[str, Any]) -> Any:
     """Insert the order; None when the order id exists already (a concurrent delivery got there first)."""
-    statement = _insert(conn, orders).values(**values).on_conflict_do_nothing(index_elements=["order_id"])
+    statement = dialect_insert(conn, orders).values(**values).on_conflict_do_nothing(index_elements=["order_id"])
     return (await conn.execute(statement.returning(orders))).first()
 
 
@@ -104,7 +99,7 @@ async def update_if_version(conn: AsyncConnection, order_id: UUID, *, version: i
 # --- refunds -------------------------------------------------------------------------------------
 
 async def insert_refund_if_absent(conn: AsyncConnection, values: dict[str, Any]) -> bool:
-    statement = _insert(conn, order_refunds).values(**values).on_conflict_do_nothing(index_elements=["refund_id"])
+    statement = dialect_insert(conn, order_refunds).values(**values).on_conflict_do_nothing(index_elements=["refund_id"])
     return bool((await conn.execute(statement)).rowcount)
 
 

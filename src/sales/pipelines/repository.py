@@ -7,12 +7,11 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import ColumnElement, and_, case, func, insert, or_, select, text, true, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales.core.auth import Principal
 from sales.directory.scoping import owned_or_supervised
-from sales.core.db import is_postgres
+from sales.core.db import dialect_insert, is_postgres
 from sales.directory.models import rms, teams
 from sales.leads.models import leads
 from sales.pipelines.models import OPEN, pipeline_stage_history, sales_pipelines as p
@@ -73,8 +72,7 @@ async def list_(conn: AsyncConnection, *, scope: ColumnElement[bool], filters: d
 async def insert_pipeline(conn: AsyncConnection, values: dict[str, Any]) -> bool:
     """Insert an open pipeline unless its lead has one already (the unique index on open pipelines decides,
     waiting for a concurrent insert to commit); False when nothing was inserted."""
-    dialect_insert = postgresql.insert if is_postgres(conn) else sqlite.insert
-    statement = dialect_insert(p).values(**values).on_conflict_do_nothing(
+    statement = dialect_insert(conn, p).values(**values).on_conflict_do_nothing(
         index_elements=[p.c.lead_id], index_where=text(OPEN)).returning(p.c.id)
     return (await conn.execute(statement)).first() is not None
 

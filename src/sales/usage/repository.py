@@ -5,17 +5,16 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from sales.core.db import is_postgres
+from sales.core.db import dialect_insert
 from sales.usage.models import plan_usage as u
 
 
 async def upsert_if_newer(conn: AsyncConnection, values: dict[str, Any]) -> bool:
     """Store the measurement unless one at least as recent is stored: one statement, so concurrent and
     out-of-order deliveries keep the newest on both databases. True when it was stored."""
-    insert = (postgresql.insert if is_postgres(conn) else sqlite.insert)(u).values(**values)
+    insert = dialect_insert(conn, u).values(**values)
     statement = insert.on_conflict_do_update(
         index_elements=[u.c.user_id, u.c.plan_id, u.c.quota_name],
         set_={name: insert.excluded[name] for name in ("order_id", "quota", "used", "at", "updated_at")},

@@ -13,7 +13,7 @@ from sqlalchemy import event as sa_event
 
 from tests.builders import API, freeze_clock, make_lead, make_pipeline, make_rm, make_team, move
 from tests.checks import assert_problem
-from tests.commerce_builders import event, make_plan, payment, refund, send, statuses
+from tests.commerce_builders import event, make_plan, payment, refund, statuses
 
 CUSTOMERS = f"{API}/customers"
 NOW = "2026-01-17T10:30:00Z"
