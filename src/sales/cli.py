@@ -194,16 +194,19 @@ def bench_run(scale: str, smoke: bool, users: int, duration: float, saturation_s
 @click.option("--clients", type=click.IntRange(1), default=4, show_default=True, help="Concurrent clients.")
 @click.option("--seed", type=int, default=10, show_default=True, help="The mix of events (ids are new per run).")
 @click.option("--workers", type=click.IntRange(1), default=2, show_default=True, help="`sales serve` workers.")
+@click.option("--dispatch", type=click.Choice(["keyed", "shared"]), default="keyed", show_default=True,
+              help="keyed: each client posts the events of its users/listings in order (as a partitioned bus); "
+                   "shared: any client posts the next batch.")
 @click.option("--bad-share", type=click.FloatRange(0, 0.5), default=0.0, show_default=True,
               help="Share of deliberately bad events (parked).")
 @click.option("--results-dir", type=click.Path(), default="bench/results", show_default=True)
-def bench_ingest(events: int, batch_size: int, clients: int, seed: int, workers: int, bad_share: float,
-                 results_dir: str) -> None:
+def bench_ingest(events: int, batch_size: int, clients: int, seed: int, workers: int, dispatch: str,
+                 bad_share: float, results_dir: str) -> None:
     """Ingest mixed context events (issue 10) through POST /events in batches: events/s, CPU per event."""
     from sales.bench.cli import ingest_command
 
     ingest_command(_settings(), events=events, batch_size=batch_size, clients=clients, seed=seed, workers=workers,
-                   bad_share=bad_share, results_dir=results_dir)
+                   dispatch=dispatch, bad_share=bad_share, results_dir=results_dir)
 
 
 if __name__ == "__main__":

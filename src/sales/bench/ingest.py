@@ -5,13 +5,16 @@
    consume, valid against docs/events/, in plausible proportions (MIX: property views and plan usage
    dominate), with ~2% re-deliveries of an earlier event (same id) and ~3% late deliveries of an older
    fact (usage, stats, preferences, listings: stored, but they must change nothing). An event that needs
-   an earlier one (a refund, an expiry or usage of an order; stats of a listing) comes at least
-   `lag` events after it, so that batch has committed before concurrent clients can post the dependent
-   one. Ids are fresh for each run (a run tag), so runs repeat on the same database; the mix does not change.
+   an earlier one (a refund, an expiry or usage of an order; stats of a listing) comes after it. Ids are
+   fresh for each run (a run tag), so runs repeat on the same database; the mix does not change.
+   Dispatch `keyed` (default): client i posts the events of the users and listings that hash to i, in
+   order, as a bus partitioned by key delivers them; concurrent batches then never touch the same rows.
+   Dispatch `shared`: any client posts the next batch of the stream, so concurrent batches update the same
+   users' and listings' rows (a dependent event comes >= `lag` events after its prerequisite).
 2. Start the service as in production (sales.bench.server.running_service: `sales serve --workers N` and
    `sales worker`), create the demo plans through POST /plans (orders and usage need them).
 3. Post the batches (`--batch-size`, default 500 = the endpoint's maximum) from `--clients` concurrent
-   clients as SERVICE with the load generator process (sales.bench.load, mode "batches"); the harness
+   clients as SERVICE (a batch answered with an error is sent again, and counted) with the load generator process (sales.bench.load, mode "batches"); the harness
    measures the service processes' CPU time (sales.bench.harness.load_run).
 4. Check the inbox (every event of the run PROCESSED or DUPLICATE, nothing FAILED/PARKED except the
    deliberately bad ones of `--bad-share`) and that the read models hold exactly what the stream says.
@@ -82,6 +85,7 @@ class Options:
     clients: int = 4
     seed: int = 10
     workers: int = 2
+    dispatch: str = "keyed"  # or "shared": any client posts the next batch of the stream
     dup_share: float = 0.02
     stale_share: float = 0.03
     bad_share: float = 0.0
@@ -110,6 +114,7 @@ class Stream:
     """The generated events in delivery order and what the service must end up with."""
 
     events: list[dict[str, Any]]
+    keys: list[str]  # per event: the entity it is about (the user, or the listing), for keyed dispatch
     tag: str
     lag: int
     duplicates: int = 0
@@ -118,7 +123,16 @@ class Stream:
     expected: dict[str, Any] = field(default_factory=dict)
 
     def batches(self, size: int) -> list[list[dict[str, Any]]]:
+        """Shared dispatch: consecutive batches of the stream; any client posts the next one."""
         return [self.events[i:i + size] for i in range(0, len(self.events), size)]
+
+    def lanes(self, clients: int, size: int) -> list[list[list[dict[str, Any]]]]:
+        """Keyed dispatch: client i gets the events whose entity hashes to i, in stream order, in batches,
+        as an event bus partitioned by key delivers them (the events of one user or listing in order)."""
+        picked: list[list[dict[str, Any]]] = [[] for _ in range(clients)]
+        for event, key in zip(self.events, self.keys):
+            picked[uuid.UUID(key).int % clients].append(event)
+        return [[lane[i:i + size] for i in range(0, len(lane), size)] for lane in picked]
 
     def by_type(self) -> dict[str, int]:
         return dict(sorted(Counter(e["type"] for e in self.events).items()))
@@ -155,6 +169,7 @@ class _Generator:
         self.listing_state: dict[int, dict[str, Any]] = {}  # pool index -> {"version", "stats_at", ...}
         self.orders: list[_Order] = []  # in stream order
         self.order_pos: list[int] = []  # their positions (ascending), for bisect
+        self.order_user: dict[str, str] = {}
         self.usage: dict[tuple[str, str, str], tuple[datetime, int]] = {}
         self.prefs: dict[str, datetime] = {}
         self.views = 0
@@ -206,8 +221,16 @@ class _Generator:
             envelope = self._make(type_, pos, at)
             self.events.append(envelope)
             self.originals.append(pos)
-        return Stream(events=self.events, tag=self.tag, lag=self.lag, duplicates=self.duplicates, stale=self.stale,
-                      bad=self.bad, expected=self._expected())
+        return Stream(events=self.events, keys=[self._key(e) for e in self.events], tag=self.tag, lag=self.lag,
+                      duplicates=self.duplicates, stale=self.stale, bad=self.bad, expected=self._expected())
+
+    def _key(self, event: dict[str, Any]) -> str:
+        data = event["data"]
+        if event["type"].startswith("inventory."):
+            return data.get("listing_id") or data["id"]
+        if event["type"] == "billing.refund.completed":
+            return self.order_user[data["order_id"]]
+        return data["user_id"]
 
     def _make(self, type_: str, pos: int, at: datetime) -> dict[str, Any]:
         """The event of `type_`; when its prerequisites are not far enough back yet, another type's."""
@@ -238,6 +261,7 @@ class _Generator:
                        paid_at=at, pos=pos)
         self.orders.append(order)
         self.order_pos.append(pos)
+        self.order_user[order.order_id] = user_id
         return self._envelope("billing.payment.completed", {
             "payment_id": self._uuid(), "order_id": order.order_id, "user_id": user_id, "user_type": user_type,
             "plan_id": str(plan["id"]), "amount": order.amount, "currency": "INR", "paid_at": _z(at)}, at)
@@ -398,10 +422,11 @@ def generate(events: int, *, seed: int, tag: str, lag: int, now: datetime, dup_s
                       stale_share=stale_share, bad_share=bad_share).build()
 
 
-def lag_for(batch_size: int, clients: int) -> int:
-    """How far back a prerequisite must be: none with one client (batches run one after another, and the
-    events of one batch in order); else several rounds of every client's batch."""
-    return 0 if clients <= 1 else batch_size * clients * LAG_BATCHES_PER_CLIENT
+def lag_for(batch_size: int, clients: int, dispatch: str = "keyed") -> int:
+    """How far back a prerequisite must be. None with keyed dispatch (a prerequisite is about the same user
+    or listing, so the same client posted it in an earlier batch or earlier in the same one) or one client;
+    with shared dispatch several rounds of every client's batch, so its batch has committed."""
+    return 0 if clients <= 1 or dispatch == "keyed" else batch_size * clients * LAG_BATCHES_PER_CLIENT
 
 
 # --- the run --------------------------------------------------------------------------------------------
@@ -483,45 +508,57 @@ def run(settings: Settings, options: Options, *, echo: Callable[[str], None] = p
 
     started = wall_now()
     tag = uuid.uuid4().hex[:10]
-    lag = lag_for(options.batch_size, options.clients)
+    lag = lag_for(options.batch_size, options.clients, options.dispatch)
     migrate.upgrade(settings.database_url)
     stream = generate(options.events, seed=options.seed, tag=tag, lag=lag, now=started, dup_share=options.dup_share,
                       stale_share=options.stale_share, bad_share=options.bad_share)
-    batches = stream.batches(options.batch_size)
+    if options.dispatch == "keyed":
+        lanes = stream.lanes(options.clients, options.batch_size)
+        batches = [batch for lane in lanes for batch in lane]
+        starts = [sum(len(lane) for lane in lanes[:i]) for i in range(len(lanes))]
+        lane_indexes: list[list[int]] | None = [list(range(start, start + len(lane)))
+                                                for start, lane in zip(starts, lanes)]
+    else:
+        batches, lane_indexes = stream.batches(options.batch_size), None
     workdir = Path(tempfile.mkdtemp(prefix="sales-ingest-"))
-    batches_file = workdir / "batches.jsonl"
-    with open(batches_file, "wb") as f:
-        for batch in batches:
-            f.write(dumps(batch) + b"\n")
-    echo(f"generated {len(stream.events)} events in {len(batches)} batches of <= {options.batch_size} (seed "
-         f"{options.seed}, run {tag}, {batches_file.stat().st_size / 1e6:.1f} MB): {stream.by_type()}; "
-         f"{stream.duplicates} re-deliveries, {stream.stale} late older facts, {stream.bad} bad; "
-         f"prerequisites >= {lag} events earlier")
-    options.results_dir.mkdir(parents=True, exist_ok=True)
-    (options.results_dir / "tmp").mkdir(exist_ok=True)
-    detail: dict[str, Any] = {
-        "commit": git_commit(), "started_at": started.isoformat(), "database": settings.database_url.split("://")[0],
-        "options": {k: str(v) if isinstance(v, Path) else v for k, v in options.__dict__.items()},
-        "run_tag": tag, "lag_events": lag, "stream": {"events": len(stream.events), "by_type": stream.by_type(),
-                                                      "duplicates": stream.duplicates, "late_older_facts": stream.stale,
-                                                      "bad": stream.bad}}
-    with running_service(settings, settings.database_url, workers=options.workers,
-                         log_path=options.results_dir / "tmp" / "ingest-service.log") as service:
-        detail["plans_created"] = _seed_plans(service["url"])
-        echo(f"service up at {service['url']} (workers {options.workers}, worker: {service['worker']}); "
-             f"plans created: {detail['plans_created']}; posting with {options.clients} clients ...")
-        load_before = os.getloadavg()
-        plan = {"name": "ingest", "mode": "batches", "base_url": service["url"], "concurrency": options.clients,
-                "token": bench_token(uuid.uuid4(), ["SERVICE"]), "batches_file": str(batches_file), "timeout": 300}
-        result = load_run(plan, service_pids=service["pids"], workdir=workdir)
-        load_after = os.getloadavg()
-        ingest = result["ingest"]
-        settle_until = time.monotonic() + options.settle_seconds
-        check = asyncio.run(_inbox_and_read_models(settings, stream))
-        while check["inbox"].get("FAILED") and time.monotonic() < settle_until:  # the worker retries them
-            time.sleep(2)
+    try:
+        batches_file = workdir / "batches.jsonl"
+        with open(batches_file, "wb") as f:
+            for batch in batches:
+                f.write(dumps(batch) + b"\n")
+        echo(f"generated {len(stream.events)} events in {len(batches)} batches of <= {options.batch_size} (seed "
+             f"{options.seed}, run {tag}, {batches_file.stat().st_size / 1e6:.1f} MB): {stream.by_type()}; "
+             f"{stream.duplicates} re-deliveries, {stream.stale} late older facts, {stream.bad} bad; "
+             f"dispatch {options.dispatch}" + (f" (events per client {[sum(len(b) for b in lane) for lane in lanes]})"
+                                               if lane_indexes else f", prerequisites >= {lag} events earlier"))
+        options.results_dir.mkdir(parents=True, exist_ok=True)
+        (options.results_dir / "tmp").mkdir(exist_ok=True)
+        detail: dict[str, Any] = {
+            "commit": git_commit(), "started_at": started.isoformat(),
+            "database": settings.database_url.split("://")[0],
+            "options": {k: str(v) if isinstance(v, Path) else v for k, v in options.__dict__.items()},
+            "run_tag": tag, "lag_events": lag,
+            "stream": {"events": len(stream.events), "by_type": stream.by_type(), "duplicates": stream.duplicates,
+                       "late_older_facts": stream.stale, "bad": stream.bad}}
+        with running_service(settings, settings.database_url, workers=options.workers,
+                             log_path=options.results_dir / "tmp" / "ingest-service.log") as service:
+            detail["plans_created"] = _seed_plans(service["url"])
+            echo(f"service up at {service['url']} (workers {options.workers}, worker: {service['worker']}); "
+                 f"plans created: {detail['plans_created']}; posting with {options.clients} clients ...")
+            load_before = os.getloadavg()
+            plan = {"name": "ingest", "mode": "batches", "base_url": service["url"], "concurrency": options.clients,
+                    "token": bench_token(uuid.uuid4(), ["SERVICE"]), "batches_file": str(batches_file), "timeout": 300,
+                    **({"lanes": lane_indexes} if lane_indexes else {})}
+            result = load_run(plan, service_pids=service["pids"], workdir=workdir)
+            load_after = os.getloadavg()
+            ingest = result["ingest"]
+            settle_until = time.monotonic() + options.settle_seconds
             check = asyncio.run(_inbox_and_read_models(settings, stream))
-    shutil.rmtree(workdir, ignore_errors=True)
+            while check["inbox"].get("FAILED") and time.monotonic() < settle_until:  # the worker retries them
+                time.sleep(2)
+                check = asyncio.run(_inbox_and_read_models(settings, stream))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
 
     outcomes = Counter[str]()
     for per_status in ingest["outcomes"].values():
@@ -531,16 +568,19 @@ def run(settings: Settings, options: Options, *, echo: Callable[[str], None] = p
     wall = ingest["posting_wall_s"]
     summary = {
         "events": len(stream.events), "batch_size": options.batch_size, "clients": options.clients,
+        "dispatch": options.dispatch,
         "service_workers": options.workers, "seed": options.seed, "commit": detail["commit"],
         "database": detail["database"],
-        "events_per_s": round(posted / wall, 1), "batches_per_s": round(op.get("count", 0) / wall, 2),
+        "events_per_s": round(posted / wall, 1),
+        "batches_per_s": round((ingest["batches"] - len(ingest["rejected_batches"])) / wall, 2),
         "batch_latency_ms": {"p50": op.get("p50_ms"), "p95": op.get("p95_ms"), "p99": op.get("p99_ms")},
         "service_cpu_ms_per_event": round(1000 * result["service_cpu_s"] / max(1, posted), 3),
         "service_cpu_pct_of_one_core": result["service_cpu_pct_of_one_core"],
         "generator_cpu_pct_of_one_core": result["generator_cpu_pct_of_one_core"],
         "outcomes": {s: outcomes.get(s, 0) for s in OUTCOMES},
         "expected_outcomes": _expected_outcomes(stream),
-        "rejected_batches": len(ingest["rejected_batches"]), "http_status": op.get("status"),
+        "rejected_batches": len(ingest["rejected_batches"]), "retried_batches": len(ingest["retried_batches"]),
+        "http_status": op.get("status"),
         "inbox_after": check["inbox"], "read_models_match": check["read_models_match"],
         "load_average": {"before": [round(x, 2) for x in load_before], "after": [round(x, 2) for x in load_after]},
         "machine_cpu_busy_pct": result["machine_cpu_busy_pct"], "posting_wall_s": wall,
@@ -562,8 +602,10 @@ def report_lines(summary: dict[str, Any], detail: dict[str, Any]) -> list[str]:
     lines = [
         f"ingested {summary['events']} events in {summary['posting_wall_s']} s: {summary['events_per_s']} events/s, "
         f"{summary['batches_per_s']} batches/s of {summary['batch_size']} ({summary['clients']} clients, "
+        f"{summary['dispatch']} dispatch, "
         f"{summary['service_workers']} service workers, {summary['database']})",
-        f"batch latency p50 {lat['p50']} ms, p95 {lat['p95']} ms, p99 {lat['p99']} ms; HTTP {summary['http_status']}",
+        f"batch latency p50 {lat['p50']} ms, p95 {lat['p95']} ms, p99 {lat['p99']} ms; HTTP {summary['http_status']}"
+        f" ({summary['retried_batches']} batches sent again, {summary['rejected_batches']} never accepted)",
         f"service CPU {summary['service_cpu_ms_per_event']} ms per event ({summary['service_cpu_pct_of_one_core']}% "
         f"of one core); generator {summary['generator_cpu_pct_of_one_core']}%; machine busy "
         f"{summary['machine_cpu_busy_pct']}%",
@@ -582,17 +624,19 @@ def report_lines(summary: dict[str, Any], detail: dict[str, Any]) -> list[str]:
 
 
 def failures(summary: dict[str, Any]) -> list[str]:
-    """What makes the command exit non-zero: anything FAILED/PARKED beyond the deliberate, rejected batches,
-    read models that do not match the stream."""
+    """What makes the command exit non-zero: anything FAILED/PARKED beyond the deliberate, batches answered
+    with an error, read models that do not match the stream."""
     problems = []
     outcomes, expected = summary["outcomes"], summary["expected_outcomes"]
-    if summary["rejected_batches"]:
-        problems.append(f"{summary['rejected_batches']} batches were not accepted ({summary['http_status']})")
+    if summary["retried_batches"] or summary["rejected_batches"]:
+        problems.append(f"{summary['retried_batches']} batches had to be sent again, {summary['rejected_batches']} "
+                        f"were never accepted (HTTP {summary['http_status']})")
     if outcomes["PARKED"] != expected["PARKED"] or summary["inbox_after"].get("PARKED", 0) != expected["PARKED"]:
         problems.append(f"PARKED {outcomes['PARKED']} (inbox {summary['inbox_after'].get('PARKED', 0)}), "
                         f"expected {expected['PARKED']}")
     if outcomes["FAILED"] or summary["inbox_after"].get("FAILED"):
-        problems.append(f"FAILED on delivery {outcomes['FAILED']}, still FAILED {summary['inbox_after'].get('FAILED', 0)}")
+        problems.append(f"FAILED on delivery {outcomes['FAILED']}, still FAILED "
+                        f"{summary['inbox_after'].get('FAILED', 0)}")
     if outcomes["IGNORED"]:
         problems.append(f"IGNORED {outcomes['IGNORED']}")
     if not summary["read_models_match"]:

@@ -6,7 +6,9 @@ Mixed mode: `users` virtual users (RMs, supervisors, lead intake), each pausing 
 think_min..think_max) between requests, so the offered load is steady. Closed mode: `concurrency` clients
 repeat one operation back to back (saturation). Batches mode: `concurrency` clients post the prepared
 CloudEvent batches of `batches_file` (one JSON array per line) to POST /events, each batch once, back to
-back, and count the per-event outcomes the service answers (`sales bench ingest`). Latency is measured from sending the request to
+back, or each client its own list of them in order (`lanes`); a batch that is not accepted is sent again
+(up to `retries` times). The per-event
+outcomes the service answers are counted (`sales bench ingest`). Latency is measured from sending the request to
 having read the whole body, for requests that *start* after the ramp-up. The generator reports its own
 CPU time so a saturated generator is visible.
 """
@@ -195,8 +197,9 @@ async def closed(plan: dict, rec: Recorder, session: aiohttp.ClientSession) -> N
 
 
 async def batches(plan: dict, rec: Recorder, session: aiohttp.ClientSession) -> dict:
-    """Post every prepared batch once, `concurrency` clients taking the next batch as they finish one; count
-    the outcome of each event by type and status (PROCESSED, DUPLICATE, IGNORED, FAILED, PARKED)."""
+    """Post every prepared batch once: `concurrency` clients taking the next batch as they finish one, or
+    each client its own `lanes[c]` in order; count the outcome of each event by type and status (PROCESSED,
+    DUPLICATE, IGNORED, FAILED, PARKED)."""
     with open(plan["batches_file"], "rb") as f:
         bodies = [line.rstrip(b"\n") for line in f if line.strip()]
     url = f"{plan['base_url']}{API}/events"
@@ -204,13 +207,23 @@ async def batches(plan: dict, rec: Recorder, session: aiohttp.ClientSession) -> 
     outcomes: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     problems: list[dict] = []
     rejected: list[int] = []
-    pending = iter(range(len(bodies)))  # shared by the clients: each batch is posted once
+    retried: list[int] = []
+    shared = iter(range(len(bodies)))  # shared by the clients: each batch is posted once
+    lanes = plan.get("lanes")  # or each client posts its own batches in order (keyed dispatch)
     started = time.perf_counter()
 
-    async def client() -> None:
-        for i in pending:
-            status, body = await rec.call(session, "ingest_batch", "POST", url, headers=headers, data=bodies[i])
-            if status != 200:
+    async def client(c: int) -> None:
+        for i in (lanes[c] if lanes else shared):
+            # A producer sends a batch again when it was not accepted (5xx, timeout): nothing of it was kept.
+            for attempt in range(1 + plan.get("retries", 3)):
+                if attempt:
+                    retried.append(i)
+                    await asyncio.sleep(1.0)
+                status, body = await rec.call(session, "ingest_batch", "POST", url, headers=headers,
+                                              data=bodies[i])
+                if status == 200:
+                    break
+            else:
                 rejected.append(i)
                 continue
             for item in json.loads(body)["items"]:
@@ -218,10 +231,10 @@ async def batches(plan: dict, rec: Recorder, session: aiohttp.ClientSession) -> 
                 if item["status"] in ("FAILED", "PARKED") and len(problems) < 50:
                     problems.append({"batch": i, **item})
 
-    await asyncio.gather(*(client() for _ in range(plan["concurrency"])))
+    await asyncio.gather(*(client(c) for c in range(len(lanes) if lanes else plan["concurrency"])))
     return {"batches": len(bodies), "posting_wall_s": round(time.perf_counter() - started, 3),
             "outcomes": {t: dict(s) for t, s in sorted(outcomes.items())}, "problems": problems,
-            "rejected_batches": rejected}
+            "rejected_batches": rejected, "retried_batches": retried}
 
 
 def _ms(values: list[float], q: float) -> float | None:
