@@ -62,7 +62,7 @@ def test_bench_ingest_smoke(tmp_path: Path) -> None:
 
     summary = json.loads((tmp_path / "results" / "ingest_events.json").read_text())
     assert summary["events"] == 400 and summary["rejected_batches"] == summary["retried_batches"] == 0
-    assert summary["http_status"] == {"200": 20}
+    assert summary["batches"] >= 20 and summary["http_status"] == {"200": summary["batches"]}
     expected = summary["expected_outcomes"]
     assert expected["PARKED"] > 0 and expected["DUPLICATE"] > 0
     assert summary["outcomes"] == {**expected, "IGNORED": 0, "FAILED": 0}

@@ -3,10 +3,11 @@
 
 1. Generate a reproducible stream (`--seed`) of CloudEvents of the eight context types the read models
    consume, valid against docs/events/, in plausible proportions (MIX: property views and plan usage
-   dominate), with ~2% re-deliveries of an earlier event (same id) and ~3% late deliveries of an older
-   fact (usage, stats, preferences, listings: stored, but they must change nothing). An event that needs
-   an earlier one (a refund, an expiry or usage of an order; stats of a listing) comes after it. Ids are
-   fresh for each run (a run tag), so runs repeat on the same database; the mix does not change.
+   dominate), with ~2% re-deliveries of an earlier event (same id), and 3% of the usage, stats, preferences
+   and listing events an older fact delivered after a newer one (accepted, but they must change nothing).
+   An event that needs an earlier one (a refund, an expiry or usage of an order; stats of a listing) comes
+   after it. Ids are fresh for each run (a run tag), so runs repeat on the same database; the mix does not
+   change.
    Dispatch `keyed` (default): client i posts the events of the users and listings that hash to i, in
    order, as a bus partitioned by key delivers them; concurrent batches then never touch the same rows.
    Dispatch `shared`: any client posts the next batch of the stream, so concurrent batches update the same
@@ -14,8 +15,9 @@
 2. Start the service as in production (sales.bench.server.running_service: `sales serve --workers N` and
    `sales worker`), create the demo plans through POST /plans (orders and usage need them).
 3. Post the batches (`--batch-size`, default 500 = the endpoint's maximum) from `--clients` concurrent
-   clients as SERVICE (a batch answered with an error is sent again, and counted) with the load generator process (sales.bench.load, mode "batches"); the harness
-   measures the service processes' CPU time (sales.bench.harness.load_run).
+   clients as SERVICE with the load generator process (sales.bench.load, mode "batches"; a batch answered
+   with an error is sent again, and counted); the harness measures the service processes' CPU time
+   (sales.bench.harness.load_run).
 4. Check the inbox (every event of the run PROCESSED or DUPLICATE, nothing FAILED/PARKED except the
    deliberately bad ones of `--bad-share`) and that the read models hold exactly what the stream says.
 5. Print events/s, batches/s, batch latency, service CPU per event, outcomes, the load average; write
@@ -567,8 +569,8 @@ def run(settings: Settings, options: Options, *, echo: Callable[[str], None] = p
     op = result["operations"].get("ingest_batch", {})
     wall = ingest["posting_wall_s"]
     summary = {
-        "events": len(stream.events), "batch_size": options.batch_size, "clients": options.clients,
-        "dispatch": options.dispatch,
+        "events": len(stream.events), "batches": ingest["batches"], "batch_size": options.batch_size,
+        "clients": options.clients, "dispatch": options.dispatch,
         "service_workers": options.workers, "seed": options.seed, "commit": detail["commit"],
         "database": detail["database"],
         "events_per_s": round(posted / wall, 1),
