@@ -139,7 +139,7 @@ def token(sub: str | None, roles: tuple[str, ...], teams: tuple[str, ...], name:
 
 @main.group()
 def bench() -> None:
-    """Benchmarks at PRD scale (ISSUE 6); PostgreSQL only. See docs/performance.md."""
+    """Benchmarks at PRD scale (ISSUE 6; `ingest` also runs on SQLite). See docs/performance.md."""
     if _settings().is_production:  # synthetic RMs, leads and dev tokens; `seed --replace` empties the tables
         click.echo("sales bench is refused in production (SALES_ENV=production)", err=True)
         sys.exit(2)
@@ -185,6 +185,28 @@ def bench_run(scale: str, smoke: bool, users: int, duration: float, saturation_s
 
     run_command(_settings(), scale=scale, smoke=smoke, users=users, duration=duration,
                 saturation_seconds=saturation_seconds, results_dir=results_dir)
+
+
+@bench.command("ingest")
+@click.option("--events", type=click.IntRange(1), default=100_000, show_default=True)
+@click.option("--batch-size", type=click.IntRange(1, 500), default=500, show_default=True,
+              help="Events per POST /events (500 at most).")
+@click.option("--clients", type=click.IntRange(1), default=4, show_default=True, help="Concurrent clients.")
+@click.option("--seed", type=int, default=10, show_default=True, help="The mix of events (ids are new per run).")
+@click.option("--workers", type=click.IntRange(1), default=2, show_default=True, help="`sales serve` workers.")
+@click.option("--dispatch", type=click.Choice(["keyed", "shared"]), default="keyed", show_default=True,
+              help="keyed: each client posts the events of its users/listings in order (as a partitioned bus); "
+                   "shared: any client posts the next batch.")
+@click.option("--bad-share", type=click.FloatRange(0, 0.5), default=0.0, show_default=True,
+              help="Share of deliberately bad events (parked).")
+@click.option("--results-dir", type=click.Path(), default="bench/results", show_default=True)
+def bench_ingest(events: int, batch_size: int, clients: int, seed: int, workers: int, dispatch: str,
+                 bad_share: float, results_dir: str) -> None:
+    """Ingest mixed context events (issue 10) through POST /events in batches: events/s, CPU per event."""
+    from sales.bench.cli import ingest_command
+
+    ingest_command(_settings(), events=events, batch_size=batch_size, clients=clients, seed=seed, workers=workers,
+                   dispatch=dispatch, bad_share=bad_share, results_dir=results_dir)
 
 
 if __name__ == "__main__":

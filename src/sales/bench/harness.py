@@ -156,6 +156,8 @@ def load_run(plan: dict, *, service_pids: list[int], workdir: Path) -> dict:
     wall = time.perf_counter() - t0
     cpu1, (busy1, total1) = process_tree_cpu(service_pids), _machine_busy()
     result = json.loads(out_path.read_text())
+    result["service_cpu_s"] = round(cpu1 - cpu0, 3)
+    result["load_run_wall_s"] = round(wall, 3)
     result["service_cpu_pct_of_one_core"] = round(100 * (cpu1 - cpu0) / wall, 1)
     # CPU per request does not depend on what else runs on the machine, unlike latency and rps.
     result["service_cpu_ms_per_request"] = round(1000 * (cpu1 - cpu0) / max(1, result["requests_total"]), 2)

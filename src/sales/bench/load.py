@@ -4,7 +4,11 @@
 
 Mixed mode: `users` virtual users (RMs, supervisors, lead intake), each pausing ~1 s (uniform
 think_min..think_max) between requests, so the offered load is steady. Closed mode: `concurrency` clients
-repeat one operation back to back (saturation). Latency is measured from sending the request to
+repeat one operation back to back (saturation). Batches mode: `concurrency` clients post the prepared
+CloudEvent batches of `batches_file` (one JSON array per line) to POST /events, each batch once, back to
+back, or each client its own list of them in order (`lanes`); a batch that is not accepted is sent again
+(up to `retries` times). The per-event
+outcomes the service answers are counted (`sales bench ingest`). Latency is measured from sending the request to
 having read the whole body, for requests that *start* after the ramp-up. The generator reports its own
 CPU time so a saturated generator is visible.
 """
@@ -44,10 +48,10 @@ class Recorder:
         self.total = 0  # every request, ramp-up included (for CPU per request)
 
     async def call(self, session: aiohttp.ClientSession, op: str, method: str, url: str, *, headers: dict,
-                   json_body: Any = None) -> tuple[int, bytes]:
+                   json_body: Any = None, data: bytes | None = None) -> tuple[int, bytes]:
         started = time.perf_counter()
         try:
-            async with session.request(method, url, headers=headers, json=json_body) as response:
+            async with session.request(method, url, headers=headers, json=json_body, data=data) as response:
                 body = await response.read()
                 status = response.status
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
@@ -192,6 +196,47 @@ async def closed(plan: dict, rec: Recorder, session: aiohttp.ClientSession) -> N
     await asyncio.gather(*(client(i) for i in range(plan["concurrency"])))
 
 
+async def batches(plan: dict, rec: Recorder, session: aiohttp.ClientSession) -> dict:
+    """Post every prepared batch once: `concurrency` clients taking the next batch as they finish one, or
+    each client its own `lanes[c]` in order; count the outcome of each event by type and status (PROCESSED,
+    DUPLICATE, IGNORED, FAILED, PARKED)."""
+    with open(plan["batches_file"], "rb") as f:
+        bodies = [line.rstrip(b"\n") for line in f if line.strip()]
+    url = f"{plan['base_url']}{API}/events"
+    headers = {"Authorization": f"Bearer {plan['token']}", "Content-Type": "application/json"}
+    outcomes: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    problems: list[dict] = []
+    rejected: list[int] = []
+    retried: list[int] = []
+    shared = iter(range(len(bodies)))  # shared by the clients: each batch is posted once
+    lanes = plan.get("lanes")  # or each client posts its own batches in order (keyed dispatch)
+    started = time.perf_counter()
+
+    async def client(c: int) -> None:
+        for i in (lanes[c] if lanes else shared):
+            # A producer sends a batch again when it was not accepted (5xx, timeout): nothing of it was kept.
+            for attempt in range(1 + plan.get("retries", 3)):
+                if attempt:
+                    retried.append(i)
+                    await asyncio.sleep(1.0)
+                status, body = await rec.call(session, "ingest_batch", "POST", url, headers=headers,
+                                              data=bodies[i])
+                if status == 200:
+                    break
+            else:
+                rejected.append(i)
+                continue
+            for item in json.loads(body)["items"]:
+                outcomes[item["type"]][item["status"]] += 1
+                if item["status"] in ("FAILED", "PARKED") and len(problems) < 50:
+                    problems.append({"batch": i, **item})
+
+    await asyncio.gather(*(client(c) for c in range(len(lanes) if lanes else plan["concurrency"])))
+    return {"batches": len(bodies), "posting_wall_s": round(time.perf_counter() - started, 3),
+            "outcomes": {t: dict(s) for t, s in sorted(outcomes.items())}, "problems": problems,
+            "rejected_batches": rejected, "retried_batches": retried}
+
+
 def _ms(values: list[float], q: float) -> float | None:
     if not values:
         return None
@@ -206,17 +251,21 @@ async def run(plan: dict) -> dict:
     timeout = aiohttp.ClientTimeout(total=plan.get("timeout", 30))
     cpu0 = resource.getrusage(resource.RUSAGE_SELF)
     wall0 = time.perf_counter()
-    rec.measure_from = wall0 + plan["ramp"]
-    rec.measure_to = wall0 + plan["ramp"] + plan["duration"]
+    extra: dict[str, Any] = {}
+    if plan["mode"] != "batches":  # batches: every request is measured, however long the run takes
+        rec.measure_from = wall0 + plan["ramp"]
+        rec.measure_to = wall0 + plan["ramp"] + plan["duration"]
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
         if plan["mode"] == "mixed":
             await mixed(plan, rec, session)
+        elif plan["mode"] == "batches":
+            extra["ingest"] = await batches(plan, rec, session)
         else:
             await closed(plan, rec, session)
     wall = time.perf_counter() - wall0
     cpu1 = resource.getrusage(resource.RUSAGE_SELF)
     cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
-    window = plan["duration"]
+    window = extra["ingest"]["posting_wall_s"] if "ingest" in extra else plan["duration"]
     operations = {}
     for op, values in rec.latency.items():
         ok = sum(n for s, n in rec.status[op].items() if s.startswith("2"))
@@ -226,7 +275,7 @@ async def run(plan: dict) -> dict:
     return {"mode": plan["mode"], "operations": operations, "users": getattr(rec, "users", None),
             "concurrency": plan.get("concurrency"), "duration_s": window, "requests_total": rec.total,
             "generator_cpu_s": round(cpu, 2), "generator_wall_s": round(wall, 2),
-            "generator_cpu_pct_of_one_core": round(100 * cpu / wall, 1)}
+            "generator_cpu_pct_of_one_core": round(100 * cpu / wall, 1), **extra}
 
 
 def main() -> None:
