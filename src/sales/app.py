@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from sales.core.db import create_engine
+from sales.core.db import create_engine, is_transient
 from sales.core.edge import BodyLimitMiddleware, SecurityHeadersMiddleware
 from sales.core.errors import SalesError, problem
 from sales.core.http import JSONResponse, dumps, refuse_nul_parameters
@@ -76,6 +76,17 @@ def install_error_handlers(app: FastAPI) -> None:
         # Every pooled connection stayed busy for pool_timeout: shed load instead of queueing for ever.
         response = _problem_response(503, problem(503, "Service overloaded", "no database connection became "
                                                   "free in time; retry shortly", code="service_overloaded"))
+        response.headers["Retry-After"] = "1"
+        return response
+
+    @app.exception_handler(sa_exc.DBAPIError)
+    async def lost_a_race(_: Request, exc: sa_exc.DBAPIError) -> Response:
+        # A deadlock or serialization failure rolled the request back (nothing written): the client retries.
+        if not is_transient(exc):
+            raise exc
+        log.warning("transient database conflict", error=describe_exception(exc))
+        response = _problem_response(503, problem(503, "Try again", "the request met a concurrent one and was "
+                                                  "rolled back; retry it", code="transient_conflict"))
         response.headers["Retry-After"] = "1"
         return response
 

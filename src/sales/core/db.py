@@ -145,3 +145,17 @@ class LazyTransaction:
                 await conn.rollback()
         finally:
             await conn.close()
+
+
+# Deadlock detected, serialization failure: the database rolled the transaction back; running it again can work.
+TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether a database error only means "lost a race, try again" (nothing was written)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if getattr(seen, "sqlstate", None) in TRANSIENT_SQLSTATES:
+            return True
+        seen = getattr(seen, "orig", None) or seen.__cause__
+    return False

@@ -1,15 +1,20 @@
 """/api/v1/sales/events: the outbox feed, HTTP ingest of consumed events, parked events."""
 from __future__ import annotations
 
+import asyncio
+import random
+
 from typing import Annotated, Any
 from uuid import UUID
 
 import orjson
 from fastapi import Depends, Query, Request
 from pydantic import Field, TypeAdapter
+from sqlalchemy.exc import DBAPIError
 
 from sales.core import audit
 from sales.core.auth import Principal, Role
+from sales.core.db import is_transient
 from sales.core.errors import InvalidInput
 from sales.core.fields import Text, UTCDatetime
 from sales.core.http import Conn, Now, Page, Paging, cursor_after, make_router, page_of, require, respond
@@ -27,6 +32,7 @@ EventSender = Annotated[Principal, Depends(require(Role.SERVICE))]
 ParkedAdmin = Annotated[Principal, Depends(require(Role.SALES_ADMIN, Role.SERVICE))]
 
 MAX_BATCH = 500
+TRANSIENT_ATTEMPTS = 3  # runs of a batch that lost a deadlock before the client is told to retry (503)
 EventId = Annotated[Text, Field(max_length=128)]  # inbox_events.id
 _AFTER_RECEIVED = TypeAdapter(tuple[UTCDatetime, EventId])  # parked events are listed by received_at, then id
 
@@ -67,8 +73,18 @@ async def ingest(request: Request, principal: EventSender, conn: Conn, now: Now)
     if errors:
         raise MalformedEvent(f"{len(errors)} invalid CloudEvent attribute(s)", extra={"errors": errors})
     policy = retry_policy()
-    outcomes = [await inbox.receive(conn, ev, now=now, policy=policy) for ev in events]
-    return respond({"items": [o.as_dict() for o in outcomes]})
+    for attempt in range(1, TRANSIENT_ATTEMPTS + 1):
+        try:
+            outcomes = [await inbox.receive(conn, ev, now=now, policy=policy) for ev in events]
+            return respond({"items": [o.as_dict() for o in outcomes]})
+        except DBAPIError as exc:
+            # Batches touching the same records in another order can deadlock: the database rolled this one
+            # back, so run it again from the start (the inbox keeps each event once); then 503 (app.py).
+            if not is_transient(exc) or attempt == TRANSIENT_ATTEMPTS:
+                raise
+            await conn.rollback()
+            await conn.begin()
+            await asyncio.sleep(random.uniform(0, 0.05 * attempt))
 
 
 @router.get("/events/parked", response_model=Page[InboxEntry])
