@@ -14,7 +14,7 @@ from sales.allocation.schemas import (AllocationRead, BulkReassignRequest, BulkR
                                       LeadAllocationRequest, QueueItem, QueuedLead, QueuedReassignment,
                                       ReassignRequest, ReassignResult, RejectRequest, RejectResult, RuleSetChange, RuleSetRead, SimulationRequest, SimulationResult)
 from sales.allocation.schemas import WorkloadRead as WorkloadReadModel
-from sales.core.fields import Text, UTCDatetime
+from sales.core.fields import Text, UTCDatetime, bounded_query_integer
 from sales.core.http import CityFilter, Conn, Now, Page, Paging, make_router, page_of, respond
 
 router = make_router(tags=["allocations"])
@@ -54,7 +54,7 @@ async def workload(principal: WorkloadRead, conn: Conn, now: Now, team_id: UUID 
 
 @router.get("/queued", response_model=Page[QueuedLead])
 async def queued_leads(principal: WorkloadRead, conn: Conn, city: CityFilter = None,
-                       limit: Annotated[int, Query(ge=1, le=500)] = 100):
+                       limit: Annotated[bounded_query_integer(ge=1, le=500), Query()] = 100):
     """Leads waiting for capacity (LAR-007), highest priority then oldest, for the caller's cities."""
     items = await reads.list_queued_leads(conn, principal, city=city, limit=limit)
     return respond({"items": items, "next_cursor": None})

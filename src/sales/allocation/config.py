@@ -5,16 +5,16 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from sales.core.fields import Text
+from sales.core.fields import Boolean, Text, bounded_integer, bounded_number
 
 GeoLevel = Literal["LOCALITY", "ZONE", "CITY"]
 
 
 class SkillRules(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    property_type: bool = True
-    segment: bool = True
-    deal_size: bool = True
+    property_type: Boolean = True
+    segment: Boolean = True
+    deal_size: Boolean = True
 
 
 class PerformanceBoost(BaseModel):
@@ -22,9 +22,9 @@ class PerformanceBoost(BaseModel):
     1 + strength * (performance_score - 50) / 50, i.e. from (1 - strength) to (1 + strength)."""
 
     model_config = ConfigDict(extra="forbid")
-    enabled: bool = True
-    min_priority: int = Field(default=4, ge=1, le=5)
-    strength: float = Field(default=0.5, ge=0, le=0.95)
+    enabled: Boolean = True
+    min_priority: bounded_integer(ge=1, le=5) = 4
+    strength: bounded_number(ge=0, le=0.95) = 0.5
 
 
 class AllocationRules(BaseModel):
@@ -32,13 +32,13 @@ class AllocationRules(BaseModel):
     geographic_widening: list[GeoLevel] = Field(default=["LOCALITY", "ZONE", "CITY"], min_length=1)
     skill_match: SkillRules = SkillRules()
     performance_boost: PerformanceBoost = PerformanceBoost()
-    capacity_weighted_round_robin: bool = Field(
+    capacity_weighted_round_robin: Boolean = Field(
         default=True, description="LAR-004: an RM's share is proportional to capacity / 25")
-    sla_minutes: int = Field(default=120, ge=1, le=7 * 24 * 60)
-    max_sla_breaches: int = Field(default=2, ge=1, le=10,
-                                  description="LAR-006: the Nth SLA breach on a lead escalates it")
-    overflow_to_backup: bool = True
-    queue_depth_alert: int = Field(default=10, ge=1, le=1000)
+    sla_minutes: bounded_integer(ge=1, le=7 * 24 * 60) = 120
+    max_sla_breaches: bounded_integer(ge=1, le=10) = Field(
+        default=2, description="LAR-006: the Nth SLA breach on a lead escalates it")
+    overflow_to_backup: Boolean = True
+    queue_depth_alert: bounded_integer(ge=1, le=1000) = 10
     timezone: Annotated[Text, Field(max_length=64)] = Field(default="UTC", description="for shifts and leave days")
 
     @field_validator("geographic_widening")

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 from sales.allocation.config import AllocationRules
 from sales.allocation.enums import AllocationStatus, AllocationType
-from sales.core.fields import City, JSONObject, Locality, Text, Zone
+from sales.core.fields import Boolean, City, Date, JSONObject, Locality, Text, Zone
 from sales.core.money import DecimalNumber, Money
 from sales.core.openapi import request_schema_of
 from sales.directory.enums import PropertyType, Segment
@@ -43,7 +43,7 @@ class LeadAllocationRequest(_Strict):
     source: Source
     intent: JSONObject | None = None
     rm_id: UUID | None = Field(default=None, description="manual allocation (SUPERVISOR, SALES_ADMIN)")
-    override_capacity: bool = False
+    override_capacity: Boolean = False
     reason: Reason | None = Field(default=None, description="why; required with override_capacity")
 
     @model_validator(mode="after")
@@ -95,15 +95,15 @@ class RejectRequest(_Strict):
 class ReassignRequest(_Strict):
     to_rm_id: UUID | None = None
     reason: Reason
-    reset_sla: bool = Field(default=True, description="start a fresh SLA window for the new RM")
-    override_capacity: bool = False
+    reset_sla: Boolean = Field(default=True, description="start a fresh SLA window for the new RM")
+    override_capacity: Boolean = False
 
 
 class BulkReassignRequest(_Strict):
     allocation_ids: list[UUID] = Field(min_length=1, max_length=500)
     to_rm_id: UUID | None = None
     reason: Reason
-    reset_sla: bool = True
+    reset_sla: Boolean = True
 
 
 class Reallocation(BaseModel):
@@ -213,8 +213,8 @@ class RuleSetChange(_Strict):
 
 class SimulationRequest(_Strict):
     leads: list[LeadAllocationRequest] | None = Field(default=None, max_length=50000)
-    from_: date | None = Field(default=None, alias="from")
-    to: date | None = None
+    from_: Date | None = Field(default=None, alias="from")
+    to: Date | None = None
     rules: JSONObject | None = Field(default=None, description="proposed rules for every city; current when absent",
                                      json_schema_extra=request_schema_of(AllocationRules))
 

@@ -7,6 +7,7 @@ from sales.catalog import service
 from sales.catalog.enums import UserType
 from sales.catalog.permissions import PlansRead, PlansWrite
 from sales.catalog.schemas import PlanCreate, PlanRead, PlanUpdate
+from sales.core.fields import QueryBoolean
 from sales.core.http import Conn, Now, Page, Paging, make_router, page_of, respond
 
 router = make_router(tags=["plans"])
@@ -14,7 +15,7 @@ router = make_router(tags=["plans"])
 
 @router.get("/plans", response_model=Page[PlanRead])
 async def list_plans(principal: PlansRead, conn: Conn, paging: Paging, user_type: UserType | None = None,
-                     active: bool | None = None):
+                     active: QueryBoolean | None = None):
     """Plans by user type and tier; a CUSTOMER sees the plans on sale only."""
     items = await service.list_plans(conn, principal, user_type=user_type, active=active, limit=paging.limit,
                                      cursor=paging.cursor)

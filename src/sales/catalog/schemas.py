@@ -7,11 +7,11 @@ from decimal import Decimal
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from sales.catalog.enums import UserType
 from sales.core.money import DecimalNumber, Money
-from sales.core.fields import bounded_text, refuse_nul, storable
+from sales.core.fields import Boolean, bounded_integer, bounded_text, refuse_nul, storable
 
 FEATURE_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
 MAX_FEATURES = 50
@@ -20,8 +20,8 @@ MAX_FEATURE_NUMBER = Decimal("1e12")
 
 Code = bounded_text(64, min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 Name = bounded_text(200, min_length=1)
-Tier = Annotated[int, Field(ge=0, le=100, strict=True, description="rank within the user type; 0 = free")]
-DurationDays = Annotated[int, Field(ge=1, le=3660, strict=True)]
+Tier = Annotated[bounded_integer(ge=0, le=100), Field(description="rank within the user type; 0 = free")]
+DurationDays = bounded_integer(ge=1, le=3660)
 
 
 def _feature_value(name: str, value: Any) -> bool | int | Decimal | str:
@@ -82,7 +82,7 @@ class PlanCreate(_Strict):
     price: Money
     duration_days: DurationDays
     features: Features = {}
-    active: StrictBool = True
+    active: Boolean = True
 
 
 class PlanUpdate(_Strict):
@@ -96,7 +96,7 @@ class PlanUpdate(_Strict):
     price: Money | None = None
     duration_days: DurationDays | None = None
     features: Features | None = None
-    active: StrictBool | None = None
+    active: Boolean | None = None
 
 
 class PlanRead(BaseModel):

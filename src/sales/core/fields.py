@@ -5,12 +5,14 @@ tests/unit/core/test_request_models.py walks every route to hold that.
 """
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field
 
 NUL = "\x00"
 MIN_YEAR, MAX_YEAR = 1900, 9999
@@ -47,6 +49,94 @@ Zone = Annotated[Text, Field(max_length=100), AfterValidator(_lower_case_within(
 Locality = Annotated[Text, Field(min_length=1, max_length=200), AfterValidator(_lower_case_within(200))]
 
 
+# --- Scalars of the published JSON type only -------------------------------------------------------------------
+# Pydantic's lax mode converts a value of another JSON type than the published one (0 or "yes" to a boolean, true
+# or "5" to an integer, 0 or 0.5 to a date or a timestamp): these refuse it. A query parameter arrives as text, so
+# its types read the one text form the schema publishes ("true"/"false", ASCII digits, ISO 8601 dates).
+_QUERY_INTEGER = re.compile(r"-?[0-9]{1,19}")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_ISO_DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T.*", re.DOTALL)
+
+
+def json_boolean(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError("must be true or false")
+    return value
+
+
+def query_boolean(value: Any) -> bool:
+    if value in ("true", "false"):
+        return bool(value == "true")
+    return json_boolean(value)
+
+
+def json_integer(value: Any) -> int:
+    """An integer, or a JSON number with no fraction (260.0 is an integer to JSON Schema too); never a boolean."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float | Decimal) and _whole(value):
+        return int(value)
+    raise ValueError("must be an integer")
+
+
+def _whole(number: float | Decimal) -> bool:
+    return math.isfinite(number) and INT64_MIN <= number <= INT64_MAX and number == int(number)
+
+
+def query_integer(value: Any) -> int:
+    """An integer written as text (a query parameter, a CSV cell): ASCII digits only."""
+    if isinstance(value, str):
+        if not _QUERY_INTEGER.fullmatch(value):
+            raise ValueError("must be an integer (ASCII digits)")
+        return int(value)
+    return json_integer(value)
+
+
+def json_number(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        raise ValueError("must be a JSON number")
+    return value
+
+
+def iso_date(value: Any) -> Any:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
+        return value
+    raise ValueError("must be a date in ISO 8601 form, e.g. 2026-01-17")
+
+
+def iso_datetime(value: Any) -> Any:
+    if isinstance(value, datetime) or (isinstance(value, str) and _ISO_DATETIME.fullmatch(value)):
+        return value
+    raise ValueError("must be a timestamp in ISO 8601 form, e.g. 2026-01-17T10:30:00Z")
+
+
+Boolean = Annotated[bool, BeforeValidator(json_boolean)]
+"""A JSON true or false in a body (no 0/1, no "true")."""
+QueryBoolean = Annotated[bool, BeforeValidator(query_boolean)]
+"""A query parameter: `true` or `false`."""
+Date = Annotated[date, BeforeValidator(iso_date)]
+"""A calendar date written YYYY-MM-DD, in a body or a query, never a number."""
+
+
+# Numbers take their bounds here, before the type check, so that the published schema carries them as minimum and
+# maximum (bounds given on top of a BeforeValidator would be checked but published as bare `ge`/`le` keys).
+def bounded_integer(*, ge: int, le: int) -> Any:
+    """A JSON integer in a body: `capacity: bounded_integer(ge=0, le=1000) = 25`."""
+    return Annotated[int, Field(ge=ge, le=le), BeforeValidator(json_integer)]
+
+
+def bounded_query_integer(*, ge: int, le: int) -> Any:
+    """An integer query parameter of ASCII digits: `limit: Annotated[bounded_query_integer(ge=1, le=500), Query()]`."""
+    return Annotated[int, Field(ge=ge, le=le), BeforeValidator(query_integer)]
+
+
+def bounded_number(*, ge: float, le: float) -> Any:
+    """A JSON number in a body, never a boolean or a string."""
+    return Annotated[float, Field(ge=ge, le=le), BeforeValidator(json_number)]
+
+
 def to_utc(value: datetime) -> datetime:
     """An instant with an explicit offset, converted to UTC, within the years MIN_YEAR..MAX_YEAR."""
     if value.utcoffset() is None:
@@ -61,7 +151,7 @@ def to_utc(value: datetime) -> datetime:
 
 
 # The published schema says what `to_utc` holds: an offset, and a year from 1900 (a date-time format alone cannot).
-UTCDatetime = Annotated[datetime, AfterValidator(to_utc), Field(json_schema_extra={
+UTCDatetime = Annotated[datetime, BeforeValidator(iso_datetime), AfterValidator(to_utc), Field(json_schema_extra={
     "pattern": r"^(19|[2-9][0-9])[0-9]{2}-[0-9]{2}-[0-9]{2}T[^Zz+-]*([Zz]|[+-][0-9]{2}:?[0-9]{2})$"})]
 
 

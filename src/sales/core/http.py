@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sales.core.auth import Principal, Role, decode_token
 from sales.core.clock import business_now
 from sales.core.errors import Forbidden, InvalidInput, NotAuthenticated
-from sales.core.fields import INT64_MAX, NUL, Text, UTCDatetime
+from sales.core.fields import INT64_MAX, NUL, Text, UTCDatetime, bounded_query_integer
 
 T = TypeVar("T")
 
@@ -205,7 +205,7 @@ def cursor_after(cursor: list[Any] | None, shape: TypeAdapter[T]) -> T | None:
 MAX_CURSOR = 2048  # a sort key of a 200-character name and an id, base64-encoded, with room to spare
 
 
-async def page_params(limit: Annotated[int, Query(ge=1, le=500)] = 50,
+async def page_params(limit: Annotated[bounded_query_integer(ge=1, le=500), Query()] = 50,
                 cursor: Annotated[Text | None, Query(max_length=MAX_CURSOR)] = None) -> PageParams:
     return PageParams(limit=limit, cursor=decode_cursor(cursor) if cursor else None)
 

@@ -5,10 +5,10 @@ from datetime import date, datetime
 from typing import Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from sales.catalog.enums import UserType
-from sales.core.fields import UTCDatetime, bounded_text
+from sales.core.fields import Boolean, UTCDatetime, bounded_text
 from sales.core.money import DecimalNumber
 from sales.notifications.enums import Channel
 from sales.orders.enums import OrderStatus, TransactionType
@@ -30,7 +30,7 @@ class _Event(BaseModel):
 class _PreferenceFields(BaseModel):
     """A full snapshot of a user's communication preferences; omitted fields take their defaults."""
 
-    marketing_opt_out: StrictBool
+    marketing_opt_out: Boolean
     channels_opted_out: list[Channel] = Field(default=[], max_length=len(Channel))
     preferred_channel: Channel | None = None
     language: Language | None = None
@@ -65,7 +65,7 @@ class PreferencesRead(BaseModel):
 class _ViewFields(BaseModel):
     property_id: UUID
     viewed_at: UTCDatetime
-    contacted: StrictBool = False
+    contacted: Boolean = False
 
 
 class ViewCreate(_ViewFields, _Strict):

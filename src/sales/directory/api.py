@@ -8,7 +8,7 @@ from fastapi import Query, Request
 from starlette.datastructures import UploadFile  # what request.form() returns (FastAPI's is a subclass)
 
 from sales.core.errors import InvalidInput
-from sales.core.fields import Text
+from sales.core.fields import QueryBoolean, Text
 from sales.core.http import CityFilter, Conn, Now, Page, Paging, make_router, page_of, respond
 from sales.directory import service
 from sales.directory.enums import Availability, RMStatus
@@ -75,7 +75,7 @@ async def import_rms(request: Request, principal: DirectoryAdmin, conn: Conn, no
 async def list_rms(principal: DirectoryRead, conn: Conn, paging: Paging, team_id: UUID | None = None,
                    city: CityFilter = None, zone: Annotated[Text | None, Query(max_length=100)] = None,
                    status: RMStatus | None = None,
-                   availability: Availability | None = None, is_backup: bool | None = None):
+                   availability: Availability | None = None, is_backup: QueryBoolean | None = None):
     """RMs the caller may see, by name."""
     filters = {"team_id": team_id, "city": city, "zone": zone, "is_backup": is_backup,
                "status": status.value if status else None, "availability": availability.value if availability else None}

@@ -10,7 +10,7 @@ from uuid import UUID
 from pydantic import (BaseModel, ConfigDict, EmailStr, Field, ValidationInfo, field_validator,
                       model_validator)
 
-from sales.core.fields import City, Locality, Text, Zone
+from sales.core.fields import Boolean, City, Date, Locality, Text, Zone, bounded_integer
 from sales.core.money import DecimalNumber, Money
 from sales.directory.enums import Availability, PropertyType, RMStatus, Segment
 
@@ -48,7 +48,7 @@ class TeamRead(BaseModel):
 
 
 class Shift(_Strict):
-    weekday: int = Field(ge=0, le=6, description="0 = Monday ... 6 = Sunday")
+    weekday: bounded_integer(ge=0, le=6) = Field(description="0 = Monday ... 6 = Sunday")
     start: Annotated[Text, Field(max_length=5, description="HH:MM, business time (UTC)",
                                  json_schema_extra={"pattern": f"^{_HHMM.pattern}$"})]
     end: Annotated[Text, Field(max_length=5, description="HH:MM; an end before the start runs past midnight",
@@ -83,10 +83,10 @@ class _RMFields(_Strict):
     property_types: list[PropertyType] | None = None
     segments: list[Segment] | None = None
     max_deal_value: Money | None = None
-    capacity: int | None = Field(default=None, ge=0, le=1000)
+    capacity: bounded_integer(ge=0, le=1000) | None = None
     base_salary: Money | None = None
-    performance_score: int | None = Field(default=None, ge=0, le=100)
-    is_backup: bool | None = None
+    performance_score: bounded_integer(ge=0, le=100) | None = None
+    is_backup: Boolean | None = None
     status: RMStatus | None = None
     availability: Availability | None = None
     shifts: Annotated[list[Shift], Field(max_length=MAX_SHIFTS)] | None = None
@@ -105,10 +105,10 @@ class RMCreate(_RMFields):
     localities: Annotated[list[Locality], Field(max_length=MAX_LOCALITIES)] = []
     property_types: list[PropertyType] = [PropertyType.RESIDENTIAL, PropertyType.COMMERCIAL]
     segments: list[Segment] = [Segment.TENANT, Segment.OWNER, Segment.BUYER]
-    capacity: int = Field(default=25, ge=0, le=1000)
+    capacity: bounded_integer(ge=0, le=1000) = 25
     base_salary: Money = Decimal("0.00")
-    performance_score: int = Field(default=50, ge=0, le=100)
-    is_backup: bool = False
+    performance_score: bounded_integer(ge=0, le=100) = 50
+    is_backup: Boolean = False
     status: RMStatus = RMStatus.ACTIVE
     availability: Availability = Availability.ONLINE
     shifts: Annotated[list[Shift], Field(max_length=MAX_SHIFTS)] = []
@@ -153,8 +153,8 @@ class AvailabilityChange(_Strict):
 
 
 class LeaveCreate(_Strict):
-    start_date: date
-    end_date: date
+    start_date: Date
+    end_date: Date
     reason: Annotated[Text, Field(max_length=1000)] | None = None
 
     @field_validator("end_date")
@@ -169,8 +169,8 @@ class LeaveCreate(_Strict):
 class LeaveRead(BaseModel):
     id: UUID
     rm_id: UUID
-    start_date: date
-    end_date: date
+    start_date: Date
+    end_date: Date
     reason: str | None
     created_by: UUID | None
     created_at: datetime

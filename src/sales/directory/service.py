@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sales.core import audit
 from sales.core.auth import Principal
 from sales.core.errors import Forbidden, InvalidInput, SalesError
+from sales.core.fields import query_integer
 from sales.core.pii import mask_email, mask_phone
 from sales.core.http import after_name_and_id, cursor_after
 from sales.directory import repository
@@ -206,6 +207,7 @@ async def list_leaves(conn: AsyncConnection, principal: Principal, *, rm_id: UUI
 # --- CSV import --------------------------------------------------------------------------------
 
 _LIST_FIELDS = ("localities", "property_types", "segments")
+_INTEGER_FIELDS = ("capacity", "performance_score")  # RMCreate takes JSON integers only: read from the text here
 MAX_CSV_FIELD = 128 * 1024  # characters in one cell
 
 
@@ -245,11 +247,20 @@ def _csv_record(header: list[str], values: list[str]) -> dict[str, Any]:
             record[key] = [part.strip() for part in value.replace(";", "|").split("|") if part.strip()]
         elif key == "shifts":
             record[key] = _json_cell(key, value)
+        elif key in _INTEGER_FIELDS:
+            record[key] = _integer_cell(key, value)
         elif key == "is_backup":
             record[key] = value.lower() in ("1", "true", "yes", "y")
         else:
             record[key] = value
     return record
+
+
+def _integer_cell(key: str, value: str) -> int:
+    try:
+        return query_integer(value)
+    except ValueError as exc:
+        raise _CellError(key, str(exc)) from None
 
 
 def _json_cell(key: str, value: str) -> Any:

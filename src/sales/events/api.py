@@ -16,7 +16,7 @@ from sales.core import audit
 from sales.core.auth import Principal, Role
 from sales.core.db import is_transient
 from sales.core.errors import InvalidInput
-from sales.core.fields import Text, UTCDatetime
+from sales.core.fields import Text, UTCDatetime, bounded_query_integer
 from sales.core.http import Conn, Now, Page, Paging, cursor_after, make_router, page_of, require, respond
 from sales.events import inbox, jobs as _jobs, repository  # noqa: F401 - jobs registers the events jobs
 from sales.events.envelope import envelope_errors
@@ -40,7 +40,7 @@ _AFTER_RECEIVED = TypeAdapter(tuple[UTCDatetime, EventId])  # parked events are 
 @router.get("/events/feed", response_model=FeedPage)
 async def read_feed(principal: FeedReader, conn: Conn,
                     after: Annotated[UUID | None, Query(description="id of the last event already read")] = None,
-                    limit: Annotated[int, Query(ge=1, le=500)] = 50):
+                    limit: Annotated[bounded_query_integer(ge=1, le=500), Query()] = 50):
     """Published events in commit order (CloudEvents), for pull consumers; page with `after`."""
     await repository.sequence(conn)
     after_pos = 0

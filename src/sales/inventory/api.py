@@ -1,20 +1,21 @@
 """Listings read model: /api/v1/sales/inventory/listings."""
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import Query
 
+from sales.core.fields import bounded_query_integer
 from sales.core.http import Conn, Now, Page, Paging, make_router, page_of, respond
+from sales.core.money import Money
 from sales.inventory import service
 from sales.inventory.enums import DealType, ListingStatus
 from sales.inventory.permissions import ListingsRead, ListingsWrite
 from sales.inventory.schemas import City, ListingRead, ListingWrite, Place, PropertyType
 
 router = make_router(tags=["inventory"])
-PriceBound = Annotated[Decimal | None, Query(ge=0, le=Decimal("999999999999.99"), allow_inf_nan=False)]
+PriceBound = Annotated[Money | None, Query()]
 
 
 @router.put("/listings/{listing_id}", response_model=ListingRead,
@@ -36,7 +37,7 @@ async def list_listings(principal: ListingsRead, conn: Conn, paging: Paging,
                         city: Annotated[City | None, Query()] = None,
                         locality: Annotated[Place | None, Query()] = None,
                         property_type: Annotated[PropertyType | None, Query()] = None,
-                        deal_type: DealType | None = None, bhk: Annotated[int | None, Query(ge=0, le=50)] = None,
+                        deal_type: DealType | None = None, bhk: Annotated[bounded_query_integer(ge=0, le=50) | None, Query()] = None,
                         price_min: PriceBound = None, price_max: PriceBound = None,
                         status: ListingStatus | None = None, owner_id: UUID | None = None):
     """Listings by filter (city and locality ignore case; price range inclusive), newest listed first."""

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 
-from sales.core.fields import UTCDatetime, bounded_text
+from sales.core.fields import Date, UTCDatetime, bounded_integer, bounded_text, json_number
 from sales.core.money import DecimalNumber, Money
 from sales.inventory import rules
 from sales.inventory.enums import DealType, Furnishing, ListingStatus
@@ -19,12 +19,6 @@ PropertyType = bounded_text(32, min_length=1, pattern=r"^[A-Z][A-Z0-9_]*$")
 Amenity = bounded_text(64, min_length=1)
 
 
-def _a_json_number(value: Any) -> Any:
-    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
-        raise ValueError("must be a JSON number")
-    return value
-
-
 def _coordinate(value: Decimal) -> Decimal:
     if not value.is_finite():
         raise ValueError("must be a finite number")
@@ -33,7 +27,7 @@ def _coordinate(value: Decimal) -> Decimal:
 
 def _degrees(limit: int) -> Any:
     """A coordinate: a JSON number within +-limit degrees (published as such), kept exact to 6 places."""
-    return Annotated[Decimal, BeforeValidator(_a_json_number), Field(ge=-limit, le=limit),
+    return Annotated[Decimal, BeforeValidator(json_number), Field(ge=-limit, le=limit),
                      AfterValidator(_coordinate),
                      WithJsonSchema({"type": "number", "minimum": -limit, "maximum": limit}, mode="validation")]
 
@@ -50,12 +44,12 @@ class _ListingFields(BaseModel):
     lon: Longitude
     property_type: PropertyType = Field(description="Inventory's type in UPPER_SNAKE_CASE, e.g. APARTMENT, VILLA")
     deal_type: DealType
-    bhk: int | None = Field(default=None, ge=0, le=50)
-    area_sqft: int | None = Field(default=None, ge=1, le=10_000_000)
+    bhk: bounded_integer(ge=0, le=50) | None = None
+    area_sqft: bounded_integer(ge=1, le=10_000_000) | None = None
     price: Money = Field(description="monthly rent for RENT, asking price for SALE")
     furnishing: Furnishing | None = None
     amenities: list[Amenity] = Field(default=[], max_length=100)
-    available_from: date | None = None
+    available_from: Date | None = None
     status: ListingStatus = ListingStatus.AVAILABLE
     listed_at: UTCDatetime
 

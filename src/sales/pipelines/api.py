@@ -1,13 +1,12 @@
 """/api/v1/sales/pipelines (PRD §7.2)."""
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import Depends
 
-from sales.core.fields import UTCDatetime
+from sales.core.fields import Date, UTCDatetime
 from sales.core.http import CityFilter, Conn, Now, Page, Paging, encode_cursor, make_router, page_of, respond
 from sales.pipelines import service
 from sales.pipelines.enums import Outcome, Source, Stage
@@ -21,7 +20,7 @@ router = make_router(tags=["pipelines"])
 async def pipeline_filters(rm_id: UUID | None = None, team_id: UUID | None = None, city: CityFilter = None,
                      stage: Stage | None = None, outcome: Outcome | None = None, source: Source | None = None,
                      created_from: UTCDatetime | None = None, created_to: UTCDatetime | None = None,
-                     expected_close_from: date | None = None, expected_close_to: date | None = None) -> dict:
+                     expected_close_from: Date | None = None, expected_close_to: Date | None = None) -> dict:
     return {"rm_id": rm_id, "team_id": team_id, "city": city, "stage": stage.value if stage else None,
             "outcome": outcome.value if outcome else None, "source": source.value if source else None,
             "created_from": created_from, "created_to": created_to,

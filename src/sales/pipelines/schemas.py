@@ -7,11 +7,11 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from sales.core.fields import Text
+from sales.core.fields import Date, Text, bounded_integer
 from sales.core.money import DecimalNumber, Money
 from sales.pipelines.enums import Outcome, Source, Stage
 
-Probability = Annotated[int, Field(ge=0, le=100, strict=True)]
+Probability = bounded_integer(ge=0, le=100)
 Notes = Annotated[Text, Field(max_length=10000)]
 Reason = Annotated[Text, Field(max_length=1000)]
 
@@ -26,7 +26,7 @@ class PipelineCreate(_Strict):
     source: Source
     deal_value: Money | None = None
     probability: Probability | None = Field(default=None, description="defaults to the stage's probability")
-    expected_close_date: date | None = None
+    expected_close_date: Date | None = None
     notes: Notes | None = None
 
 
@@ -36,7 +36,7 @@ class PipelineUpdate(_Strict):
     source: Source | None = None
     deal_value: Money | None = None
     probability: Probability | None = None
-    expected_close_date: date | None = None
+    expected_close_date: Date | None = None
     notes: Notes | None = None
 
 

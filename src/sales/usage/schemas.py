@@ -2,16 +2,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from sales.core.money import DecimalNumber
-from sales.core.fields import UTCDatetime, bounded_text
+from sales.core.fields import UTCDatetime, bounded_integer, bounded_text
 
 QuotaName = bounded_text(64, min_length=1, pattern=r"^[a-z][a-z0-9_]*$")
-Count = Annotated[int, Field(ge=0, le=10**12, strict=True)]
+Count = bounded_integer(ge=0, le=10**12)
 
 
 class UsageMeasurement(BaseModel):
