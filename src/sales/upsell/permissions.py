@@ -1,0 +1,18 @@
+from typing import Annotated
+
+from fastapi import Depends
+
+from sales.core.auth import Principal, Role
+from sales.core.http import require
+
+# Org-wide readers of upsells: the engine's clients and product/sales admins; support answers customers.
+UPSELLS_ORG_WIDE = (Role.SERVICE, Role.PRODUCT_MANAGER, Role.SALES_ADMIN, Role.SUPPORT_AGENT)
+
+# POST /upsells: SERVICE, PRODUCT_MANAGER, SALES_ADMIN; an RM only RM_CALL upsells to customers of their own
+# open pipelines (checked by the service).
+UpsellsCreate = Annotated[Principal, Depends(require(Role.SERVICE, Role.PRODUCT_MANAGER, Role.SALES_ADMIN,
+                                                     Role.RM))]
+# Reads: org-wide readers; a CUSTOMER their own (others 404). RMs: not in this increment.
+UpsellsRead = Annotated[Principal, Depends(require(*UPSELLS_ORG_WIDE, Role.CUSTOMER))]
+# PATCH /upsells/{id}/response: the CUSTOMER who owns it, or SERVICE (the apps' backend).
+UpsellsRespond = Annotated[Principal, Depends(require(Role.CUSTOMER, Role.SERVICE))]

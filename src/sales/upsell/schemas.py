@@ -1,0 +1,77 @@
+"""Upsell API contract (PRD §3.2.2, §7.2; issue 11)."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from sales.catalog.enums import UserType
+from sales.core.fields import JSONObject, bounded_text
+from sales.core.money import DecimalNumber
+from sales.upsell.enums import DecisionOutcome, UpsellChannel, UpsellResponse, UpsellStatus
+
+TriggerEvent = bounded_text(128, min_length=1)
+Variant = bounded_text(64, min_length=1)
+
+
+class UpsellCreate(BaseModel):
+    """POST /upsells: goes through the same gating as the engine's own triggers."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: UUID
+    user_type: UserType
+    target_plan_id: UUID
+    trigger_event: TriggerEvent  # type: ignore[valid-type]
+    trigger_context: JSONObject | None = None
+    channel: UpsellChannel
+    experiment_variant: Variant | None = None  # type: ignore[valid-type]
+
+
+class UpsellRespond(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    response: UpsellResponse
+
+
+class UpsellRead(BaseModel):
+    id: UUID
+    user_id: UUID
+    user_type: UserType
+    current_plan_id: UUID | None
+    target_plan_id: UUID
+    trigger_event: str
+    trigger_context: dict[str, Any] | None
+    status: UpsellStatus
+    channel: UpsellChannel
+    presented_at: datetime | None
+    clicked_at: datetime | None
+    dismissed_at: datetime | None
+    response: UpsellResponse | None
+    converted_at: datetime | None
+    conversion_value: DecimalNumber | None
+    experiment_variant: str | None
+    expires_at: datetime | None
+    created_at: datetime
+
+
+class RuleRead(BaseModel):
+    rule: str = Field(description="UPR-001, UPR-005, UPR-006, UPR-004 or STAGE")
+    passed: bool
+    figures: dict[str, Any]
+
+
+class DecisionRead(BaseModel):
+    id: UUID
+    user_id: UUID
+    user_type: UserType
+    trigger_event: str
+    target_plan_id: UUID | None
+    requested_channel: UpsellChannel
+    channel: UpsellChannel | None
+    outcome: DecisionOutcome
+    rules: list[RuleRead]
+    upsell_id: UUID | None
+    decided_at: datetime

@@ -1,0 +1,183 @@
+"""Upsell use cases (issue 11): every upsell goes through `decide` (gating, UPR-001/004/005/006 and the stage
+rule), which records the decision whatever its outcome. Never commits."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from sales.catalog import service as catalog_service
+from sales.catalog.schemas import PlanRead
+from sales.core import audit, outbox
+from sales.core.auth import Principal, Role
+from sales.core.errors import Forbidden, InvalidInput
+from sales.core.http import AFTER_TIME_AND_ID, cursor_after
+from sales.notifications import service as notifications_service
+from sales.orders import service as orders_service
+from sales.pipelines import service as pipelines_service
+from sales.upsell import repository, rules
+from sales.upsell.enums import DecisionOutcome, UpsellChannel, UpsellResponse, UpsellStatus
+from sales.upsell.errors import CustomerNotFound, InvalidResponse, UpsellClosed, UpsellNotFound
+from sales.upsell.models import upsell_decisions
+from sales.upsell.permissions import UPSELLS_ORG_WIDE
+from sales.upsell.schemas import DecisionRead, UpsellCreate, UpsellRead
+
+PRESENTED_EVENT = "sales.upsell.presented"
+CONVERTED_EVENT = "sales.upsell.converted"
+EXPIRY_BATCH = 500
+
+
+def _read(row: Any) -> UpsellRead:
+    return UpsellRead.model_validate(row._mapping)
+
+
+def _decision(row: Any) -> DecisionRead:
+    return DecisionRead.model_validate(row._mapping)
+
+
+def facts(plan: PlanRead) -> rules.PlanFacts:
+    return rules.PlanFacts(id=plan.id, user_type=plan.user_type.value, tier=plan.tier, price=plan.price,
+                           features=plan.features, active=plan.active, code=plan.code)
+
+
+async def current_plan(conn: AsyncConnection, *, user_id: UUID, user_type: str, now: datetime) -> PlanRead | None:
+    """The highest-tier plan of this user type the user holds a live order for at `now` (None: free user)."""
+    live = [o for o in await orders_service.active_orders_for(conn, user_id, now) if o.user_type.value == user_type]
+    held = await catalog_service.plans_by_id(conn, {o.plan_id for o in live})
+    return max(held.values(), key=lambda p: (p.tier, p.price, p.code), default=None)
+
+
+# --- the decision --------------------------------------------------------------------------------
+
+async def decide(conn: AsyncConnection, actor: Principal | None, *, user_id: UUID, user_type: str,
+                 trigger_event: str, target_plan_id: UUID, current_plan_id: UUID | None, channel: UpsellChannel,
+                 trigger_context: dict[str, Any] | None, experiment_variant: str | None, source: str,
+                 now: datetime) -> tuple[DecisionRead, UpsellRead | None]:
+    """Gate one upsell and record the decision (CREATED with the PENDING upsell, or SUPPRESSED with no upsell)."""
+    await repository.lock_user(conn, user_id, now)
+    open_stages = [p.stage.value for p in
+                   await pipelines_service.open_pipelines_of_customer(conn, customer_id=user_id)]
+    gate = rules.gate(requested=channel, now=now,
+                      last_dismissed_at=await repository.last_dismissed_at(conn, user_id),
+                      recent_created_at=await repository.created_since(conn, user_id,
+                                                                       now - rules.FREQUENCY_WINDOW),
+                      preferences=await notifications_service.channel_preferences(conn, user_id=user_id),
+                      open_stages=open_stages)
+    upsell = None
+    if gate.allowed:
+        assert gate.channel is not None
+        upsell = _read(await repository.insert(conn, {
+            "id": uuid.uuid4(), "user_id": user_id, "user_type": user_type, "current_plan_id": current_plan_id,
+            "target_plan_id": target_plan_id, "trigger_event": trigger_event, "trigger_context": trigger_context,
+            "status": UpsellStatus.PENDING.value, "channel": gate.channel.value,
+            "experiment_variant": experiment_variant, "created_at": now, "updated_at": now,
+            "expires_at": now + rules.OFFER_WINDOW}))
+        await audit.record(conn, actor, action="upsell.created", entity_type="upsell", entity_id=upsell.id, at=now,
+                           after=upsell)
+    decision = _decision(await repository.insert_decision(conn, {
+        "id": uuid.uuid4(), "user_id": user_id, "user_type": user_type, "trigger_event": trigger_event,
+        "target_plan_id": target_plan_id, "requested_channel": channel.value,
+        "channel": gate.channel.value if upsell and gate.channel else None,
+        "outcome": (DecisionOutcome.CREATED if upsell else DecisionOutcome.SUPPRESSED).value,
+        "rules": [r.as_dict() for r in gate.results], "upsell_id": upsell.id if upsell else None,
+        "source": source[:160], "decided_at": now}))
+    return decision, upsell
+
+
+async def create_upsell(conn: AsyncConnection, principal: Principal, *, data: UpsellCreate,
+                        now: datetime) -> tuple[DecisionRead, UpsellRead | None]:
+    """POST /upsells through the gating. An RM (without an org-wide creating role) creates RM_CALL upsells only
+    (403 otherwise), for customers of their own open pipelines (404 otherwise)."""
+    if not principal.has(Role.SERVICE, Role.PRODUCT_MANAGER, Role.SALES_ADMIN):
+        if data.channel is not UpsellChannel.RM_CALL:
+            raise Forbidden("an RM creates RM_CALL upsells only")
+        pipelines = await pipelines_service.open_pipelines_of_customer(conn, customer_id=data.user_id)
+        if not any(p.rm_id == principal.sub for p in pipelines):
+            raise CustomerNotFound(f"customer {data.user_id} not found")
+    target = await catalog_service.get_plan_facts(conn, data.target_plan_id)
+    if target is None:
+        raise InvalidInput(("target_plan_id",), f"unknown plan {data.target_plan_id}")
+    if not target.active:
+        raise InvalidInput(("target_plan_id",), "the plan is not on sale")
+    if target.user_type != data.user_type:
+        raise InvalidInput(("target_plan_id",), f"a {target.user_type.value} plan cannot be offered to a "
+                                                f"{data.user_type.value} user")
+    current = await current_plan(conn, user_id=data.user_id, user_type=data.user_type.value, now=now)
+    if current is not None and target.tier <= current.tier:
+        raise InvalidInput(("target_plan_id",), f"the plan (tier {target.tier}) is not above the user's current "
+                                                f"plan (tier {current.tier})")
+    return await decide(conn, principal, user_id=data.user_id, user_type=data.user_type.value,
+                        trigger_event=data.trigger_event, target_plan_id=target.id,
+                        current_plan_id=current.id if current else None, channel=data.channel,
+                        trigger_context=data.trigger_context, experiment_variant=data.experiment_variant,
+                        source=f"api:{principal.primary_role}", now=now)
+
+
+# --- reads ---------------------------------------------------------------------------------------
+
+async def get_upsell(conn: AsyncConnection, principal: Principal, *, upsell_id: UUID) -> UpsellRead:
+    row = await repository.get(conn, upsell_id, scope=repository.readable(principal))
+    if row is None:
+        raise UpsellNotFound(f"upsell {upsell_id} not found")
+    return _read(row)
+
+
+async def list_upsells(conn: AsyncConnection, principal: Principal, *, filters: dict[str, Any], limit: int,
+                       cursor: list[Any] | None) -> list[UpsellRead]:
+    after = cursor_after(cursor, AFTER_TIME_AND_ID)
+    rows = await repository.list_(conn, scope=repository.readable(principal), filters=filters, limit=limit,
+                                  after=after)
+    return [_read(r) for r in rows]
+
+
+def cursor_of(upsell: UpsellRead) -> tuple[datetime, UUID]:
+    return upsell.created_at, upsell.id
+
+
+async def list_decisions(conn: AsyncConnection, principal: Principal, *, user_id: UUID, limit: int,
+                         cursor: list[Any] | None) -> list[DecisionRead]:
+    """A user's gating decisions, newest first; a CUSTOMER only their own (another user's: 404)."""
+    scope = repository.readable(principal, upsell_decisions.c.user_id)
+    if not principal.has(*UPSELLS_ORG_WIDE) and user_id != principal.sub:
+        raise CustomerNotFound(f"customer {user_id} not found")
+    rows = await repository.decisions_of(conn, user_id=user_id, limit=limit,
+                                         scope=scope,
+                                         after=cursor_after(cursor, AFTER_TIME_AND_ID))
+    return [_decision(r) for r in rows]
+
+
+def decision_cursor(decision: DecisionRead) -> tuple[datetime, UUID]:
+    return decision.decided_at, decision.id
+
+
+# --- responses -----------------------------------------------------------------------------------
+
+async def respond_to(conn: AsyncConnection, principal: Principal, *, upsell_id: UUID, response: UpsellResponse,
+                     now: datetime) -> UpsellRead:
+    """PATCH /upsells/{id}/response: forward-only (PENDING -> PRESENTED -> CLICKED; DISMISSED from any open
+    status). PRESENTED emits sales.upsell.presented. A closed upsell (CONVERTED, EXPIRED, DISMISSED) is 409."""
+    before = await get_upsell(conn, principal, upsell_id=upsell_id)
+    if before.status.value in rules.FINAL:
+        raise UpsellClosed(f"the upsell is {before.status.value}")
+    from_ = rules.RESPONSE_FROM[response.value]
+    stamp = {UpsellResponse.PRESENTED: "presented_at", UpsellResponse.CLICKED: "clicked_at",
+             UpsellResponse.DISMISSED: "dismissed_at"}[response]
+    row = await repository.move(conn, upsell_id, from_=from_, values={
+        "status": response.value, "response": response.value, stamp: now, "updated_at": now})
+    if row is None:
+        current = await repository.get(conn, upsell_id)
+        if current.status in rules.FINAL:
+            raise UpsellClosed(f"the upsell is {current.status}")
+        raise InvalidResponse(f"{response.value} is not allowed from {current.status}")
+    after = _read(row)
+    await audit.record(conn, principal, action=f"upsell.{response.value.lower()}", entity_type="upsell",
+                       entity_id=upsell_id, at=now, before=before, after=after)
+    if response is UpsellResponse.PRESENTED:
+        await outbox.record(conn, type_=PRESENTED_EVENT, subject=upsell_id, at=now, data={
+            "upsell_id": upsell_id, "user_id": after.user_id, "plan_id": after.target_plan_id,
+            "channel": after.channel, "trigger_event": after.trigger_event,
+            "experiment_variant": after.experiment_variant, "presented_at": now})
+    return after
