@@ -16,6 +16,7 @@ def include_routers(app: FastAPI, *, prefix: str) -> None:
     from sales.catalog.api import router as catalog_router
     from sales.orders.api import router as orders_router
     from sales.usage.api import router as usage_router
+    from sales.upsell import jobs as _upsell_jobs  # noqa: F401  (registers upsell-expiry)
     from sales.upsell.api import router as upsell_router
 
     app.include_router(admin_router, prefix=prefix)

@@ -3,18 +3,20 @@ rule), which records the decision whatever its outcome. Never commits."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales.catalog import service as catalog_service
+from sales.catalog.errors import UnknownPlan
 from sales.catalog.schemas import PlanRead
 from sales.core import audit, outbox
 from sales.core.auth import Principal, Role
 from sales.core.errors import Forbidden, InvalidInput
 from sales.core.http import AFTER_TIME_AND_ID, cursor_after
+from sales.customers import service as customers_service
 from sales.notifications import service as notifications_service
 from sales.orders import service as orders_service
 from sales.pipelines import service as pipelines_service
@@ -24,10 +26,13 @@ from sales.upsell.errors import CustomerNotFound, InvalidResponse, UpsellClosed,
 from sales.upsell.models import upsell_decisions
 from sales.upsell.permissions import UPSELLS_ORG_WIDE
 from sales.upsell.schemas import DecisionRead, UpsellCreate, UpsellRead
+from sales.usage import rules as usage_rules
+from sales.usage import service as usage_service
 
 PRESENTED_EVENT = "sales.upsell.presented"
 CONVERTED_EVENT = "sales.upsell.converted"
 EXPIRY_BATCH = 500
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _read(row: Any) -> UpsellRead:
@@ -181,3 +186,86 @@ async def respond_to(conn: AsyncConnection, principal: Principal, *, upsell_id: 
             "channel": after.channel, "trigger_event": after.trigger_event,
             "experiment_variant": after.experiment_variant, "presented_at": now})
     return after
+
+
+# --- triggers (consumed events) --------------------------------------------------------------------
+
+async def fire(conn: AsyncConnection, trigger: rules.Trigger, *, user_id: UUID, user_type: str, source: str,
+               now: datetime) -> tuple[DecisionRead, UpsellRead | None] | None:
+    """Gate a trigger's upsell unless this cause already produced one for the user (None then). The cause is
+    kept only when an upsell was created: a suppressed trigger may fire again on a later event."""
+    await repository.lock_user(conn, user_id, now)
+    if await repository.has_fired(conn, user_id, trigger.cause):
+        return None
+    decision, upsell = await decide(conn, None, user_id=user_id, user_type=user_type,
+                                    trigger_event=trigger.trigger_event, target_plan_id=trigger.target_plan_id,
+                                    current_plan_id=trigger.current_plan_id, channel=trigger.channel,
+                                    trigger_context=trigger.context, experiment_variant=None, source=source,
+                                    now=now)
+    if upsell is not None:
+        await repository.record_fire(conn, {"user_id": user_id, "cause": trigger.cause[:200],
+                                            "upsell_id": upsell.id, "fired_at": now})
+    return decision, upsell
+
+
+async def on_usage(conn: AsyncConnection, *, user_id: UUID, plan_id: UUID, order_id: UUID | None, quota_name: str,
+                   quota: int | None, used: int, at: datetime, source: str,
+                   now: datetime) -> tuple[DecisionRead, UpsellRead | None] | None:
+    """QUOTA_THRESHOLD (UPR-002, US-SALE-001) from one usage measurement of the user's current plan. A
+    measurement older than the stored one, or of a plan the user no longer holds, triggers nothing."""
+    plan = await catalog_service.get_plan_facts(conn, plan_id)
+    if plan is None:
+        raise UnknownPlan(plan_id)
+    stored = [u for u in await usage_service.usage_for(conn, user_id)
+              if u.plan_id == plan_id and u.quota_name == quota_name]
+    if stored and stored[0].at > at:
+        return None
+    current = await current_plan(conn, user_id=user_id, user_type=plan.user_type.value, now=now)
+    if current is not None and current.id != plan.id:
+        return None
+    trigger = rules.quota_threshold(
+        percent=usage_rules.percent_used(quota=quota, used=used), used=used, quota=quota, quota_name=quota_name,
+        current=facts(plan), cause_scope=str(order_id or plan_id),
+        catalogue=[facts(p) for p in await catalog_service.plans_on_sale(conn, plan.user_type.value)])
+    if trigger is None:
+        return None
+    return await fire(conn, trigger, user_id=user_id, user_type=plan.user_type.value, source=source, now=now)
+
+
+VIEWER_TYPES = ("BUYER", "TENANT")
+
+
+async def on_view(conn: AsyncConnection, *, user_id: UUID, source: str,
+                  now: datetime) -> tuple[DecisionRead, UpsellRead | None] | None:
+    """VIEWS_WITHOUT_CONTACT (UPR-003) after a property view is stored: 5 views without a contact since the
+    user's last upsell -> IN_APP_BANNER for the next plan up. The viewer is a BUYER when they hold a live BUYER
+    plan, else a TENANT."""
+    last = await repository.last_upsell(conn, user_id)
+    since = last.created_at if last is not None else EPOCH
+    views = await customers_service.views_without_contact_since(conn, user_id, since)
+    if views < rules.VIEWS_WITHOUT_CONTACT:
+        return None
+    live = {o.user_type.value for o in await orders_service.active_orders_for(conn, user_id, now)}
+    user_type = next((t for t in VIEWER_TYPES if t in live), "TENANT")
+    current = await current_plan(conn, user_id=user_id, user_type=user_type, now=now)
+    catalogue = [facts(p) for p in await catalog_service.plans_on_sale(conn, user_type)]
+    current_facts = facts(current) if current else None
+    trigger = rules.views_without_contact(
+        views=views, since=last.created_at if last is not None else None,
+        since_upsell_id=last.id if last is not None else None, current=current_facts,
+        target=rules.upgrade_target(current_facts, catalogue, user_type=user_type))
+    if trigger is None:
+        return None
+    return await fire(conn, trigger, user_id=user_id, user_type=user_type, source=source, now=now)
+
+
+# --- expiry ------------------------------------------------------------------------------------------
+
+async def expire_offers(conn: AsyncConnection, *, now: datetime, limit: int = EXPIRY_BATCH) -> int:
+    """Job upsell-expiry: PENDING / PRESENTED / CLICKED upsells past their offer window (expires_at <= now)
+    become EXPIRED, at most `limit` per run (one conditional UPDATE: a concurrent response wins or loses whole)."""
+    rows = await repository.expire_due(conn, now=now, open_=rules.OPEN, limit=limit)
+    for row in rows:
+        await audit.record(conn, None, action="upsell.expired", entity_type="upsell", entity_id=row.id, at=now,
+                           after=_read(row))
+    return len(rows)

@@ -1,0 +1,29 @@
+"""Upsell triggers from consumed events (issue 11). They run in the event's transaction next to the usage and
+customers handlers of the same types (by module order: customers, upsell, usage)."""
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from sales.customers.schemas import PropertyViewed
+from sales.events.payloads import object_data
+from sales.events.registry import ConsumedEvent, handles
+from sales.upsell import service
+from sales.usage.schemas import UsageUpdated
+
+
+@handles("entitlements.usage.updated")
+async def quota_threshold(conn: AsyncConnection, event: ConsumedEvent) -> None:
+    """UPR-002 / US-SALE-001: at or above 80% of a quota of the user's current plan -> QUOTA_THRESHOLD upsell
+    (IN_APP_MODAL, next tier up raising that quota), once per user, order (else plan) and quota."""
+    data = UsageUpdated.model_validate(object_data(event))
+    await service.on_usage(conn, user_id=data.user_id, plan_id=data.plan_id, order_id=data.order_id,
+                           quota_name=data.quota_name, quota=data.quota, used=data.used, at=data.at,
+                           source=f"event:{event.id}", now=event.now)
+
+
+@handles("engagement.property.viewed")
+async def views_without_contact(conn: AsyncConnection, event: ConsumedEvent) -> None:
+    """UPR-003: 5 property views without a contact since the user's last upsell -> VIEWS_WITHOUT_CONTACT
+    (IN_APP_BANNER). Runs after the customers handler stored this view."""
+    data = PropertyViewed.model_validate(object_data(event))
+    await service.on_view(conn, user_id=data.user_id, source=f"event:{event.id}", now=event.now)
