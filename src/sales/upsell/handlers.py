@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sales.customers.schemas import PropertyViewed
 from sales.events.payloads import object_data
 from sales.events.registry import ConsumedEvent, handles
+from sales.orders.schemas import PaymentCompleted
 from sales.upsell import service
 from sales.usage.schemas import UsageUpdated
 
@@ -27,3 +28,15 @@ async def views_without_contact(conn: AsyncConnection, event: ConsumedEvent) -> 
     (IN_APP_BANNER). Runs after the customers handler stored this view."""
     data = PropertyViewed.model_validate(object_data(event))
     await service.on_view(conn, user_id=data.user_id, source=f"event:{event.id}", now=event.now)
+
+
+@handles("billing.payment.completed")
+async def payment_completed(conn: AsyncConnection, event: ConsumedEvent) -> None:
+    """Issue 11: a completed payment naming an upsell converts it (once). An upsell id Sales never made, or one
+    of another user, converts nothing (logged; the order is recorded all the same); no `upsell_id`, nothing."""
+    data = PaymentCompleted.model_validate(object_data(event))
+    if data.upsell_id is None:
+        return
+    await service.convert_from_payment(conn, upsell_id=data.upsell_id, user_id=data.user_id,
+                                       payment_id=data.payment_id, plan_id=data.plan_id, amount=data.amount,
+                                       paid_at=data.paid_at, now=event.now)

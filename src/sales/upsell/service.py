@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales.catalog import service as catalog_service
@@ -29,10 +31,15 @@ from sales.upsell.schemas import DecisionRead, UpsellCreate, UpsellRead
 from sales.usage import rules as usage_rules
 from sales.usage import service as usage_service
 
+log = structlog.get_logger("sales.upsell")
+
 PRESENTED_EVENT = "sales.upsell.presented"
 CONVERTED_EVENT = "sales.upsell.converted"
 EXPIRY_BATCH = 500
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Money decides: a payment naming the upsell converts it from any status but CONVERTED (an expired or dismissed
+# offer that was paid for anyway still earned that revenue).
+CONVERTIBLE = ("PENDING", "PRESENTED", "CLICKED", "DISMISSED", "EXPIRED")
 
 
 def _read(row: Any) -> UpsellRead:
@@ -269,3 +276,35 @@ async def expire_offers(conn: AsyncConnection, *, now: datetime, limit: int = EX
         await audit.record(conn, None, action="upsell.expired", entity_type="upsell", entity_id=row.id, at=now,
                            after=_read(row))
     return len(rows)
+
+
+# --- conversion --------------------------------------------------------------------------------------
+
+async def convert_from_payment(conn: AsyncConnection, *, upsell_id: UUID, user_id: UUID, payment_id: UUID,
+                               plan_id: UUID, amount: Decimal, paid_at: datetime,
+                               now: datetime) -> UpsellRead | None:
+    """Issue 11, conversion only from money: a completed payment naming the upsell makes it CONVERTED with
+    `converted_at` = the payment time and `conversion_value` = the amount paid, and emits
+    sales.upsell.converted {upsell_id, user_id, revenue}. Once: a second payment naming it changes nothing; a
+    payment by another user converts nothing. An upsell id this service never made converts nothing either
+    (upsells are Sales' own records: retrying cannot make one appear, and the order must not wait for it)."""
+    row = await repository.get(conn, upsell_id)
+    if row is None or row.user_id != user_id:
+        log.warning("upsell.conversion_ignored", upsell_id=str(upsell_id), payment_id=str(payment_id),
+                    reason="unknown upsell" if row is None else "another user's upsell")
+        return None
+    before = _read(row)
+    converted = await repository.move(conn, upsell_id, from_=CONVERTIBLE, values={
+        "status": UpsellStatus.CONVERTED.value, "converted_at": paid_at, "conversion_value": amount,
+        "updated_at": now})
+    if converted is None:
+        return None
+    after = _read(converted)
+    await audit.record(conn, None, action="upsell.converted", entity_type="upsell", entity_id=upsell_id, at=now,
+                       before=before, after=after)
+    await outbox.record(conn, type_=CONVERTED_EVENT, subject=upsell_id, at=now, data={
+        "upsell_id": upsell_id, "user_id": user_id, "revenue": amount, "plan_id": plan_id,
+        "target_plan_id": after.target_plan_id, "payment_id": payment_id, "converted_at": paid_at,
+        "trigger_event": after.trigger_event, "channel": after.channel,
+        "experiment_variant": after.experiment_variant})
+    return after
