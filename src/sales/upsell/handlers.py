@@ -33,9 +33,13 @@ async def views_without_contact(conn: AsyncConnection, event: ConsumedEvent) -> 
 @handles("billing.payment.completed")
 async def payment_completed(conn: AsyncConnection, event: ConsumedEvent) -> None:
     """Issue 11: a completed payment naming an upsell converts it (once). An upsell id Sales never made, or one
-    of another user, converts nothing (logged; the order is recorded all the same); no `upsell_id`, nothing."""
+    of another user, converts nothing (logged; the order is recorded all the same). Without `upsell_id`, the
+    user's first payment for a recommended plan within 7 days of the upsell converts it (attribution WINDOW)."""
     data = PaymentCompleted.model_validate(object_data(event))
     if data.upsell_id is None:
+        await service.attribute_payment(conn, user_id=data.user_id, order_id=data.order_id,
+                                        payment_id=data.payment_id, plan_id=data.plan_id, amount=data.amount,
+                                        paid_at=data.paid_at, now=event.now)
         return
     await service.convert_from_payment(conn, upsell_id=data.upsell_id, user_id=data.user_id,
                                        payment_id=data.payment_id, plan_id=data.plan_id, amount=data.amount,

@@ -102,6 +102,16 @@ async def expire_due(conn: AsyncConnection, *, now: datetime, open_: tuple[str, 
     return list((await conn.execute(statement)).all())
 
 
+async def attributable(conn: AsyncConnection, *, user_id: UUID, plan_id: UUID, paid_at: datetime, window: Any,
+                       statuses: tuple[str, ...]) -> Any:
+    """The user's latest not-yet-converted upsell recommending `plan_id` created in (paid_at - window, paid_at]."""
+    query = (select(upsells).where(upsells.c.user_id == user_id, upsells.c.target_plan_id == plan_id,
+                                   upsells.c.status.in_(statuses), upsells.c.created_at <= paid_at,
+                                   upsells.c.created_at > paid_at - window)
+             .order_by(upsells.c.created_at.desc(), upsells.c.id.desc()).limit(1))
+    return (await conn.execute(query)).first()
+
+
 # --- decisions and trigger fires -----------------------------------------------------------------
 
 async def insert_decision(conn: AsyncConnection, values: dict[str, Any]) -> Any:

@@ -34,6 +34,7 @@ FREQUENCY_WINDOW = timedelta(days=7)               # UPR-005
 QUOTA_THRESHOLD_PERCENT = Decimal("80")            # UPR-002 (configurable)
 VIEWS_WITHOUT_CONTACT = 5                          # UPR-003 (configurable)
 OFFER_WINDOW = timedelta(days=7)                   # expiry of an unanswered offer
+ATTRIBUTION_WINDOW = timedelta(days=7)             # an unnamed payment converts an upsell this young
 SUPPRESSING_STAGES = ("NEGOTIATION", "AGREEMENT_PENDING")
 FALLBACK_ORDER: tuple[UpsellChannel, ...] = (UpsellChannel.PUSH_NOTIFICATION, UpsellChannel.EMAIL)  # UPR-004
 IN_APP = (UpsellChannel.IN_APP_BANNER, UpsellChannel.IN_APP_MODAL)

@@ -281,8 +281,8 @@ async def expire_offers(conn: AsyncConnection, *, now: datetime, limit: int = EX
 # --- conversion --------------------------------------------------------------------------------------
 
 async def convert_from_payment(conn: AsyncConnection, *, upsell_id: UUID, user_id: UUID, payment_id: UUID,
-                               plan_id: UUID, amount: Decimal, paid_at: datetime,
-                               now: datetime) -> UpsellRead | None:
+                               plan_id: UUID, amount: Decimal, paid_at: datetime, now: datetime,
+                               attribution: str = "NAMED") -> UpsellRead | None:
     """Issue 11, conversion only from money: a completed payment naming the upsell makes it CONVERTED with
     `converted_at` = the payment time and `conversion_value` = the amount paid, and emits
     sales.upsell.converted {upsell_id, user_id, revenue}. Once: a second payment naming it changes nothing; a
@@ -306,5 +306,22 @@ async def convert_from_payment(conn: AsyncConnection, *, upsell_id: UUID, user_i
         "upsell_id": upsell_id, "user_id": user_id, "revenue": amount, "plan_id": plan_id,
         "target_plan_id": after.target_plan_id, "payment_id": payment_id, "converted_at": paid_at,
         "trigger_event": after.trigger_event, "channel": after.channel,
-        "experiment_variant": after.experiment_variant})
+        "experiment_variant": after.experiment_variant, "attribution": attribution})
     return after
+
+
+async def attribute_payment(conn: AsyncConnection, *, user_id: UUID, order_id: UUID, payment_id: UUID,
+                            plan_id: UUID, amount: Decimal, paid_at: datetime, now: datetime) -> UpsellRead | None:
+    """Issue 11: a payment naming no upsell converts the user's latest upsell recommending that plan when it is
+    the user's first payment for the plan within the attribution window (7 days from the upsell's creation)."""
+    candidate = await repository.attributable(conn, user_id=user_id, plan_id=plan_id, paid_at=paid_at,
+                                              window=rules.ATTRIBUTION_WINDOW, statuses=CONVERTIBLE)
+    if candidate is None:
+        return None
+    earlier = [o for o in await orders_service.orders_of_user(conn, user_id)
+               if o.plan_id == plan_id and o.order_id != order_id and candidate.created_at <= o.paid_at <= paid_at]
+    if earlier:
+        return None
+    return await convert_from_payment(conn, upsell_id=candidate.id, user_id=user_id, payment_id=payment_id,
+                                      plan_id=plan_id, amount=amount, paid_at=paid_at, now=now,
+                                      attribution="WINDOW")

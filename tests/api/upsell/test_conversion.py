@@ -72,15 +72,59 @@ async def test_a_payment_naming_an_upsell_sales_never_made_records_the_order_and
     assert await events(engine, type="sales.upsell.converted") == []
 
 
-async def test_a_payment_without_an_upsell_converts_nothing_and_a_bad_payload_is_parked(client, auth, engine):
+async def test_an_unnamed_payment_for_another_plan_converts_nothing_and_a_bad_payload_is_parked(client, auth, engine):
     plans = await start(client, auth)
     user = str(uuid.uuid4())
     upsell = (await create(client, auth.headers("SERVICE"), plans["premium"], user)).json()
     assert await statuses(client, auth, event("billing.payment.completed",
-                                              payment(plans["premium"], user_id=user))) == ["PROCESSED"]
-    assert (await get(client, auth, upsell["id"]))["status"] == "PENDING"
+                                              payment(plans["prime"], user_id=user))) == ["PROCESSED"]
+    assert (await get(client, auth, upsell["id"]))["status"] == "PENDING"  # another plan than recommended
     bad = {**payment(plans["premium"], user_id=user), "upsell_id": "not-an-id"}
     [outcome] = await deliver(client, auth, event("billing.payment.completed", bad, valid=False))
     assert (outcome["status"], outcome["attempts"]) == ("PARKED", 1)
     assert (await get(client, auth, upsell["id"]))["status"] == "PENDING"
     assert await events(engine, type="sales.upsell.converted") == []
+
+
+# --- attribution of an unnamed payment (issue 11: first payment for the recommended plan within 7 days) ---
+
+async def test_an_unnamed_first_payment_for_the_recommended_plan_within_7_days_converts_the_upsell(
+        client, auth, engine):
+    plans = await start(client, auth)  # upsell created 2026-01-10T10:00Z
+    user = str(uuid.uuid4())
+    upsell = (await create(client, auth.headers("SERVICE"), plans["premium"], user)).json()
+    first = payment(plans["premium"], user_id=user, paid_at="2026-01-17T09:59:59Z")  # 7 days minus a second
+    later = payment(plans["premium"], user_id=user, paid_at="2026-01-17T09:59:59.5Z", amount=Decimal("10.00"))
+    assert await statuses(client, auth, event("billing.payment.completed", first),
+                          event("billing.payment.completed", later)) == ["PROCESSED"] * 2
+    got = await get(client, auth, upsell["id"])
+    assert (got["status"], got["converted_at"], got["conversion_value"]) == (
+        "CONVERTED", "2026-01-17T09:59:59Z", 1499.00)
+    [converted] = await events(engine, type="sales.upsell.converted")
+    assert_valid(converted.envelope)
+    assert (converted.envelope["data"]["attribution"], converted.envelope["data"]["revenue"]) == (
+        "WINDOW", Decimal("1499.00"))
+
+
+async def test_an_unnamed_payment_exactly_7_days_after_the_upsell_is_outside_the_window(client, auth, engine):
+    plans = await start(client, auth)
+    user = str(uuid.uuid4())
+    upsell = (await create(client, auth.headers("SERVICE"), plans["premium"], user)).json()
+    late = payment(plans["premium"], user_id=user, paid_at="2026-01-17T10:00:00Z")
+    assert await statuses(client, auth, event("billing.payment.completed", late)) == ["PROCESSED"]
+    assert (await get(client, auth, upsell["id"]))["status"] == "PENDING"
+    assert await events(engine, type="sales.upsell.converted") == []
+
+
+async def test_an_unnamed_payment_that_is_not_the_first_for_the_plan_in_the_window_converts_nothing(
+        client, auth, engine):
+    """Out of order: the earlier payment for the plan is recorded first (named to no upsell, another user's id),
+    so the later one is not the first in the window."""
+    plans = await start(client, auth)
+    user = str(uuid.uuid4())
+    upsell = (await create(client, auth.headers("SERVICE"), plans["premium"], user)).json()
+    earlier = payment(plans["premium"], user_id=user, paid_at="2026-01-11T10:00:00Z", upsell_id=str(uuid.uuid4()))
+    second = payment(plans["premium"], user_id=user, paid_at="2026-01-12T10:00:00Z")
+    assert await statuses(client, auth, event("billing.payment.completed", earlier),
+                          event("billing.payment.completed", second)) == ["PROCESSED"] * 2
+    assert (await get(client, auth, upsell["id"]))["status"] == "PENDING"
