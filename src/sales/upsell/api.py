@@ -6,6 +6,7 @@ from uuid import UUID
 
 from fastapi import Depends, Query, Request
 
+from sales.catalog.enums import UserType
 from sales.core.fields import Text, UTCDatetime
 from sales.core.http import Conn, Now, Page, Paging, make_router, page_of, respond
 from sales.core.openapi import problem_response
@@ -13,7 +14,7 @@ from sales.upsell import service
 from sales.upsell.enums import UpsellChannel, UpsellStatus
 from sales.upsell.errors import UpsellSuppressed
 from sales.upsell.permissions import UpsellsCreate, UpsellsRead, UpsellsRespond
-from sales.upsell.schemas import DecisionRead, UpsellCreate, UpsellRead, UpsellRespond
+from sales.upsell.schemas import DecisionRead, Recommendations, UpsellCreate, UpsellRead, UpsellRespond
 
 router = make_router(tags=["upsells"])
 
@@ -59,6 +60,15 @@ async def list_decisions(user_id: UUID, principal: UpsellsRead, conn: Conn, pagi
     items = await service.list_decisions(conn, principal, user_id=user_id, limit=paging.limit,
                                          cursor=paging.cursor)
     return respond(page_of(items, paging.limit, service.decision_cursor))
+
+
+@router.get("/upsells/recommendations/{user_id}", response_model=Recommendations)
+async def recommendations(user_id: UUID, principal: UpsellsRead, conn: Conn, now: Now,
+                          user_type: UserType | None = None):
+    """The plans worth offering the user now, ranked, with the reason, price, gains over the current plan, and
+    whether gating (UPR-001/004/005/006, pipeline stage) allows showing one now and why not."""
+    return respond(await service.recommendations(conn, principal, user_id=user_id,
+                                                 user_type=user_type.value if user_type else None, now=now))
 
 
 @router.get("/upsells/{upsell_id}", response_model=UpsellRead)

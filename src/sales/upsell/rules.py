@@ -35,6 +35,7 @@ QUOTA_THRESHOLD_PERCENT = Decimal("80")            # UPR-002 (configurable)
 VIEWS_WITHOUT_CONTACT = 5                          # UPR-003 (configurable)
 OFFER_WINDOW = timedelta(days=7)                   # expiry of an unanswered offer
 ATTRIBUTION_WINDOW = timedelta(days=7)             # an unnamed payment converts an upsell this young
+FREE_TIER = 0                                      # a user holding no live plan of the type is on tier 0
 SUPPRESSING_STAGES = ("NEGOTIATION", "AGREEMENT_PENDING")
 FALLBACK_ORDER: tuple[UpsellChannel, ...] = (UpsellChannel.PUSH_NOTIFICATION, UpsellChannel.EMAIL)  # UPR-004
 IN_APP = (UpsellChannel.IN_APP_BANNER, UpsellChannel.IN_APP_MODAL)
@@ -228,8 +229,9 @@ def views_without_contact(*, views: int, since: datetime | None, since_upsell_id
 
 
 def upgrade_target(current: PlanFacts | None, catalogue: Iterable[PlanFacts], *, user_type: str) -> PlanFacts | None:
-    """The next active plan above the user's current tier for their user type (lowest tier above, cheaper first)."""
-    tier = current.tier if current is not None else -1
+    """The next active plan above the user's current tier for their user type (lowest tier above, cheaper first);
+    a user holding no plan is on the free tier 0."""
+    tier = current.tier if current is not None else FREE_TIER
     above = [p for p in catalogue if p.active and p.user_type == user_type and p.tier > tier]
     return min(above, key=lambda p: (p.tier, p.price, p.code), default=None)
 

@@ -75,3 +75,35 @@ class DecisionRead(BaseModel):
     rules: list[RuleRead]
     upsell_id: UUID | None
     decided_at: datetime
+
+
+class GainRead(BaseModel):
+    name: str
+    current: bool | int | DecimalNumber | str | None
+    target: bool | int | DecimalNumber | str | None
+
+
+class RecommendationRead(BaseModel):
+    plan_id: UUID
+    code: str
+    name: str
+    user_type: UserType
+    tier: int
+    price: DecimalNumber
+    current_plan_id: UUID | None
+    reason: str
+    gains: list[GainRead] = Field(description="features that differ from the current plan")
+
+
+class GateRead(BaseModel):
+    allowed: bool = Field(description="whether an upsell may be shown now (IN_APP_BANNER)")
+    channel: UpsellChannel | None
+    blocking_rules: list[str]
+    rules: list[RuleRead]
+
+
+class Recommendations(BaseModel):
+    user_id: UUID
+    as_of: datetime
+    items: list[RecommendationRead]
+    gate: GateRead

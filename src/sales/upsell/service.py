@@ -27,7 +27,8 @@ from sales.upsell.enums import DecisionOutcome, UpsellChannel, UpsellResponse, U
 from sales.upsell.errors import CustomerNotFound, InvalidResponse, UpsellClosed, UpsellNotFound
 from sales.upsell.models import upsell_decisions
 from sales.upsell.permissions import UPSELLS_ORG_WIDE
-from sales.upsell.schemas import DecisionRead, UpsellCreate, UpsellRead
+from sales.upsell.schemas import (DecisionRead, GateRead, RecommendationRead, Recommendations, UpsellCreate,
+                                  UpsellRead)
 from sales.usage import rules as usage_rules
 from sales.usage import service as usage_service
 
@@ -62,6 +63,18 @@ async def current_plan(conn: AsyncConnection, *, user_id: UUID, user_type: str, 
     return max(held.values(), key=lambda p: (p.tier, p.price, p.code), default=None)
 
 
+async def gate_for(conn: AsyncConnection, *, user_id: UUID, channel: UpsellChannel, now: datetime) -> rules.Gate:
+    """Every gating rule for one user and channel at `now` (reads only)."""
+    open_stages = [p.stage.value for p in
+                   await pipelines_service.open_pipelines_of_customer(conn, customer_id=user_id)]
+    return rules.gate(requested=channel, now=now,
+                      last_dismissed_at=await repository.last_dismissed_at(conn, user_id),
+                      recent_created_at=await repository.created_since(conn, user_id,
+                                                                       now - rules.FREQUENCY_WINDOW),
+                      preferences=await notifications_service.channel_preferences(conn, user_id=user_id),
+                      open_stages=open_stages)
+
+
 # --- the decision --------------------------------------------------------------------------------
 
 async def decide(conn: AsyncConnection, actor: Principal | None, *, user_id: UUID, user_type: str,
@@ -70,14 +83,7 @@ async def decide(conn: AsyncConnection, actor: Principal | None, *, user_id: UUI
                  now: datetime) -> tuple[DecisionRead, UpsellRead | None]:
     """Gate one upsell and record the decision (CREATED with the PENDING upsell, or SUPPRESSED with no upsell)."""
     await repository.lock_user(conn, user_id, now)
-    open_stages = [p.stage.value for p in
-                   await pipelines_service.open_pipelines_of_customer(conn, customer_id=user_id)]
-    gate = rules.gate(requested=channel, now=now,
-                      last_dismissed_at=await repository.last_dismissed_at(conn, user_id),
-                      recent_created_at=await repository.created_since(conn, user_id,
-                                                                       now - rules.FREQUENCY_WINDOW),
-                      preferences=await notifications_service.channel_preferences(conn, user_id=user_id),
-                      open_stages=open_stages)
+    gate = await gate_for(conn, user_id=user_id, channel=channel, now=now)
     upsell = None
     if gate.allowed:
         assert gate.channel is not None
@@ -118,9 +124,10 @@ async def create_upsell(conn: AsyncConnection, principal: Principal, *, data: Up
         raise InvalidInput(("target_plan_id",), f"a {target.user_type.value} plan cannot be offered to a "
                                                 f"{data.user_type.value} user")
     current = await current_plan(conn, user_id=data.user_id, user_type=data.user_type.value, now=now)
-    if current is not None and target.tier <= current.tier:
+    current_tier = current.tier if current is not None else rules.FREE_TIER
+    if target.tier <= current_tier:
         raise InvalidInput(("target_plan_id",), f"the plan (tier {target.tier}) is not above the user's current "
-                                                f"plan (tier {current.tier})")
+                                                f"plan (tier {current_tier})")
     return await decide(conn, principal, user_id=data.user_id, user_type=data.user_type.value,
                         trigger_event=data.trigger_event, target_plan_id=target.id,
                         current_plan_id=current.id if current else None, channel=data.channel,
@@ -325,3 +332,46 @@ async def attribute_payment(conn: AsyncConnection, *, user_id: UUID, order_id: U
     return await convert_from_payment(conn, upsell_id=candidate.id, user_id=user_id, payment_id=payment_id,
                                       plan_id=plan_id, amount=amount, paid_at=paid_at, now=now,
                                       attribution="WINDOW")
+
+
+# --- recommendations ---------------------------------------------------------------------------------
+
+async def recommendations(conn: AsyncConnection, principal: Principal, *, user_id: UUID, user_type: str | None,
+                          now: datetime) -> Recommendations:
+    """GET /upsells/recommendations/{user_id}: the plans above the user's current one, ranked (plans raising a
+    quota the user has used 80% or more of first, then by tier and price), each with the reason, price and
+    gains, and whether gating allows showing one now (IN_APP_BANNER) and why not. A CUSTOMER: their own only."""
+    if not principal.has(*UPSELLS_ORG_WIDE) and user_id != principal.sub:
+        raise CustomerNotFound(f"customer {user_id} not found")
+    live = await orders_service.active_orders_for(conn, user_id, now)
+    types = [user_type] if user_type else sorted({o.user_type.value for o in live}) or ["TENANT"]
+    usage = await usage_service.usage_for(conn, user_id)
+    items: list[tuple[tuple[Any, ...], RecommendationRead]] = []
+    for kind in types:
+        current = await current_plan(conn, user_id=user_id, user_type=kind, now=now)
+        current_facts = facts(current) if current else None
+        pressed = {u.quota_name: u.percent for u in usage
+                   if current is not None and u.plan_id == current.id and u.percent is not None
+                   and u.percent >= rules.QUOTA_THRESHOLD_PERCENT}
+        for plan in await catalog_service.plans_on_sale(conn, kind):
+            if plan.tier <= (current.tier if current is not None else rules.FREE_TIER):
+                continue
+            target = facts(plan)
+            raised = sorted(q for q in pressed if rules.next_tier_up(current_facts, [target], quota_name=q)
+                            is not None) if current_facts else []
+            if current_facts is not None:
+                gains = [g for g in rules.comparison(current_facts, target)["features"]
+                         if g["current"] != g["target"]]
+            else:
+                gains = [{"name": n, "current": None, "target": v} for n, v in sorted(plan.features.items())]
+            reason = (f"QUOTA_THRESHOLD: {', '.join(f'{q} at {pressed[q]}%' for q in raised)} (UPR-002)" if raised
+                      else "UPGRADE: next plan up" if current else "UPGRADE: no paid plan held")
+            items.append(((0 if raised else 1, plan.tier, plan.price, plan.code), RecommendationRead(
+                plan_id=plan.id, code=plan.code, name=plan.name, user_type=plan.user_type, tier=plan.tier,
+                price=plan.price, current_plan_id=current.id if current else None, reason=reason, gains=gains)))
+    gate = await gate_for(conn, user_id=user_id, channel=UpsellChannel.IN_APP_BANNER, now=now)
+    return Recommendations(
+        user_id=user_id, as_of=now,
+        items=[item for _, item in sorted(items, key=lambda pair: pair[0])],
+        gate=GateRead(allowed=gate.allowed, channel=gate.channel, blocking_rules=gate.blocking,
+                      rules=[r.as_dict() for r in gate.results]))

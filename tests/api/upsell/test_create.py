@@ -161,3 +161,10 @@ async def test_401_and_403(client, auth):
     assert_problem(await client.post(UPSELLS, json=body(plans["premium"], user)), 401, "not_authenticated")
     for role in ("CUSTOMER", "FINANCE_ADMIN", "SUPERVISOR", "SUPPORT_AGENT"):
         assert_problem(await create(client, auth.headers(role), plans["premium"], user), 403, "forbidden")
+
+
+async def test_a_user_holding_no_plan_is_on_the_free_tier_so_the_free_plan_is_not_an_upsell(client, auth, engine):
+    plans = await start(client, auth)
+    r = await create(client, auth.headers("SERVICE"), plans["basic"], str(uuid.uuid4()))
+    assert_problem(r, 422, "validation_error", loc=["body", "target_plan_id"])
+    assert await count(engine, upsell_decisions) == 0

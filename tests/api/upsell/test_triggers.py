@@ -129,7 +129,7 @@ async def test_upr_003_the_fifth_view_without_contact_creates_a_banner_once(clie
     [upsell] = await upsells_of(client, auth, user)
     assert (upsell["trigger_event"], upsell["channel"], upsell["user_type"], upsell["current_plan_id"],
             upsell["target_plan_id"]) == ("VIEWS_WITHOUT_CONTACT", "IN_APP_BANNER", "TENANT", None,
-                                          plans["basic"]["id"])
+                                          plans["premium"]["id"])  # a user holding no plan is on the free tier
     assert upsell["trigger_context"] == {"rule": "UPR-003", "views_without_contact": 5, "threshold": 5,
                                          "since": None}
 

@@ -140,3 +140,11 @@ def test_upr_003_fires_at_5_views_without_contact_once_per_last_upsell():
     assert t.context["views_without_contact"] == 5 and t.context["rule"] == "UPR-003"
     assert rules.views_without_contact(views=9, since=None, since_upsell_id=None, current=None,
                                        target=premium).cause == "VIEWS_WITHOUT_CONTACT:none"
+
+
+def test_upgrade_target_a_user_holding_no_plan_is_on_the_free_tier():
+    basic, premium, prime = plan(0, {}), plan(1, {}, price="1499.00"), plan(2, {}, price="2999.00")
+    owner = plan(1, {}, user_type="OWNER")
+    assert rules.upgrade_target(None, [basic, premium, prime, owner], user_type="TENANT") is premium
+    assert rules.upgrade_target(premium, [basic, premium, prime], user_type="TENANT") is prime
+    assert rules.upgrade_target(prime, [basic, premium, prime], user_type="TENANT") is None
