@@ -1,6 +1,7 @@
 """/api/v1/sales/upsells (PRD §7.2; issue 11)."""
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated
 from uuid import UUID
 
@@ -13,8 +14,8 @@ from sales.core.openapi import problem_response
 from sales.upsell import service
 from sales.upsell.enums import UpsellChannel, UpsellStatus
 from sales.upsell.errors import UpsellSuppressed
-from sales.upsell.permissions import UpsellsCreate, UpsellsRead, UpsellsRespond
-from sales.upsell.schemas import DecisionRead, Recommendations, UpsellCreate, UpsellRead, UpsellRespond
+from sales.upsell.permissions import UpsellsCreate, UpsellsFunnel, UpsellsRead, UpsellsRespond
+from sales.upsell.schemas import DecisionRead, Funnel, Recommendations, UpsellCreate, UpsellRead, UpsellRespond
 
 router = make_router(tags=["upsells"])
 
@@ -60,6 +61,24 @@ async def list_decisions(user_id: UUID, principal: UpsellsRead, conn: Conn, pagi
     items = await service.list_decisions(conn, principal, user_id=user_id, limit=paging.limit,
                                          cursor=paging.cursor)
     return respond(page_of(items, paging.limit, service.decision_cursor))
+
+
+class FunnelGroupBy(StrEnum):
+    trigger = "trigger"
+    channel = "channel"
+    user_type = "user_type"
+    variant = "variant"
+
+
+@router.get("/upsells/funnel", response_model=Funnel)
+async def funnel(principal: UpsellsFunnel, conn: Conn, now: Now,
+                 from_: Annotated[UTCDatetime | None, Query(alias="from")] = None, to: UTCDatetime | None = None,
+                 group_by: FunnelGroupBy | None = None):
+    """Created, presented, clicked, converted, dismissed, expired, rates and revenue of the upsells created in
+    [from, to) (default: the last 30 days), per trigger, channel, user type or experiment variant."""
+    result = await service.funnel(conn, since=from_, until=to, group_by=group_by.value if group_by else None,
+                                  now=now)
+    return respond(result.model_dump(by_alias=True))
 
 
 @router.get("/upsells/recommendations/{user_id}", response_model=Recommendations)

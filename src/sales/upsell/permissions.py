@@ -16,3 +16,5 @@ UpsellsCreate = Annotated[Principal, Depends(require(Role.SERVICE, Role.PRODUCT_
 UpsellsRead = Annotated[Principal, Depends(require(*UPSELLS_ORG_WIDE, Role.CUSTOMER))]
 # PATCH /upsells/{id}/response: the CUSTOMER who owns it, or SERVICE (the apps' backend).
 UpsellsRespond = Annotated[Principal, Depends(require(Role.CUSTOMER, Role.SERVICE))]
+# GET /upsells/funnel: aggregates for product, sales and finance admins.
+UpsellsFunnel = Annotated[Principal, Depends(require(Role.PRODUCT_MANAGER, Role.SALES_ADMIN, Role.FINANCE_ADMIN))]

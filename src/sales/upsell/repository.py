@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, and_, false, func, or_, select, true, update
+from sqlalchemy import ColumnElement, and_, case, false, func, literal, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -138,3 +138,28 @@ async def record_fire(conn: AsyncConnection, values: dict[str, Any]) -> bool:
     statement = _insert(conn, upsell_trigger_fires).values(**values).on_conflict_do_nothing(
         index_elements=["user_id", "cause"])
     return (await conn.execute(statement)).rowcount == 1
+
+
+FUNNEL_KEYS = {"trigger": upsells.c.trigger_event, "channel": upsells.c.channel, "user_type": upsells.c.user_type,
+               "variant": upsells.c.experiment_variant}
+
+
+async def funnel(conn: AsyncConnection, *, since: datetime, until: datetime, group_by: str | None) -> list[Any]:
+    """Funnel counts and revenue of the upsells created in [since, until), per group (one statement)."""
+    key = FUNNEL_KEYS[group_by] if group_by else literal("ALL")
+
+    def flag(condition: Any) -> Any:
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    converted = upsells.c.status == "CONVERTED"
+    query = (select(key.label("key"), func.count().label("created"),
+                    flag(upsells.c.presented_at.is_not(None)).label("presented"),
+                    flag(upsells.c.clicked_at.is_not(None)).label("clicked"),
+                    flag(converted).label("converted"),
+                    flag(upsells.c.status == "DISMISSED").label("dismissed"),
+                    flag(upsells.c.status == "EXPIRED").label("expired"),
+                    func.coalesce(func.sum(case((converted, upsells.c.conversion_value), else_=None)), 0)
+                    .label("revenue"))
+             .where(upsells.c.created_at >= since, upsells.c.created_at < until)
+             .group_by(key).order_by(key))
+    return list((await conn.execute(query)).all())

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from uuid import UUID
 
@@ -246,3 +246,15 @@ RESPONSE_FROM: dict[str, tuple[str, ...]] = {
 }
 FINAL = ("CONVERTED", "EXPIRED", "DISMISSED")
 OPEN = ("PENDING", "PRESENTED", "CLICKED")
+
+
+# --- funnel ------------------------------------------------------------------------------------
+
+RATE_PLACES = Decimal("0.0001")
+
+
+def rate(numerator: int, denominator: int) -> Decimal | None:
+    """A funnel rate with 4 places (half up); None when nothing is in the denominator."""
+    if denominator == 0:
+        return None
+    return (Decimal(numerator) / Decimal(denominator)).quantize(RATE_PLACES, rounding=ROUND_HALF_UP)

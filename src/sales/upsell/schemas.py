@@ -107,3 +107,28 @@ class Recommendations(BaseModel):
     as_of: datetime
     items: list[RecommendationRead]
     gate: GateRead
+
+
+class FunnelGroup(BaseModel):
+    key: str | None = Field(description="the group's trigger_event, channel, user_type or experiment_variant "
+                                        "(ALL without group_by; null: no variant)")
+    created: int
+    presented: int
+    clicked: int
+    converted: int
+    dismissed: int
+    expired: int
+    presentation_rate: DecimalNumber | None = Field(description="presented / created, 4 places; null when 0")
+    click_rate: DecimalNumber | None = Field(description="clicked / presented")
+    conversion_rate: DecimalNumber | None = Field(description="converted / presented (PRD §9)")
+    revenue: DecimalNumber
+
+
+class Funnel(BaseModel):
+    from_: datetime = Field(alias="from")
+    to: datetime
+    group_by: str | None
+    groups: list[FunnelGroup]
+    total: FunnelGroup
+
+    model_config = {"populate_by_name": True}

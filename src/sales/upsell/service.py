@@ -3,7 +3,7 @@ rule), which records the decision whatever its outcome. Never commits."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -27,8 +27,8 @@ from sales.upsell.enums import DecisionOutcome, UpsellChannel, UpsellResponse, U
 from sales.upsell.errors import CustomerNotFound, InvalidResponse, UpsellClosed, UpsellNotFound
 from sales.upsell.models import upsell_decisions
 from sales.upsell.permissions import UPSELLS_ORG_WIDE
-from sales.upsell.schemas import (DecisionRead, GateRead, RecommendationRead, Recommendations, UpsellCreate,
-                                  UpsellRead)
+from sales.upsell.schemas import (DecisionRead, Funnel, FunnelGroup, GateRead, RecommendationRead,
+                                  Recommendations, UpsellCreate, UpsellRead)
 from sales.usage import rules as usage_rules
 from sales.usage import service as usage_service
 
@@ -375,3 +375,33 @@ async def recommendations(conn: AsyncConnection, principal: Principal, *, user_i
         items=[item for _, item in sorted(items, key=lambda pair: pair[0])],
         gate=GateRead(allowed=gate.allowed, channel=gate.channel, blocking_rules=gate.blocking,
                       rules=[r.as_dict() for r in gate.results]))
+
+
+# --- funnel ------------------------------------------------------------------------------------------
+
+FUNNEL_DEFAULT_DAYS = 30
+
+
+def _group(key: str | None, created: int, presented: int, clicked: int, converted: int, dismissed: int,
+           expired: int, revenue: Decimal) -> FunnelGroup:
+    return FunnelGroup(key=key, created=created, presented=presented, clicked=clicked, converted=converted,
+                       dismissed=dismissed, expired=expired, presentation_rate=rules.rate(presented, created),
+                       click_rate=rules.rate(clicked, presented), conversion_rate=rules.rate(converted, presented),
+                       revenue=Decimal(revenue).quantize(Decimal("0.01")))
+
+
+async def funnel(conn: AsyncConnection, *, since: datetime | None, until: datetime | None, group_by: str | None,
+                 now: datetime) -> Funnel:
+    """GET /upsells/funnel: the upsells created in [from, to) (default: the 30 days up to now) counted through
+    the funnel, per group and in total, with rates and revenue (conversion = converted / presented, PRD §9)."""
+    until = until or now
+    since = since or until - timedelta(days=FUNNEL_DEFAULT_DAYS)
+    if since >= until:
+        raise InvalidInput.query(("from",), "must be before `to`")
+    rows = await repository.funnel(conn, since=since, until=until, group_by=group_by)
+    groups = [_group(None if r.key is None else str(r.key), int(r.created), int(r.presented), int(r.clicked),
+                     int(r.converted), int(r.dismissed), int(r.expired), Decimal(r.revenue)) for r in rows]
+    fields = ("created", "presented", "clicked", "converted", "dismissed", "expired")
+    sums = {f: sum(getattr(g, f) for g in groups) for f in fields}
+    total = _group("ALL", **sums, revenue=sum((g.revenue for g in groups), Decimal("0")))
+    return Funnel(from_=since, to=until, group_by=group_by, groups=groups, total=total)

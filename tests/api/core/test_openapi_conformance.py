@@ -54,6 +54,7 @@ SEMANTIC_422: dict[str, str] = {
     "PUT /orders/{order_id}": "unknown plan; the amount may not fall below what was refunded",
     "PUT /usage/{user_id}": "unknown plan",
     "POST /upsells": "unknown or retired target plan, a plan of another user type or not above the current one",
+    "GET /upsells/funnel": "`from` must be before `to`",
 }
 
 # operation -> (the defect, the Schemathesis settings that step around it until its fix is merged)
@@ -71,6 +72,7 @@ LAX_PARSING: dict[str, dict[str, str]] = {
     "GET /allocations": _LAX,  # to=0.5
     "PUT /allocations/rules": _LAX,  # rules.overflow_to_backup: 0
     "GET /upsells": _LAX,  # created_to=0.5
+    "GET /upsells/funnel": _LAX,  # to=0.5
 }
 
 # A literal path segment shadowed by a templated sibling: `GET /allocations/simulate` is
