@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sales.customers.schemas import PropertyViewed
 from sales.events.payloads import object_data
 from sales.events.registry import ConsumedEvent, handles
-from sales.orders.schemas import PaymentCompleted
+from sales.orders.schemas import PaymentCompleted, PlanExpired
 from sales.upsell import service
 from sales.usage.schemas import UsageUpdated
 
@@ -44,3 +44,12 @@ async def payment_completed(conn: AsyncConnection, event: ConsumedEvent) -> None
     await service.convert_from_payment(conn, upsell_id=data.upsell_id, user_id=data.user_id,
                                        payment_id=data.payment_id, plan_id=data.plan_id, amount=data.amount,
                                        paid_at=data.paid_at, now=event.now)
+
+
+@handles("entitlements.plan.expired")
+async def plan_expired(conn: AsyncConnection, event: ConsumedEvent) -> None:
+    """Issue 11 PLAN_EXPIRED: the renewal of the expired plan (IN_APP_BANNER), once per expired order, through the
+    gating. Runs after the orders handler marked the order EXPIRED."""
+    data = PlanExpired.model_validate(object_data(event))
+    await service.on_plan_expired(conn, user_id=data.user_id, plan_id=data.plan_id, order_id=data.order_id,
+                                  expired_at=data.expired_at, source=f"event:{event.id}", now=event.now)

@@ -228,6 +228,15 @@ def views_without_contact(*, views: int, since: datetime | None, since_upsell_id
                        "since": _iso(since)})
 
 
+def plan_expired(*, plan: PlanFacts, order_id: UUID, expired_at: datetime) -> Trigger | None:
+    """PLAN_EXPIRED (issue 11, consumed entitlements.plan.expired, PRD §5.4): offer the renewal of the same plan,
+    once per expired order; a retired plan is not offered. IN_APP_BANNER, the first channel of UPR-004."""
+    if not plan.active:
+        return None
+    return Trigger("PLAN_EXPIRED", f"PLAN_EXPIRED:{order_id}", UpsellChannel.IN_APP_BANNER, None, plan.id, {
+        "order_id": str(order_id), "expired_plan_id": str(plan.id), "expired_at": _iso(expired_at)})
+
+
 def upgrade_target(current: PlanFacts | None, catalogue: Iterable[PlanFacts], *, user_type: str) -> PlanFacts | None:
     """The next active plan above the user's current tier for their user type (lowest tier above, cheaper first);
     a user holding no plan is on the free tier 0."""

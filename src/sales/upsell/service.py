@@ -2,6 +2,7 @@
 rule), which records the decision whatever its outcome. Never commits."""
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -271,6 +272,28 @@ async def on_view(conn: AsyncConnection, *, user_id: UUID, source: str,
     if trigger is None:
         return None
     return await fire(conn, trigger, user_id=user_id, user_type=user_type, source=source, now=now)
+
+
+async def on_plan_expired(conn: AsyncConnection, *, user_id: UUID, plan_id: UUID, order_id: UUID,
+                          expired_at: datetime, source: str,
+                          now: datetime) -> tuple[DecisionRead, UpsellRead | None] | None:
+    """PLAN_EXPIRED: renewal of the expired plan, once per order, unless the order did not end by expiry
+    (refunded, cancelled) or the user already holds a live plan of that type at the same tier or above."""
+    plan = await catalog_service.get_plan_facts(conn, plan_id)
+    if plan is None:
+        raise UnknownPlan(plan_id)
+    order = await orders_service.get_order_facts(conn, order_id)
+    if order is None or order.status.value != "EXPIRED" or order.user_id != user_id:
+        return None
+    current = await current_plan(conn, user_id=user_id, user_type=plan.user_type.value, now=now)
+    if current is not None and current.tier >= plan.tier:
+        return None
+    trigger = rules.plan_expired(plan=facts(plan), order_id=order_id, expired_at=expired_at)
+    if trigger is None:
+        return None
+    if current is not None:
+        trigger = dataclasses.replace(trigger, current_plan_id=current.id)
+    return await fire(conn, trigger, user_id=user_id, user_type=plan.user_type.value, source=source, now=now)
 
 
 # --- expiry ------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ For each handler: first delivery, duplicate, out of order, bad payload."""
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 
 import pytest
 
@@ -189,3 +190,60 @@ async def test_upsell_expiry_moves_open_offers_past_7_days_to_expired(client, au
     r = await respond(client, service, pending["id"], "CLICKED")
     assert (r.status_code, r.json()["code"]) == (409, "upsell_closed")
     assert (await run_job(client, auth.admin, "upsell-expiry"))["processed"] == 0
+
+
+# --- PLAN_EXPIRED --------------------------------------------------------------------------------------
+
+def expired(user, plan, order_id, **kw):  # type: ignore[no-untyped-def]
+    return event("entitlements.plan.expired", {"user_id": user, "plan_id": plan["id"], "order_id": order_id,
+                                               "expired_at": "2026-01-10T09:00:00Z"},
+                 source="/mysqrft/entitlements", **kw)
+
+
+async def test_plan_expired_offers_the_renewal_of_the_same_plan_once_per_order(client, auth):
+    plans = await start(client, auth)
+    user = str(uuid.uuid4())
+    paid = payment(plans["premium"], user_id=user, paid_at="2025-11-01T10:00:00Z")
+    first = expired(user, plans["premium"], paid["order_id"])
+    assert await statuses(client, auth, event("billing.payment.completed", paid), first, first,
+                          expired(user, plans["premium"], paid["order_id"])) == [
+        "PROCESSED", "PROCESSED", "DUPLICATE", "PROCESSED"]
+    [upsell] = await upsells_of(client, auth, user)
+    assert (upsell["trigger_event"], upsell["channel"], upsell["target_plan_id"], upsell["current_plan_id"]) == (
+        "PLAN_EXPIRED", "IN_APP_BANNER", plans["premium"]["id"], None)
+    assert upsell["trigger_context"] == {"order_id": paid["order_id"], "expired_plan_id": plans["premium"]["id"],
+                                         "expired_at": "2026-01-10T09:00:00Z"}
+
+
+async def test_plan_expired_no_renewal_when_a_plan_as_high_is_held_or_the_order_was_refunded(client, auth):
+    plans = await start(client, auth)
+    user, other = str(uuid.uuid4()), str(uuid.uuid4())
+    old = payment(plans["premium"], user_id=user, paid_at="2025-11-01T10:00:00Z")
+    live = payment(plans["prime"], user_id=user, paid_at="2026-01-05T10:00:00Z")
+    refunded = payment(plans["premium"], user_id=other, paid_at="2025-11-01T10:00:00Z")
+    refund = {"refund_id": str(uuid.uuid4()), "order_id": refunded["order_id"], "amount": Decimal("1499.00"),
+              "completed_at": "2025-11-02T10:00:00Z"}
+    assert await statuses(client, auth, *(event("billing.payment.completed", p) for p in (old, live, refunded)),
+                          event("billing.refund.completed", refund),
+                          expired(user, plans["premium"], old["order_id"]),
+                          expired(other, plans["premium"], refunded["order_id"])) == ["PROCESSED"] * 6
+    assert await upsells_of(client, auth, user) == [] and await upsells_of(client, auth, other) == []
+
+
+async def test_plan_expired_out_of_order_before_its_payment_is_retried_and_a_bad_payload_parked(
+        client, auth, engine):
+    plans = await start(client, auth)
+    user = str(uuid.uuid4())
+    paid = payment(plans["premium"], user_id=user, paid_at="2025-11-01T10:00:00Z")
+    [outcome] = await deliver(client, auth, expired(user, plans["premium"], paid["order_id"]))
+    assert outcome["status"] == "FAILED"  # the order is not known yet: retried (orders handler)
+    assert await count(engine, upsells) == 0
+    assert await statuses(client, auth, event("billing.payment.completed", paid)) == ["PROCESSED"]
+    await advance(client, auth.admin, 3600)
+    assert (await run_job(client, auth.admin, "inbox-retry"))["processed"] == 1
+    [upsell] = await upsells_of(client, auth, user)
+    assert upsell["trigger_event"] == "PLAN_EXPIRED"
+    bad = {"user_id": user, "plan_id": plans["premium"]["id"], "order_id": "x", "expired_at": "2026-01-10T09:00:00Z"}
+    [outcome] = await deliver(client, auth, event("entitlements.plan.expired", bad, valid=False,
+                                                  source="/mysqrft/entitlements"))
+    assert (outcome["status"], outcome["attempts"]) == ("PARKED", 1)

@@ -148,3 +148,12 @@ def test_upgrade_target_a_user_holding_no_plan_is_on_the_free_tier():
     assert rules.upgrade_target(None, [basic, premium, prime, owner], user_type="TENANT") is premium
     assert rules.upgrade_target(premium, [basic, premium, prime], user_type="TENANT") is prime
     assert rules.upgrade_target(prime, [basic, premium, prime], user_type="TENANT") is None
+
+
+def test_plan_expired_offers_the_same_plan_once_per_order_and_never_a_retired_one():
+    premium = plan(1, {"owner_contacts": 25})
+    order_id = uuid.uuid4()
+    t = rules.plan_expired(plan=premium, order_id=order_id, expired_at=NOW)
+    assert t is not None and (t.trigger_event, t.cause, t.target_plan_id, t.channel) == (
+        "PLAN_EXPIRED", f"PLAN_EXPIRED:{order_id}", premium.id, C.IN_APP_BANNER)
+    assert rules.plan_expired(plan=plan(1, {}, active=False), order_id=order_id, expired_at=NOW) is None
