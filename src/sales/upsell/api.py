@@ -14,8 +14,9 @@ from sales.core.openapi import problem_response
 from sales.upsell import service
 from sales.upsell.enums import UpsellChannel, UpsellStatus
 from sales.upsell.errors import UpsellSuppressed
-from sales.upsell.permissions import UpsellsCreate, UpsellsFunnel, UpsellsRead, UpsellsRespond
-from sales.upsell.schemas import DecisionRead, Funnel, Recommendations, UpsellCreate, UpsellRead, UpsellRespond
+from sales.upsell.permissions import UpsellsCheckout, UpsellsCreate, UpsellsFunnel, UpsellsRead, UpsellsRespond
+from sales.upsell.schemas import (CheckoutRead, DecisionRead, Funnel, Recommendations, UpsellCreate,
+                                  UpsellRead, UpsellRespond)
 
 router = make_router(tags=["upsells"])
 
@@ -100,3 +101,13 @@ async def get_upsell(upsell_id: UUID, principal: UpsellsRead, conn: Conn):
 async def record_response(upsell_id: UUID, data: UpsellRespond, principal: UpsellsRespond, conn: Conn, now: Now):
     """PRESENTED / CLICKED / DISMISSED, forward only; PRESENTED emits sales.upsell.presented."""
     return respond(await service.respond_to(conn, principal, upsell_id=upsell_id, response=data.response, now=now))
+
+
+@router.post("/upsells/{upsell_id}/checkout", status_code=201, response_model=CheckoutRead,
+             responses={200: {"model": CheckoutRead},
+                        409: problem_response("The upsell is closed or its plan is no longer on sale")})
+async def checkout(upsell_id: UUID, principal: UpsellsCheckout, conn: Conn, now: Now):
+    """One-click upgrade: request the payment of the recommended plan from Billing (sales.payment.requested);
+    201 the first time, 200 with the same request after."""
+    result, created = await service.checkout(conn, principal, upsell_id=upsell_id, now=now)
+    return respond(result, 201 if created else 200)

@@ -32,6 +32,10 @@ upsells = Table(
     Column("dismissed_at", UTCDateTime, nullable=True),
     Column("expires_at", UTCDateTime, nullable=True),
     Column("updated_at", UTCDateTime, nullable=True),
+    # POST /upsells/{id}/checkout: one payment request per upsell (idempotent), amount = the plan's price then.
+    Column("payment_request_id", UUIDType, nullable=True),
+    Column("checkout_amount", Money, nullable=True),
+    Column("checkout_at", UTCDateTime, nullable=True),
     Index("ix_upsells_user", "user_id", "created_at"),
     Index("ix_upsells_created", "created_at", "id"),
     Index("ix_upsells_status_expires", "status", "expires_at"),

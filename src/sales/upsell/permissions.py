@@ -18,3 +18,5 @@ UpsellsRead = Annotated[Principal, Depends(require(*UPSELLS_ORG_WIDE, Role.CUSTO
 UpsellsRespond = Annotated[Principal, Depends(require(Role.CUSTOMER, Role.SERVICE))]
 # GET /upsells/funnel: aggregates for product, sales and finance admins.
 UpsellsFunnel = Annotated[Principal, Depends(require(Role.PRODUCT_MANAGER, Role.SALES_ADMIN, Role.FINANCE_ADMIN))]
+# POST /upsells/{id}/checkout: the CUSTOMER who owns the upsell.
+UpsellsCheckout = Annotated[Principal, Depends(require(Role.CUSTOMER))]

@@ -89,6 +89,15 @@ async def move(conn: AsyncConnection, upsell_id: UUID, *, from_: tuple[str, ...]
     return (await conn.execute(statement)).first()
 
 
+async def claim_checkout(conn: AsyncConnection, upsell_id: UUID, *, open_: tuple[str, ...],
+                         values: dict[str, Any]) -> Any:
+    """Set the payment request once: only while none is set and the upsell is open; None otherwise."""
+    statement = (update(upsells).where(upsells.c.id == upsell_id, upsells.c.payment_request_id.is_(None),
+                                       upsells.c.status.in_(open_))
+                 .values(**values).returning(upsells))
+    return (await conn.execute(statement)).first()
+
+
 async def expire_due(conn: AsyncConnection, *, now: datetime, open_: tuple[str, ...], limit: int) -> list[Any]:
     """Move open upsells whose offer window ended to EXPIRED (one conditional UPDATE per batch)."""
     due = (select(upsells.c.id).where(upsells.c.status.in_(open_), upsells.c.expires_at <= now)

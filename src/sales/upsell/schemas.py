@@ -132,3 +132,14 @@ class Funnel(BaseModel):
     total: FunnelGroup
 
     model_config = {"populate_by_name": True}
+
+
+class CheckoutRead(BaseModel):
+    """POST /upsells/{id}/checkout: the payment request sent to Billing (sales.payment.requested)."""
+
+    payment_request_id: UUID
+    upsell_id: UUID
+    user_id: UUID
+    plan_id: UUID
+    amount: DecimalNumber
+    requested_at: datetime

@@ -28,7 +28,7 @@ from sales.upsell.enums import DecisionOutcome, UpsellChannel, UpsellResponse, U
 from sales.upsell.errors import CustomerNotFound, InvalidResponse, UpsellClosed, UpsellNotFound
 from sales.upsell.models import upsell_decisions
 from sales.upsell.permissions import UPSELLS_ORG_WIDE
-from sales.upsell.schemas import (DecisionRead, Funnel, FunnelGroup, GateRead, RecommendationRead,
+from sales.upsell.schemas import (CheckoutRead, DecisionRead, Funnel, FunnelGroup, GateRead, RecommendationRead,
                                   Recommendations, UpsellCreate, UpsellRead)
 from sales.usage import rules as usage_rules
 from sales.usage import service as usage_service
@@ -37,6 +37,7 @@ log = structlog.get_logger("sales.upsell")
 
 PRESENTED_EVENT = "sales.upsell.presented"
 CONVERTED_EVENT = "sales.upsell.converted"
+PAYMENT_REQUESTED_EVENT = "sales.payment.requested"
 EXPIRY_BATCH = 500
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Money decides: a payment naming the upsell converts it from any status but CONVERTED (an expired or dismissed
@@ -428,3 +429,41 @@ async def funnel(conn: AsyncConnection, *, since: datetime | None, until: dateti
     sums = {f: sum(getattr(g, f) for g in groups) for f in fields}
     total = _group("ALL", **sums, revenue=sum((g.revenue for g in groups), Decimal("0")))
     return Funnel(from_=since, to=until, group_by=group_by, groups=groups, total=total)
+
+
+# --- checkout ----------------------------------------------------------------------------------------
+
+def _checkout(row: Any) -> CheckoutRead:
+    return CheckoutRead(payment_request_id=row.payment_request_id, upsell_id=row.id, user_id=row.user_id,
+                        plan_id=row.target_plan_id, amount=row.checkout_amount, requested_at=row.checkout_at)
+
+
+async def checkout(conn: AsyncConnection, principal: Principal, *, upsell_id: UUID,
+                   now: datetime) -> tuple[CheckoutRead, bool]:
+    """POST /upsells/{id}/checkout (US-SALE-001 one-click upgrade): ask Billing for the payment of the recommended
+    plan at its price (sales.payment.requested), once per upsell: a repeat returns the same request (False).
+    Only an open upsell (PENDING / PRESENTED / CLICKED) of an active plan; the CUSTOMER who owns it."""
+    current = await get_upsell(conn, principal, upsell_id=upsell_id)
+    row = await repository.get(conn, upsell_id)
+    if row.payment_request_id is not None:
+        return _checkout(row), False
+    if current.status.value not in rules.OPEN:
+        raise UpsellClosed(f"the upsell is {current.status.value}")
+    plan = await catalog_service.get_plan_facts(conn, current.target_plan_id)
+    if plan is None or not plan.active:
+        raise UpsellClosed("the recommended plan is no longer on sale")
+    request_id = uuid.uuid4()
+    claimed = await repository.claim_checkout(conn, upsell_id, open_=rules.OPEN, values={
+        "payment_request_id": request_id, "checkout_amount": plan.price, "checkout_at": now, "updated_at": now})
+    if claimed is None:  # a concurrent checkout got there first, or the upsell closed meanwhile
+        row = await repository.get(conn, upsell_id)
+        if row.payment_request_id is not None:
+            return _checkout(row), False
+        raise UpsellClosed(f"the upsell is {row.status}")
+    result = _checkout(claimed)
+    await audit.record(conn, principal, action="upsell.checkout", entity_type="upsell", entity_id=upsell_id,
+                       at=now, after=result)
+    await outbox.record(conn, type_=PAYMENT_REQUESTED_EVENT, subject=upsell_id, at=now, data={
+        "payment_request_id": request_id, "upsell_id": upsell_id, "user_id": result.user_id,
+        "plan_id": result.plan_id, "amount": result.amount, "currency": "INR"})
+    return result, True

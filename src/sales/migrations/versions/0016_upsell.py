@@ -23,6 +23,10 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('dismissed_at', _TS, nullable=True))
         batch_op.add_column(sa.Column('expires_at', _TS, nullable=True))
         batch_op.add_column(sa.Column('updated_at', _TS, nullable=True))
+        batch_op.add_column(sa.Column('payment_request_id', sa.Uuid(), nullable=True))
+        batch_op.add_column(sa.Column('checkout_amount', sales.core.types.MoneyType(precision=14, scale=2),
+                                      nullable=True))
+        batch_op.add_column(sa.Column('checkout_at', _TS, nullable=True))
         batch_op.create_index('ix_upsells_created', ['created_at', 'id'], unique=False)
         batch_op.create_index('ix_upsells_status_expires', ['status', 'expires_at'], unique=False)
 
@@ -67,6 +71,9 @@ def downgrade() -> None:
     with op.batch_alter_table('upsells', schema=None) as batch_op:
         batch_op.drop_index('ix_upsells_status_expires')
         batch_op.drop_index('ix_upsells_created')
+        batch_op.drop_column('checkout_at')
+        batch_op.drop_column('checkout_amount')
+        batch_op.drop_column('payment_request_id')
         batch_op.drop_column('updated_at')
         batch_op.drop_column('expires_at')
         batch_op.drop_column('dismissed_at')
