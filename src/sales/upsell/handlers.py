@@ -42,7 +42,7 @@ async def payment_completed(conn: AsyncConnection, event: ConsumedEvent) -> None
                                         paid_at=data.paid_at, now=event.now)
         return
     await service.convert_from_payment(conn, upsell_id=data.upsell_id, user_id=data.user_id,
-                                       payment_id=data.payment_id, plan_id=data.plan_id, amount=data.amount,
+                                       payment_id=data.payment_id, order_id=data.order_id, plan_id=data.plan_id, amount=data.amount,
                                        paid_at=data.paid_at, now=event.now)
 
 

@@ -38,6 +38,7 @@ log = structlog.get_logger("sales.upsell")
 PRESENTED_EVENT = "sales.upsell.presented"
 CONVERTED_EVENT = "sales.upsell.converted"
 PAYMENT_REQUESTED_EVENT = "sales.payment.requested"
+ACTIVATION_EVENT = "sales.plan.activation_requested"
 EXPIRY_BATCH = 500
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Money decides: a payment naming the upsell converts it from any status but CONVERTED (an expired or dismissed
@@ -312,7 +313,7 @@ async def expire_offers(conn: AsyncConnection, *, now: datetime, limit: int = EX
 # --- conversion --------------------------------------------------------------------------------------
 
 async def convert_from_payment(conn: AsyncConnection, *, upsell_id: UUID, user_id: UUID, payment_id: UUID,
-                               plan_id: UUID, amount: Decimal, paid_at: datetime, now: datetime,
+                               order_id: UUID, plan_id: UUID, amount: Decimal, paid_at: datetime, now: datetime,
                                attribution: str = "NAMED") -> UpsellRead | None:
     """Issue 11, conversion only from money: a completed payment naming the upsell makes it CONVERTED with
     `converted_at` = the payment time and `conversion_value` = the amount paid, and emits
@@ -338,6 +339,15 @@ async def convert_from_payment(conn: AsyncConnection, *, upsell_id: UUID, user_i
         "target_plan_id": after.target_plan_id, "payment_id": payment_id, "converted_at": paid_at,
         "trigger_event": after.trigger_event, "channel": after.channel,
         "experiment_variant": after.experiment_variant, "attribution": attribution})
+    # US-SALE-001: immediate entitlement activation, and a confirmation on the user's preferred channel.
+    await outbox.record(conn, type_=ACTIVATION_EVENT, subject=upsell_id, at=now, data={
+        "upsell_id": upsell_id, "user_id": user_id, "plan_id": plan_id, "order_id": order_id,
+        "payment_id": payment_id})
+    await notifications_service.notify(
+        conn, recipient_type="CUSTOMER", recipient_id=user_id, template="upsell_converted",
+        data={"upsell_id": str(upsell_id), "plan_id": str(plan_id), "order_id": str(order_id),
+              "amount": str(amount)},
+        dedupe_key=f"upsell_converted:{upsell_id}", transactional=True, now=now)
     return after
 
 
@@ -354,7 +364,7 @@ async def attribute_payment(conn: AsyncConnection, *, user_id: UUID, order_id: U
     if earlier:
         return None
     return await convert_from_payment(conn, upsell_id=candidate.id, user_id=user_id, payment_id=payment_id,
-                                      plan_id=plan_id, amount=amount, paid_at=paid_at, now=now,
+                                      order_id=order_id, plan_id=plan_id, amount=amount, paid_at=paid_at, now=now,
                                       attribution="WINDOW")
 
 

@@ -34,6 +34,16 @@ async def test_a_payment_naming_the_upsell_converts_it_once_with_the_amount_paid
     data = converted.envelope["data"]
     assert (data["upsell_id"], data["user_id"], data["revenue"], data["payment_id"]) == (
         upsell["id"], user, Decimal("1349.10"), paid["payment_id"])
+    [activation] = await events(engine, type="sales.plan.activation_requested")
+    assert_valid(activation.envelope)
+    assert activation.envelope["data"] == {"upsell_id": upsell["id"], "user_id": user,
+                                           "plan_id": plans["premium"]["id"], "order_id": paid["order_id"],
+                                           "payment_id": paid["payment_id"]}
+    [notice] = await events(engine, type="sales.notification.requested")
+    assert_valid(notice.envelope)
+    assert (notice.envelope["data"]["template"], notice.envelope["data"]["transactional"],
+            notice.envelope["data"]["recipient"], notice.envelope["data"]["data"]["amount"]) == (
+        "upsell_converted", True, {"type": "CUSTOMER", "id": user}, "1349.10")
     raw = (await client.get(f"{UPSELLS}/{upsell['id']}", headers=auth.headers("SERVICE"))).text
     assert '"conversion_value":1349.10' in raw  # exact decimal on the wire
     # A second payment naming it (another order) changes nothing.
@@ -41,6 +51,7 @@ async def test_a_payment_naming_the_upsell_converts_it_once_with_the_amount_paid
     assert await statuses(client, auth, event("billing.payment.completed", again)) == ["PROCESSED"]
     assert (await get(client, auth, upsell["id"]))["conversion_value"] == 1349.10
     assert len(await events(engine, type="sales.upsell.converted")) == 1
+    assert len(await events(engine, type="sales.plan.activation_requested")) == 1
     assert len(await audit_rows(engine, action="upsell.converted")) == 1
     r = await respond(client, auth.headers("SERVICE"), upsell["id"], "DISMISSED")
     assert (r.status_code, r.json()["code"]) == (409, "upsell_closed")
