@@ -42,8 +42,8 @@ async def payment_completed(conn: AsyncConnection, event: ConsumedEvent) -> None
                                         paid_at=data.paid_at, now=event.now)
         return
     await service.convert_from_payment(conn, upsell_id=data.upsell_id, user_id=data.user_id,
-                                       payment_id=data.payment_id, order_id=data.order_id, plan_id=data.plan_id, amount=data.amount,
-                                       paid_at=data.paid_at, now=event.now)
+                                       payment_id=data.payment_id, order_id=data.order_id, plan_id=data.plan_id,
+                                       amount=data.amount, paid_at=data.paid_at, now=event.now)
 
 
 @handles("entitlements.plan.expired")
