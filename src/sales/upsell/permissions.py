@@ -12,8 +12,9 @@ UPSELLS_ORG_WIDE = (Role.SERVICE, Role.PRODUCT_MANAGER, Role.SALES_ADMIN, Role.S
 # open pipelines (checked by the service).
 UpsellsCreate = Annotated[Principal, Depends(require(Role.SERVICE, Role.PRODUCT_MANAGER, Role.SALES_ADMIN,
                                                      Role.RM))]
-# Reads: org-wide readers; a CUSTOMER their own (others 404). RMs: not in this increment.
-UpsellsRead = Annotated[Principal, Depends(require(*UPSELLS_ORG_WIDE, Role.CUSTOMER))]
+# Reads: org-wide readers; a CUSTOMER their own; an RM / SUPERVISOR those of customers they (their teams) have a
+# pipeline with, so the RM sees why an automated upsell was suppressed (others 404).
+UpsellsRead = Annotated[Principal, Depends(require(*UPSELLS_ORG_WIDE, Role.CUSTOMER, Role.RM, Role.SUPERVISOR))]
 # PATCH /upsells/{id}/response: the CUSTOMER who owns it, or SERVICE (the apps' backend).
 UpsellsRespond = Annotated[Principal, Depends(require(Role.CUSTOMER, Role.SERVICE))]
 # GET /upsells/funnel: aggregates for product, sales and finance admins.

@@ -26,7 +26,7 @@ from sales.pipelines import service as pipelines_service
 from sales.upsell import repository, rules
 from sales.upsell.enums import DecisionOutcome, UpsellChannel, UpsellResponse, UpsellStatus
 from sales.upsell.errors import CustomerNotFound, InvalidResponse, UpsellClosed, UpsellNotFound
-from sales.upsell.models import upsell_decisions
+from sales.upsell.models import upsell_decisions, upsells
 from sales.upsell.permissions import UPSELLS_ORG_WIDE
 from sales.upsell.schemas import (CheckoutRead, DecisionRead, Funnel, FunnelGroup, GateRead, RecommendationRead,
                                   Recommendations, UpsellCreate, UpsellRead)
@@ -140,8 +140,28 @@ async def create_upsell(conn: AsyncConnection, principal: Principal, *, data: Up
 
 # --- reads ---------------------------------------------------------------------------------------
 
+async def _sells_to(conn: AsyncConnection, principal: Principal, user_id: UUID) -> bool:
+    """An RM / SUPERVISOR reads the upsells of customers they (their teams) have a pipeline with."""
+    return (principal.has(Role.RM, Role.SUPERVISOR)
+            and await pipelines_service.works_with_customer(conn, principal, customer_id=user_id))
+
+
+async def _scope(conn: AsyncConnection, principal: Principal, user_id: UUID | None, column: Any) -> Any:
+    """Org-wide readers: everything; a CUSTOMER: their own; an RM / SUPERVISOR: one customer they work with
+    (named by user_id), else nothing."""
+    if principal.has(*UPSELLS_ORG_WIDE) or principal.has(Role.CUSTOMER):
+        return repository.readable(principal, column)
+    if user_id is not None and await _sells_to(conn, principal, user_id):
+        return column == user_id
+    return repository.readable(principal, column)
+
+
 async def get_upsell(conn: AsyncConnection, principal: Principal, *, upsell_id: UUID) -> UpsellRead:
     row = await repository.get(conn, upsell_id, scope=repository.readable(principal))
+    if row is None and principal.has(Role.RM, Role.SUPERVISOR):
+        row = await repository.get(conn, upsell_id)
+        if row is not None and not await _sells_to(conn, principal, row.user_id):
+            row = None
     if row is None:
         raise UpsellNotFound(f"upsell {upsell_id} not found")
     return _read(row)
@@ -149,9 +169,10 @@ async def get_upsell(conn: AsyncConnection, principal: Principal, *, upsell_id: 
 
 async def list_upsells(conn: AsyncConnection, principal: Principal, *, filters: dict[str, Any], limit: int,
                        cursor: list[Any] | None) -> list[UpsellRead]:
+    """Upsells in the caller's scope; an RM / SUPERVISOR names the customer (user_id) they work with."""
     after = cursor_after(cursor, AFTER_TIME_AND_ID)
-    rows = await repository.list_(conn, scope=repository.readable(principal), filters=filters, limit=limit,
-                                  after=after)
+    scope = await _scope(conn, principal, filters.get("user_id"), upsells.c.user_id)
+    rows = await repository.list_(conn, scope=scope, filters=filters, limit=limit, after=after)
     return [_read(r) for r in rows]
 
 
@@ -161,9 +182,12 @@ def cursor_of(upsell: UpsellRead) -> tuple[datetime, UUID]:
 
 async def list_decisions(conn: AsyncConnection, principal: Principal, *, user_id: UUID, limit: int,
                          cursor: list[Any] | None) -> list[DecisionRead]:
-    """A user's gating decisions, newest first; a CUSTOMER only their own (another user's: 404)."""
-    scope = repository.readable(principal, upsell_decisions.c.user_id)
-    if not principal.has(*UPSELLS_ORG_WIDE) and user_id != principal.sub:
+    """A user's gating decisions, newest first; a CUSTOMER only their own, an RM / SUPERVISOR those of customers
+    they work with (others: 404)."""
+    scope = await _scope(conn, principal, user_id, upsell_decisions.c.user_id)
+    allowed = (principal.has(*UPSELLS_ORG_WIDE) or (principal.has(Role.CUSTOMER) and user_id == principal.sub)
+               or await _sells_to(conn, principal, user_id))
+    if not allowed:
         raise CustomerNotFound(f"customer {user_id} not found")
     rows = await repository.decisions_of(conn, user_id=user_id, limit=limit,
                                          scope=scope,
@@ -375,7 +399,8 @@ async def recommendations(conn: AsyncConnection, principal: Principal, *, user_i
     """GET /upsells/recommendations/{user_id}: the plans above the user's current one, ranked (plans raising a
     quota the user has used 80% or more of first, then by tier and price), each with the reason, price and
     gains, and whether gating allows showing one now (IN_APP_BANNER) and why not. A CUSTOMER: their own only."""
-    if not principal.has(*UPSELLS_ORG_WIDE) and user_id != principal.sub:
+    if not (principal.has(*UPSELLS_ORG_WIDE) or (principal.has(Role.CUSTOMER) and user_id == principal.sub)
+            or await _sells_to(conn, principal, user_id)):
         raise CustomerNotFound(f"customer {user_id} not found")
     live = await orders_service.active_orders_for(conn, user_id, now)
     types = [user_type] if user_type else sorted({o.user_type.value for o in live}) or ["TENANT"]

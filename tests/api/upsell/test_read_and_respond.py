@@ -65,8 +65,7 @@ async def test_customer_sees_only_their_own_and_anything_else_is_404(client, aut
 
 async def test_reads_401_403_404_422(client, auth):
     assert_problem(await client.get(UPSELLS), 401, "not_authenticated")
-    for role in ("FINANCE_ADMIN", "SUPERVISOR", "RM"):
-        assert_problem(await client.get(UPSELLS, headers=auth.headers(role)), 403, "forbidden")
+    assert_problem(await client.get(UPSELLS, headers=auth.headers("FINANCE_ADMIN")), 403, "forbidden")
     assert_problem(await client.get(f"{UPSELLS}/{uuid.uuid4()}", headers=auth.headers("SERVICE")), 404,
                    "upsell_not_found")
     assert_problem(await client.get(f"{UPSELLS}/not-a-uuid", headers=auth.headers("SERVICE")), 422,
@@ -116,3 +115,36 @@ async def test_response_401_403(client, auth):
                    "not_authenticated")
     for role in ("SALES_ADMIN", "PRODUCT_MANAGER", "RM"):
         assert_problem(await respond(client, auth.headers(role), a1["id"], "PRESENTED"), 403, "forbidden")
+
+
+async def test_rm_reads_the_upsells_and_decisions_of_customers_they_work_with_only(client, auth, engine):
+    """The RM sees why an automated upsell was suppressed (stage rule) for the customer of their pipeline."""
+    from tests.api.upsell.test_create import rm_with_customer
+
+    plans = await start(client, auth)
+    rm, customer = await rm_with_customer(client, auth, engine, "NEGOTIATION")
+    other_rm, _ = await rm_with_customer(client, auth, engine)
+    service = auth.headers("SERVICE")
+    assert (await create(client, service, plans["premium"], customer)).status_code == 409
+    mine = (await create(client, auth.rm(uuid.UUID(rm["id"])), plans["premium"], customer,
+                         channel="RM_CALL")).json()
+    headers = auth.rm(uuid.UUID(rm["id"]))
+    by_outcome = {d["outcome"]: d for d in await decisions(client, headers, customer)}
+    suppressed, created = by_outcome["SUPPRESSED"], by_outcome["CREATED"]
+    assert (suppressed["outcome"], [x["rule"] for x in suppressed["rules"] if not x["passed"]]) == (
+        "SUPPRESSED", ["STAGE"])
+    assert created["upsell_id"] == mine["id"]
+    stage = next(x for x in suppressed["rules"] if x["rule"] == "STAGE")
+    assert stage["figures"]["suppressing_stages"] == ["NEGOTIATION"]
+    listed = await client.get(UPSELLS, params={"user_id": customer}, headers=headers)
+    assert [u["id"] for u in listed.json()["items"]] == [mine["id"]]
+    assert (await client.get(f"{UPSELLS}/{mine['id']}", headers=headers)).status_code == 200
+    assert (await client.get(f"{UPSELLS}/recommendations/{customer}", headers=headers)).status_code == 200
+    assert (await client.get(UPSELLS, headers=headers)).json()["items"] == []  # no customer named: nothing
+    stranger = auth.rm(uuid.UUID(other_rm["id"]))
+    assert (await client.get(UPSELLS, params={"user_id": customer}, headers=stranger)).json()["items"] == []
+    assert_problem(await client.get(f"{UPSELLS}/{mine['id']}", headers=stranger), 404, "upsell_not_found")
+    assert_problem(await client.get(f"{UPSELLS}/decisions", params={"user_id": customer}, headers=stranger), 404,
+                   "customer_not_found")
+    assert_problem(await client.get(f"{UPSELLS}/recommendations/{customer}", headers=stranger), 404,
+                   "customer_not_found")

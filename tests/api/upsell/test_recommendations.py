@@ -60,7 +60,8 @@ async def test_scoping_and_errors(client, auth):
     await start(client, auth)
     user = str(uuid.uuid4())
     assert_problem(await client.get(url(user)), 401, "not_authenticated")
-    assert_problem(await client.get(url(user), headers=auth.headers("RM")), 403, "forbidden")
+    assert_problem(await client.get(url(user), headers=auth.headers("FINANCE_ADMIN")), 403, "forbidden")
+    assert_problem(await client.get(url(user), headers=auth.headers("RM")), 404, "customer_not_found")
     assert_problem(await client.get(url(user), headers=auth.headers("CUSTOMER")), 404, "customer_not_found")
     assert_problem(await client.get(url("me"), headers=auth.headers("SERVICE")), 422, "validation_error")
     assert_problem(await client.get(url(user), params={"user_type": "LANDLORD"}, headers=auth.headers("SERVICE")),
