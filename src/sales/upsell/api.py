@@ -14,9 +14,10 @@ from sales.core.openapi import problem_response
 from sales.upsell import service
 from sales.upsell.enums import UpsellChannel, UpsellStatus
 from sales.upsell.errors import UpsellSuppressed
-from sales.upsell.permissions import UpsellsCheckout, UpsellsCreate, UpsellsFunnel, UpsellsRead, UpsellsRespond
-from sales.upsell.schemas import (CheckoutRead, DecisionRead, Funnel, Recommendations, UpsellCreate,
-                                  UpsellRead, UpsellRespond)
+from sales.upsell.permissions import (UpsellsCheckout, UpsellsConfigure, UpsellsCreate, UpsellsFunnel, UpsellsRead,
+                                      UpsellsRespond)
+from sales.upsell.schemas import (CheckoutRead, DecisionRead, Funnel, Recommendations, TriggerConfigRead,
+                                  TriggerConfigWrite, UpsellCreate, UpsellRead, UpsellRespond)
 
 router = make_router(tags=["upsells"])
 
@@ -69,6 +70,19 @@ class FunnelGroupBy(StrEnum):
     channel = "channel"
     user_type = "user_type"
     variant = "variant"
+
+
+@router.get("/upsells/triggers", response_model=TriggerConfigRead)
+async def get_triggers(principal: UpsellsConfigure, conn: Conn):
+    """The trigger configuration in force (version 0: the PRD defaults)."""
+    return respond(await service.trigger_config(conn))
+
+
+@router.put("/upsells/triggers", response_model=TriggerConfigRead,
+            responses={409: problem_response("`version` is no longer the version in force")})
+async def put_triggers(data: TriggerConfigWrite, principal: UpsellsConfigure, conn: Conn, now: Now):
+    """Replace the trigger configuration: stored as the next version and audited."""
+    return respond(await service.put_trigger_config(conn, principal, data=data, now=now))
 
 
 @router.get("/upsells/funnel", response_model=Funnel)

@@ -25,3 +25,9 @@ class InvalidResponse(Conflict):
     """A response that does not move the upsell forward (e.g. CLICKED before PRESENTED)."""
 
     code, title = "invalid_response", "Response not allowed from the current status"
+
+
+class TriggerConfigChanged(Conflict):
+    """PUT /upsells/triggers named a version that is no longer the one in force (or lost a concurrent race)."""
+
+    code, title = "trigger_config_changed", "Trigger configuration changed"

@@ -1,7 +1,7 @@
 """Upsell (PRD §3.2.2) and the gating decisions of the upsell engine (issue 11)."""
 from __future__ import annotations
 
-from sqlalchemy import Column, Index, PrimaryKeyConstraint, String, Table
+from sqlalchemy import Column, Index, Integer, PrimaryKeyConstraint, String, Table
 
 from sales.core.tables import metadata
 from sales.core.types import JSONType, Money, UTCDateTime, UUIDType
@@ -75,4 +75,13 @@ upsell_trigger_fires = Table(
     Column("upsell_id", UUIDType, nullable=False),
     Column("fired_at", UTCDateTime, nullable=False),
     PrimaryKeyConstraint("user_id", "cause"),
+)
+
+# GET/PUT /upsells/triggers: every version of the trigger configuration is kept (the highest is in force).
+upsell_trigger_configs = Table(
+    "upsell_trigger_configs", metadata,
+    Column("version", Integer, primary_key=True),
+    Column("config", JSONType, nullable=False),
+    Column("created_by", UUIDType, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
 )

@@ -21,3 +21,5 @@ UpsellsRespond = Annotated[Principal, Depends(require(Role.CUSTOMER, Role.SERVIC
 UpsellsFunnel = Annotated[Principal, Depends(require(Role.PRODUCT_MANAGER, Role.SALES_ADMIN, Role.FINANCE_ADMIN))]
 # POST /upsells/{id}/checkout: the CUSTOMER who owns the upsell.
 UpsellsCheckout = Annotated[Principal, Depends(require(Role.CUSTOMER))]
+# GET/PUT /upsells/triggers: SALES_ADMIN and PRODUCT_MANAGER (issue 11).
+UpsellsConfigure = Annotated[Principal, Depends(require(Role.SALES_ADMIN, Role.PRODUCT_MANAGER))]

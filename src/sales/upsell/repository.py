@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales.core.auth import Principal, Role
 from sales.core.db import is_postgres
-from sales.upsell.models import upsell_decisions, upsell_trigger_fires, upsell_user_gates, upsells
+from sales.upsell.models import (upsell_decisions, upsell_trigger_configs, upsell_trigger_fires,
+                                 upsell_user_gates, upsells)
 from sales.upsell.permissions import UPSELLS_ORG_WIDE
 
 
@@ -172,3 +173,17 @@ async def funnel(conn: AsyncConnection, *, since: datetime, until: datetime, gro
              .where(upsells.c.created_at >= since, upsells.c.created_at < until)
              .group_by(key).order_by(key))
     return list((await conn.execute(query)).all())
+
+
+# --- trigger configuration -------------------------------------------------------------------------------
+
+async def latest_config(conn: AsyncConnection) -> Any:
+    query = select(upsell_trigger_configs).order_by(upsell_trigger_configs.c.version.desc()).limit(1)
+    return (await conn.execute(query)).first()
+
+
+async def insert_config(conn: AsyncConnection, values: dict[str, Any]) -> bool:
+    """Add a version; False when that version exists (a concurrent PUT got there first)."""
+    statement = _insert(conn, upsell_trigger_configs).values(**values).on_conflict_do_nothing(
+        index_elements=["version"])
+    return (await conn.execute(statement)).rowcount == 1

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -10,9 +12,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from sales.catalog.enums import UserType
 from sales.core.fields import JSONObject, bounded_text
 from sales.core.money import DecimalNumber
+from sales.upsell import rules
 from sales.upsell.enums import DecisionOutcome, UpsellChannel, UpsellResponse, UpsellStatus
 
 TriggerEvent = bounded_text(128, min_length=1)
+
+
+class TriggerName(StrEnum):
+    QUOTA_THRESHOLD = "QUOTA_THRESHOLD"
+    VIEWS_WITHOUT_CONTACT = "VIEWS_WITHOUT_CONTACT"
+    PLAN_EXPIRED = "PLAN_EXPIRED"
 Variant = bounded_text(64, min_length=1)
 
 
@@ -143,3 +152,35 @@ class CheckoutRead(BaseModel):
     plan_id: UUID
     amount: DecimalNumber
     requested_at: datetime
+
+
+class TriggerConfig(BaseModel):
+    """The upsell engine's configurable figures (issue 11); defaults are the PRD's."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    quota_threshold_percent: Annotated[Decimal, Field(ge=1, le=100, max_digits=4, decimal_places=1)] = (
+        rules.QUOTA_THRESHOLD_PERCENT)
+    views_without_contact: Annotated[int, Field(ge=1, le=1000, strict=True)] = rules.VIEWS_WITHOUT_CONTACT
+    offer_window_days: Annotated[int, Field(ge=1, le=90, strict=True)] = rules.OFFER_WINDOW.days
+    attribution_window_days: Annotated[int, Field(ge=1, le=90, strict=True)] = rules.ATTRIBUTION_WINDOW.days
+    enabled_triggers: list[TriggerName] = Field(
+        default_factory=lambda: list(TriggerName), max_length=3,
+        description="triggers that may fire; an upsell created through POST /upsells is not affected")
+
+
+class TriggerConfigWrite(TriggerConfig):
+    """PUT /upsells/triggers: the whole configuration; `version` (optional) = the version it replaces."""
+
+    version: Annotated[int, Field(ge=0, le=10**9, strict=True)] | None = None
+
+
+class TriggerConfigRead(BaseModel):
+    version: int = Field(description="0: the defaults, never changed")
+    quota_threshold_percent: DecimalNumber
+    views_without_contact: int
+    offer_window_days: int
+    attribution_window_days: int
+    enabled_triggers: list[TriggerName]
+    updated_by: UUID | None
+    updated_at: datetime | None

@@ -25,10 +25,12 @@ from sales.orders import service as orders_service
 from sales.pipelines import service as pipelines_service
 from sales.upsell import repository, rules
 from sales.upsell.enums import DecisionOutcome, UpsellChannel, UpsellResponse, UpsellStatus
-from sales.upsell.errors import CustomerNotFound, InvalidResponse, UpsellClosed, UpsellNotFound
+from sales.upsell.errors import (CustomerNotFound, InvalidResponse, TriggerConfigChanged, UpsellClosed,
+                                 UpsellNotFound)
 from sales.upsell.models import upsell_decisions, upsells
 from sales.upsell.permissions import UPSELLS_ORG_WIDE
-from sales.upsell.schemas import (CheckoutRead, DecisionRead, Funnel, FunnelGroup, GateRead, RecommendationRead,
+from sales.upsell.schemas import (CheckoutRead, DecisionRead, TriggerConfig, TriggerConfigRead, TriggerConfigWrite,
+                                  TriggerName, Funnel, FunnelGroup, GateRead, RecommendationRead,
                                   Recommendations, UpsellCreate, UpsellRead)
 from sales.usage import rules as usage_rules
 from sales.usage import service as usage_service
@@ -87,6 +89,7 @@ async def decide(conn: AsyncConnection, actor: Principal | None, *, user_id: UUI
     """Gate one upsell and record the decision (CREATED with the PENDING upsell, or SUPPRESSED with no upsell)."""
     await repository.lock_user(conn, user_id, now)
     gate = await gate_for(conn, user_id=user_id, channel=channel, now=now)
+    config = await trigger_config(conn)
     upsell = None
     if gate.allowed:
         assert gate.channel is not None
@@ -95,7 +98,7 @@ async def decide(conn: AsyncConnection, actor: Principal | None, *, user_id: UUI
             "target_plan_id": target_plan_id, "trigger_event": trigger_event, "trigger_context": trigger_context,
             "status": UpsellStatus.PENDING.value, "channel": gate.channel.value,
             "experiment_variant": experiment_variant, "created_at": now, "updated_at": now,
-            "expires_at": now + rules.OFFER_WINDOW}))
+            "expires_at": now + timedelta(days=config.offer_window_days)}))
         await audit.record(conn, actor, action="upsell.created", entity_type="upsell", entity_id=upsell.id, at=now,
                            after=upsell)
     decision = _decision(await repository.insert_decision(conn, {
@@ -254,6 +257,9 @@ async def on_usage(conn: AsyncConnection, *, user_id: UUID, plan_id: UUID, order
                    now: datetime) -> tuple[DecisionRead, UpsellRead | None] | None:
     """QUOTA_THRESHOLD (UPR-002, US-SALE-001) from one usage measurement of the user's current plan. A
     measurement older than the stored one, or of a plan the user no longer holds, triggers nothing."""
+    config = await trigger_config(conn)
+    if TriggerName.QUOTA_THRESHOLD not in config.enabled_triggers:
+        return None
     plan = await catalog_service.get_plan_facts(conn, plan_id)
     if plan is None:
         raise UnknownPlan(plan_id)
@@ -266,7 +272,7 @@ async def on_usage(conn: AsyncConnection, *, user_id: UUID, plan_id: UUID, order
         return None
     trigger = rules.quota_threshold(
         percent=usage_rules.percent_used(quota=quota, used=used), used=used, quota=quota, quota_name=quota_name,
-        current=facts(plan), cause_scope=str(order_id or plan_id),
+        current=facts(plan), cause_scope=str(order_id or plan_id), threshold=config.quota_threshold_percent,
         catalogue=[facts(p) for p in await catalog_service.plans_on_sale(conn, plan.user_type.value)])
     if trigger is None:
         return None
@@ -281,10 +287,13 @@ async def on_view(conn: AsyncConnection, *, user_id: UUID, source: str,
     """VIEWS_WITHOUT_CONTACT (UPR-003) after a property view is stored: 5 views without a contact since the
     user's last upsell -> IN_APP_BANNER for the next plan up. The viewer is a BUYER when they hold a live BUYER
     plan, else a TENANT."""
+    config = await trigger_config(conn)
+    if TriggerName.VIEWS_WITHOUT_CONTACT not in config.enabled_triggers:
+        return None
     last = await repository.last_upsell(conn, user_id)
     since = last.created_at if last is not None else EPOCH
     views = await customers_service.views_without_contact_since(conn, user_id, since)
-    if views < rules.VIEWS_WITHOUT_CONTACT:
+    if views < config.views_without_contact:
         return None
     live = {o.user_type.value for o in await orders_service.active_orders_for(conn, user_id, now)}
     user_type = next((t for t in VIEWER_TYPES if t in live), "TENANT")
@@ -294,7 +303,8 @@ async def on_view(conn: AsyncConnection, *, user_id: UUID, source: str,
     trigger = rules.views_without_contact(
         views=views, since=last.created_at if last is not None else None,
         since_upsell_id=last.id if last is not None else None, current=current_facts,
-        target=rules.upgrade_target(current_facts, catalogue, user_type=user_type))
+        target=rules.upgrade_target(current_facts, catalogue, user_type=user_type),
+        threshold=config.views_without_contact)
     if trigger is None:
         return None
     return await fire(conn, trigger, user_id=user_id, user_type=user_type, source=source, now=now)
@@ -305,6 +315,8 @@ async def on_plan_expired(conn: AsyncConnection, *, user_id: UUID, plan_id: UUID
                           now: datetime) -> tuple[DecisionRead, UpsellRead | None] | None:
     """PLAN_EXPIRED: renewal of the expired plan, once per order, unless the order did not end by expiry
     (refunded, cancelled) or the user already holds a live plan of that type at the same tier or above."""
+    if TriggerName.PLAN_EXPIRED not in (await trigger_config(conn)).enabled_triggers:
+        return None
     plan = await catalog_service.get_plan_facts(conn, plan_id)
     if plan is None:
         raise UnknownPlan(plan_id)
@@ -379,8 +391,9 @@ async def attribute_payment(conn: AsyncConnection, *, user_id: UUID, order_id: U
                             plan_id: UUID, amount: Decimal, paid_at: datetime, now: datetime) -> UpsellRead | None:
     """Issue 11: a payment naming no upsell converts the user's latest upsell recommending that plan when it is
     the user's first payment for the plan within the attribution window (7 days from the upsell's creation)."""
+    window = timedelta(days=(await trigger_config(conn)).attribution_window_days)
     candidate = await repository.attributable(conn, user_id=user_id, plan_id=plan_id, paid_at=paid_at,
-                                              window=rules.ATTRIBUTION_WINDOW, statuses=CONVERTIBLE)
+                                              window=window, statuses=CONVERTIBLE)
     if candidate is None:
         return None
     earlier = [o for o in await orders_service.orders_of_user(conn, user_id)
@@ -502,3 +515,35 @@ async def checkout(conn: AsyncConnection, principal: Principal, *, upsell_id: UU
         "payment_request_id": request_id, "upsell_id": upsell_id, "user_id": result.user_id,
         "plan_id": result.plan_id, "amount": result.amount, "currency": "INR"})
     return result, True
+
+
+# --- trigger configuration -------------------------------------------------------------------------------
+
+def _config_read(row: Any) -> TriggerConfigRead:
+    if row is None:
+        return TriggerConfigRead(version=0, **TriggerConfig().model_dump(), updated_by=None, updated_at=None)
+    return TriggerConfigRead(version=row.version, **TriggerConfig.model_validate(row.config).model_dump(),
+                             updated_by=row.created_by, updated_at=row.created_at)
+
+
+async def trigger_config(conn: AsyncConnection) -> TriggerConfigRead:
+    """The configuration in force: the highest version, or the PRD defaults (version 0)."""
+    return _config_read(await repository.latest_config(conn))
+
+
+async def put_trigger_config(conn: AsyncConnection, principal: Principal, *, data: TriggerConfigWrite,
+                             now: datetime) -> TriggerConfigRead:
+    """PUT /upsells/triggers: store the configuration as the next version (audited). With `version`, only if
+    that is still the version in force (409 otherwise); two concurrent PUTs never both win one version."""
+    before = await trigger_config(conn)
+    if data.version is not None and data.version != before.version:
+        raise TriggerConfigChanged(f"version {before.version} is in force, not {data.version}")
+    config = TriggerConfig.model_validate(data.model_dump(exclude={"version"}))
+    stored = {**config.model_dump(mode="json"), "enabled_triggers": sorted(set(config.enabled_triggers))}
+    if not await repository.insert_config(conn, {"version": before.version + 1, "config": stored,
+                                                 "created_by": principal.sub, "created_at": now}):
+        raise TriggerConfigChanged(f"version {before.version + 1} was just stored by someone else")
+    after = await trigger_config(conn)
+    await audit.record(conn, principal, action="upsell.triggers.updated", entity_type="upsell_trigger_config",
+                       entity_id=after.version, at=now, before=before, after=after)
+    return after

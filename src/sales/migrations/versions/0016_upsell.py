@@ -60,9 +60,17 @@ def upgrade() -> None:
     sa.Column('fired_at', _TS, nullable=False),
     sa.PrimaryKeyConstraint('user_id', 'cause', name=op.f('pk_upsell_trigger_fires'))
     )
+    op.create_table('upsell_trigger_configs',
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('config', _JSON, nullable=False),
+    sa.Column('created_by', sa.Uuid(), nullable=True),
+    sa.Column('created_at', _TS, nullable=False),
+    sa.PrimaryKeyConstraint('version', name=op.f('pk_upsell_trigger_configs'))
+    )
 
 
 def downgrade() -> None:
+    op.drop_table('upsell_trigger_configs')
     op.drop_table('upsell_trigger_fires')
     op.drop_table('upsell_user_gates')
     with op.batch_alter_table('upsell_decisions', schema=None) as batch_op:
