@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales.customers.schemas import PropertyViewed
+from sales.inventory.schemas import ListingStats
 from sales.events.payloads import object_data
 from sales.events.registry import ConsumedEvent, handles
 from sales.orders.schemas import PaymentCompleted, PlanExpired
@@ -53,3 +54,12 @@ async def plan_expired(conn: AsyncConnection, event: ConsumedEvent) -> None:
     data = PlanExpired.model_validate(object_data(event))
     await service.on_plan_expired(conn, user_id=data.user_id, plan_id=data.plan_id, order_id=data.order_id,
                                   expired_at=data.expired_at, source=f"event:{event.id}", now=event.now)
+
+
+@handles("inventory.listing.stats")
+async def low_listing_views(conn: AsyncConnection, event: ConsumedEvent) -> None:
+    """US-SALE-002 LOW_LISTING_VIEWS: after the inventory handler stored the listing's 7-day views, a listing boost
+    offer (PUSH_NOTIFICATION) to its owner when the listing is 7+ days old and below the city average."""
+    data = ListingStats.model_validate(object_data(event))
+    await service.on_listing_stats(conn, event.principal, listing_id=data.listing_id, source=f"event:{event.id}",
+                                   now=event.now)

@@ -33,6 +33,7 @@ FREQUENCY_CAP = 3                                  # UPR-005
 FREQUENCY_WINDOW = timedelta(days=7)               # UPR-005
 QUOTA_THRESHOLD_PERCENT = Decimal("80")            # UPR-002 (configurable)
 VIEWS_WITHOUT_CONTACT = 5                          # UPR-003 (configurable)
+BOOST_EXPECTED_EXTRA_VIEWS = 30                    # US-SALE-002 ROI message without boost history (configurable)
 OFFER_WINDOW = timedelta(days=7)                   # expiry of an unanswered offer
 ATTRIBUTION_WINDOW = timedelta(days=7)             # an unnamed payment converts an upsell this young
 FREE_TIER = 0                                      # a user holding no live plan of the type is on tier 0
@@ -235,6 +236,35 @@ def plan_expired(*, plan: PlanFacts, order_id: UUID, expired_at: datetime) -> Tr
         return None
     return Trigger("PLAN_EXPIRED", f"PLAN_EXPIRED:{order_id}", UpsellChannel.IN_APP_BANNER, None, plan.id, {
         "order_id": str(order_id), "expired_plan_id": str(plan.id), "expired_at": _iso(expired_at)})
+
+
+LISTING_MIN_AGE = timedelta(days=7)                # US-SALE-002: a listing at least 7 days old
+BOOST_FEATURE = "listing_boost_days"
+
+
+def low_listing_views(*, listing_id: UUID, status: str, listed_at: datetime, views_7d: int | None,
+                      city_average: Decimal | None, now: datetime, current: PlanFacts | None,
+                      catalogue: Iterable[PlanFacts], expected_extra_views: int) -> Trigger | None:
+    """LOW_LISTING_VIEWS (US-SALE-002): an AVAILABLE listing at least 7 days old whose views_7d are below its
+    city's average -> the lowest OWNER plan above the owner's tier with more listing boost days, by
+    PUSH_NOTIFICATION, with the ROI message (expected extra views); once per listing."""
+    if (status != "AVAILABLE" or now - listed_at < LISTING_MIN_AGE or views_7d is None or city_average is None
+            or Decimal(views_7d) >= city_average):
+        return None
+    tier = current.tier if current is not None else FREE_TIER
+    boost = _quota_value(current.features.get(BOOST_FEATURE)) if current is not None else None
+    better = [p for p in catalogue
+              if p.active and p.user_type == "OWNER" and p.tier > tier
+              and (q := _quota_value(p.features.get(BOOST_FEATURE))) is not None and q > (boost or 0)]
+    target = min(better, key=lambda p: (p.tier, p.price, p.code), default=None)
+    if target is None:
+        return None
+    return Trigger("LOW_LISTING_VIEWS", f"LOW_LISTING_VIEWS:{listing_id}", UpsellChannel.PUSH_NOTIFICATION,
+                   current.id if current else None, target.id, {
+                       "listing_id": str(listing_id), "views_7d": views_7d, "city_avg_views_7d": str(city_average),
+                       "listing_age_days": (now - listed_at).days, "price": str(target.price),
+                       "boost_days": target.features.get(BOOST_FEATURE),
+                       "expected_extra_views_7d": expected_extra_views, "expected_basis": "CONFIGURED_DEFAULT"})
 
 
 def upgrade_target(current: PlanFacts | None, catalogue: Iterable[PlanFacts], *, user_type: str) -> PlanFacts | None:

@@ -22,6 +22,7 @@ class TriggerName(StrEnum):
     QUOTA_THRESHOLD = "QUOTA_THRESHOLD"
     VIEWS_WITHOUT_CONTACT = "VIEWS_WITHOUT_CONTACT"
     PLAN_EXPIRED = "PLAN_EXPIRED"
+    LOW_LISTING_VIEWS = "LOW_LISTING_VIEWS"
 Variant = bounded_text(64, min_length=1)
 
 
@@ -164,8 +165,10 @@ class TriggerConfig(BaseModel):
     views_without_contact: Annotated[int, Field(ge=1, le=1000, strict=True)] = rules.VIEWS_WITHOUT_CONTACT
     offer_window_days: Annotated[int, Field(ge=1, le=90, strict=True)] = rules.OFFER_WINDOW.days
     attribution_window_days: Annotated[int, Field(ge=1, le=90, strict=True)] = rules.ATTRIBUTION_WINDOW.days
+    boost_expected_extra_views: Annotated[int, Field(ge=0, le=100000, strict=True)] = (
+        rules.BOOST_EXPECTED_EXTRA_VIEWS)
     enabled_triggers: list[TriggerName] = Field(
-        default_factory=lambda: list(TriggerName), max_length=3,
+        default_factory=lambda: list(TriggerName), max_length=4,
         description="triggers that may fire; an upsell created through POST /upsells is not affected")
 
 
@@ -181,6 +184,7 @@ class TriggerConfigRead(BaseModel):
     views_without_contact: int
     offer_window_days: int
     attribution_window_days: int
+    boost_expected_extra_views: int
     enabled_triggers: list[TriggerName]
     updated_by: UUID | None
     updated_at: datetime | None

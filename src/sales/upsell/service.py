@@ -20,6 +20,7 @@ from sales.core.auth import Principal, Role
 from sales.core.errors import Forbidden, InvalidInput
 from sales.core.http import AFTER_TIME_AND_ID, cursor_after
 from sales.customers import service as customers_service
+from sales.inventory import service as inventory_service
 from sales.notifications import service as notifications_service
 from sales.orders import service as orders_service
 from sales.pipelines import service as pipelines_service
@@ -332,6 +333,25 @@ async def on_plan_expired(conn: AsyncConnection, *, user_id: UUID, plan_id: UUID
     if current is not None:
         trigger = dataclasses.replace(trigger, current_plan_id=current.id)
     return await fire(conn, trigger, user_id=user_id, user_type=plan.user_type.value, source=source, now=now)
+
+
+async def on_listing_stats(conn: AsyncConnection, principal: Principal, *, listing_id: UUID, source: str,
+                           now: datetime) -> tuple[DecisionRead, UpsellRead | None] | None:
+    """LOW_LISTING_VIEWS (US-SALE-002) after a listing's 7-day views are stored: a listing boost for its owner
+    when the listing is at least 7 days old and below its city's average; once per listing."""
+    config = await trigger_config(conn)
+    if TriggerName.LOW_LISTING_VIEWS not in config.enabled_triggers:
+        return None
+    listing = await inventory_service.get_listing(conn, principal, listing_id=listing_id)
+    current = await current_plan(conn, user_id=listing.owner_id, user_type="OWNER", now=now)
+    trigger = rules.low_listing_views(
+        listing_id=listing.id, status=listing.status.value, listed_at=listing.listed_at, views_7d=listing.views_7d,
+        city_average=listing.city_avg_views_7d, now=now, current=facts(current) if current else None,
+        catalogue=[facts(p) for p in await catalog_service.plans_on_sale(conn, "OWNER")],
+        expected_extra_views=config.boost_expected_extra_views)
+    if trigger is None:
+        return None
+    return await fire(conn, trigger, user_id=listing.owner_id, user_type="OWNER", source=source, now=now)
 
 
 # --- expiry ------------------------------------------------------------------------------------------

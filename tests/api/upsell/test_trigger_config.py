@@ -15,8 +15,8 @@ from tests.commerce_builders import event, send, statuses
 
 TRIGGERS = f"{UPSELLS}/triggers"
 DEFAULTS = {"version": 0, "quota_threshold_percent": 80, "views_without_contact": 5, "offer_window_days": 7,
-            "attribution_window_days": 7,
-            "enabled_triggers": ["QUOTA_THRESHOLD", "VIEWS_WITHOUT_CONTACT", "PLAN_EXPIRED"],
+            "attribution_window_days": 7, "boost_expected_extra_views": 30,
+            "enabled_triggers": ["QUOTA_THRESHOLD", "VIEWS_WITHOUT_CONTACT", "PLAN_EXPIRED", "LOW_LISTING_VIEWS"],
             "updated_by": None, "updated_at": None}
 
 
@@ -34,7 +34,7 @@ async def test_defaults_then_a_new_version_that_the_triggers_follow(client, auth
     r = await send(client, "PUT", TRIGGERS, config(version=0), pm)
     assert r.status_code == 200, r.text
     assert r.json() == {"version": 1, "quota_threshold_percent": 90.0, "views_without_contact": 3,
-                        "offer_window_days": 2, "attribution_window_days": 3,
+                        "offer_window_days": 2, "attribution_window_days": 3, "boost_expected_extra_views": 30,
                         "enabled_triggers": ["QUOTA_THRESHOLD", "VIEWS_WITHOUT_CONTACT"],
                         "updated_by": str(uuid.UUID(int=7)), "updated_at": "2026-01-10T10:00:00Z"}
     assert (await client.get(TRIGGERS, headers=auth.admin)).json()["version"] == 1
@@ -86,7 +86,7 @@ async def test_stale_version_and_concurrent_puts_conflict(client, auth):
 @pytest.mark.parametrize(("field", "value"), [
     ("quota_threshold_percent", Decimal("0")), ("quota_threshold_percent", Decimal("100.5")),
     ("quota_threshold_percent", Decimal("80.25")), ("views_without_contact", 0), ("views_without_contact", "5"),
-    ("offer_window_days", 91), ("attribution_window_days", True), ("enabled_triggers", ["LOW_LISTING_VIEWS"]),
+    ("offer_window_days", 91), ("attribution_window_days", True), ("enabled_triggers", ["NOPE"]),
     ("unknown", 1),
 ])
 async def test_bad_configuration_is_422_naming_the_field(client, auth, field, value):

@@ -157,3 +157,24 @@ def test_plan_expired_offers_the_same_plan_once_per_order_and_never_a_retired_on
     assert t is not None and (t.trigger_event, t.cause, t.target_plan_id, t.channel) == (
         "PLAN_EXPIRED", f"PLAN_EXPIRED:{order_id}", premium.id, C.IN_APP_BANNER)
     assert rules.plan_expired(plan=plan(1, {}, active=False), order_id=order_id, expired_at=NOW) is None
+
+
+def test_us_sale_002_low_listing_views_boundaries():
+    boost = plan(1, {"listing_boost_days": 15}, user_type="OWNER", price="1999.00")
+    no_boost = plan(1, {"tenant_contacts": 50}, user_type="OWNER")
+    listed = NOW - timedelta(days=7)
+
+    def fire(**kw):  # type: ignore[no-untyped-def]
+        args = {"listing_id": uuid.uuid4(), "status": "AVAILABLE", "listed_at": listed, "views_7d": 9,
+                "city_average": Decimal("10.00"), "now": NOW, "current": None, "catalogue": [boost, no_boost],
+                "expected_extra_views": 30, **kw}
+        return rules.low_listing_views(**args)
+
+    t = fire()
+    assert t is not None and (t.channel, t.target_plan_id, t.context["expected_extra_views_7d"]) == (
+        C.PUSH_NOTIFICATION, boost.id, 30)
+    assert fire(views_7d=10) is None                               # at the average: not below
+    assert fire(listed_at=listed + timedelta(seconds=1)) is None   # younger than 7 days
+    assert fire(status="LET_OUT") is None
+    assert fire(views_7d=None) is None and fire(city_average=None) is None
+    assert fire(current=boost) is None                             # nothing above with more boost days
