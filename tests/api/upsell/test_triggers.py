@@ -150,7 +150,7 @@ async def test_upr_003_a_contact_resets_the_count_and_an_out_of_order_old_view_c
 
 
 async def test_upr_003_counts_again_from_the_last_upsell(client, auth):
-    plans = await start(client, auth)
+    await start(client, auth)
     user = str(uuid.uuid4())
     await statuses(client, auth, *(view(user, at=f"2026-01-10T09:0{i}:00Z") for i in range(5)))
     [first] = await upsells_of(client, auth, user)
