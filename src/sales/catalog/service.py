@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from sqlalchemy import true
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales.catalog import repository
@@ -104,3 +105,9 @@ async def get_plan_facts(conn: AsyncConnection, plan_id: UUID) -> PlanRead | Non
 
 async def plans_by_id(conn: AsyncConnection, plan_ids: set[UUID]) -> dict[UUID, PlanRead]:
     return {row.id: _read(row) for row in await repository.get_many(conn, plan_ids)}
+
+
+async def plans_on_sale(conn: AsyncConnection, user_type: str, *, limit: int = 200) -> list[PlanRead]:
+    """The active plans of one user type, by tier (the upsell engine's catalogue, issue 11)."""
+    return [_read(r) for r in await repository.list_(conn, scope=true(), user_type=user_type, active=True,
+                                                     limit=limit, after=None)]

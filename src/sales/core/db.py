@@ -118,6 +118,9 @@ class LazyTransaction:
         self._writes = writes
         self._conn: AsyncConnection | None = None
         self.now_cache: Any = None
+        # Set by a route that answers an error after recording why (a suppressed upsell decision, issue 11):
+        # its writes are committed although the response is >= 400. Nothing else may have been written.
+        self.commit_on_failure = False
 
     async def connection(self) -> AsyncConnection:
         if self._conn is None:

@@ -152,7 +152,7 @@ class UnitOfWorkMiddleware:
                 await idempotency.store(await uow.connection(), attempt, status=response.status,
                                         content_type=response.content_type, body=bytes(response.body),
                                         frozen_clock_allowed=self._frozen_clock_allowed, ttl=self.idempotency_ttl)
-            await uow.finish(commit=succeeded)
+            await uow.finish(commit=succeeded or (uow.commit_on_failure and response.status < 500))
         except BaseException:
             await _shielded(self._abandon(uow, attempt))
             raise

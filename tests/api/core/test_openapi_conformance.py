@@ -50,6 +50,10 @@ SEMANTIC_422: dict[str, str] = {
     "POST /allocations/{allocation_id}/reassign": "unknown or inactive RM; override_capacity needs to_rm_id",
     "PUT /orders/{order_id}": "unknown plan; the amount may not fall below what was refunded",
     "PUT /usage/{user_id}": "unknown plan",
+    "POST /upsells": "unknown or retired target plan, a plan of another user type or not above the current one",
+    "GET /upsells/funnel": "`from` must be before `to`",
+    "PUT /upsells/triggers": "`quota_threshold_percent` has one decimal place; the day counts 62.0 are integers to "
+                             "JSON Schema, not to the API",
 }
 
 # operation -> (the defect, the Schemathesis settings that step around it until its fix is merged)
