@@ -7,10 +7,10 @@ from enum import StrEnum
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from sales.catalog.enums import UserType
-from sales.core.fields import JSONObject, bounded_text
+from sales.core.fields import JSONObject, bounded_integer, bounded_text, json_number
 from sales.core.money import DecimalNumber
 from sales.upsell import rules
 from sales.upsell.enums import DecisionOutcome, UpsellChannel, UpsellResponse, UpsellStatus
@@ -160,13 +160,12 @@ class TriggerConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    quota_threshold_percent: Annotated[Decimal, Field(ge=1, le=100, max_digits=4, decimal_places=1)] = (
-        rules.QUOTA_THRESHOLD_PERCENT)
-    views_without_contact: Annotated[int, Field(ge=1, le=1000, strict=True)] = rules.VIEWS_WITHOUT_CONTACT
-    offer_window_days: Annotated[int, Field(ge=1, le=90, strict=True)] = rules.OFFER_WINDOW.days
-    attribution_window_days: Annotated[int, Field(ge=1, le=90, strict=True)] = rules.ATTRIBUTION_WINDOW.days
-    boost_expected_extra_views: Annotated[int, Field(ge=0, le=100000, strict=True)] = (
-        rules.BOOST_EXPECTED_EXTRA_VIEWS)
+    quota_threshold_percent: Annotated[Decimal, Field(ge=1, le=100, max_digits=4, decimal_places=1),
+                                       BeforeValidator(json_number)] = rules.QUOTA_THRESHOLD_PERCENT
+    views_without_contact: bounded_integer(ge=1, le=1000) = rules.VIEWS_WITHOUT_CONTACT
+    offer_window_days: bounded_integer(ge=1, le=90) = rules.OFFER_WINDOW.days
+    attribution_window_days: bounded_integer(ge=1, le=90) = rules.ATTRIBUTION_WINDOW.days
+    boost_expected_extra_views: bounded_integer(ge=0, le=100000) = rules.BOOST_EXPECTED_EXTRA_VIEWS
     enabled_triggers: list[TriggerName] = Field(
         default_factory=lambda: list(TriggerName), max_length=4,
         description="triggers that may fire; an upsell created through POST /upsells is not affected")
@@ -175,7 +174,7 @@ class TriggerConfig(BaseModel):
 class TriggerConfigWrite(TriggerConfig):
     """PUT /upsells/triggers: the whole configuration; `version` (optional) = the version it replaces."""
 
-    version: Annotated[int, Field(ge=0, le=10**9, strict=True)] | None = None
+    version: bounded_integer(ge=0, le=10**9) | None = None
 
 
 class TriggerConfigRead(BaseModel):

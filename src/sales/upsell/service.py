@@ -559,7 +559,7 @@ async def put_trigger_config(conn: AsyncConnection, principal: Principal, *, dat
     if data.version is not None and data.version != before.version:
         raise TriggerConfigChanged(f"version {before.version} is in force, not {data.version}")
     config = TriggerConfig.model_validate(data.model_dump(exclude={"version"}))
-    stored = {**config.model_dump(mode="json"), "enabled_triggers": sorted(set(config.enabled_triggers))}
+    stored = {**config.model_dump(), "enabled_triggers": sorted(set(config.enabled_triggers))}
     if not await repository.insert_config(conn, {"version": before.version + 1, "config": stored,
                                                  "created_by": principal.sub, "created_at": now}):
         raise TriggerConfigChanged(f"version {before.version + 1} was just stored by someone else")
