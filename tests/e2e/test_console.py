@@ -270,7 +270,7 @@ def test_every_page_runs_under_the_strict_content_security_policy(page, live, wo
     page.on("console", lambda msg: blocked.append(msg.text) if "Content Security Policy" in msg.text else None)
     pid = world["pipeline"]["id"]
     tour = {"rm": ["/console", f"/console/pipelines/{pid}"], "supervisor": ["/console/team"],
-            "admin": ["/console/rules", "/console/users"]}
+            "admin": ["/console/rules", "/console/users", "/console/upsells"]}
     for who, paths in tour.items():
         _login_as(page, live, world, who)
         for path in paths:

@@ -30,6 +30,7 @@ GROUP_BY = {"": "Nothing (all upsells)", "trigger": "Trigger", "channel": "Chann
 STAGES = ("created", "presented", "clicked", "converted", "dismissed", "expired")
 DEFAULT_DAYS = 30
 MAX_DAYS = 3660
+EARLIEST, LATEST = date(2000, 1, 1), date(2999, 12, 31)  # no date arithmetic overflow at the ends
 INTEGER_FIELDS = {"views_without_contact": "Views without contact", "offer_window_days": "Offer window",
                   "attribution_window_days": "Attribution window",
                   "boost_expected_extra_views": "Boost extra views"}
@@ -50,8 +51,8 @@ def _period(q: Any, today: date) -> tuple[date, date, str]:
         if not raw:
             return default
         try:
-            if len(raw) == 10:
-                return date.fromisoformat(raw)
+            if len(raw) == 10 and EARLIEST <= (value := date.fromisoformat(raw)) <= LATEST:
+                return value
         except ValueError:
             pass
         raise PeriodError(f"{'From' if name == 'from' else 'To'}: enter a date as YYYY-MM-DD.")
