@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import LiveApp, shot, sign_in
+from tests.e2e.conftest import PASSWORD, LiveApp, shot, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -270,7 +270,7 @@ def test_every_page_runs_under_the_strict_content_security_policy(page, live, wo
     page.on("console", lambda msg: blocked.append(msg.text) if "Content Security Policy" in msg.text else None)
     pid = world["pipeline"]["id"]
     tour = {"rm": ["/console", f"/console/pipelines/{pid}"], "supervisor": ["/console/team"],
-            "admin": ["/console/rules", "/console/users"]}
+            "admin": ["/console/rules", "/console/users", "/console/upsells"]}
     for who, paths in tour.items():
         _login_as(page, live, world, who)
         for path in paths:
@@ -282,4 +282,46 @@ def test_every_page_runs_under_the_strict_content_security_policy(page, live, wo
             if path == "/console/team":
                 width = page.locator(".util-bar > span").first.evaluate("bar => bar.style.width")
                 assert width.endswith("%"), width
+    assert blocked == []
+
+
+def test_product_manager_sees_the_upsell_funnel_and_saves_a_threshold(page, live, world):
+    """issue 11: the product manager's upsell page shows the funnel as a chart and a table, and saves the trigger
+    configuration's quota threshold (UPR-002) as its next version, under the strict CSP."""
+    blocked: list[str] = []
+    page.on("console", lambda msg: blocked.append(msg.text) if "Content Security Policy" in msg.text else None)
+    tag, service = world["tag"], live.token("SERVICE")
+    plan = live.ok("POST", "/plans", json={"code": f"TENANT_PLUS_{tag}", "name": "Tenant Plus", "user_type": "TENANT",
+                                           "tier": 1, "price": "1499.00", "duration_days": 45,
+                                           "features": {"owner_contacts": 25}})
+    trigger = f"E2E_{tag.upper()}"
+    for presented in (True, False):
+        upsell = live.ok("POST", "/upsells", token=service, json={
+            "user_id": str(uuid.uuid4()), "user_type": "TENANT", "target_plan_id": plan["id"],
+            "trigger_event": trigger, "channel": "IN_APP_BANNER"})
+        if presented:
+            live.ok("PATCH", f"/upsells/{upsell['id']}/response", token=service, json={"response": "PRESENTED"})
+    before = live.ok("GET", "/upsells/triggers")["version"]
+    email = f"pm.{tag}@mysqrft.com"
+    live.create_user(email=email, password=PASSWORD, role="PRODUCT_MANAGER")
+    sign_in(page, live.base_url, email, PASSWORD)
+    page.get_by_role("link", name="Upsells").click()
+    expect(page).to_have_url(re.compile(r"/console/upsells"))
+    expect(page.get_by_role("heading", name="Upsells", exact=True)).to_be_visible()
+    page.get_by_label("Group by").select_option("trigger")
+    page.get_by_role("button", name="Show").click()
+    expect(page).to_have_url(re.compile(r"group_by=trigger"))
+    chart = page.locator("#upsell-funnel-chart")
+    expect(chart).to_be_visible()
+    page.wait_for_function("document.getElementById('upsell-funnel-chart')._chart !== undefined")
+    row = page.get_by_role("row", name=re.compile(trigger))
+    expect(row.locator("td")).to_have_text(["2", "1", "0", "0", "0", "0", "0.00%", "₹0.00"])
+    shot(page, "upsells", live.backend)
+    threshold = page.get_by_label("Quota threshold (%)")
+    threshold.fill("85.5")
+    page.get_by_role("button", name=re.compile("^Save as version")).click()
+    expect(page.get_by_text(f"Saved version {before + 1} of the trigger configuration.")).to_be_visible()
+    expect(page.get_by_label("Quota threshold (%)")).to_have_value("85.5")
+    stored = live.ok("GET", "/upsells/triggers")
+    assert (stored["version"], stored["quota_threshold_percent"]) == (before + 1, 85.5)
     assert blocked == []

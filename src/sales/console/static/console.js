@@ -87,11 +87,29 @@
     });
   }
 
+  // A generic grouped bar chart: {labels, datasets: [{label, data}], axis} (e.g. the upsell funnel by group).
+  var PALETTE = ["#1f5fbf", "#f0a531", "#2e9d6a", "#c2410c", "#7c3aed", "#0e7490", "#be185d", "#64748b"];
+  function groupedBars(canvas, data) {
+    return new window.Chart(canvas, {
+      type: "bar",
+      data: { labels: data.labels, datasets: data.datasets.map(function (d, i) {
+        return { label: d.label, data: d.data, backgroundColor: PALETTE[i % PALETTE.length], borderRadius: 4 };
+      }) },
+      options: {
+        responsive: true, maintainAspectRatio: false, animation: false,
+        interaction: { mode: "index", intersect: false },
+        plugins: { legend: { position: "bottom" } },
+        scales: { y: { beginAtZero: true, ticks: { precision: 0 }, title: { display: !!data.axis, text: data.axis || "" } } }
+      }
+    });
+  }
+
   function wireCharts(root) {
     if (!window.Chart) return;
     (root || document).querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
       if (canvas._chart) canvas._chart.destroy();
       var data = JSON.parse(document.getElementById(canvas.getAttribute("data-chart")).textContent);
+      if (data.datasets) { canvas._chart = groupedBars(canvas, data); return; }
       canvas._chart = new window.Chart(canvas, {
         type: "bar",
         data: { labels: data.labels, datasets: [
