@@ -485,7 +485,7 @@ def lag_for(batch_size: int, clients: int, dispatch: str = "keyed") -> int:
 
 # --- the run --------------------------------------------------------------------------------------------
 
-def _seed_plans(base_url: str) -> int:
+def seed_plans(base_url: str) -> int:
     """The demo plans through POST /plans (409 when they exist already: then they must be the same plan)."""
     headers = {"Authorization": f"Bearer {bench_token(uuid.uuid4(), ['SALES_ADMIN'])}",
                "Content-Type": "application/json"}
@@ -630,7 +630,7 @@ def run(settings: Settings, options: Options, *, echo: Callable[[str], None] = p
                        "late_older_facts": stream.stale, "bad": stream.bad}}
         with running_service(settings, settings.database_url, workers=options.workers,
                              log_path=options.results_dir / "tmp" / "ingest-service.log") as service:
-            detail["plans_created"] = _seed_plans(service["url"])
+            detail["plans_created"] = seed_plans(service["url"])
             echo(f"service up at {service['url']} (workers {options.workers}, worker: {service['worker']}); "
                  f"plans created: {detail['plans_created']}; posting with {options.clients} clients ...")
             load_before = os.getloadavg()
