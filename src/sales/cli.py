@@ -197,16 +197,19 @@ def bench_run(scale: str, smoke: bool, users: int, duration: float, saturation_s
 @click.option("--dispatch", type=click.Choice(["keyed", "shared"]), default="keyed", show_default=True,
               help="keyed: each client posts the events of its users/listings in order (as a partitioned bus); "
                    "shared: any client posts the next batch.")
+@click.option("--mix", type=click.Choice(["context", "triggers"]), default="context", show_default=True,
+              help="context: the eight context event types (issue 10); triggers: usage and view events after a "
+                   "prefix of payments, shaped so upsell triggers fire (issue 11).")
 @click.option("--bad-share", type=click.FloatRange(0, 0.5), default=0.0, show_default=True,
               help="Share of deliberately bad events (parked).")
 @click.option("--results-dir", type=click.Path(), default="bench/results", show_default=True)
-def bench_ingest(events: int, batch_size: int, clients: int, seed: int, workers: int, dispatch: str,
+def bench_ingest(events: int, batch_size: int, clients: int, seed: int, workers: int, dispatch: str, mix: str,
                  bad_share: float, results_dir: str) -> None:
     """Ingest mixed context events (issue 10) through POST /events in batches: events/s, CPU per event."""
     from sales.bench.cli import ingest_command
 
     ingest_command(_settings(), events=events, batch_size=batch_size, clients=clients, seed=seed, workers=workers,
-                   dispatch=dispatch, bad_share=bad_share, results_dir=results_dir)
+                   dispatch=dispatch, mix=mix, bad_share=bad_share, results_dir=results_dir)
 
 
 if __name__ == "__main__":

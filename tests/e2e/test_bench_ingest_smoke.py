@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from sales.bench.ingest import MIX, generate, lag_for
+from sales.bench.ingest import MIX, TRIGGER_MIX, generate, lag_for
 from sales.core.http import dumps
 from tests.events_schema import errors_of
 
@@ -74,3 +74,50 @@ def test_bench_ingest_smoke(tmp_path: Path) -> None:
     assert len(summary["load_average"]["before"]) == 3
     detail = json.loads(next((tmp_path / "results" / "tmp").glob("ingest-*.json")).read_text())
     assert set(detail["by_type"]) == set(MIX)
+
+
+def test_triggers_stream_shape() -> None:
+    """Issue 11 (`--mix triggers`): usage and view events only after a prefix of payments, each payer's usage on
+    the plan they bought (with its order), usage crossing 80% of a quota for some users, runs of 5+ views
+    without a contact."""
+    now = datetime(2026, 11, 28, 9, tzinfo=UTC)
+    stream = generate(400, seed=10, tag="t", lag=0, now=now, mix="triggers")
+    by_type = stream.by_type()
+    payments = by_type.pop("billing.payment.completed")
+    assert set(by_type) == set(TRIGGER_MIX) and sum(by_type.values()) == 400 and len(stream.events) == 400 + payments
+    assert all(e["type"] == "billing.payment.completed" for e in stream.events[:payments])
+    assert not [e for e in json.loads(dumps(stream.events), parse_float=Decimal) if errors_of(e)]
+    bought = {e["data"]["user_id"]: e["data"] for e in stream.events[:payments]}
+    usage = [e["data"] for e in stream.events if e["type"] == "entitlements.usage.updated"]
+    assert all(u["plan_id"] == bought[u["user_id"]]["plan_id"] and u["order_id"] == bought[u["user_id"]]["order_id"]
+               for u in usage if u["user_id"] in bought)
+    assert any(u["used"] * 100 >= u["quota"] * 80 for u in usage)
+    run: dict[str, int] = {}
+    longest = 0
+    for e in stream.events:
+        if e["type"] == "engagement.property.viewed":
+            user = e["data"]["user_id"]
+            run[user] = 0 if e["data"]["contacted"] else run.get(user, 0) + 1
+            longest = max(longest, run[user])
+    assert longest >= 5
+
+
+def test_bench_ingest_triggers_smoke(tmp_path: Path) -> None:
+    """Issue 11: `sales bench ingest --mix triggers` evaluates the upsell triggers on the stream and reports the
+    upsells created and the suppressed decisions (UPR-005 caps the runs of views)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SALES_")}
+    env["SALES_DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'triggers.db'}"
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "src"), env.get("PYTHONPATH")]))
+    done = subprocess.run([SALES, "bench", "ingest", "--mix", "triggers", "--events", "400", "--batch-size", "20",
+                           "--clients", "2", "--workers", "1", "--results-dir", str(tmp_path / "results")],
+                          env=env, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, f"{done.stdout}\n{done.stderr}"
+
+    summary = json.loads((tmp_path / "results" / "ingest_events.json").read_text())
+    assert summary["mix"] == "triggers" and summary["events"] > 400
+    expected = summary["expected_outcomes"]
+    assert summary["outcomes"] == {**expected, "IGNORED": 0, "FAILED": 0} and summary["read_models_match"] is True
+    assert summary["upsells_created"] > 0 and summary["decisions"]["CREATED"] == summary["upsells_created"]
+    assert set(summary["upsells_by_trigger"]) <= {"QUOTA_THRESHOLD", "VIEWS_WITHOUT_CONTACT"}
+    assert summary["decisions"]["SUPPRESSED"] > 0 and "UPR-005" in summary["suppressed_by_rule"]
+    assert summary["events_per_s"] > 0 and summary["service_cpu_ms_per_event"] > 0

@@ -1,6 +1,7 @@
-"""ISSUE 6: the performance harness keeps working. A tiny data set, a few seconds of load, no timing
-assertions: seed -> `sales bench run --smoke` (service + worker subprocesses, load generator process,
-pgbench) -> a latest.json with exactly the issue's keys. Runs on a database of its own, dropped after."""
+"""ISSUE 6 (and issue 11's upsell_create operation): the performance harness keeps working. A tiny data set, a few
+seconds of load, no timing assertions: seed -> `sales bench run --smoke` (service + worker subprocesses, load
+generator process, pgbench) -> a latest.json with exactly the issue's keys. Runs on a database of its own,
+dropped after."""
 from __future__ import annotations
 
 import asyncio
@@ -74,5 +75,9 @@ def test_bench_harness_smoke(bench_db: str, tmp_path: Path) -> None:
     for op in detail["operations_available"]:
         statuses = detail["mixed"]["operations"][op]["status"]
         assert statuses and not any(s == "0" or s.startswith("5") for s in statuses), (op, statuses)
+    # Issue 11: the upsell create path is in the mix (POST /upsells as SERVICE to seeded customers -> 201).
+    assert "upsell_create" in detail["operations_available"]
+    assert detail["mixed"]["operations"]["upsell_create"]["status"].get("201"), detail["mixed"]["operations"]
+    assert latest["operations"]["upsell_create"]["p50_ms"] is not None
     assert latest["saturation_rps"]["pipeline_list"]
     assert latest["raw_postgres_tps"]["pipeline_list"]

@@ -73,13 +73,13 @@ def run_command(settings: Settings, *, scale: str, smoke: bool, users: int, dura
 
 
 def ingest_command(settings: Settings, *, events: int, batch_size: int, clients: int, seed: int, workers: int,
-                   dispatch: str, bad_share: float, results_dir: str) -> None:
+                   dispatch: str, bad_share: float, results_dir: str, mix: str = "context") -> None:
     from pathlib import Path
 
     from sales.bench import ingest
 
     options = ingest.Options(events=events, batch_size=batch_size, clients=clients, seed=seed, workers=workers,
-                             dispatch=dispatch, bad_share=bad_share, results_dir=Path(results_dir))
+                             dispatch=dispatch, mix=mix, bad_share=bad_share, results_dir=Path(results_dir))
     try:
         detail = ingest.run(settings, options, echo=click.echo)
     except RuntimeError as exc:

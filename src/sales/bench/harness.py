@@ -29,14 +29,15 @@ from urllib.parse import urlparse
 import asyncpg
 import httpx
 
-from sales.bench.seed import SCALES, asyncpg_dsn
+from sales.bench.seed import SCALES, asyncpg_dsn, upsell_customers
 from sales.bench.server import bench_token, process_tree_cpu, running_service
 from sales.core.clock import wall_now
 from sales.settings import Settings
 
-OPERATIONS = ("allocation", "pipeline_list", "pipeline_get", "stage_change", "queue", "workload", "stats")
+OPERATIONS = ("allocation", "pipeline_list", "pipeline_get", "stage_change", "queue", "workload", "stats",
+              "upsell_create")
 READS = ("pipeline_list", "pipeline_get", "queue", "workload", "stats")
-WRITES = ("allocation", "stage_change")
+WRITES = ("allocation", "stage_change", "upsell_create")
 PGBENCH_DIR = Path(__file__).parent / "pgbench"
 
 
@@ -52,13 +53,14 @@ class Options:
     pgbench_clients: int = 16
     cost_seconds: float = 8.0  # per operation, closed loop at low concurrency: service CPU per request
     service_workers: int = 2
+    upsell_customers: int = 2000  # customers POST /upsells offers plans to (upsell_create, issue 11)
     results_dir: Path = Path("bench/results")
     write_latest: bool = True
 
     @classmethod
     def smoke(cls, results_dir: Path) -> "Options":
         return cls(scale="smoke", users=20, duration=2, ramp=0.5, saturation_seconds=1, saturation_concurrency=4,
-                   service_workers=1,
+                   service_workers=1, upsell_customers=40,
                    pgbench_seconds=1, pgbench_clients=2, cost_seconds=0, results_dir=results_dir,
                    write_latest=False)
 
@@ -82,7 +84,8 @@ async def reset(dsn: str, since: datetime) -> dict[str, int]:
         async with conn.transaction():
             # Stage changes of seeded pipelines stay (with their history): the data ages a little per run.
             for table, column in (("rm_allocations", "created_at"), ("sales_pipelines", "created_at"), ("leads", "created_at"),
-                                  ("outbox_events", "created_at"), ("audit_log", "at")):
+                                  ("outbox_events", "created_at"), ("audit_log", "at"),
+                                  ("upsells", "created_at"), ("upsell_decisions", "decided_at")):
                 status = await conn.execute(f"DELETE FROM {table} WHERE {column} >= $1", since)
                 counts[table] = int(status.split()[-1])
             await conn.execute("""
@@ -211,6 +214,8 @@ def available_operations(base_url: str) -> set[str]:
         have.add("queue")
     if "/api/v1/sales/allocations/workload" in paths:
         have.add("workload")
+    if "/api/v1/sales/upsells" in paths:
+        have.add("upsell_create")
     return have
 
 
@@ -249,9 +254,15 @@ def run(settings: Settings, options: Options, *, echo: Callable[[str], None] = p
         ops = available_operations(service["url"])
         detail["operations_available"] = sorted(ops)
         echo(f"  service up at {service['url']} (worker: {service['worker']}); operations: {', '.join(sorted(ops))}")
+        if "upsell_create" in ops:
+            base_plan["upsell"] = {"token": bench_token(uuid.UUID(int=rng.getrandbits(128)), ["SERVICE"]),
+                                   "customers": upsell_customers(service["url"], options.upsell_customers, rng,
+                                                                 started)}
+            echo(f"  upsell customers: {options.upsell_customers} (plans and the paying half's orders through "
+                 f"the service)")
         warm = {**base_plan, "name": "warmup", "mode": "mixed", "users": min(20, options.users), "ramp": 0.5,
                 "duration": 2 if options.scale != "smoke" else 1,
-                "operations": sorted(ops - {"allocation", "stage_change"}),  # reads only: plan stages stay true
+                "operations": sorted(ops - set(WRITES)),  # reads only: plan stages stay true
                 "think_min": 0.05, "think_max": 0.1}
         if options.scale != "smoke":
             load_run(warm, service_pids=service["pids"], workdir=workdir)

@@ -22,6 +22,15 @@
    deliberately bad ones of `--bad-share`) and that the read models hold exactly what the stream says.
 5. Print events/s, batches/s, batch latency, service CPU per event, outcomes, the load average; write
    `<results-dir>/ingest_events.json` (and the full detail under `<results-dir>/tmp/`).
+
+`--mix triggers` (issue 11, "Done when": trigger evaluation over 100,000 usage and view events): the same run
+with a stream of `entitlements.usage.updated` and `engagement.property.viewed` only (TRIGGER_MIX), after a
+prefix of payments (TRIGGER_PAYERS of the users buy a paid plan first; the prefix comes on top of `--events`),
+over the last TRIGGER_SPAN so those plans are live, with fewer users (about 50 events each): usage climbs
+faster for a share of heavy users (TRIGGER_HEAVY) so they cross the 80% quota threshold (QUOTA_THRESHOLD,
+UPR-002), and views rarely come with a contact so runs of 5 views fire VIEWS_WITHOUT_CONTACT (UPR-003) until
+the frequency cap (UPR-005) suppresses them. The summary adds the upsells created and the decisions
+(CREATED / SUPPRESSED) of the run's users, read from the upsells and upsell_decisions tables at the end.
 """
 from __future__ import annotations
 
@@ -66,6 +75,13 @@ MIX: dict[str, int] = {
     "entitlements.plan.expired": 2,
     "billing.refund.completed": 1,
 }
+# `--mix triggers`: usage and views only (after a prefix of payments); see the module docstring.
+TRIGGER_MIX: dict[str, int] = {"engagement.property.viewed": 55, "entitlements.usage.updated": 45}
+MIXES = {"context": MIX, "triggers": TRIGGER_MIX}
+TRIGGER_SPAN = timedelta(days=1)
+TRIGGER_PAYERS = 0.35  # share of users who buy a paid plan in the prefix
+TRIGGER_HEAVY = 0.3  # share of users whose usage climbs fast (crosses 80% of the larger quotas)
+TRIGGER_CONTACT = 0.04  # chance a view comes with a contact (else runs of views without contact)
 SOURCES = {"billing": "/mysqrft/billing", "entitlements": "/mysqrft/entitlements", "users": "/mysqrft/users",
            "engagement": "/mysqrft/engagement", "inventory": "/mysqrft/inventory"}
 USER_TYPES = [("TENANT", 60), ("OWNER", 25), ("BUYER", 15)]
@@ -88,6 +104,7 @@ class Options:
     seed: int = 10
     workers: int = 2
     dispatch: str = "keyed"  # or "shared": any client posts the next batch of the stream
+    mix: str = "context"  # or "triggers" (issue 11): usage and views after a prefix of payments
     dup_share: float = 0.02
     stale_share: float = 0.03
     bad_share: float = 0.0
@@ -152,17 +169,21 @@ class _Generator:
     """Builds the stream. `rng` draws every choice (the same for a seed), `ids` every id (fresh per run)."""
 
     def __init__(self, *, events: int, seed: int, tag: str, lag: int, now: datetime, dup_share: float,
-                 stale_share: float, bad_share: float) -> None:
-        self.n, self.tag, self.lag = events, tag, lag
+                 stale_share: float, bad_share: float, mix: str = "context") -> None:
+        self.n, self.tag, self.lag, self.mix = events, tag, lag, mix
+        triggers = mix == "triggers"
         self.rng = random.Random(seed)
         self.ids = random.Random(f"{seed}:{tag}")
         self.dup_share, self.stale_share, self.bad_share = dup_share, stale_share, bad_share
-        self.start = (now - SPAN).replace(microsecond=0)
+        self.span = TRIGGER_SPAN if triggers else SPAN
+        self.start = (now - self.span).replace(microsecond=0)
         self.plans = {p["code"]: p for p in DEMO_PLANS}
         self.events: list[dict[str, Any]] = []
         self.originals: list[int] = []  # positions of first deliveries of valid events (re-delivery candidates)
-        n_users = max(40, events // 5)
+        n_users = max(8, events // 50) if triggers else max(40, events // 5)
         self.users = [(self._uuid(), _pick(self.rng, USER_TYPES)) for _ in range(n_users)]
+        self.heavy = {u for u, _ in self.users if self.rng.random() < TRIGGER_HEAVY} if triggers else set()
+        self.held: dict[str, _Order] = {}  # triggers mix: the plan each payer bought in the prefix
         self.owners = [u for u, t in self.users if t == "OWNER"] or [self.users[0][0]]
         self.pool = self._listing_pool(max(12, events * 3 // 100))
         self.unlisted = list(range(len(self.pool)))  # pool indexes not upserted yet
@@ -185,7 +206,7 @@ class _Generator:
 
     def _at(self, pos: int) -> datetime:
         """When the fact of the event at `pos` happened: the stream walks through SPAN, a few minutes of jitter."""
-        return self.start + SPAN * (pos / self.n) + timedelta(seconds=self.rng.randrange(0, 600))
+        return self.start + self.span * (pos / self.n) + timedelta(seconds=self.rng.randrange(0, 600))
 
     def _listing_pool(self, size: int) -> list[dict[str, Any]]:
         places = [(city, loc, centre) for city, locs in LOCALITY_CENTRES.items() for loc, centre in locs.items()]
@@ -205,7 +226,9 @@ class _Generator:
     # the stream
 
     def build(self) -> Stream:
-        types = list(MIX.items())
+        types = list(MIXES[self.mix].items())
+        if self.mix == "triggers":
+            self._payment_prefix()
         while len(self.events) < self.n:
             pos = len(self.events)
             if self.originals and self.rng.random() < self.dup_share:
@@ -225,6 +248,25 @@ class _Generator:
             self.originals.append(pos)
         return Stream(events=self.events, keys=[self._key(e) for e in self.events], tag=self.tag, lag=self.lag,
                       duplicates=self.duplicates, stale=self.stale, bad=self.bad, expected=self._expected())
+
+    def _payment_prefix(self) -> None:
+        """Triggers mix: TRIGGER_PAYERS of the users buy a paid plan first (on top of the `n` usage and views)."""
+        payers = [(u, t) for u, t in self.users if self.rng.random() < TRIGGER_PAYERS]
+        self.n += len(payers)
+        for user_id, user_type in payers:
+            pos = len(self.events)
+            plan = self.plans[_pick(self.rng, PAID[user_type])]
+            order = _Order(order_id=self._uuid(), user_id=user_id, user_type=user_type, plan=plan,
+                           amount=plan["price"], paid_at=self.start, pos=pos)
+            self.orders.append(order)
+            self.order_pos.append(pos)
+            self.order_user[order.order_id] = user_id
+            self.held[user_id] = order
+            self.events.append(self._envelope("billing.payment.completed", {
+                "payment_id": self._uuid(), "order_id": order.order_id, "user_id": user_id, "user_type": user_type,
+                "plan_id": str(plan["id"]), "amount": order.amount, "currency": "INR", "paid_at": _z(self.start)},
+                self.start))
+            self.originals.append(pos)
 
     def _key(self, event: dict[str, Any]) -> str:
         data = event["data"]
@@ -304,12 +346,19 @@ class _Generator:
             "expired_at": _z(expired_at)}, at)
 
     def _usage(self, pos: int, at: datetime) -> dict[str, Any]:
-        order = self._candidate(pos, lambda o: not o.expired and o.refunded < o.amount) \
-            if self.rng.random() < 0.7 else None
+        if self.mix == "triggers":  # the usage of a user's current plan: the one bought in the prefix, else free
+            user_id, user_type = self.rng.choice(self.users)
+            order = self.held.get(user_id)
+            if order is not None and order.pos > pos - self.lag:
+                order = None
+        else:
+            order = self._candidate(pos, lambda o: not o.expired and o.refunded < o.amount) \
+                if self.rng.random() < 0.7 else None
+            if order is None:
+                user_id, user_type = self.rng.choice(self.users)
         if order is not None:
             user_id, plan, order_id = order.user_id, order.plan, order.order_id
         else:
-            user_id, user_type = self.rng.choice(self.users)
             plan, order_id = self.plans[FREE[user_type]], None
         quotas = sorted((k, v) for k, v in plan["features"].items() if isinstance(v, int) and not isinstance(v, bool))
         name, quota = self.rng.choice(quotas)
@@ -321,7 +370,8 @@ class _Generator:
             self.stale += 1
         else:
             measured = max(at, last[0] + timedelta(seconds=1)) if last else at
-            used = min(quota, (last[1] if last else 0) + self.rng.randrange(0, 4))
+            step = max(4, quota // 6) if user_id in self.heavy else 4
+            used = min(quota, (last[1] if last else 0) + self.rng.randrange(0, step))
             self.usage[key] = (measured, used)
         data = {"user_id": user_id, "plan_id": str(plan["id"]), "quota_name": name, "quota": quota, "used": used,
                 "at": _z(measured)}
@@ -350,9 +400,10 @@ class _Generator:
     def _view(self, pos: int, at: datetime) -> dict[str, Any]:
         user_id = self.rng.choice(self.users)[0]
         self.views += 1
+        contact = TRIGGER_CONTACT if self.mix == "triggers" else 0.08
         return self._envelope("engagement.property.viewed", {
             "user_id": user_id, "property_id": self.rng.choice(self.pool)["id"], "viewed_at": _z(at),
-            "contacted": self.rng.random() < 0.08}, at)
+            "contacted": self.rng.random() < contact}, at)
 
     def _upsert(self, pos: int, at: datetime) -> dict[str, Any]:
         if self.unlisted and (not self.listed or self.rng.random() < 0.6):
@@ -418,10 +469,11 @@ class _Generator:
 
 
 def generate(events: int, *, seed: int, tag: str, lag: int, now: datetime, dup_share: float = 0.02,
-             stale_share: float = 0.03, bad_share: float = 0.0) -> Stream:
-    """The stream of `events` CloudEvents (re-deliveries included)."""
+             stale_share: float = 0.03, bad_share: float = 0.0, mix: str = "context") -> Stream:
+    """The stream of `events` CloudEvents (re-deliveries included; with `mix="triggers"` plus the prefix of
+    payments)."""
     return _Generator(events=events, seed=seed, tag=tag, lag=lag, now=now, dup_share=dup_share,
-                      stale_share=stale_share, bad_share=bad_share).build()
+                      stale_share=stale_share, bad_share=bad_share, mix=mix).build()
 
 
 def lag_for(batch_size: int, clients: int, dispatch: str = "keyed") -> int:
@@ -433,7 +485,7 @@ def lag_for(batch_size: int, clients: int, dispatch: str = "keyed") -> int:
 
 # --- the run --------------------------------------------------------------------------------------------
 
-def _seed_plans(base_url: str) -> int:
+def seed_plans(base_url: str) -> int:
     """The demo plans through POST /plans (409 when they exist already: then they must be the same plan)."""
     headers = {"Authorization": f"Bearer {bench_token(uuid.uuid4(), ['SALES_ADMIN'])}",
                "Content-Type": "application/json"}
@@ -494,6 +546,40 @@ async def _inbox_and_read_models(settings: Settings, stream: Stream) -> dict[str
             "read_models_match": found == want}
 
 
+async def _upsells(settings: Settings, stream: Stream) -> dict[str, Any]:
+    """Issue 11: what the triggers made of the run's users: upsells created (by trigger) and the gating
+    decisions (by outcome, and the suppressed ones by blocking rule), from the upsells and upsell_decisions
+    tables."""
+    from sales.core.db import create_engine
+    from sales.upsell.models import upsell_decisions as d
+    from sales.upsell.models import upsells as u
+
+    created: Counter[str] = Counter()
+    outcomes: Counter[str] = Counter()
+    blocked: Counter[str] = Counter()
+    engine = create_engine(settings)
+    try:
+        async with engine.connect() as conn:
+            ids = stream.expected["user_ids"]
+            for start in range(0, len(ids), 500):
+                chunk = [uuid.UUID(x) for x in ids[start:start + 500]]
+                rows = await conn.execute(select(u.c.trigger_event, func.count()).where(u.c.user_id.in_(chunk))
+                                          .group_by(u.c.trigger_event))
+                created.update(dict(rows.all()))
+                rows = await conn.execute(select(d.c.outcome, func.count()).where(d.c.user_id.in_(chunk))
+                                          .group_by(d.c.outcome))
+                outcomes.update(dict(rows.all()))
+                rows = await conn.execute(select(d.c.rules).where(d.c.user_id.in_(chunk),
+                                                                  d.c.outcome == "SUPPRESSED"))
+                for (rules,) in rows.all():
+                    blocked.update(r["rule"] for r in rules if not r.get("passed"))
+    finally:
+        await engine.dispose()
+    return {"upsells_created": sum(created.values()), "upsells_by_trigger": dict(sorted(created.items())),
+            "decisions": {o: outcomes.get(o, 0) for o in ("CREATED", "SUPPRESSED")},
+            "suppressed_by_rule": dict(sorted(blocked.items()))}
+
+
 def _expected_outcomes(stream: Stream) -> dict[str, int]:
     return {"PROCESSED": len(stream.events) - stream.duplicates - stream.bad, "DUPLICATE": stream.duplicates,
             "PARKED": stream.bad}
@@ -513,7 +599,7 @@ def run(settings: Settings, options: Options, *, echo: Callable[[str], None] = p
     lag = lag_for(options.batch_size, options.clients, options.dispatch)
     migrate.upgrade(settings.database_url)
     stream = generate(options.events, seed=options.seed, tag=tag, lag=lag, now=started, dup_share=options.dup_share,
-                      stale_share=options.stale_share, bad_share=options.bad_share)
+                      stale_share=options.stale_share, bad_share=options.bad_share, mix=options.mix)
     if options.dispatch == "keyed":
         lanes = stream.lanes(options.clients, options.batch_size)
         batches = [batch for lane in lanes for batch in lane]
@@ -544,7 +630,7 @@ def run(settings: Settings, options: Options, *, echo: Callable[[str], None] = p
                        "late_older_facts": stream.stale, "bad": stream.bad}}
         with running_service(settings, settings.database_url, workers=options.workers,
                              log_path=options.results_dir / "tmp" / "ingest-service.log") as service:
-            detail["plans_created"] = _seed_plans(service["url"])
+            detail["plans_created"] = seed_plans(service["url"])
             echo(f"service up at {service['url']} (workers {options.workers}, worker: {service['worker']}); "
                  f"plans created: {detail['plans_created']}; posting with {options.clients} clients ...")
             load_before = os.getloadavg()
@@ -559,6 +645,7 @@ def run(settings: Settings, options: Options, *, echo: Callable[[str], None] = p
             while check["inbox"].get("FAILED") and time.monotonic() < settle_until:  # the worker retries them
                 time.sleep(2)
                 check = asyncio.run(_inbox_and_read_models(settings, stream))
+            upsells = asyncio.run(_upsells(settings, stream))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -570,7 +657,7 @@ def run(settings: Settings, options: Options, *, echo: Callable[[str], None] = p
     wall = ingest["posting_wall_s"]
     summary = {
         "events": len(stream.events), "batches": ingest["batches"], "batch_size": options.batch_size,
-        "clients": options.clients, "dispatch": options.dispatch,
+        "clients": options.clients, "dispatch": options.dispatch, "mix": options.mix,
         "service_workers": options.workers, "seed": options.seed, "commit": detail["commit"],
         "database": detail["database"],
         "events_per_s": round(posted / wall, 1),
@@ -584,6 +671,8 @@ def run(settings: Settings, options: Options, *, echo: Callable[[str], None] = p
         "rejected_batches": len(ingest["rejected_batches"]), "retried_batches": len(ingest["retried_batches"]),
         "http_status": op.get("status"),
         "inbox_after": check["inbox"], "read_models_match": check["read_models_match"],
+        "upsells_created": upsells["upsells_created"], "upsells_by_trigger": upsells["upsells_by_trigger"],
+        "decisions": upsells["decisions"], "suppressed_by_rule": upsells["suppressed_by_rule"],
         "load_average": {"before": [round(x, 2) for x in load_before], "after": [round(x, 2) for x in load_after]},
         "machine_cpu_busy_pct": result["machine_cpu_busy_pct"], "posting_wall_s": wall,
         "started_at": started.isoformat(),
@@ -603,7 +692,8 @@ def report_lines(summary: dict[str, Any], detail: dict[str, Any]) -> list[str]:
     lat = summary["batch_latency_ms"]
     lines = [
         f"ingested {summary['events']} events in {summary['posting_wall_s']} s: {summary['events_per_s']} events/s, "
-        f"{summary['batches_per_s']} batches/s of {summary['batch_size']} ({summary['clients']} clients, "
+        f"{summary['batches_per_s']} batches/s of {summary['batch_size']} ({summary['mix']} mix, "
+        f"{summary['clients']} clients, "
         f"{summary['dispatch']} dispatch, "
         f"{summary['service_workers']} service workers, {summary['database']})",
         f"batch latency p50 {lat['p50']} ms, p95 {lat['p95']} ms, p99 {lat['p99']} ms; HTTP {summary['http_status']}"
@@ -617,6 +707,8 @@ def report_lines(summary: dict[str, Any], detail: dict[str, Any]) -> list[str]:
         f"read models match the stream: {summary['read_models_match']}"
         + ("" if summary["read_models_match"] else
            f" (found {detail['read_models']}, expected {detail['read_models_expected']})"),
+        f"upsells created {summary['upsells_created']} {summary['upsells_by_trigger']}; decisions "
+        f"{summary['decisions']}, suppressed by {summary['suppressed_by_rule']}",
     ]
     for type_, statuses in detail["by_type"].items():
         lines.append(f"  {type_:32s} {statuses}")

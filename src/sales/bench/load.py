@@ -2,15 +2,14 @@
 
     python -m sales.bench.load PLAN.json RESULT.json
 
-Mixed mode: `users` virtual users (RMs, supervisors, lead intake), each pausing ~1 s (uniform
-think_min..think_max) between requests, so the offered load is steady. Closed mode: `concurrency` clients
-repeat one operation back to back (saturation). Batches mode: `concurrency` clients post the prepared
-CloudEvent batches of `batches_file` (one JSON array per line) to POST /events, each batch once, back to
-back, or each client its own list of them in order (`lanes`); a batch that is not accepted is sent again
-(up to `retries` times). The per-event
-outcomes the service answers are counted (`sales bench ingest`). Latency is measured from sending the request to
-having read the whole body, for requests that *start* after the ramp-up. The generator reports its own
-CPU time so a saturated generator is visible.
+Mixed mode: `users` virtual users (RMs, supervisors, lead intake, upsell campaigns: POST /upsells as SERVICE),
+each pausing ~1 s (uniform think_min..think_max) between requests, so the offered load is steady. Closed mode:
+`concurrency` clients repeat one operation back to back (saturation). Batches mode: `concurrency` clients post
+the prepared CloudEvent batches of `batches_file` (one JSON array per line) to POST /events, each batch once,
+back to back, or each client its own list of them in order (`lanes`); a batch that is not accepted is sent
+again (up to `retries` times). The per-event outcomes the service answers are counted (`sales bench ingest`).
+Latency is measured from sending the request to having read the whole body, for requests that *start* after
+the ramp-up. The generator reports its own CPU time so a saturated generator is visible.
 """
 from __future__ import annotations
 
@@ -79,6 +78,7 @@ class World:
         self.rng = random.Random(plan.get("seed", 1))
         # Open pipelines per RM, moved along as stage changes succeed.
         self.open = [[p for p in rm["pipelines"] if p[1] in NEXT_STAGE] for rm in self.rms]
+        self.upsell = plan.get("upsell")  # {"token", "customers": [{user_id, user_type, target_plan_id}]}
 
     def lead(self) -> dict:
         rng = self.rng
@@ -135,6 +135,16 @@ async def allocate(rec: Recorder, session: aiohttp.ClientSession, world: World) 
                    json_body=world.lead())
 
 
+async def upsell_create(rec: Recorder, session: aiohttp.ClientSession, world: World, rng: random.Random) -> None:
+    """POST /upsells as SERVICE (issue 11): a campaign offer of the customer's next plan up, through the gating
+    (201, or 409 upsell_suppressed when the customer already had 3 this week: UPR-005)."""
+    customer = rng.choice(world.upsell["customers"])
+    await rec.call(session, "upsell_create", "POST", f"{world.base}/upsells",
+                   headers={"Authorization": f"Bearer {world.upsell['token']}"},
+                   json_body={**customer, "trigger_event": "CAMPAIGN", "channel": "IN_APP_BANNER",
+                              "trigger_context": {"campaign": "bench"}})
+
+
 def _pick(rng: random.Random, mix: list[tuple[str, int]], enabled: set[str]) -> str | None:
     choices = [(op, w) for op, w in mix if op in enabled]
     if not choices:
@@ -148,7 +158,9 @@ async def mixed(plan: dict, rec: Recorder, session: aiohttp.ClientSession) -> No
     users = plan["users"]
     n_sup = min(len(world.supervisors), max(1, round(users * plan.get("supervisor_share", 0.1))))
     n_intake = max(1, round(users * plan.get("intake_share", 0.04))) if "allocation" in enabled else 0
-    n_rm = users - n_sup - n_intake
+    n_upsell = max(1, round(users * plan.get("upsell_share", 0.02))) \
+        if "upsell_create" in enabled and world.upsell else 0
+    n_rm = users - n_sup - n_intake - n_upsell
     stop_at = time.perf_counter() + plan["ramp"] + plan["duration"]
     think = (plan.get("think_min", 0.5), plan.get("think_max", 1.5))
 
@@ -167,6 +179,8 @@ async def mixed(plan: dict, rec: Recorder, session: aiohttp.ClientSession) -> No
                 if op:
                     action = rm_action if kind == "rm" else supervisor_action
                     await action(rec, session, world, index, op)
+            elif kind == "upsell":
+                await upsell_create(rec, session, world, rng)
             else:
                 await allocate(rec, session, world)
             await asyncio.sleep(rng.uniform(*think))
@@ -174,7 +188,8 @@ async def mixed(plan: dict, rec: Recorder, session: aiohttp.ClientSession) -> No
     tasks = [user("rm", i % len(world.rms), i) for i in range(n_rm)]
     tasks += [user("supervisor", i % len(world.supervisors), i) for i in range(n_sup)]
     tasks += [user("intake", i, i) for i in range(n_intake)]
-    rec.users = {"rm": n_rm, "supervisor": n_sup, "intake": n_intake}  # type: ignore[attr-defined]
+    tasks += [user("upsell", i, i) for i in range(n_upsell)]
+    rec.users = {"rm": n_rm, "supervisor": n_sup, "intake": n_intake, "upsell": n_upsell}  # type: ignore[attr-defined]
     await asyncio.gather(*tasks)
 
 
@@ -188,6 +203,8 @@ async def closed(plan: dict, rec: Recorder, session: aiohttp.ClientSession) -> N
         while time.perf_counter() < stop_at:
             if op == "allocation":
                 await allocate(rec, session, world)
+            elif op == "upsell_create":
+                await upsell_create(rec, session, world, rng)
             elif op in ("workload", "stats"):
                 await supervisor_action(rec, session, world, rng.randrange(len(world.supervisors)), op)
             else:

@@ -601,3 +601,49 @@ async def bench_rm(dsn: str) -> tuple[str, int]:
         raise SeedRefused("no bench RM in this database: run `sales bench seed` first")
     return str(row["id"]), row["n"]
 
+
+
+# --- upsell customers (`sales bench run`'s upsell_create operation, issue 11) ----------------------------
+
+# (user type, plan the customer holds or None for the free tier, target plan): every target is above the current.
+UPSELL_CUSTOMER_KINDS = [("TENANT", None, "TENANT_PREMIUM"), ("TENANT", "TENANT_PREMIUM", "TENANT_PRIME"),
+                         ("OWNER", "OWNER_LISTING_BOOST", "OWNER_PREMIUM_VISIBILITY"), ("BUYER", None, "BUYER_ASSIST")]
+
+
+def upsell_customers(base_url: str, n: int, rng: random.Random, now: datetime) -> list[dict[str, str]]:
+    """Customers the load generator offers upsells to (POST /upsells as SERVICE), made through the service as
+    Billing and the catalog would: the demo plans through POST /plans (sales.bench.ingest.seed_plans), and for
+    the paying half an order through a `billing.payment.completed` event (POST /events, the orders handler),
+    paid a day ago. Returns {user_id, user_type, target_plan_id} per customer."""
+    import httpx
+
+    from sales.bench.ingest import SOURCES, seed_plans
+    from sales.bench.server import bench_token
+    from sales.catalog.demo import DEMO_PLANS
+    from sales.core.http import dumps
+
+    seed_plans(base_url)
+    plans = {p["code"]: p for p in DEMO_PLANS}
+    paid_at = (now - timedelta(days=1)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    customers, events = [], []
+    for i in range(n):
+        user_type, held, target = UPSELL_CUSTOMER_KINDS[i % len(UPSELL_CUSTOMER_KINDS)]
+        user_id = str(_uuid(rng))
+        customers.append({"user_id": user_id, "user_type": user_type, "target_plan_id": str(plans[target]["id"])})
+        if held:
+            plan = plans[held]
+            events.append({"specversion": "1.0", "id": f"bench-upsell-{user_id}", "source": SOURCES["billing"],
+                           "type": "billing.payment.completed", "time": paid_at,
+                           "datacontenttype": "application/json", "data": {
+                               "payment_id": str(_uuid(rng)), "order_id": str(_uuid(rng)), "user_id": user_id,
+                               "user_type": user_type, "plan_id": str(plan["id"]), "amount": plan["price"],
+                               "currency": "INR", "paid_at": paid_at}})
+    headers = {"Authorization": f"Bearer {bench_token(uuid.uuid4(), ['SERVICE'])}",
+               "Content-Type": "application/json"}
+    with httpx.Client(base_url=f"{base_url}/api/v1/sales", headers=headers, timeout=120) as client:
+        for start in range(0, len(events), 500):
+            response = client.post("/events", content=dumps(events[start:start + 500]))
+            statuses = {item["status"] for item in response.json()["items"]} if response.status_code == 200 else {}
+            if response.status_code != 200 or not statuses <= {"PROCESSED", "DUPLICATE"}:
+                raise RuntimeError(f"upsell customers' payments: {response.status_code} {response.text[:300]}")
+    return customers
