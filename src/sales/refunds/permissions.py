@@ -11,3 +11,5 @@ from sales.core.http import require
 REFUNDS_ORG_WIDE = (Role.SUPPORT_AGENT, Role.SUPERVISOR, Role.SALES_ADMIN, Role.FINANCE_ADMIN)
 
 EligibilityRead = Annotated[Principal, Depends(require(*REFUNDS_ORG_WIDE, Role.CUSTOMER))]
+# The customer who owns the order, or a SUPPORT_AGENT on their behalf (issue 12).
+RefundRequest = Annotated[Principal, Depends(require(Role.CUSTOMER, Role.SUPPORT_AGENT))]

@@ -1,10 +1,15 @@
 """The only place refund SQL lives."""
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, false, true
+from typing import Any
+
+from sqlalchemy import ColumnElement, false, text, true
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales.core.auth import Principal, Role
+from sales.core.db import dialect_insert
 from sales.orders.models import orders
+from sales.refunds.models import OPEN, refunds
 from sales.refunds.permissions import REFUNDS_ORG_WIDE
 
 
@@ -15,3 +20,20 @@ def readable(principal: Principal) -> ColumnElement[bool]:
     if principal.has(Role.CUSTOMER):
         return orders.c.user_id == principal.sub
     return false()
+
+
+def requestable(principal: Principal) -> ColumnElement[bool]:
+    """Orders the caller may request a refund of: any for a SUPPORT_AGENT, a CUSTOMER's own."""
+    if principal.has(Role.SUPPORT_AGENT):
+        return true()
+    if principal.has(Role.CUSTOMER):
+        return orders.c.user_id == principal.sub
+    return false()
+
+
+async def insert_unless_open(conn: AsyncConnection, values: dict[str, Any]) -> Any:
+    """Insert the request; None when the order already has an open one (one statement on the partial unique
+    index, so concurrent requests on one order leave exactly one open on both databases)."""
+    statement = (dialect_insert(conn, refunds).values(**values)
+                 .on_conflict_do_nothing(index_elements=[refunds.c.order_id], index_where=text(OPEN)))
+    return (await conn.execute(statement.returning(refunds))).first()
