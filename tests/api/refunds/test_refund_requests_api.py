@@ -2,6 +2,7 @@
 REJECTED / PROCESSING (auto-approved, `sales.refund.requested`) / PENDING_APPROVAL / PENDING_MANAGER_APPROVAL."""
 from __future__ import annotations
 
+import asyncio
 import uuid
 from decimal import Decimal
 
@@ -136,3 +137,14 @@ async def test_auth_scoping_and_bad_input(client, auth, engine):
         assert_problem(await send(client, "POST", REFUNDS, body(order, **bad), order["customer"]), 422,
                        "validation_error", loc=loc)
     assert await count(engine, refunds) == 0
+
+
+async def test_parallel_requests_on_one_order_leave_one_open_and_one_event(client, auth, engine):
+    """Issue 12 Safety: concurrent requests (real parallel connections on PostgreSQL) never promise more than
+    was paid: exactly one open request per order, the rest 409."""
+    order = await bought(client, auth)
+    responses = await asyncio.gather(*(send(client, "POST", REFUNDS, body(order, amount=Decimal("400.00")),
+                                            order["customer"]) for _ in range(8)))
+    assert sorted(r.status_code for r in responses) == [201] + [409] * 7, [r.text for r in responses]
+    assert await count(engine, refunds) == 1
+    assert len(await events(engine, type="sales.refund.requested")) == 1
