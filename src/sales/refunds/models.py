@@ -18,6 +18,7 @@ refunds = Table(
     Column("user_id", UUIDType, nullable=False),
     Column("type", String(16), nullable=False),
     Column("status", String(32), nullable=False),
+    Column("flagged", Boolean, nullable=False, server_default=text("false")),  # RFR-005 fraud review
     Column("reason", String(1000), nullable=False),
     Column("requested_amount", Money, nullable=False),  # asked for (the refundable amount when not named)
     Column("refundable_amount", Money, nullable=False),  # what the rules allowed at the request

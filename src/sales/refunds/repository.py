@@ -1,14 +1,16 @@
 """The only place refund SQL lives."""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+from uuid import UUID
 
-from sqlalchemy import ColumnElement, false, text, true
+from sqlalchemy import ColumnElement, false, select, text, true
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales.core.auth import Principal, Role
 from sales.core.db import dialect_insert
-from sales.orders.models import orders
+from sales.orders.models import order_refunds, orders
 from sales.refunds.models import OPEN, refunds
 from sales.refunds.permissions import REFUNDS_ORG_WIDE
 
@@ -37,3 +39,17 @@ async def insert_unless_open(conn: AsyncConnection, values: dict[str, Any]) -> A
     statement = (dialect_insert(conn, refunds).values(**values)
                  .on_conflict_do_nothing(index_elements=[refunds.c.order_id], index_where=text(OPEN)))
     return (await conn.execute(statement.returning(refunds))).first()
+
+
+async def earlier_refunds(conn: AsyncConnection, *, user_id: UUID, since: datetime) -> list[tuple[Any, datetime]]:
+    """The user's refunds since `since` (RFR-005): requests not rejected or failed, and refunds Billing completed
+    without a request here (each refund once: a completed request is not counted twice)."""
+    requested = select(refunds.c.id, refunds.c.requested_at).where(
+        refunds.c.user_id == user_id, refunds.c.requested_at >= since,
+        refunds.c.status.not_in(("REJECTED", "FAILED")))
+    completed = (select(order_refunds.c.refund_id, order_refunds.c.completed_at)
+                 .select_from(order_refunds.join(orders, orders.c.order_id == order_refunds.c.order_id))
+                 .where(orders.c.user_id == user_id, order_refunds.c.completed_at >= since,
+                        order_refunds.c.refund_id.not_in(select(refunds.c.id))))
+    rows = [*(await conn.execute(requested)).all(), *(await conn.execute(completed)).all()]
+    return [(r[0], r[1]) for r in rows]

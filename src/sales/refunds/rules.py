@@ -2,7 +2,7 @@
 with pass/fail and the figures it used, so a customer sees whether a refund is possible, how much, and why."""
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -14,6 +14,8 @@ WINDOW = timedelta(days=7)                      # RFR-001: 7 x 24 h from paid_at
 MAX_USED_SHARE = Decimal("0.5")                 # RFR-002: more than 50% used -> not eligible
 AUTO_APPROVE_BELOW = Decimal("500.00")          # RFR-003: under Rs. 500 approved automatically
 MANAGER_ABOVE = Decimal("5000.00")              # RFR-004: above Rs. 5,000 a manager approves
+FRAUD_WINDOW = timedelta(days=90)               # RFR-005: refunds in the last 90 days...
+FRAUD_EARLIER_REFUNDS = 2                       # ...more than 2 (this is the 3rd or later) -> flagged
 DEFAULT_SLA = timedelta(days=7)                 # refund SLA (issue 12: configurable, default 7 days)
 
 AUTO, SUPPORT_AGENT, MANAGER = "AUTO", "SUPPORT_AGENT", "MANAGER"
@@ -87,6 +89,20 @@ def pro_rata(*, amount: Decimal, refunded: Decimal, duration_days: int, unused: 
                         "refundable": refundable})
 
 
+def fraud_check(*, earlier: Sequence[tuple[Any, datetime]], at: datetime) -> RuleOutcome:
+    """RFR-005: with 2 or more earlier refunds in the 90 days up to the request (inclusive: the 91st day is
+    outside), this is a 3rd request: flagged for fraud review, never approved automatically, always a manager's
+    decision. Passes when not flagged; a flag does not make the request ineligible."""
+    since = at - FRAUD_WINDOW
+    recent = sorted(((str(ref), when) for ref, when in earlier if since <= when <= at), key=lambda r: (r[1], r[0]))
+    flagged = len(recent) >= FRAUD_EARLIER_REFUNDS
+    return RuleOutcome("RFR-005", not flagged,
+                       f"{len(recent)} earlier refund(s) in the 90 days since {_iso(since)}"
+                       + ("; flagged for fraud review: a manager decides" if flagged else ""),
+                       {"earlier_refunds": [{"id": ref, "at": _iso(when)} for ref, when in recent],
+                        "since": _iso(since), "flagged": flagged})
+
+
 def approver(amount: Decimal, *, flagged: bool = False) -> str:
     """RFR-003 / RFR-004 routing: under 500 AUTO; above 5,000 MANAGER (SUPERVISOR or SALES_ADMIN); 500..5,000
     (both inclusive) SUPPORT_AGENT or a manager. RFR-005: a flagged request is always a manager's decision."""
@@ -97,30 +113,36 @@ def approver(amount: Decimal, *, flagged: bool = False) -> str:
     return SUPPORT_AGENT
 
 
-def approval_rule(amount: Decimal) -> RuleOutcome:
-    route = approver(amount)
-    rule = {AUTO: "RFR-003", SUPPORT_AGENT: "RFR-004", MANAGER: "RFR-004"}[route]
+def approval_rule(amount: Decimal, *, flagged: bool = False) -> RuleOutcome:
+    """Who approves `amount`: RFR-003 (under Rs. 500) or RFR-004, with the RFR-005 flag overriding both."""
+    route = approver(amount, flagged=flagged)
+    rule = "RFR-003" if amount < AUTO_APPROVE_BELOW else "RFR-004"
     detail = {AUTO: "under Rs. 500: approved automatically",
               SUPPORT_AGENT: "Rs. 500 to Rs. 5,000: a SUPPORT_AGENT or a manager approves",
               MANAGER: "above Rs. 5,000: a manager (SUPERVISOR or SALES_ADMIN) approves"}[route]
-    return RuleOutcome(rule, True, f"{amount:.2f}: {detail}", {"amount": amount, "approval": route})
+    if flagged:
+        detail = "flagged for fraud review (RFR-005): a manager (SUPERVISOR or SALES_ADMIN) approves"
+    return RuleOutcome(rule, True, f"{amount:.2f}: {detail}",
+                       {"amount": amount, "approval": route, "flagged": flagged})
 
 
 def evaluate(*, paid_at: datetime, ends_at: datetime, amount: Decimal, refunded: Decimal, duration_days: int,
              features: Mapping[str, Any], used: Mapping[str, int], at: datetime,
-             sla: timedelta = DEFAULT_SLA) -> Eligibility:
+             earlier: Sequence[tuple[Any, datetime]] = (), sla: timedelta = DEFAULT_SLA) -> Eligibility:
     """A REFUND request at `at`: eligible when RFR-001, RFR-002 and RFR-006 pass. The approval route is that
-    of the refundable amount; an ineligible request can only be granted as a manager's policy exception."""
+    of the refundable amount (a manager's when RFR-005 flags it); an ineligible request can only be granted as
+    a manager's policy exception."""
     window = within_window(paid_at=paid_at, at=at)
     usage = usage_check(quotas=quotas_of(features), used=used)
     money = pro_rata(amount=amount, refunded=refunded, duration_days=duration_days,
                      unused=unused_days(ends_at=ends_at, at=at, duration_days=duration_days))
+    fraud = fraud_check(earlier=earlier, at=at)
     refundable: Decimal = money.figures["refundable"]
-    route = approval_rule(refundable)
+    route = approval_rule(refundable, flagged=not fraud.passed)
     eligible = window.passed and usage.passed and money.passed
     return Eligibility(eligible=eligible, refundable_amount=refundable if eligible else Decimal("0.00"),
                        approval=route.figures["approval"] if eligible else MANAGER,
-                       rules=[window, usage, money, route], expected_resolution_by=at + sla)
+                       rules=[window, usage, money, fraud, route], expected_resolution_by=at + sla)
 
 
 def used_by_quota(rows: Iterable[Any], *, plan_id: Any, order_id: Any) -> dict[str, int]:

@@ -49,6 +49,7 @@ class RefundRead(BaseModel):
     user_id: UUID
     type: Literal["REFUND", "GUARANTEE_CLAIM"]
     status: RefundStatus
+    flagged: bool
     reason: str
     requested_amount: DecimalNumber
     refundable_amount: DecimalNumber

@@ -29,9 +29,10 @@ async def _evaluate(conn: AsyncConnection, order: Any, now: datetime) -> rules.E
         raise OrderNotFound(f"order {order.order_id} not found")
     used = rules.used_by_quota(await usage_service.usage_for(conn, order.user_id), plan_id=order.plan_id,
                                order_id=order.order_id)
+    earlier = await repository.earlier_refunds(conn, user_id=order.user_id, since=now - rules.FRAUD_WINDOW)
     return rules.evaluate(paid_at=order.paid_at, ends_at=order.ends_at, amount=order.amount,
                           refunded=order.refunded_amount, duration_days=plan.duration_days,
-                          features=plan.features, used=used, at=now)
+                          features=plan.features, used=used, at=now, earlier=earlier)
 
 
 async def eligibility(conn: AsyncConnection, principal: Principal, *, order_id: UUID,
@@ -60,7 +61,8 @@ async def request_refund(conn: AsyncConnection, principal: Principal, *, data: R
     - eligible, under Rs. 500 (RFR-003): auto-approved and sent to Billing at once (PROCESSING,
       `sales.refund.requested`);
     - Rs. 500..5,000: PENDING_APPROVAL (SUPPORT_AGENT or a manager); above Rs. 5,000: PENDING_MANAGER_APPROVAL
-      (RFR-004).
+      (RFR-004); flagged for fraud review (RFR-005: a 3rd refund in 90 days): PENDING_MANAGER_APPROVAL whatever
+      the amount, `flagged` set and the earlier refunds in the RFR-005 outcome.
     The order must be in the caller's scope (else 404); a named amount may not exceed the refundable amount
     (422); a second open request on the order is 409."""
     order = await orders_repository.get(conn, data.order_id, scope=repository.requestable(principal))
@@ -68,10 +70,11 @@ async def request_refund(conn: AsyncConnection, principal: Principal, *, data: R
         raise OrderNotFound(f"order {data.order_id} not found")
     answer = await _evaluate(conn, order, now)
     outcomes = answer.rules[:-1]  # the approval rule is re-evaluated on the amount asked for
+    flagged = not next(r for r in outcomes if r.id == "RFR-005").passed
     if not answer.eligible:
         requested = data.amount if data.amount is not None else answer.refundable_amount
         status, route, amount = RefundStatus.REJECTED, rules.MANAGER, None
-        failed = ", ".join(r.id for r in outcomes if not r.passed)
+        failed = ", ".join(r.id for r in outcomes if not r.passed and r.id != "RFR-005")
         decided_at, decision_reason = now, f"not eligible: {failed}"
     else:
         if data.amount is not None and data.amount > answer.refundable_amount:
@@ -79,8 +82,8 @@ async def request_refund(conn: AsyncConnection, principal: Principal, *, data: R
         if data.amount is not None and data.amount == 0:
             raise InvalidInput(("amount",), "must be more than 0.00")
         requested = data.amount if data.amount is not None else answer.refundable_amount
-        outcomes = [*outcomes, rules.approval_rule(requested)]
-        route = rules.approver(requested)
+        outcomes = [*outcomes, rules.approval_rule(requested, flagged=flagged)]
+        route = rules.approver(requested, flagged=flagged)
         status = _STATUS_OF_ROUTE[route]
         auto = route == rules.AUTO
         amount = requested if auto else None
@@ -88,7 +91,7 @@ async def request_refund(conn: AsyncConnection, principal: Principal, *, data: R
     refund_id = uuid.uuid4()
     row = await repository.insert_unless_open(conn, {
         "id": refund_id, "order_id": order.order_id, "user_id": order.user_id, "type": data.type,
-        "status": status.value, "reason": data.reason, "requested_amount": requested,
+        "status": status.value, "flagged": flagged, "reason": data.reason, "requested_amount": requested,
         "refundable_amount": answer.refundable_amount, "amount": amount, "approval": route,
         "rules": [_stored(r) for r in outcomes], "requested_by": principal.sub, "requested_at": now,
         "decided_at": decided_at, "decided_by": None, "decision_reason": decision_reason,

@@ -44,8 +44,8 @@ async def test_the_customer_sees_amount_approval_and_each_rule_with_its_figures(
         "approval": "SUPPORT_AGENT", "evaluated_at": "2026-01-07T11:00:00Z",
         "expected_resolution_by": "2026-01-14T11:00:00Z"}
     assert [(r["id"], r["passed"]) for r in got["rules"]] == [
-        ("RFR-001", True), ("RFR-002", True), ("RFR-006", True), ("RFR-004", True)]
-    window, usage, money, _ = got["rules"]
+        ("RFR-001", True), ("RFR-002", True), ("RFR-006", True), ("RFR-005", True), ("RFR-004", True)]
+    window, usage, money, _, _ = got["rules"]
     assert window["figures"] == {"paid_at": "2026-01-05T10:00:00Z", "requested_at": "2026-01-07T11:00:00Z",
                                  "deadline": "2026-01-12T10:00:00Z"}
     assert usage["figures"]["quotas"] == {"owner_contacts": {"used": 12, "quota": 25, "percent": 48.0}}

@@ -17,17 +17,18 @@ from tests.commerce_builders import make_plan, send
 REFUNDS = f"{API}/refunds"
 
 
-async def bought(client, auth, *, price="1499.00", used=12):  # type: ignore[no-untyped-def]
+async def bought(client, auth, *, price="1499.00", used=12, user=None,  # type: ignore[no-untyped-def]
+                 paid_at="2026-01-05T10:00:00Z", now="2026-01-07T11:00:00Z"):
     """A 45-day plan bought on 2026-01-05T10:00Z; the clock at 2026-01-07T11:00Z (42 whole unused days)."""
     plan = await make_plan(client, auth.admin, duration_days=45, price=Decimal(price))
-    user, order_id = str(uuid.uuid4()), str(uuid.uuid4())
+    user, order_id = user or str(uuid.uuid4()), str(uuid.uuid4())
     body = {"payment_id": str(uuid.uuid4()), "user_id": user, "user_type": "TENANT", "plan_id": plan["id"],
-            "amount": Decimal(price), "currency": "INR", "paid_at": "2026-01-05T10:00:00Z"}
+            "amount": Decimal(price), "currency": "INR", "paid_at": paid_at}
     assert (await send(client, "PUT", f"{API}/orders/{order_id}", body, auth.headers("SERVICE"))).status_code == 201
     usage = {"items": [{"plan_id": plan["id"], "order_id": order_id, "quota_name": "owner_contacts", "quota": 25,
                         "used": used, "at": "2026-01-06T10:00:00Z"}]}
     assert (await send(client, "PUT", f"{API}/usage/{user}", usage, auth.headers("SERVICE"))).status_code == 200
-    await set_clock(client, auth.admin, "2026-01-07T11:00:00Z")
+    await set_clock(client, auth.admin, now)
     return {"order_id": order_id, "user_id": user, "customer": auth.headers("CUSTOMER", sub=uuid.UUID(user))}
 
 
@@ -46,7 +47,7 @@ async def test_rfr_003_under_rs_500_is_approved_automatically_and_sent_to_billin
         "PROCESSING", "AUTO", 499.99, "2026-01-07T11:00:00Z", "RFR-003: approved automatically", order["user_id"],
         order["user_id"], "2026-01-14T11:00:00Z")
     assert [(r["id"], r["passed"]) for r in got["rules"]] == [
-        ("RFR-001", True), ("RFR-002", True), ("RFR-006", True), ("RFR-003", True)]
+        ("RFR-001", True), ("RFR-002", True), ("RFR-006", True), ("RFR-005", True), ("RFR-003", True)]
     [event] = await events(engine, type="sales.refund.requested")
     assert event.envelope["data"] == {"refund_id": got["id"], "order_id": order["order_id"],
                                       "amount": Decimal("499.99")}
@@ -81,11 +82,34 @@ async def test_an_ineligible_request_is_recorded_rejected_with_the_rule_outcomes
     assert (got["status"], got["amount"], got["refundable_amount"], got["decision_reason"], got["approval"]) == (
         "REJECTED", None, 0.00, "not eligible: RFR-002", "MANAGER")
     assert [(r["id"], r["passed"]) for r in got["rules"]] == [("RFR-001", True), ("RFR-002", False),
-                                                             ("RFR-006", True)]
+                                                             ("RFR-006", True), ("RFR-005", True)]
     assert await events(engine, type="sales.refund.requested") == []
     # a rejected request does not hold the order: another may be filed
     again = await send(client, "POST", REFUNDS, body(order), order["customer"])
     assert again.status_code == 201 and again.json()["status"] == "REJECTED"
+
+
+async def test_rfr_005_a_3rd_refund_in_90_days_goes_to_a_manager_flagged_the_91st_day_does_not(client, auth):
+    first = await bought(client, auth)
+    user = first["user_id"]
+    second = await bought(client, auth, user=user)
+    for order in (first, second):
+        response = await send(client, "POST", REFUNDS, body(order, amount=Decimal("100.00")), order["customer"])
+        assert (response.status_code, response.json()["status"], response.json()["flagged"]) == (
+            201, "PROCESSING", False)
+    # exactly 90 days after the earlier requests: still inside the window
+    third = await bought(client, auth, user=user, paid_at="2026-04-07T10:00:00Z", now="2026-04-07T11:00:00Z")
+    response = await send(client, "POST", REFUNDS, body(third, amount=Decimal("100.00")), third["customer"])
+    got = response.json()
+    assert (response.status_code, got["status"], got["flagged"], got["approval"], got["amount"]) == (
+        201, "PENDING_MANAGER_APPROVAL", True, "MANAGER", None)
+    fraud = next(r for r in got["rules"] if r["id"] == "RFR-005")
+    assert (fraud["passed"], len(fraud["figures"]["earlier_refunds"])) == (False, 2)
+    # one second later the earlier refunds are 90 days and a second old: outside
+    fourth = await bought(client, auth, user=user, paid_at="2026-04-07T10:00:00Z", now="2026-04-07T11:00:01Z")
+    response = await send(client, "POST", REFUNDS, body(fourth, amount=Decimal("100.00")), fourth["customer"])
+    # the third (open) request is within the window, the first two are not: one earlier refund
+    assert (response.json()["status"], response.json()["flagged"]) == ("PROCESSING", False)
 
 
 async def test_a_second_open_request_on_the_order_is_409(client, auth, engine):

@@ -85,7 +85,7 @@ def test_rfr_003_rfr_004_approval_routing_at_rs_500_and_rs_5000(amount, route):
 def test_every_answer_lists_each_rule_with_its_figures():
     answer = evaluate(PAID + timedelta(days=1), used={"owner_contacts": 5})
     assert [(r.id, r.passed) for r in answer.rules] == [("RFR-001", True), ("RFR-002", True), ("RFR-006", True),
-                                                        ("RFR-004", True)]
+                                                        ("RFR-005", True), ("RFR-004", True)]
     assert (answer.eligible, answer.refundable_amount, answer.approval) == (True, Decimal("1465.69"),
                                                                             "SUPPORT_AGENT")
     assert answer.expected_resolution_by == PAID + timedelta(days=8)
@@ -93,3 +93,23 @@ def test_every_answer_lists_each_rule_with_its_figures():
     late = evaluate(PAID + timedelta(days=8))
     assert (late.eligible, late.refundable_amount, late.approval) == (False, Decimal("0.00"), "MANAGER")
     assert [(r.id, r.passed) for r in late.rules][0] == ("RFR-001", False)
+
+
+@pytest.mark.parametrize(("days_ago", "flagged"), [((3, 10), True), ((3, 90), True), ((3, 91), False), ((3,), False)])
+def test_rfr_005_a_3rd_refund_in_90_days_is_flagged_the_91st_day_is_outside(days_ago, flagged):
+    at = PAID + timedelta(days=2)
+    earlier = [(f"r{i}", at - timedelta(days=d)) for i, d in enumerate(days_ago)]
+    outcome = rules.fraud_check(earlier=earlier, at=at)
+    assert (outcome.id, outcome.passed, outcome.figures["flagged"]) == ("RFR-005", not flagged, flagged)
+    assert len(outcome.figures["earlier_refunds"]) == sum(1 for d in days_ago if d <= 90)
+
+
+def test_rfr_005_a_flagged_request_is_never_automatic_and_stays_eligible():
+    at = PAID + timedelta(days=2)
+    earlier = [("a", at - timedelta(days=1)), ("b", at - timedelta(days=2))]
+    answer = rules.evaluate(paid_at=PAID, ends_at=ENDS, amount=Decimal("100.00"), refunded=Decimal("0"),
+                            duration_days=45, features={}, used={}, at=at, earlier=earlier)
+    assert (answer.eligible, answer.refundable_amount, answer.approval) == (True, Decimal("95.56"), "MANAGER")
+    assert [(r.id, r.passed) for r in answer.rules] == [("RFR-001", True), ("RFR-002", True), ("RFR-006", True),
+                                                        ("RFR-005", False), ("RFR-003", True)]
+    assert answer.rules[-1].figures == {"amount": Decimal("95.56"), "approval": "MANAGER", "flagged": True}

@@ -27,6 +27,7 @@ def upgrade() -> None:
     sa.Column('user_id', sa.Uuid(), nullable=False),
     sa.Column('type', sa.String(length=16), nullable=False),
     sa.Column('status', sa.String(length=32), nullable=False),
+    sa.Column('flagged', sa.Boolean(), server_default=sa.text('false'), nullable=False),
     sa.Column('reason', sa.String(length=1000), nullable=False),
     sa.Column('requested_amount', _MONEY, nullable=False),
     sa.Column('refundable_amount', _MONEY, nullable=False),
