@@ -12,6 +12,7 @@ from sales.leads import models as _leads  # noqa: F401
 from sales.orders import models as _orders  # noqa: F401
 from sales.notifications import models as _notifications  # noqa: F401
 from sales.pipelines import models as _pipelines  # noqa: F401
+from sales.refunds import models as _refunds  # noqa: F401
 from sales.targets import models as _targets  # noqa: F401
 from sales.upsell import models as _upsell  # noqa: F401
 from sales.usage import models as _usage  # noqa: F401

@@ -16,6 +16,7 @@ def include_routers(app: FastAPI, *, prefix: str) -> None:
     from sales.catalog.api import router as catalog_router
     from sales.orders.api import router as orders_router
     from sales.usage.api import router as usage_router
+    from sales.refunds.api import router as refunds_router
     from sales.upsell import jobs as _upsell_jobs  # noqa: F401  (registers upsell-expiry)
     from sales.upsell.api import router as upsell_router
 
@@ -30,3 +31,4 @@ def include_routers(app: FastAPI, *, prefix: str) -> None:
     app.include_router(customers_router, prefix=f"{prefix}/customers")
     app.include_router(inventory_router, prefix=f"{prefix}/inventory")
     app.include_router(upsell_router, prefix=prefix)
+    app.include_router(refunds_router, prefix=prefix)

@@ -1,0 +1,48 @@
+"""Refund requests (issue 12; PRD §6.4, §7.2 Refund APIs)."""
+from __future__ import annotations
+
+from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, Index, Integer, String, Table, text
+
+from sales.core.tables import metadata
+from sales.core.types import JSONType, Money, UTCDateTime, UUIDType
+
+# Statuses in which a request still holds its order: a second one on the same order is refused (409), so
+# concurrent requests can never together promise more than was paid.
+OPEN = ("status IN ('REQUESTED','AUTO_APPROVED','PENDING_APPROVAL','PENDING_MANAGER_APPROVAL',"
+        "'UNDER_INVESTIGATION','APPROVED','PROCESSING')")
+
+refunds = Table(
+    "refunds", metadata,
+    Column("id", UUIDType, primary_key=True),
+    Column("order_id", UUIDType, ForeignKey("orders.order_id"), nullable=False),
+    Column("user_id", UUIDType, nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("flagged", Boolean, nullable=False, server_default=text("false")),  # RFR-005 fraud review
+    Column("reason", String(1000), nullable=False),
+    Column("requested_amount", Money, nullable=False),  # asked for (the refundable amount when not named)
+    Column("refundable_amount", Money, nullable=False),  # what the rules allowed at the request
+    Column("amount", Money, nullable=True),  # approved amount (sent to Billing)
+    Column("approval", String(16), nullable=False),
+    Column("rules", JSONType, nullable=False),  # each rule's outcome and figures at the request
+    Column("requested_by", UUIDType, nullable=False),
+    Column("requested_at", UTCDateTime, nullable=False),
+    Column("decided_at", UTCDateTime, nullable=True),
+    Column("decided_by", UUIDType, nullable=True),  # null: decided by the rules (auto-approval, rejection)
+    Column("decision_reason", String(1000), nullable=True),
+    Column("expected_resolution_by", UTCDateTime, nullable=False),
+    Column("version", Integer, nullable=False, server_default=text("1")),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    CheckConstraint("type IN ('REFUND','GUARANTEE_CLAIM')", name="type_enum"),
+    CheckConstraint("status IN ('REQUESTED','AUTO_APPROVED','PENDING_APPROVAL','PENDING_MANAGER_APPROVAL',"
+                    "'UNDER_INVESTIGATION','APPROVED','PROCESSING','COMPLETED','FAILED','REJECTED')",
+                    name="status_enum"),
+    CheckConstraint("approval IN ('AUTO','SUPPORT_AGENT','MANAGER')", name="approval_enum"),
+    CheckConstraint("requested_amount >= 0 AND refundable_amount >= 0 AND (amount IS NULL OR amount > 0)",
+                    name="amounts_valid"),
+    Index("ix_refunds_user_requested", "user_id", "requested_at", "id"),
+    Index("ix_refunds_status_requested", "status", "requested_at", "id"),
+    Index("ix_refunds_order", "order_id", "requested_at"),
+    Index("uq_refunds_open_order", "order_id", unique=True, postgresql_where=text(OPEN), sqlite_where=text(OPEN)),
+)
