@@ -67,7 +67,7 @@ def _parse_rules(text: str) -> dict[str, Any]:
         raise ValueError("nested too deeply") from None
     if not isinstance(value, dict):
         raise ValueError("the rules must be a JSON object")
-    return json.loads(json.dumps(storable(value), default=float))
+    return storable(value)
 
 
 @router.post("/rules", include_in_schema=False)
