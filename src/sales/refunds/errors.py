@@ -1,5 +1,17 @@
-from sales.core.errors import Conflict
+from sales.core.errors import Conflict, Forbidden, NotFound
 
 
 class RefundAlreadyOpen(Conflict):
     code, title = "refund_already_open", "The order already has an open refund request"
+
+
+class RefundNotFound(NotFound):
+    code, title = "refund_not_found", "Refund not found"
+
+
+class RefundNotPending(Conflict):
+    code, title = "refund_not_pending", "The refund is not waiting for this decision"
+
+
+class ManagerDecisionRequired(Forbidden):
+    code, title = "manager_decision_required", "A manager (SUPERVISOR or SALES_ADMIN) decides this refund"

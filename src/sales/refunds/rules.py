@@ -145,6 +145,40 @@ def evaluate(*, paid_at: datetime, ends_at: datetime, amount: Decimal, refunded:
                        rules=[window, usage, money, fraud, route], expected_resolution_by=at + sla)
 
 
+# Decisions (issue 12): which requests wait for a person, and who may decide them.
+DECIDABLE = ("PENDING_APPROVAL", "PENDING_MANAGER_APPROVAL", "UNDER_INVESTIGATION")
+
+
+def needs_manager(*, status: str, approval: str, flagged: bool, amount: Decimal | None = None) -> bool:
+    """RFR-004 / RFR-005: a request waiting for a manager, a flagged one, one routed to a manager, or an amount
+    above Rs. 5,000 is a manager's (SUPERVISOR or SALES_ADMIN) decision; the rest a SUPPORT_AGENT may decide."""
+    if status == "PENDING_MANAGER_APPROVAL" or flagged or approval == MANAGER:
+        return True
+    return amount is not None and approver(amount, flagged=flagged) == MANAGER
+
+
+def approvable_limit(*, refundable: Decimal, paid: Decimal, refunded: Decimal, exception: bool) -> Decimal:
+    """The most an approval may grant: what the rules allowed at the request (a policy exception is not bound
+    by them), never more than was paid minus what was already refunded."""
+    remaining = max(Decimal("0.00"), paid - refunded)
+    return remaining if exception else min(refundable, remaining)
+
+
+def default_approval_amount(*, requested: Decimal, rules: Sequence[Mapping[str, Any]], limit: Decimal) -> Decimal:
+    """Approving without naming an amount grants what was asked for; an ineligible request asked for nothing,
+    so a policy exception grants the pro-rata figure (RFR-006). Either way within `limit`."""
+    if requested <= 0:
+        pro_rata_rule = next((r for r in rules if r.get("id") == "RFR-006"), None)
+        requested = Decimal(str(pro_rata_rule["figures"]["refundable"])) if pro_rata_rule else Decimal("0.00")
+    return min(requested, limit)
+
+
+def sla_breached(*, expected_resolution_by: datetime, resolved_at: datetime | None, at: datetime) -> bool:
+    """The refund SLA: resolved (rejected, completed or failed) after its expected resolution, or still open
+    past it at `at`."""
+    return (resolved_at if resolved_at is not None else at) > expected_resolution_by
+
+
 def used_by_quota(rows: Iterable[Any], *, plan_id: Any, order_id: Any) -> dict[str, int]:
     """The usage rows of this plan (for this order, or not tied to an order) by quota name."""
     return {r.quota_name: r.used for r in rows

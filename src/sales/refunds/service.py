@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import asdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -11,18 +11,23 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales.catalog import service as catalog_service
 from sales.core import audit, outbox
-from sales.core.auth import Principal
+from sales.core.auth import Principal, Role
 from sales.core.errors import InvalidInput
+from sales.core.http import AFTER_TIME_AND_ID, cursor_after
+from sales.notifications import service as notifications_service
 from sales.orders import repository as orders_repository
 from sales.orders.errors import OrderNotFound
 from sales.refunds import repository, rules
 from sales.refunds.enums import RefundStatus
-from sales.refunds.errors import RefundAlreadyOpen
-from sales.refunds.schemas import EligibilityRead, RefundCreate, RefundRead, RuleRead
+from sales.refunds.errors import ManagerDecisionRequired, RefundAlreadyOpen, RefundNotFound, RefundNotPending
+from sales.refunds.permissions import MANAGERS
+from sales.refunds.schemas import (EligibilityRead, RefundApprove, RefundCreate, RefundDetail, RefundRead,
+                                   RefundReject, RuleRead, TimelineEntry)
 from sales.usage import service as usage_service
 
 
-async def _evaluate(conn: AsyncConnection, order: Any, now: datetime) -> rules.Eligibility:
+async def _evaluate(conn: AsyncConnection, order: Any, now: datetime,
+                    sla: timedelta = rules.DEFAULT_SLA) -> rules.Eligibility:
     """The rules over the order, its plan and the user's usage of that plan, at `now`."""
     plan = await catalog_service.get_plan_facts(conn, order.plan_id)
     if plan is None:  # orders.plan_id refers to plans: cannot happen short of a broken database
@@ -32,17 +37,17 @@ async def _evaluate(conn: AsyncConnection, order: Any, now: datetime) -> rules.E
     earlier = await repository.earlier_refunds(conn, user_id=order.user_id, since=now - rules.FRAUD_WINDOW)
     return rules.evaluate(paid_at=order.paid_at, ends_at=order.ends_at, amount=order.amount,
                           refunded=order.refunded_amount, duration_days=plan.duration_days,
-                          features=plan.features, used=used, at=now, earlier=earlier)
+                          features=plan.features, used=used, at=now, earlier=earlier, sla=sla)
 
 
-async def eligibility(conn: AsyncConnection, principal: Principal, *, order_id: UUID,
-                      now: datetime) -> EligibilityRead:
+async def eligibility(conn: AsyncConnection, principal: Principal, *, order_id: UUID, now: datetime,
+                      sla: timedelta = rules.DEFAULT_SLA) -> EligibilityRead:
     """GET /refunds/eligibility/{order_id}: whether a REFUND of this order requested now is possible, how much,
     who approves it, and why (each rule with its figures). Out of the caller's scope is 404."""
     order = await orders_repository.get(conn, order_id, scope=repository.readable(principal))
     if order is None:
         raise OrderNotFound(f"order {order_id} not found")
-    answer = await _evaluate(conn, order, now)
+    answer = await _evaluate(conn, order, now, sla)
     return EligibilityRead(order_id=order.order_id, type="REFUND", eligible=answer.eligible,
                            refundable_amount=answer.refundable_amount, currency=order.currency,
                            approval=answer.approval,  # type: ignore[arg-type]
@@ -50,12 +55,16 @@ async def eligibility(conn: AsyncConnection, principal: Principal, *, order_id: 
                            expected_resolution_by=answer.expected_resolution_by)
 
 
+REQUESTED_EVENT, PROCESSED_EVENT = "sales.refund.requested", "sales.refund.processed"
+# The role a timeline step names when the actor holds several (the one that let them act).
+ACTOR_ROLES = (Role.SALES_ADMIN, Role.SUPERVISOR, Role.SUPPORT_AGENT, Role.FINANCE_ADMIN, Role.CUSTOMER)
+
 _STATUS_OF_ROUTE = {rules.AUTO: RefundStatus.PROCESSING, rules.SUPPORT_AGENT: RefundStatus.PENDING_APPROVAL,
                     rules.MANAGER: RefundStatus.PENDING_MANAGER_APPROVAL}
 
 
-async def request_refund(conn: AsyncConnection, principal: Principal, *, data: RefundCreate,
-                         now: datetime) -> RefundRead:
+async def request_refund(conn: AsyncConnection, principal: Principal, *, data: RefundCreate, now: datetime,
+                         sla: timedelta = rules.DEFAULT_SLA) -> RefundRead:
     """POST /refunds (issue 12): evaluate the rules now and record the request.
     - not eligible: recorded REJECTED with the rule outcomes (a manager's policy exception comes later);
     - eligible, under Rs. 500 (RFR-003): auto-approved and sent to Billing at once (PROCESSING,
@@ -68,7 +77,7 @@ async def request_refund(conn: AsyncConnection, principal: Principal, *, data: R
     order = await orders_repository.get(conn, data.order_id, scope=repository.requestable(principal))
     if order is None:
         raise OrderNotFound(f"order {data.order_id} not found")
-    answer = await _evaluate(conn, order, now)
+    answer = await _evaluate(conn, order, now, sla)
     outcomes = answer.rules[:-1]  # the approval rule is re-evaluated on the amount asked for
     flagged = not next(r for r in outcomes if r.id == "RFR-005").passed
     if not answer.eligible:
@@ -95,16 +104,169 @@ async def request_refund(conn: AsyncConnection, principal: Principal, *, data: R
         "refundable_amount": answer.refundable_amount, "amount": amount, "approval": route,
         "rules": [_stored(r) for r in outcomes], "requested_by": principal.sub, "requested_at": now,
         "decided_at": decided_at, "decided_by": None, "decision_reason": decision_reason,
+        "resolved_at": now if status is RefundStatus.REJECTED else None,
         "expected_resolution_by": answer.expected_resolution_by, "created_at": now, "updated_at": now})
     if row is None:
         raise RefundAlreadyOpen(f"order {order.order_id} already has an open refund request")
-    refund = RefundRead.model_validate(row._mapping)
+    refund = _read(row, now)
     await audit.record(conn, principal, action="refund.requested", entity_type="refund", entity_id=refund_id,
                        at=now, after=refund)
+    steps = [_step(refund_id, "REQUESTED", RefundStatus.REQUESTED, now, principal, note=data.reason,
+                   data={"requested_amount": requested})]
+    if status is RefundStatus.REJECTED:
+        steps.append(_step(refund_id, "REJECTED", status, now, None, note=decision_reason))
+    elif status is RefundStatus.PROCESSING:
+        steps += [_step(refund_id, "AUTO_APPROVED", RefundStatus.AUTO_APPROVED, now, None, note=decision_reason,
+                        data={"amount": amount}),
+                  _step(refund_id, "SENT_TO_BILLING", status, now, None, data={"amount": amount})]
+    else:
+        steps.append(_step(refund_id, "AWAITING_DECISION", status, now, None,
+                           note=f"waiting for {'a manager' if route == rules.MANAGER else 'a SUPPORT_AGENT'}"))
+    await repository.add_events(conn, steps)
     if status is RefundStatus.PROCESSING:
-        await outbox.record(conn, type_="sales.refund.requested", subject=refund_id, at=now,
-                            data={"refund_id": str(refund_id), "order_id": str(order.order_id), "amount": amount})
+        await _send_to_billing(conn, refund, now)
+    if status in (RefundStatus.PROCESSING, RefundStatus.REJECTED):
+        await _tell_customer(conn, refund, now)
     return refund
+
+
+async def get_refund(conn: AsyncConnection, principal: Principal, *, refund_id: UUID, now: datetime) -> RefundDetail:
+    """GET /refunds/{id}: the refund and its timeline; another customer's (or an unknown one) is 404."""
+    row = await repository.get(conn, refund_id, scope=repository.readable_refunds(principal))
+    if row is None:
+        raise RefundNotFound(f"refund {refund_id} not found")
+    return await _detail(conn, row, now)
+
+
+async def list_refunds(conn: AsyncConnection, principal: Principal, *, filters: dict[str, Any], limit: int,
+                       cursor: list[Any] | None, now: datetime) -> list[RefundRead]:
+    """GET /refunds: newest first; a CUSTOMER sees only their own."""
+    rows = await repository.list_(conn, scope=repository.readable_refunds(principal), filters=filters,
+                                  limit=limit, after=cursor_after(cursor, AFTER_TIME_AND_ID), now=now)
+    return [_read(r, now) for r in rows]
+
+
+def cursor_of(refund: RefundRead) -> tuple[datetime, UUID]:
+    return refund.requested_at, refund.id
+
+
+async def approve(conn: AsyncConnection, principal: Principal, *, refund_id: UUID, data: RefundApprove,
+                  now: datetime) -> RefundDetail:
+    """POST /refunds/{id}/approve (RFR-003/004/005): a SUPPORT_AGENT approves a PENDING_APPROVAL or
+    UNDER_INVESTIGATION request up to Rs. 5,000 that is not flagged; a manager (SUPERVISOR, SALES_ADMIN)
+    anything waiting, and a request the rules rejected (ineligible) as a policy exception with a reason. The approved
+    amount (default: the amount asked for) never exceeds what the rules allowed, nor paid minus refunded.
+    APPROVED, then at once PROCESSING with `sales.refund.requested`; of concurrent decisions one wins (409)."""
+    current = await repository.get(conn, refund_id)
+    if current is None:
+        raise RefundNotFound(f"refund {refund_id} not found")
+    manager = principal.has(*MANAGERS)
+    # A policy exception grants a request the rules rejected (decided_by null); a person's rejection is final.
+    exception = current.status == RefundStatus.REJECTED and current.decided_by is None
+    if exception and not manager:
+        raise ManagerDecisionRequired("only a manager may grant an ineligible request as a policy exception")
+    if not exception and current.status not in rules.DECIDABLE:
+        raise RefundNotPending(f"refund {refund_id} is {current.status}")
+    if not manager and rules.needs_manager(status=current.status, approval=current.approval,
+                                           flagged=current.flagged, amount=data.amount):
+        raise ManagerDecisionRequired(f"refund {refund_id} needs a manager's decision (RFR-004/RFR-005)")
+    if exception and data.reason is None:
+        raise InvalidInput(("reason",), "a policy exception needs a reason")
+    if exception and await repository.other_open(conn, order_id=current.order_id, refund_id=refund_id):
+        raise RefundAlreadyOpen(f"order {current.order_id} already has an open refund request")
+    order = await orders_repository.get(conn, current.order_id)
+    limit = rules.approvable_limit(refundable=current.refundable_amount, paid=order.amount,
+                                   refunded=order.refunded_amount, exception=exception)
+    amount = data.amount if data.amount is not None else rules.default_approval_amount(
+        requested=current.requested_amount, rules=current.rules, limit=limit)
+    if amount > limit:
+        raise InvalidInput(("amount",), f"above the refundable amount {limit:.2f}")
+    if amount <= 0:
+        raise InvalidInput(("amount",), "nothing to refund: name an amount above 0.00")
+    reason = data.reason or ("policy exception" if exception else "approved")
+    row = await repository.move(conn, refund_id, from_=current.status, version=current.version, values={
+        "status": RefundStatus.PROCESSING.value, "amount": amount, "decided_at": now, "decided_by": principal.sub,
+        "decision_reason": reason, "policy_exception": exception, "resolved_at": None, "updated_at": now})
+    if row is None:
+        raise RefundNotPending(f"refund {refund_id} was decided or changed concurrently")
+    refund = _read(row, now)
+    await repository.add_events(conn, [
+        _step(refund_id, "APPROVED", RefundStatus.APPROVED, now, principal, note=data.reason,
+              data={"amount": amount, "policy_exception": exception}),
+        _step(refund_id, "SENT_TO_BILLING", RefundStatus.PROCESSING, now, None, data={"amount": amount})])
+    await audit.record(conn, principal, action="refund.policy_exception" if exception else "refund.approved",
+                       entity_type="refund", entity_id=refund_id, at=now, before=_read(current, now),
+                       after={**refund.model_dump(), "policy_exception": exception})
+    await _send_to_billing(conn, refund, now)
+    await _tell_customer(conn, refund, now)
+    return await _detail(conn, row, now)
+
+
+async def reject(conn: AsyncConnection, principal: Principal, *, refund_id: UUID, data: RefundReject,
+                 now: datetime) -> RefundDetail:
+    """POST /refunds/{id}/reject: whoever may approve a waiting request may reject it, with a reason."""
+    current = await repository.get(conn, refund_id)
+    if current is None:
+        raise RefundNotFound(f"refund {refund_id} not found")
+    if current.status not in rules.DECIDABLE:
+        raise RefundNotPending(f"refund {refund_id} is {current.status}")
+    if not principal.has(*MANAGERS) and rules.needs_manager(status=current.status, approval=current.approval,
+                                                            flagged=current.flagged):
+        raise ManagerDecisionRequired(f"refund {refund_id} needs a manager's decision (RFR-004/RFR-005)")
+    row = await repository.move(conn, refund_id, from_=current.status, version=current.version, values={
+        "status": RefundStatus.REJECTED.value, "decided_at": now, "decided_by": principal.sub,
+        "decision_reason": data.reason, "resolved_at": now, "updated_at": now})
+    if row is None:
+        raise RefundNotPending(f"refund {refund_id} was decided or changed concurrently")
+    refund = _read(row, now)
+    await repository.add_events(conn, [_step(refund_id, "REJECTED", RefundStatus.REJECTED, now, principal,
+                                             note=data.reason)])
+    await audit.record(conn, principal, action="refund.rejected", entity_type="refund", entity_id=refund_id,
+                       at=now, before=_read(current, now), after=refund)
+    await _tell_customer(conn, refund, now)
+    return await _detail(conn, row, now)
+
+
+async def _send_to_billing(conn: AsyncConnection, refund: RefundRead, now: datetime) -> None:
+    await outbox.record(conn, type_=REQUESTED_EVENT, subject=refund.id, at=now, data={
+        "refund_id": str(refund.id), "order_id": str(refund.order_id), "amount": refund.amount})
+
+
+async def _tell_customer(conn: AsyncConnection, refund: RefundRead, now: datetime) -> None:
+    """Each decision (and the money's return) is told to the customer (transactional: opt-outs of marketing
+    do not apply); once per refund and status."""
+    await notifications_service.notify(
+        conn, recipient_type="CUSTOMER", recipient_id=refund.user_id, template=f"refund_{refund.status.lower()}",
+        data={"refund_id": str(refund.id), "order_id": str(refund.order_id), "status": refund.status.value,
+              "amount": None if refund.amount is None else str(refund.amount),
+              "reason": refund.decision_reason,
+              "expected_resolution_by": refund.expected_resolution_by.isoformat().replace("+00:00", "Z")},
+        dedupe_key=f"refund:{refund.id}:{refund.status.value}", transactional=True, now=now)
+
+
+def _actor_role(principal: Principal | None) -> str:
+    if principal is None:
+        return "SYSTEM"
+    return next((r.value for r in ACTOR_ROLES if principal.has(r)), sorted(r.value for r in principal.roles)[0])
+
+
+def _step(refund_id: UUID, kind: str, status: RefundStatus, at: datetime, principal: Principal | None, *,
+          note: str | None = None, data: dict[str, Any] | None = None, role: str | None = None) -> dict[str, Any]:
+    return {"refund_id": refund_id, "kind": kind, "status": status.value, "at": at,
+            "actor_id": principal.sub if principal else None, "actor_role": role or _actor_role(principal),
+            "note": note, "data": data}
+
+
+def _read(row: Any, now: datetime) -> RefundRead:
+    values = dict(row._mapping)
+    values["sla_breached"] = rules.sla_breached(expected_resolution_by=row.expected_resolution_by,
+                                                resolved_at=row.resolved_at, at=now)
+    return RefundRead.model_validate(values)
+
+
+async def _detail(conn: AsyncConnection, row: Any, now: datetime) -> RefundDetail:
+    steps = [TimelineEntry.model_validate(s._mapping) for s in await repository.timeline(conn, row.id)]
+    return RefundDetail(**_read(row, now).model_dump(), timeline=steps)
 
 
 def _stored(outcome: rules.RuleOutcome) -> dict[str, Any]:
