@@ -1,4 +1,4 @@
-from sales.core.errors import Conflict, Forbidden, NotFound
+from sales.core.errors import Conflict, Forbidden, NotFound, SalesError
 
 
 class RefundAlreadyOpen(Conflict):
@@ -15,3 +15,9 @@ class RefundNotPending(Conflict):
 
 class ManagerDecisionRequired(Forbidden):
     code, title = "manager_decision_required", "A manager (SUPERVISOR or SALES_ADMIN) decides this refund"
+
+
+class RefundChangedConcurrently(SalesError):
+    """A consumed event met a concurrent change of its refund: the event is retried."""
+
+    status_code, code, title = 409, "refund_changed_concurrently", "The refund changed concurrently"

@@ -17,9 +17,11 @@ from sales.core.http import AFTER_TIME_AND_ID, cursor_after
 from sales.notifications import service as notifications_service
 from sales.orders import repository as orders_repository
 from sales.orders.errors import OrderNotFound
+from sales.orders.schemas import RefundCompleted
 from sales.refunds import repository, rules
 from sales.refunds.enums import RefundStatus
-from sales.refunds.errors import ManagerDecisionRequired, RefundAlreadyOpen, RefundNotFound, RefundNotPending
+from sales.refunds.errors import (ManagerDecisionRequired, RefundAlreadyOpen, RefundChangedConcurrently,
+                                  RefundNotFound, RefundNotPending)
 from sales.refunds.permissions import MANAGERS
 from sales.refunds.schemas import (EligibilityRead, RefundApprove, RefundCreate, RefundDetail, RefundRead,
                                    RefundReject, RuleRead, TimelineEntry)
@@ -58,6 +60,10 @@ async def eligibility(conn: AsyncConnection, principal: Principal, *, order_id: 
 REQUESTED_EVENT, PROCESSED_EVENT = "sales.refund.requested", "sales.refund.processed"
 # The role a timeline step names when the actor holds several (the one that let them act).
 ACTOR_ROLES = (Role.SALES_ADMIN, Role.SUPERVISOR, Role.SUPPORT_AGENT, Role.FINANCE_ADMIN, Role.CUSTOMER)
+
+# The message each decision sends the customer (issue 12: each decision is told through notify).
+CUSTOMER_TEMPLATES = {RefundStatus.PROCESSING: "refund_approved", RefundStatus.REJECTED: "refund_rejected",
+                      RefundStatus.COMPLETED: "refund_completed"}
 
 _STATUS_OF_ROUTE = {rules.AUTO: RefundStatus.PROCESSING, rules.SUPPORT_AGENT: RefundStatus.PENDING_APPROVAL,
                     rules.MANAGER: RefundStatus.PENDING_MANAGER_APPROVAL}
@@ -227,6 +233,37 @@ async def reject(conn: AsyncConnection, principal: Principal, *, refund_id: UUID
     return await _detail(conn, row, now)
 
 
+async def complete(conn: AsyncConnection, *, refund: RefundCompleted, now: datetime) -> RefundRead | None:
+    """billing.refund.completed: the PROCESSING request `refund.refund_id` -> COMPLETED (resolved when the money
+    went back), `sales.refund.processed` {refund_id, status, amount} with the amount Billing returned, the
+    customer told. None for a refund Billing made without a request here; the same refund again is a no-op.
+    RefundNotPending when the event contradicts the request (another order, or never sent to Billing)."""
+    current = await repository.get(conn, refund.refund_id)
+    if current is None:
+        return None
+    if current.order_id != refund.order_id:
+        raise RefundNotPending(f"refund {refund.refund_id} belongs to order {current.order_id}")
+    if current.status == RefundStatus.COMPLETED:
+        return _read(current, now)
+    if current.status != RefundStatus.PROCESSING:
+        raise RefundNotPending(f"refund {refund.refund_id} is {current.status}, never sent to Billing")
+    row = await repository.move(conn, refund.refund_id, from_=current.status, version=current.version, values={
+        "status": RefundStatus.COMPLETED.value, "resolved_at": refund.completed_at, "updated_at": now})
+    if row is None:  # completed by a concurrent delivery of the same event: retried, then a no-op
+        raise RefundChangedConcurrently(f"refund {refund.refund_id} changed concurrently; retry")
+    completed = _read(row, now)
+    await repository.add_events(conn, [_step(refund.refund_id, "MONEY_RETURNED", RefundStatus.COMPLETED,
+                                             refund.completed_at, None, role="BILLING",
+                                             data={"amount": refund.amount})])
+    await audit.record(conn, None, action="refund.completed", entity_type="refund", entity_id=refund.refund_id,
+                       at=now, before=_read(current, now), after={**completed.model_dump(),
+                                                                  "returned": refund.amount})
+    await outbox.record(conn, type_=PROCESSED_EVENT, subject=refund.refund_id, at=now, data={
+        "refund_id": str(refund.refund_id), "status": completed.status.value, "amount": refund.amount})
+    await _tell_customer(conn, completed, now)
+    return completed
+
+
 async def _send_to_billing(conn: AsyncConnection, refund: RefundRead, now: datetime) -> None:
     await outbox.record(conn, type_=REQUESTED_EVENT, subject=refund.id, at=now, data={
         "refund_id": str(refund.id), "order_id": str(refund.order_id), "amount": refund.amount})
@@ -236,7 +273,7 @@ async def _tell_customer(conn: AsyncConnection, refund: RefundRead, now: datetim
     """Each decision (and the money's return) is told to the customer (transactional: opt-outs of marketing
     do not apply); once per refund and status."""
     await notifications_service.notify(
-        conn, recipient_type="CUSTOMER", recipient_id=refund.user_id, template=f"refund_{refund.status.lower()}",
+        conn, recipient_type="CUSTOMER", recipient_id=refund.user_id, template=CUSTOMER_TEMPLATES[refund.status],
         data={"refund_id": str(refund.id), "order_id": str(refund.order_id), "status": refund.status.value,
               "amount": None if refund.amount is None else str(refund.amount),
               "reason": refund.decision_reason,

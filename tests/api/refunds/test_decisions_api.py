@@ -12,7 +12,7 @@ from sales.notifications.models import notifications
 from sales.orders.models import orders
 from sales.refunds.models import refunds
 from tests.api.refunds.test_refund_requests_api import REFUNDS, body, bought
-from tests.checks import assert_problem, audit_rows, count, events, fetch
+from tests.checks import assert_problem, exact_json, audit_rows, count, events, fetch
 from tests.commerce_builders import send
 
 
@@ -21,7 +21,7 @@ async def requested(client, auth, *, price="1499.00", amount=None, used=12, user
     extra = {} if amount is None else {"amount": Decimal(amount)}
     response = await send(client, "POST", REFUNDS, body(order, **extra), order["customer"])
     assert response.status_code == 201, response.text
-    return order, response.json()
+    return order, exact_json(response)
 
 
 def approve(refund, **payload):  # type: ignore[no-untyped-def]
@@ -34,7 +34,7 @@ async def test_rfr_004_a_support_agent_approves_from_rs_500_to_5000_processing_w
     response = await send(client, "POST", f"{REFUNDS}/{refund['id']}/approve", {"reason": "owners silent"},
                           auth.headers("SUPPORT_AGENT", sub=agent))
     assert response.status_code == 200, response.text
-    got = response.json()
+    got = exact_json(response)
     assert '"amount":1399.07' in response.text
     assert (got["status"], got["decided_by"], got["decision_reason"], got["policy_exception"],
             got["decided_at"]) == ("PROCESSING", str(agent), "owners silent", False, "2026-01-07T11:00:00Z")
@@ -46,7 +46,7 @@ async def test_rfr_004_a_support_agent_approves_from_rs_500_to_5000_processing_w
                                       "amount": Decimal("1399.07")}
     assert [a.action for a in await audit_rows(engine, entity_type="refund")] == ["refund.requested",
                                                                                   "refund.approved"]
-    [note] = await fetch(engine, notifications, notifications.c.template == "refund_processing")
+    [note] = await fetch(engine, notifications, notifications.c.template == "refund_approved")
     assert (note.recipient_id, note.data["amount"]) == (uuid.UUID(order["user_id"]), "1399.07")
     # decided: a second approval is 409, nothing more sent
     assert_problem(await send(client, "POST", f"{REFUNDS}/{refund['id']}/approve", {},
@@ -65,7 +65,7 @@ async def test_rfr_004_above_rs_5000_a_support_agent_is_403_a_manager_approves_a
     response = await send(client, "POST", f"{REFUNDS}/{refund['id']}/approve", {"amount": Decimal("6000.00")},
                           auth.headers("SUPERVISOR"))
     assert response.status_code == 200, response.text
-    assert (response.json()["status"], response.json()["amount"]) == ("PROCESSING", 6000.00)
+    assert (exact_json(response)["status"], exact_json(response)["amount"]) == ("PROCESSING", Decimal("6000.00"))
 
 
 async def test_a_support_agent_may_not_approve_more_than_rs_5000_of_a_pending_approval(client, auth):
@@ -76,7 +76,7 @@ async def test_a_support_agent_may_not_approve_more_than_rs_5000_of_a_pending_ap
     assert_problem(response, 403, "manager_decision_required")
     response = await send(client, "POST", f"{REFUNDS}/{refund['id']}/approve", {"amount": Decimal("5000.00")},
                           auth.headers("SUPPORT_AGENT"))
-    assert (response.status_code, response.json()["amount"]) == (200, 5000.00)
+    assert (response.status_code, exact_json(response)["amount"]) == (200, Decimal("5000.00"))
 
 
 async def test_the_amount_is_never_above_the_refundable_amount_nor_zero(client, auth, engine):
@@ -93,7 +93,7 @@ async def test_the_amount_is_never_above_the_refundable_amount_nor_zero(client, 
     assert await events(engine, type="sales.refund.requested") == []
     # up to the refundable amount (more than asked for) is allowed
     response = await send(client, "POST", url, {"amount": Decimal("1399.07")}, auth.headers("SALES_ADMIN"))
-    assert (response.status_code, response.json()["amount"]) == (200, 1399.07)
+    assert (response.status_code, exact_json(response)["amount"]) == (200, Decimal("1399.07"))
 
 
 async def test_reject_needs_a_reason_and_tells_the_customer(client, auth, engine):
@@ -106,7 +106,7 @@ async def test_reject_needs_a_reason_and_tells_the_customer(client, auth, engine
     response = await send(client, "POST", url, {"reason": "plan used on listings"},
                           auth.headers("SUPPORT_AGENT", sub=agent))
     assert response.status_code == 200, response.text
-    got = response.json()
+    got = exact_json(response)
     assert (got["status"], got["decision_reason"], got["decided_by"], got["resolved_at"], got["amount"]) == (
         "REJECTED", "plan used on listings", str(agent), "2026-01-07T11:00:00Z", None)
     assert got["timeline"][-1] == {"kind": "REJECTED", "status": "REJECTED", "at": "2026-01-07T11:00:00Z",
@@ -130,7 +130,7 @@ async def test_rfr_005_a_flagged_request_is_a_managers_decision_whatever_the_amo
     second = await bought(client, auth, user=user)
     for order in (first, second):
         response = await send(client, "POST", REFUNDS, body(order, amount=Decimal("100.00")), order["customer"])
-        assert response.json()["status"] == "PROCESSING"
+        assert exact_json(response)["status"] == "PROCESSING"
     third = await bought(client, auth, user=user)
     flagged = (await send(client, "POST", REFUNDS, body(third, amount=Decimal("100.00")), third["customer"])).json()
     assert (flagged["status"], flagged["flagged"]) == ("PENDING_MANAGER_APPROVAL", True)
@@ -138,13 +138,13 @@ async def test_rfr_005_a_flagged_request_is_a_managers_decision_whatever_the_amo
                               auth.headers("SUPPORT_AGENT")), 403, "manager_decision_required")
     response = await send(client, "POST", f"{REFUNDS}/{flagged['id']}/approve", {"reason": "long-time customer"},
                           auth.headers("SALES_ADMIN"))
-    assert (response.status_code, response.json()["amount"]) == (200, 100.00)
+    assert (response.status_code, exact_json(response)["amount"]) == (200, Decimal("100.00"))
 
 
 async def test_policy_exception_a_manager_grants_an_ineligible_request_with_a_reason(client, auth, engine):
     """RFR-002 failed (52% used): recorded REJECTED; a manager grants it as a policy exception."""
     order, refund = await requested(client, auth, used=13)
-    assert (refund["status"], refund["requested_amount"]) == ("REJECTED", 0.00)
+    assert (refund["status"], refund["requested_amount"]) == ("REJECTED", Decimal("0.00"))
     url = f"{REFUNDS}/{refund['id']}/approve"
     assert_problem(await send(client, "POST", url, {"reason": "outage"}, auth.headers("SUPPORT_AGENT")), 403,
                    "manager_decision_required")
@@ -155,11 +155,11 @@ async def test_policy_exception_a_manager_grants_an_ineligible_request_with_a_re
                               auth.headers("SUPERVISOR")), 422, "validation_error", loc=["body", "amount"])
     response = await send(client, "POST", url, {"reason": "platform outage"}, auth.headers("SUPERVISOR"))
     assert response.status_code == 200, response.text
-    got = response.json()
+    got = exact_json(response)
     # default: the pro-rata figure of RFR-006 (1499.00 x 42 / 45)
     assert (got["status"], got["amount"], got["policy_exception"], got["decision_reason"]) == (
-        "PROCESSING", 1399.07, True, "platform outage")
-    assert got["timeline"][-2]["data"] == {"amount": 1399.07, "policy_exception": True}
+        "PROCESSING", Decimal("1399.07"), True, "platform outage")
+    assert got["timeline"][-2]["data"] == {"amount": Decimal("1399.07"), "policy_exception": True}
     assert [a.action for a in await audit_rows(engine, entity_type="refund")] == ["refund.requested",
                                                                                   "refund.policy_exception"]
     # the order is held again: an eligible request would be 409 (this one, still ineligible, is recorded)
