@@ -6,18 +6,25 @@ from datetime import timedelta
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import Depends, Query, Request
+from pydantic import Field, TypeAdapter, ValidationError
 
-from sales.core.fields import QueryBoolean, UTCDatetime
+from fastapi import Depends, Query, Request
+from starlette.datastructures import UploadFile
+
+from sales.core.errors import InvalidInput
+from sales.core.fields import QueryBoolean, Text, UTCDatetime
 from sales.core.http import Conn, Now, Page, Paging, make_router, page_of, respond
 from sales.core.openapi import problem_response
 from sales.refunds import service
 from sales.refunds.enums import RefundStatus, RefundType
 from sales.refunds.permissions import EligibilityRead as EligibilityReader
-from sales.refunds.permissions import RefundDecide, RefundsRead
+from sales.refunds.permissions import GuaranteesRead as GuaranteesReader
+from sales.refunds.permissions import GuaranteesWrite as GuaranteesWriter
+from sales.refunds.permissions import RefundDecide, RefundEvidence, RefundsRead
 from sales.refunds.permissions import RefundRequest as RefundRequester
-from sales.refunds.schemas import (EligibilityRead, RefundApprove, RefundCreate, RefundDetail, RefundRead,
-                                   RefundReject)
+from sales.refunds.schemas import (EVIDENCE_BODY, EligibilityRead, EvidenceKind, EvidenceRead, EvidenceUpload,
+                                   GuaranteesRead, GuaranteesWrite, RefundApprove, RefundCreate, RefundDetail,
+                                   RefundRead, RefundReject)
 
 router = make_router(tags=["refunds"])
 
@@ -96,3 +103,57 @@ async def approve_refund(refund_id: UUID, data: RefundApprove, principal: Refund
 async def reject_refund(refund_id: UUID, data: RefundReject, principal: RefundDecide, conn: Conn, now: Now):
     """Reject a waiting refund with a reason (who may approve it may reject it); the customer is told."""
     return respond(await service.reject(conn, principal, refund_id=refund_id, data=data, now=now))
+
+
+@router.post("/refunds/{refund_id}/evidence", response_model=EvidenceRead, status_code=201,
+             openapi_extra={"requestBody": EVIDENCE_BODY},
+             responses={404: problem_response("Unknown refund, or another customer's"),
+                        409: problem_response("Evidence is taken on guarantee claims awaiting a decision")})
+async def add_evidence(refund_id: UUID, request: Request, principal: RefundEvidence, conn: Conn, now: Now):
+    """Attach evidence to a guarantee claim under investigation (multipart: `file` a JPEG, PNG or PDF recognised
+    by its content, at most SALES_MAX_EVIDENCE_BYTES (5 MB); `note` up to 1,000 characters; `kind` one of the
+    guarantee's evidence_required). By the customer who filed it or refund staff; stored with its sha256."""
+    settings = request.app.state.settings
+    upload = await _evidence_form(request, directory=settings.evidence_dir, max_bytes=settings.max_evidence_bytes)
+    return respond(await service.add_evidence(conn, principal, refund_id=refund_id, upload=upload, now=now), 201)
+
+
+_NOTE = TypeAdapter(Annotated[Text, Field(min_length=1, max_length=1000)])
+_KIND = TypeAdapter(EvidenceKind)
+
+
+async def _evidence_form(request: Request, *, directory: str, max_bytes: int) -> EvidenceUpload:
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        raise InvalidInput(("file",), "send multipart/form-data with a `file` field")
+    form = await request.form()
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile):
+        raise InvalidInput(("file",), "a `file` field is required")
+    fields = {}
+    for name, adapter in (("note", _NOTE), ("kind", _KIND)):
+        value = form.get(name)
+        if value is None:
+            fields[name] = None
+            continue
+        try:
+            fields[name] = adapter.validate_python(value)
+        except (ValidationError, TypeError):
+            raise InvalidInput((name,), f"invalid `{name}`") from None
+    content = await upload.read(max_bytes + 1)
+    filename = (upload.filename or "evidence")[-255:]
+    return EvidenceUpload(content=content, filename=filename, directory=directory, max_bytes=max_bytes,
+                          **fields)
+
+
+@router.get("/guarantees", response_model=GuaranteesRead)
+async def get_guarantees(principal: GuaranteesReader, conn: Conn):
+    """Every plan's guarantee (refund staff read): description, window_days, condition, refund_percentage,
+    evidence_required."""
+    return respond(await service.get_guarantees(conn))
+
+
+@router.put("/guarantees", response_model=GuaranteesRead)
+async def put_guarantees(data: GuaranteesWrite, principal: GuaranteesWriter, conn: Conn, now: Now):
+    """Replace the guarantees (SALES_ADMIN): plans left out have none afterwards; each plan at most once and
+    known (422 naming `items.N.plan_id`). Audited per plan changed."""
+    return respond(await service.put_guarantees(conn, principal, data=data, now=now))

@@ -21,3 +21,11 @@ class RefundChangedConcurrently(SalesError):
     """A consumed event met a concurrent change of its refund: the event is retried."""
 
     status_code, code, title = 409, "refund_changed_concurrently", "The refund changed concurrently"
+
+
+class EvidenceNotAccepted(Conflict):
+    code, title = "evidence_not_accepted", "Evidence is taken on guarantee claims awaiting a decision"
+
+
+class EvidenceMissing(Conflict):
+    code, title = "evidence_missing", "The guarantee needs evidence the claim does not have yet"

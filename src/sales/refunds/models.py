@@ -65,3 +65,39 @@ refund_events = Table(
     Column("data", JSONType, nullable=True),
     Index("ix_refund_events_refund", "refund_id", "seq"),
 )
+
+# A plan's guarantee (issue 12: "Prime: full refund if fewer than 3 owners respond within 10 days"): a
+# GUARANTEE_CLAIM on an order of the plan follows these terms instead of RFR-001/002/006.
+plan_guarantees = Table(
+    "plan_guarantees", metadata,
+    Column("plan_id", UUIDType, ForeignKey("plans.id", ondelete="CASCADE"), primary_key=True),
+    Column("description", String(500), nullable=False),
+    Column("window_days", Integer, nullable=False),
+    Column("condition", JSONType, nullable=False),  # {"metric": "owner_responses", "lt": 3, "within_days": 10}
+    Column("refund_percentage", Integer, nullable=False),
+    Column("evidence_required", JSONType, nullable=False),  # the kinds of evidence a claim needs
+    Column("updated_by", UUIDType, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    CheckConstraint("window_days > 0", name="window_positive"),
+    CheckConstraint("refund_percentage > 0 AND refund_percentage <= 100", name="percentage_valid"),
+)
+
+# Evidence attached to a claim: the file is on local disk (content-addressed by its sha256).
+refund_evidence = Table(
+    "refund_evidence", metadata,
+    Column("seq", BigIntPK, primary_key=True, autoincrement=True),  # upload order
+    Column("id", UUIDType, nullable=False, unique=True),
+    Column("refund_id", UUIDType, ForeignKey("refunds.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(64), nullable=True),  # one of the guarantee's evidence_required, when named
+    Column("note", String(1000), nullable=True),
+    Column("filename", String(255), nullable=False),
+    Column("content_type", String(32), nullable=False),
+    Column("size_bytes", Integer, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("storage_path", String(500), nullable=False),
+    Column("uploaded_by", UUIDType, nullable=False),
+    Column("uploaded_at", UTCDateTime, nullable=False),
+    CheckConstraint("content_type IN ('image/jpeg','image/png','application/pdf')", name="content_type_enum"),
+    Index("ix_refund_evidence_refund", "refund_id", "seq"),
+)

@@ -5,14 +5,14 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, and_, false, func, literal, or_, select, text, true, update
+from sqlalchemy import ColumnElement, and_, delete, false, func, literal, or_, select, text, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales.core.auth import Principal, Role
 from sales.core.db import dialect_insert
 from sales.orders.models import order_refunds, orders
-from sales.refunds.models import OPEN, refund_events, refunds
+from sales.refunds.models import OPEN, plan_guarantees, refund_events, refund_evidence, refunds
 from sales.refunds.permissions import REFUNDS_ORG_WIDE
 
 
@@ -117,4 +117,31 @@ async def list_(conn: AsyncConnection, *, scope: ColumnElement[bool], filters: d
         query = query.where(or_(refunds.c.requested_at < after[0],
                                 and_(refunds.c.requested_at == after[0], refunds.c.id < after[1])))
     query = query.order_by(refunds.c.requested_at.desc(), refunds.c.id.desc()).limit(limit + 1)
+    return list((await conn.execute(query)).all())
+
+
+async def guarantee_of(conn: AsyncConnection, plan_id: UUID) -> Any:
+    return (await conn.execute(select(plan_guarantees).where(plan_guarantees.c.plan_id == plan_id))).first()
+
+
+async def guarantees(conn: AsyncConnection) -> list[Any]:
+    return list((await conn.execute(select(plan_guarantees).order_by(plan_guarantees.c.plan_id))).all())
+
+
+async def replace_guarantees(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    """The whole set: plans left out lose their guarantee; a plan kept keeps its created_at."""
+    kept = {r.plan_id: r.created_at for r in await guarantees(conn)}
+    await conn.execute(delete(plan_guarantees))
+    if rows:
+        await conn.execute(plan_guarantees.insert(),
+                           [{**row, "created_at": kept.get(row["plan_id"], row["created_at"])} for row in rows])
+
+
+async def add_evidence(conn: AsyncConnection, values: dict[str, Any]) -> Any:
+    return (await conn.execute(refund_evidence.insert().values(**values).returning(refund_evidence))).one()
+
+
+async def evidence_of(conn: AsyncConnection, refund_id: UUID) -> list[Any]:
+    query = (select(refund_evidence).where(refund_evidence.c.refund_id == refund_id)
+             .order_by(refund_evidence.c.seq))
     return list((await conn.execute(query)).all())

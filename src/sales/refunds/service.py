@@ -18,12 +18,13 @@ from sales.notifications import service as notifications_service
 from sales.orders import repository as orders_repository
 from sales.orders.errors import OrderNotFound
 from sales.orders.schemas import RefundCompleted
-from sales.refunds import repository, rules
-from sales.refunds.enums import RefundStatus
-from sales.refunds.errors import (ManagerDecisionRequired, RefundAlreadyOpen, RefundChangedConcurrently,
-                                  RefundNotFound, RefundNotPending)
+from sales.refunds import repository, rules, storage
+from sales.refunds.enums import RefundStatus, RefundType
+from sales.refunds.errors import (EvidenceMissing, EvidenceNotAccepted, ManagerDecisionRequired, RefundAlreadyOpen,
+                                  RefundChangedConcurrently, RefundNotFound, RefundNotPending)
 from sales.refunds.permissions import MANAGERS
-from sales.refunds.schemas import (EligibilityRead, RefundApprove, RefundCreate, RefundDetail, RefundRead,
+from sales.refunds.schemas import (EligibilityRead, EvidenceRead, EvidenceUpload, GuaranteeRead, GuaranteesRead,
+                                   GuaranteesWrite, RefundApprove, RefundCreate, RefundDetail, RefundRead,
                                    RefundReject, RuleRead, TimelineEntry)
 from sales.usage import service as usage_service
 
@@ -40,6 +41,15 @@ async def _evaluate(conn: AsyncConnection, order: Any, now: datetime,
     return rules.evaluate(paid_at=order.paid_at, ends_at=order.ends_at, amount=order.amount,
                           refunded=order.refunded_amount, duration_days=plan.duration_days,
                           features=plan.features, used=used, at=now, earlier=earlier, sla=sla)
+
+
+async def _evaluate_claim(conn: AsyncConnection, order: Any, now: datetime, sla: timedelta) -> rules.Eligibility:
+    """A GUARANTEE_CLAIM over the order and its plan's guarantee at `now`."""
+    guarantee = await repository.guarantee_of(conn, order.plan_id)
+    earlier = await repository.earlier_refunds(conn, user_id=order.user_id, since=now - rules.FRAUD_WINDOW)
+    return rules.evaluate_claim(guarantee=None if guarantee is None else guarantee._mapping, paid_at=order.paid_at,
+                                amount=order.amount, refunded=order.refunded_amount, at=now, earlier=earlier,
+                                sla=sla)
 
 
 async def eligibility(conn: AsyncConnection, principal: Principal, *, order_id: UUID, now: datetime,
@@ -78,13 +88,17 @@ async def request_refund(conn: AsyncConnection, principal: Principal, *, data: R
     - Rs. 500..5,000: PENDING_APPROVAL (SUPPORT_AGENT or a manager); above Rs. 5,000: PENDING_MANAGER_APPROVAL
       (RFR-004); flagged for fraud review (RFR-005: a 3rd refund in 90 days): PENDING_MANAGER_APPROVAL whatever
       the amount, `flagged` set and the earlier refunds in the RFR-005 outcome.
+    A GUARANTEE_CLAIM follows its plan's guarantee instead (rules.evaluate_claim): eligible ones go to
+    UNDER_INVESTIGATION for a SUPPORT_AGENT (up to Rs. 5,000) or a manager, never automatically.
     The order must be in the caller's scope (else 404); a named amount may not exceed the refundable amount
     (422); a second open request on the order is 409."""
     order = await orders_repository.get(conn, data.order_id, scope=repository.requestable(principal))
     if order is None:
         raise OrderNotFound(f"order {data.order_id} not found")
-    answer = await _evaluate(conn, order, now, sla)
-    outcomes = answer.rules[:-1]  # the approval rule is re-evaluated on the amount asked for
+    claim = data.type == RefundType.GUARANTEE_CLAIM
+    answer = await (_evaluate_claim(conn, order, now, sla) if claim else _evaluate(conn, order, now, sla))
+    # the approval rule is re-evaluated on the amount asked for
+    outcomes = [r for r in answer.rules if r.id not in ("RFR-003", "RFR-004")]
     flagged = not next(r for r in outcomes if r.id == "RFR-005").passed
     if not answer.eligible:
         requested = data.amount if data.amount is not None else answer.refundable_amount
@@ -97,15 +111,20 @@ async def request_refund(conn: AsyncConnection, principal: Principal, *, data: R
         if data.amount is not None and data.amount == 0:
             raise InvalidInput(("amount",), "must be more than 0.00")
         requested = data.amount if data.amount is not None else answer.refundable_amount
-        outcomes = [*outcomes, rules.approval_rule(requested, flagged=flagged)]
-        route = rules.approver(requested, flagged=flagged)
-        status = _STATUS_OF_ROUTE[route]
+        if claim:
+            outcomes = [*outcomes, rules.claim_approval_rule(requested, flagged=flagged)]
+            route = rules.claim_approver(requested, flagged=flagged)
+            status = RefundStatus.UNDER_INVESTIGATION
+        else:
+            outcomes = [*outcomes, rules.approval_rule(requested, flagged=flagged)]
+            route = rules.approver(requested, flagged=flagged)
+            status = _STATUS_OF_ROUTE[route]
         auto = route == rules.AUTO
         amount = requested if auto else None
         decided_at, decision_reason = (now, "RFR-003: approved automatically") if auto else (None, None)
     refund_id = uuid.uuid4()
     row = await repository.insert_unless_open(conn, {
-        "id": refund_id, "order_id": order.order_id, "user_id": order.user_id, "type": data.type,
+        "id": refund_id, "order_id": order.order_id, "user_id": order.user_id, "type": data.type.value,
         "status": status.value, "flagged": flagged, "reason": data.reason, "requested_amount": requested,
         "refundable_amount": answer.refundable_amount, "amount": amount, "approval": route,
         "rules": [_stored(r) for r in outcomes], "requested_by": principal.sub, "requested_at": now,
@@ -180,6 +199,12 @@ async def approve(conn: AsyncConnection, principal: Principal, *, refund_id: UUI
         raise InvalidInput(("reason",), "a policy exception needs a reason")
     if exception and await repository.other_open(conn, order_id=current.order_id, refund_id=refund_id):
         raise RefundAlreadyOpen(f"order {current.order_id} already has an open refund request")
+    if current.type == RefundType.GUARANTEE_CLAIM and not exception:
+        missing = rules.missing_evidence(required=_evidence_required(current.rules),
+                                         provided=[e.kind for e in await repository.evidence_of(conn, refund_id)])
+        if missing:
+            raise EvidenceMissing(f"the guarantee needs evidence of: {', '.join(missing)}",
+                                  extra={"missing_evidence": missing})
     order = await orders_repository.get(conn, current.order_id)
     limit = rules.approvable_limit(refundable=current.refundable_amount, paid=order.amount,
                                    refunded=order.refunded_amount, exception=exception)
@@ -264,6 +289,80 @@ async def complete(conn: AsyncConnection, *, refund: RefundCompleted, now: datet
     return completed
 
 
+async def get_guarantees(conn: AsyncConnection) -> GuaranteesRead:
+    """GET /guarantees: every plan's guarantee, by plan id."""
+    return GuaranteesRead(items=[GuaranteeRead.model_validate(r._mapping) for r in await repository.guarantees(conn)])
+
+
+async def put_guarantees(conn: AsyncConnection, principal: Principal, *, data: GuaranteesWrite,
+                         now: datetime) -> GuaranteesRead:
+    """PUT /guarantees: replace the whole set (each plan at most once, a known plan); audited per plan changed.
+    Claims already filed keep the terms they were evaluated on (stored in their rules)."""
+    seen: set[UUID] = set()
+    for index, item in enumerate(data.items):
+        if item.plan_id in seen:
+            raise InvalidInput(("items", index, "plan_id"), f"plan {item.plan_id} appears more than once")
+        seen.add(item.plan_id)
+        if await catalog_service.get_plan_facts(conn, item.plan_id) is None:
+            raise InvalidInput(("items", index, "plan_id"), f"unknown plan {item.plan_id}")
+    before = {g.plan_id: g for g in (await get_guarantees(conn)).items}
+    rows = [{**item.model_dump(exclude={"condition"}), "condition": item.condition.model_dump(exclude_none=True),
+             "updated_by": principal.sub, "created_at": now, "updated_at": now} for item in data.items]
+    await repository.replace_guarantees(conn, rows)
+    after = await get_guarantees(conn)
+    for plan_id in sorted(seen | before.keys()):
+        new = next((g for g in after.items if g.plan_id == plan_id), None)
+        old = before.get(plan_id)
+        if old is None or new is None or _terms(old) != _terms(new):
+            await audit.record(conn, principal, action="guarantee.changed" if new else "guarantee.removed",
+                               entity_type="plan_guarantee", entity_id=plan_id, at=now, before=old, after=new)
+    return after
+
+
+def _terms(guarantee: GuaranteeRead) -> dict[str, Any]:
+    return guarantee.model_dump(exclude={"updated_by", "created_at", "updated_at"})
+
+
+async def add_evidence(conn: AsyncConnection, principal: Principal, *, refund_id: UUID, upload: EvidenceUpload,
+                       now: datetime) -> EvidenceRead:
+    """POST /refunds/{id}/evidence: a file (JPEG, PNG or PDF by its content, at most `upload.max_bytes`) and a
+    note on a claim under investigation, by the customer who filed it or refund staff; stored on disk with its
+    sha256 and on the timeline. Another customer's refund is 404; a refund not taking evidence is 409."""
+    current = await repository.get(conn, refund_id, scope=repository.readable_refunds(principal))
+    if current is None:
+        raise RefundNotFound(f"refund {refund_id} not found")
+    if current.type != RefundType.GUARANTEE_CLAIM or current.status not in rules.DECIDABLE:
+        raise EvidenceNotAccepted(f"refund {refund_id} is a {current.type} in {current.status}: evidence is "
+                                  "taken on guarantee claims awaiting a decision")
+    if len(upload.content) > upload.max_bytes:
+        raise InvalidInput(("file",), f"larger than {upload.max_bytes} bytes")
+    content_type = rules.evidence_type(upload.content)
+    if content_type is None:
+        raise InvalidInput(("file",), "must be a JPEG, PNG or PDF file")
+    required = _evidence_required(current.rules)
+    if upload.kind is not None and upload.kind not in required:
+        raise InvalidInput(("kind",), f"not evidence this guarantee asks for ({', '.join(required) or 'none'})")
+    digest, path = storage.store(upload.directory, refund_id, upload.content)
+    row = await repository.add_evidence(conn, {
+        "id": uuid.uuid4(), "refund_id": refund_id, "kind": upload.kind, "note": upload.note,
+        "filename": upload.filename, "content_type": content_type, "size_bytes": len(upload.content),
+        "sha256": digest, "storage_path": path, "uploaded_by": principal.sub, "uploaded_at": now})
+    evidence = EvidenceRead.model_validate(row._mapping)
+    await repository.add_events(conn, [_step(refund_id, "EVIDENCE_ADDED", RefundStatus(current.status), now,
+                                             principal, note=upload.note,
+                                             data={"evidence_id": str(evidence.id), "kind": upload.kind,
+                                                   "sha256": digest})])
+    await audit.record(conn, principal, action="refund.evidence_added", entity_type="refund", entity_id=refund_id,
+                       at=now, after=evidence)
+    return evidence
+
+
+def _evidence_required(stored_rules: list[dict[str, Any]]) -> list[str]:
+    """The evidence kinds of the guarantee the claim was evaluated on."""
+    terms = next((r for r in stored_rules if r.get("id") == "GUARANTEE"), None)
+    return list(terms["figures"].get("evidence_required", [])) if terms else []
+
+
 async def _send_to_billing(conn: AsyncConnection, refund: RefundRead, now: datetime) -> None:
     await outbox.record(conn, type_=REQUESTED_EVENT, subject=refund.id, at=now, data={
         "refund_id": str(refund.id), "order_id": str(refund.order_id), "amount": refund.amount})
@@ -303,7 +402,8 @@ def _read(row: Any, now: datetime) -> RefundRead:
 
 async def _detail(conn: AsyncConnection, row: Any, now: datetime) -> RefundDetail:
     steps = [TimelineEntry.model_validate(s._mapping) for s in await repository.timeline(conn, row.id)]
-    return RefundDetail(**_read(row, now).model_dump(), timeline=steps)
+    evidence = [EvidenceRead.model_validate(e._mapping) for e in await repository.evidence_of(conn, row.id)]
+    return RefundDetail(**_read(row, now).model_dump(), timeline=steps, evidence=evidence)
 
 
 def _stored(outcome: rules.RuleOutcome) -> dict[str, Any]:

@@ -119,3 +119,17 @@ async def test_sla_breaches_are_listed_for_managers(client, auth):
     # the rejected one was resolved at once: never breached
     on_time = (await client.get(REFUNDS, params={"breached": "false"}, headers=admin)).json()["items"]
     assert [(r["id"], r["sla_breached"]) for r in on_time] == [(made["rejected"]["id"], False)]
+
+
+async def test_the_refund_sla_is_a_setting(client, auth, app):
+    """SALES_REFUND_SLA_DAYS (default 7): the expected resolution of eligibility answers and requests."""
+    settings = app.state.settings
+    app.state.settings = settings.model_copy(update={"refund_sla_days": 3})
+    try:
+        order = await bought(client, auth)
+        answer = await client.get(f"{REFUNDS}/eligibility/{order['order_id']}", headers=order["customer"])
+        assert answer.json()["expected_resolution_by"] == "2026-01-10T11:00:00Z"
+        made = await send(client, "POST", REFUNDS, body(order), order["customer"])
+        assert made.json()["expected_resolution_by"] == "2026-01-10T11:00:00Z"
+    finally:
+        app.state.settings = settings
