@@ -50,10 +50,12 @@ Filters = Annotated[dict, Depends(refund_filters)]
 
 
 @router.get("/refunds/eligibility/{order_id}", response_model=EligibilityRead)
-async def get_eligibility(order_id: UUID, principal: EligibilityReader, conn: Conn, now: Now, sla: Sla):
+async def get_eligibility(order_id: UUID, principal: EligibilityReader, conn: Conn, now: Now, sla: Sla,
+                          type: RefundType = RefundType.REFUND):
     """Whether a refund of the order is possible now, how much and why: each rule (RFR-001, RFR-002, RFR-006,
-    RFR-003/004) with pass/fail and its figures. A CUSTOMER sees only their own orders (others' are 404)."""
-    return respond(await service.eligibility(conn, principal, order_id=order_id, now=now, sla=sla))
+    RFR-003/004) with pass/fail and its figures; with `type=GUARANTEE_CLAIM` the plan's guarantee's terms
+    (GUARANTEE, GUARANTEE-WINDOW, GUARANTEE-AMOUNT). A CUSTOMER sees only their own orders (others' are 404)."""
+    return respond(await service.eligibility(conn, principal, order_id=order_id, now=now, sla=sla, type_=type))
 
 
 @router.post("/refunds", response_model=RefundRead, status_code=201,

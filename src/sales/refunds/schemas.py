@@ -21,7 +21,7 @@ class RuleRead(BaseModel):
 
 class EligibilityRead(BaseModel):
     order_id: UUID
-    type: Literal["REFUND"]
+    type: RefundType
     eligible: bool
     refundable_amount: DecimalNumber
     currency: str

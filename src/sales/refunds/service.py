@@ -53,14 +53,16 @@ async def _evaluate_claim(conn: AsyncConnection, order: Any, now: datetime, sla:
 
 
 async def eligibility(conn: AsyncConnection, principal: Principal, *, order_id: UUID, now: datetime,
-                      sla: timedelta = rules.DEFAULT_SLA) -> EligibilityRead:
-    """GET /refunds/eligibility/{order_id}: whether a REFUND of this order requested now is possible, how much,
-    who approves it, and why (each rule with its figures). Out of the caller's scope is 404."""
+                      sla: timedelta = rules.DEFAULT_SLA, type_: RefundType = RefundType.REFUND) -> EligibilityRead:
+    """GET /refunds/eligibility/{order_id}: whether a REFUND (or, with type=GUARANTEE_CLAIM, a claim under the
+    plan's guarantee) of this order requested now is possible, how much, who approves it, and why (each rule
+    with its figures). Out of the caller's scope is 404."""
     order = await orders_repository.get(conn, order_id, scope=repository.readable(principal))
     if order is None:
         raise OrderNotFound(f"order {order_id} not found")
-    answer = await _evaluate(conn, order, now, sla)
-    return EligibilityRead(order_id=order.order_id, type="REFUND", eligible=answer.eligible,
+    claim = type_ == RefundType.GUARANTEE_CLAIM
+    answer = await (_evaluate_claim(conn, order, now, sla) if claim else _evaluate(conn, order, now, sla))
+    return EligibilityRead(order_id=order.order_id, type=type_.value, eligible=answer.eligible,
                            refundable_amount=answer.refundable_amount, currency=order.currency,
                            approval=answer.approval,  # type: ignore[arg-type]
                            rules=[RuleRead(**asdict(r)) for r in answer.rules], evaluated_at=now,

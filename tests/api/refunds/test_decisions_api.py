@@ -207,3 +207,18 @@ async def test_concurrent_decisions_one_wins_and_nothing_refunds_more_than_paid(
     [row] = await fetch(engine, orders, orders.c.order_id == uuid.UUID(order["order_id"]))
     assert sum((e.envelope["data"]["amount"] for e in sent), Decimal("0")) <= row.amount
     assert await count(engine, refunds) == 1
+
+
+async def test_concurrent_policy_exceptions_on_one_order_grant_one(client, auth, engine):
+    """Issue 12 Safety (real parallel connections on PostgreSQL): exceptions granted at once on several rejected
+    requests of one order open one of them (the partial unique index decides); never more than paid."""
+    order, first = await requested(client, auth, used=13)
+    others = [exact_json(await send(client, "POST", REFUNDS, body(order), order["customer"])) for _ in range(3)]
+    calls = [send(client, "POST", f"{REFUNDS}/{r['id']}/approve", {"reason": "outage"}, auth.headers("SALES_ADMIN"))
+             for r in (first, *others)]
+    responses = await asyncio.gather(*calls)
+    assert sorted(r.status_code for r in responses) == [200, 409, 409, 409], [r.text for r in responses]
+    [sent] = await events(engine, type="sales.refund.requested")
+    assert sent.envelope["data"]["amount"] == Decimal("1399.07")
+    assert sorted(r.status for r in await fetch(engine, refunds)) == ["PROCESSING", "REJECTED", "REJECTED",
+                                                                       "REJECTED"]

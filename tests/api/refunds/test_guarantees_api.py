@@ -115,6 +115,21 @@ async def test_a_claim_within_the_guarantee_window_is_investigated_for_its_perce
         "UNDER_INVESTIGATION", Decimal("149.90"), "SUPPORT_AGENT")
 
 
+async def test_eligibility_of_a_claim_shows_the_guarantees_terms(client, auth):
+    order, _ = await guaranteed_order(client, auth)
+    response = await client.get(f"{REFUNDS}/eligibility/{order['order_id']}", params={"type": "GUARANTEE_CLAIM"},
+                                headers=order["customer"])
+    assert response.status_code == 200, response.text
+    got = exact_json(response)
+    assert (got["type"], got["eligible"], got["refundable_amount"], got["approval"]) == (
+        "GUARANTEE_CLAIM", True, Decimal("1499.00"), "SUPPORT_AGENT")
+    terms = got["rules"][0]
+    assert (terms["id"], terms["figures"]["condition"], terms["figures"]["evidence_required"]) == (
+        "GUARANTEE", {"metric": "owner_responses", "lt": 3, "within_days": 10}, ["contact_log"])
+    assert_problem(await client.get(f"{REFUNDS}/eligibility/{order['order_id']}", params={"type": "X"},
+                                    headers=order["customer"]), 422, "validation_error", loc=["query", "type"])
+
+
 async def test_a_claim_without_a_guarantee_or_after_its_window_is_recorded_rejected(client, auth):
     plain = await bought(client, auth)
     got = exact_json(await send(client, "POST", REFUNDS, claim(plain), plain["customer"]))
