@@ -57,3 +57,11 @@ async def row_counts(engine: AsyncEngine) -> dict[str, int]:
     tables = (audit_log, outbox_events, idempotency_keys, teams, rms, rm_localities, rm_leaves, sales_pipelines,
               pipeline_stage_history)
     return {t.name: await count(engine, t) for t in tables}
+
+
+def exact_json(response: httpx.Response) -> Any:
+    """The body with JSON numbers as Decimal, so money is compared exactly (never through float)."""
+    import json
+    from decimal import Decimal
+
+    return json.loads(response.text, parse_float=Decimal)

@@ -119,7 +119,9 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
     install_openapi(app)
     app.add_middleware(UnitOfWorkMiddleware, engine=engine, settings=settings)
     app.add_middleware(BodyLimitMiddleware, default=settings.max_body_bytes,
-                       per_route={("POST", f"{API}/rms/import"): settings.max_import_bytes})
+                       per_route={("POST", f"{API}/rms/import"): settings.max_import_bytes,
+                                  # a claim's evidence file and its multipart envelope (issue 12)
+                                  ("POST", f"{API}/refunds/*/evidence"): settings.max_evidence_bytes + 64 * 1024})
     app.add_middleware(SecurityHeadersMiddleware)  # outermost of ours: every answer above gets the headers
 
     @app.get("/healthz", include_in_schema=False)

@@ -20,6 +20,7 @@ from sales.orders.demo import DEMO_CUSTOMERS, seed_commerce
 from sales.pipelines import service as pipelines_service
 from sales.pipelines.enums import Source, Stage
 from sales.pipelines.schemas import PipelineCreate, StageChange
+from sales.refunds import demo as refunds_demo
 from sales.settings import Settings
 
 CITIES = {
@@ -102,6 +103,7 @@ async def seed_demo(settings: Settings) -> bool:
                                                              stage=Stage.CLOSED_WON if won else Stage.CLOSED_LOST,
                                                              loss_reason=None if won else "Chose another property"))
             await seed_commerce(conn, admin, now=wall_now(), rm_ids=rm_ids)
+            await refunds_demo.seed(conn, admin, now=wall_now())
             await context_demo.seed(conn, now=wall_now())  # listings, customers' preferences and activity
             await _seed_console(conn, admin, rm_id=rm_ids[0], team=first_team, rng=rng)
             return True

@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
     docs_enabled: bool = True  # /docs, /redoc and /openapi.json
+    refund_sla_days: int = Field(default=7, ge=1, le=365)  # a refund request is resolved within (issue 12)
+    evidence_dir: str = "var/evidence"  # claim evidence files (issue 12), <dir>/<refund id>/<sha256>
+    max_evidence_bytes: int = Field(default=5 * 1024 * 1024, ge=1)  # one evidence file's limit
     metrics_port: int | None = None  # set: /metrics leaves the API and `sales serve` serves it on 127.0.0.1:port
 
     @field_validator("database_url")

@@ -49,15 +49,29 @@ class BodyLimitMiddleware:
     chunked body as soon as it passes the limit. The whole (small enough) body is then handed on."""
 
     def __init__(self, app: ASGIApp, *, default: int, per_route: dict[tuple[str, str], int]) -> None:
+        """`per_route`: (method, path) -> limit; a path segment `*` stands for any one segment (an id)."""
         self.app = app
         self.default = default
-        self.per_route = per_route
+        self.per_route = {key: limit for key, limit in per_route.items() if "*" not in key[1]}
+        self.patterns = [(method, path.split("/"), limit) for (method, path), limit in per_route.items()
+                         if "*" in path]
+
+    def _limit(self, method: str, path: str) -> int:
+        exact = self.per_route.get((method, path))
+        if exact is not None:
+            return exact
+        segments = path.split("/")
+        for pattern_method, pattern, limit in self.patterns:
+            if pattern_method == method and len(pattern) == len(segments) and all(
+                    p in ("*", s) for p, s in zip(pattern, segments)):
+                return limit
+        return self.default
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.per_route.get((scope["method"], scope["path"]), self.default)
+        limit = self._limit(scope["method"], scope["path"])
         declared = _content_length(scope)
         if declared is not None and declared > limit:
             await _too_large(send, limit)

@@ -20,3 +20,10 @@ async def insert_if_new(conn: AsyncConnection, values: dict[str, Any]) -> bool:
 
 async def by_dedupe_key(conn: AsyncConnection, dedupe_key: str) -> Any:
     return (await conn.execute(select(notifications).where(notifications.c.dedupe_key == dedupe_key))).first()
+
+
+async def sent_to(conn: AsyncConnection, recipient_id: Any, *, limit: int) -> list[Any]:
+    """The messages asked for one recipient (sent or suppressed), newest first."""
+    query = (select(notifications).where(notifications.c.recipient_id == recipient_id)
+             .order_by(notifications.c.created_at.desc(), notifications.c.id.desc()).limit(limit))
+    return list((await conn.execute(query)).all())

@@ -75,3 +75,8 @@ def _duplicate(row: Any) -> NotificationOutcome:
     return NotificationOutcome(notification_id=row.id, status=NotificationStatus.DUPLICATE,
                                channel=Channel(row.channel) if row.channel else None,
                                reason=f"DUPLICATE of {row.status}: {row.reason}")
+
+
+async def sent_to(conn: AsyncConnection, *, recipient_id: UUID, limit: int = 50) -> list[Any]:
+    """What was asked to be told to one recipient (template, channel, status, when), newest first."""
+    return await repository.sent_to(conn, recipient_id, limit=limit)

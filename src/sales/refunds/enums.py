@@ -15,3 +15,8 @@ class RefundStatus(StrEnum):
     COMPLETED = "COMPLETED"
     FAILED = "FAILED"
     REJECTED = "REJECTED"
+
+
+class RefundType(StrEnum):
+    REFUND = "REFUND"
+    GUARANTEE_CLAIM = "GUARANTEE_CLAIM"

@@ -145,6 +145,127 @@ def evaluate(*, paid_at: datetime, ends_at: datetime, amount: Decimal, refunded:
                        rules=[window, usage, money, fraud, route], expected_resolution_by=at + sla)
 
 
+# Guarantee claims (issue 12): a GUARANTEE_CLAIM follows its plan's guarantee instead of RFR-001/002/006.
+def guarantee_terms(guarantee: Mapping[str, Any] | None) -> RuleOutcome:
+    """GUARANTEE: the plan must have a guarantee; its terms (condition, evidence) are what the investigation
+    checks."""
+    if guarantee is None:
+        return RuleOutcome("GUARANTEE", False, "the plan has no guarantee", {})
+    return RuleOutcome("GUARANTEE", True, f"guarantee: {guarantee['description']}",
+                       {"condition": dict(guarantee["condition"]), "window_days": guarantee["window_days"],
+                        "refund_percentage": guarantee["refund_percentage"],
+                        "evidence_required": list(guarantee["evidence_required"])})
+
+
+def guarantee_window(*, paid_at: datetime, window_days: int, at: datetime) -> RuleOutcome:
+    """GUARANTEE-WINDOW: a claim within the guarantee's window_days x 24 h of payment, inclusive to the second."""
+    deadline = paid_at + window_days * DAY
+    passed = at <= deadline
+    return RuleOutcome("GUARANTEE-WINDOW", passed,
+                       f"claimed {'within' if passed else 'after'} the guarantee's {window_days} days "
+                       f"(deadline {_iso(deadline)})",
+                       {"paid_at": _iso(paid_at), "requested_at": _iso(at), "deadline": _iso(deadline)})
+
+
+def guarantee_amount(*, amount: Decimal, refunded: Decimal, percentage: int) -> RuleOutcome:
+    """GUARANTEE-AMOUNT: the guarantee's percentage of what was paid, half-up to the paisa, never more than
+    paid minus earlier refunds."""
+    share = (amount * percentage / Decimal(100)).quantize(CENT, rounding=ROUND_HALF_UP)
+    remaining = max(Decimal("0.00"), amount - refunded).quantize(CENT)
+    refundable = min(share, remaining)
+    return RuleOutcome("GUARANTEE-AMOUNT", refundable > 0,
+                       f"{percentage}% of {amount:.2f} = {share:.2f}; paid minus earlier refunds {remaining:.2f}; "
+                       f"refundable {refundable:.2f}",
+                       {"amount": amount, "refunded": refunded, "refund_percentage": percentage, "share": share,
+                        "remaining": remaining, "refundable": refundable})
+
+
+def claim_approver(amount: Decimal, *, flagged: bool = False) -> str:
+    """A claim is always investigated by a person: a SUPPORT_AGENT up to Rs. 5,000 (RFR-003's automatic
+    approval does not apply), a manager above it (RFR-004) or when flagged (RFR-005)."""
+    route = approver(amount, flagged=flagged)
+    return SUPPORT_AGENT if route == AUTO else route
+
+
+def claim_approval_rule(amount: Decimal, *, flagged: bool = False) -> RuleOutcome:
+    route = claim_approver(amount, flagged=flagged)
+    who = "a manager (SUPERVISOR or SALES_ADMIN)" if route == MANAGER else "a SUPPORT_AGENT or a manager"
+    why = "flagged for fraud review (RFR-005)" if flagged else "a guarantee claim is investigated"
+    return RuleOutcome("RFR-004", True, f"{amount:.2f}: {why}; {who} decides",
+                       {"amount": amount, "approval": route, "flagged": flagged})
+
+
+def evaluate_claim(*, guarantee: Mapping[str, Any] | None, paid_at: datetime, amount: Decimal, refunded: Decimal,
+                   at: datetime, earlier: Sequence[tuple[Any, datetime]] = (),
+                   sla: timedelta = DEFAULT_SLA) -> Eligibility:
+    """A GUARANTEE_CLAIM at `at`: eligible when the plan has a guarantee, within its window, with something
+    left to refund; then investigated (UNDER_INVESTIGATION) by the approval route of its amount."""
+    terms = guarantee_terms(guarantee)
+    fraud = fraud_check(earlier=earlier, at=at)
+    if guarantee is None:
+        return Eligibility(eligible=False, refundable_amount=Decimal("0.00"), approval=MANAGER,
+                           rules=[terms, fraud], expected_resolution_by=at + sla)
+    window = guarantee_window(paid_at=paid_at, window_days=guarantee["window_days"], at=at)
+    money = guarantee_amount(amount=amount, refunded=refunded, percentage=guarantee["refund_percentage"])
+    refundable: Decimal = money.figures["refundable"]
+    route = claim_approval_rule(refundable, flagged=not fraud.passed)
+    eligible = window.passed and money.passed
+    return Eligibility(eligible=eligible, refundable_amount=refundable if eligible else Decimal("0.00"),
+                       approval=route.figures["approval"] if eligible else MANAGER,
+                       rules=[terms, window, money, fraud, route], expected_resolution_by=at + sla)
+
+
+def missing_evidence(*, required: Sequence[str], provided: Iterable[str | None]) -> list[str]:
+    """The evidence kinds a claim's guarantee requires that no uploaded evidence names yet."""
+    have = {kind for kind in provided if kind}
+    return [kind for kind in required if kind not in have]
+
+
+# Evidence files: recognised by their content (magic bytes), never by the name or the declared type.
+EVIDENCE_TYPES = ((b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"), (b"%PDF-", "application/pdf"))
+
+
+def evidence_type(content: bytes) -> str | None:
+    """The content type of a JPEG, PNG or PDF file by its first bytes; None for anything else."""
+    return next((kind for magic, kind in EVIDENCE_TYPES if content.startswith(magic)), None)
+
+
+# Decisions (issue 12): which requests wait for a person, and who may decide them.
+DECIDABLE = ("PENDING_APPROVAL", "PENDING_MANAGER_APPROVAL", "UNDER_INVESTIGATION")
+
+
+def needs_manager(*, status: str, approval: str, flagged: bool, amount: Decimal | None = None) -> bool:
+    """RFR-004 / RFR-005: a request waiting for a manager, a flagged one, one routed to a manager, or an amount
+    above Rs. 5,000 is a manager's (SUPERVISOR or SALES_ADMIN) decision; the rest a SUPPORT_AGENT may decide."""
+    if status == "PENDING_MANAGER_APPROVAL" or flagged or approval == MANAGER:
+        return True
+    return amount is not None and approver(amount, flagged=flagged) == MANAGER
+
+
+def approvable_limit(*, refundable: Decimal, paid: Decimal, refunded: Decimal, exception: bool) -> Decimal:
+    """The most an approval may grant: what the rules allowed at the request (a policy exception is not bound
+    by them), never more than was paid minus what was already refunded."""
+    remaining = max(Decimal("0.00"), paid - refunded)
+    return remaining if exception else min(refundable, remaining)
+
+
+def default_approval_amount(*, requested: Decimal, rules: Sequence[Mapping[str, Any]], limit: Decimal) -> Decimal:
+    """Approving without naming an amount grants what was asked for; an ineligible request asked for nothing,
+    so a policy exception grants the pro-rata figure (RFR-006; a claim: its guarantee's share). Either way
+    within `limit`."""
+    if requested <= 0:
+        pro_rata_rule = next((r for r in rules if r.get("id") in ("RFR-006", "GUARANTEE-AMOUNT")), None)
+        requested = Decimal(str(pro_rata_rule["figures"]["refundable"])) if pro_rata_rule else Decimal("0.00")
+        requested = requested.quantize(CENT)
+    return min(requested, limit)
+
+
+def sla_breached(*, expected_resolution_by: datetime, resolved_at: datetime | None, at: datetime) -> bool:
+    """The refund SLA: resolved (rejected, completed or failed) after its expected resolution, or still open
+    past it at `at`."""
+    return (resolved_at if resolved_at is not None else at) > expected_resolution_by
+
+
 def used_by_quota(rows: Iterable[Any], *, plan_id: Any, order_id: Any) -> dict[str, int]:
     """The usage rows of this plan (for this order, or not tied to an order) by quota name."""
     return {r.quota_name: r.used for r in rows

@@ -54,6 +54,11 @@ SEMANTIC_422: dict[str, str] = {
     "GET /upsells/funnel": "`from` must be before `to`",
     "PUT /upsells/triggers": "`quota_threshold_percent` has one decimal place; the day counts 62.0 are integers to "
                              "JSON Schema, not to the API",
+    "PUT /guarantees": "known plans, each at most once; a condition has exactly one of lt, lte, gt, gte; 37.0 is an "
+                       "integer to JSON Schema, not to the API",
+    "POST /refunds/{refund_id}/evidence": "the file must be a JPEG, PNG or PDF by its content and within the size "
+                                          "limit; `kind` must be evidence the claim's guarantee asks for",
+    "POST /refunds/{refund_id}/approve": "above the refundable amount; a policy exception needs a reason",
 }
 
 # operation -> (the defect, the Schemathesis settings that step around it until its fix is merged)

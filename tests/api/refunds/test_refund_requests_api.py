@@ -153,7 +153,7 @@ async def test_auth_scoping_and_bad_input(client, auth, engine):
     for bad, loc in [({"amount": Decimal("1399.08")}, ["body", "amount"]),  # above the refundable 1399.07
                      ({"amount": Decimal("0.00")}, ["body", "amount"]),
                      ({"amount": "12.345"}, ["body", "amount"]),
-                     ({"type": "GUARANTEE_CLAIM"}, ["body", "type"]),
+                     ({"type": "CLAIM"}, ["body", "type"]),
                      ({"reason": ""}, ["body", "reason"]),
                      ({"reason": "x" * 1001}, ["body", "reason"]),
                      ({"reason": "bad\x00"}, ["body", "reason"]),
