@@ -122,6 +122,7 @@ def srm_p_value(users: Sequence[int], weights: Sequence[float]) -> float:
     total = sum(users)
     if not total:
         return 1.0
+    weights = [float(w) for w in weights]
     total_weight = sum(weights)
     x = sum((o - w / total_weight * total) ** 2 / (w / total_weight * total)
             for o, w in zip(users, weights) if w > 0)

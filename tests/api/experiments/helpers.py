@@ -43,3 +43,59 @@ async def start_experiment(client: httpx.AsyncClient, headers: dict[str, str], *
     r = await put(client, headers, created["id"], status="RUNNING")
     assert r.status_code == 200, r.text
     return r.json()
+
+
+def users_in(experiment: dict[str, Any], key: str, count: int) -> list[str]:
+    """`count` fresh user ids GrowthBook's bucketing puts in variant `key` (chosen locally by the same rules)."""
+    from sales.experiments import rules
+
+    variants = [rules.VariantSpec(v["key"], v["weight"], v["control"]) for v in experiment["variants"]]
+    found: list[str] = []
+    while len(found) < count:
+        user = str(uuid.uuid4())
+        chosen = rules.assign(seed=experiment["seed"], user_id=user, variants=variants,
+                              coverage=experiment["coverage"])
+        if chosen is not None and chosen.key == key:
+            found.append(user)
+    return found
+
+
+def users_served(experiment: dict[str, Any], *, winner: bool, percent: int, count: int) -> list[str]:
+    """Fresh user ids a rollout at `percent` serves the winner (or, with winner=False, the control)."""
+    from sales.experiments import rules
+
+    found: list[str] = []
+    while len(found) < count:
+        user = str(uuid.uuid4())
+        if rules.rollout_serves_winner(seed=experiment["seed"], user_id=user, percent=percent) is winner:
+            found.append(user)
+    return found
+
+
+async def expose(client: httpx.AsyncClient, auth: Any, plan: dict[str, Any], trigger: str, users: list[str], *,
+                 converted: int = 0, dismissed: int = 0) -> list[dict[str, Any]]:
+    """An upsell of `trigger` for each user, PRESENTED; the first `converted` paid for, the last `dismissed`
+    dismissed."""
+    from tests.api.upsell.helpers import create, respond
+    from tests.commerce_builders import deliver, event, payment
+
+    service = auth.headers("SERVICE")
+    upsells = []
+    for user in users:
+        r = await create(client, service, plan, user, trigger_event=trigger)
+        assert r.status_code == 201, r.text
+        upsells.append(r.json())
+        assert (await respond(client, service, r.json()["id"], "PRESENTED")).status_code == 200
+    for upsell in upsells[len(upsells) - dismissed:] if dismissed else []:
+        assert (await respond(client, service, upsell["id"], "DISMISSED")).status_code == 200
+    if converted:
+        paid = [event("billing.payment.completed", payment(plan, user_id=u["user_id"], upsell_id=u["id"]))
+                for u in upsells[:converted]]
+        assert [o["status"] for o in await deliver(client, auth, *paid)] == ["PROCESSED"] * converted
+    return upsells
+
+
+async def results(client: httpx.AsyncClient, headers: dict[str, str], experiment_id: str) -> dict[str, Any]:
+    r = await client.get(f"{EXPERIMENTS}/{experiment_id}/results", headers=headers)
+    assert r.status_code == 200, r.text
+    return r.json()
