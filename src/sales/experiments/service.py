@@ -231,10 +231,10 @@ def _timeline(exposures: list[Any]) -> list[PointRead]:
 async def results(conn: AsyncConnection, *, experiment_id: UUID, now: datetime) -> ResultsRead:
     """Per variant exposed users, conversions, rate and revenue; each treatment against the control as gbstats
     computes it; SRM; guardrails; whether the minimum sample is reached. Over the experiment's own phase (upsells
-    created before its conclusion), never the rollout after it."""
+    created until its conclusion), never the rollout after it."""
     row = await _load(conn, experiment_id)
-    until = row.ended_at if row.status == ExperimentStatus.CONCLUDED else None
-    arms = _arms(row, await upsell_service.experiment_arms(conn, experiment_id=experiment_id, until=until))
+    through = row.ended_at if row.status == ExperimentStatus.CONCLUDED else None
+    arms = _arms(row, await upsell_service.experiment_arms(conn, experiment_id=experiment_id, through=through))
     control_key = next(v["key"] for v in row.variants if v["control"])
     keys = [v["key"] for v in row.variants if not v["control"]]
     minimum = row.minimum_sample_per_variant
@@ -248,7 +248,7 @@ async def results(conn: AsyncConnection, *, experiment_id: UUID, now: datetime) 
     control = _stat(arms[control_key], "conversions")
     comparisons = [_comparison(key, control, _stat(arms[key], "conversions"), minimum) for key in keys]
     srm = stats.srm_p_value([a.users for a in variants], [v["weight"] for v in row.variants])
-    exposures = await upsell_service.experiment_exposures(conn, experiment_id=experiment_id, until=until)
+    exposures = await upsell_service.experiment_exposures(conn, experiment_id=experiment_id, through=through)
     return ResultsRead(
         experiment_id=row.id, status=row.status, primary_metric=row.primary_metric, minimum_sample_per_variant=minimum,
         enough_data=all(a.users >= minimum for a in variants), srm_p_value=srm,
@@ -310,7 +310,7 @@ async def _rollout_changed(conn: AsyncConnection, principal: Principal | None, e
 
 async def _rollout_guardrails(conn: AsyncConnection, row: Any) -> list[GuardrailRead]:
     """The guardrails of the rollout so far: winner-served against control-served users since the conclusion."""
-    arms = _arms(row, await upsell_service.experiment_arms(conn, experiment_id=row.id, since=row.ended_at))
+    arms = _arms(row, await upsell_service.experiment_arms(conn, experiment_id=row.id, after=row.ended_at))
     control_key = next(v["key"] for v in row.variants if v["control"])
     return _guardrails(row, arms, control_key, [row.winner])
 

@@ -192,18 +192,18 @@ async def insert_config(conn: AsyncConnection, values: dict[str, Any]) -> bool:
 
 # --- experiments (issue 16) ------------------------------------------------------------------------------
 
-def _experiment_window(query: Any, experiment_id: UUID, since: datetime | None, until: datetime | None) -> Any:
+def _experiment_window(query: Any, experiment_id: UUID, after: datetime | None, through: datetime | None) -> Any:
     query = query.where(upsells.c.experiment_id == experiment_id, upsells.c.presented_at.is_not(None))
-    if since is not None:
-        query = query.where(upsells.c.created_at >= since)
-    if until is not None:
-        query = query.where(upsells.c.created_at < until)
+    if after is not None:
+        query = query.where(upsells.c.created_at > after)
+    if through is not None:
+        query = query.where(upsells.c.created_at <= through)
     return query
 
 
-async def experiment_arms(conn: AsyncConnection, *, experiment_id: UUID, since: datetime | None,
-                          until: datetime | None) -> list[Any]:
-    """Per variant of an experiment, over its upsells created in [since, until) that were PRESENTED: exposed users,
+async def experiment_arms(conn: AsyncConnection, *, experiment_id: UUID, after: datetime | None,
+                          through: datetime | None) -> list[Any]:
+    """Per variant of an experiment, over its upsells created in (after, through] that were PRESENTED: exposed users,
     users who converted (and the revenue), users who dismissed, users who opted out of marketing after exposure."""
     def users_where(condition: Any) -> Any:
         return func.count(distinct(case((condition, upsells.c.user_id), else_=None)))
@@ -219,16 +219,16 @@ async def experiment_arms(conn: AsyncConnection, *, experiment_id: UUID, since: 
                    .label("revenue"),
                    users_where(upsells.c.dismissed_at.is_not(None)).label("dismissals"),
                    users_where(opted_out).label("opt_outs"))
-    query = _experiment_window(query, experiment_id, since, until).group_by(upsells.c.experiment_variant)
+    query = _experiment_window(query, experiment_id, after, through).group_by(upsells.c.experiment_variant)
     return list((await conn.execute(query)).all())
 
 
-async def experiment_exposures(conn: AsyncConnection, *, experiment_id: UUID, since: datetime | None,
-                               until: datetime | None) -> list[Any]:
+async def experiment_exposures(conn: AsyncConnection, *, experiment_id: UUID, after: datetime | None,
+                               through: datetime | None) -> list[Any]:
     """One row per exposed user and variant: first exposure and whether the user converted (for the timeline)."""
     converted = func.max(case((upsells.c.status == "CONVERTED", 1), else_=0))
     query = select(upsells.c.experiment_variant.label("variant"), upsells.c.user_id,
                    func.min(upsells.c.presented_at).label("exposed_at"), converted.label("converted"))
-    query = _experiment_window(query, experiment_id, since, until).group_by(upsells.c.experiment_variant,
+    query = _experiment_window(query, experiment_id, after, through).group_by(upsells.c.experiment_variant,
                                                                             upsells.c.user_id)
     return list((await conn.execute(query)).all())

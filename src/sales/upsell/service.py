@@ -581,13 +581,14 @@ async def put_trigger_config(conn: AsyncConnection, principal: Principal, *, dat
 
 # --- experiments (issue 16) ------------------------------------------------------------------------------
 
-async def experiment_arms(conn: AsyncConnection, *, experiment_id: UUID, since: datetime | None = None,
-                          until: datetime | None = None) -> list[Any]:
-    """Per variant: exposed (PRESENTED) users, converted users, revenue, dismissing and opting-out users."""
-    return await repository.experiment_arms(conn, experiment_id=experiment_id, since=since, until=until)
+async def experiment_arms(conn: AsyncConnection, *, experiment_id: UUID, after: datetime | None = None,
+                          through: datetime | None = None) -> list[Any]:
+    """Per variant, over the experiment's upsells created in (after, through]: exposed (PRESENTED) users, converted
+    users, revenue, dismissing and opting-out users."""
+    return await repository.experiment_arms(conn, experiment_id=experiment_id, after=after, through=through)
 
 
-async def experiment_exposures(conn: AsyncConnection, *, experiment_id: UUID, since: datetime | None = None,
-                               until: datetime | None = None) -> list[Any]:
+async def experiment_exposures(conn: AsyncConnection, *, experiment_id: UUID, after: datetime | None = None,
+                               through: datetime | None = None) -> list[Any]:
     """Per exposed user and variant: first exposure time and whether the user converted."""
-    return await repository.experiment_exposures(conn, experiment_id=experiment_id, since=since, until=until)
+    return await repository.experiment_exposures(conn, experiment_id=experiment_id, after=after, through=through)
