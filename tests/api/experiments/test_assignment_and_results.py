@@ -131,3 +131,25 @@ async def test_results_of_an_experiment_without_users(client, auth):
     assert [(v["users"], v["conversion_rate"], v["revenue"]) for v in found["variants"]] == [(0, None, 0.0)] * 2
     assert (found["srm_p_value"], found["sample_ratio_mismatch"], found["timeline"]) == (1.0, False, [])
     assert found["comparisons"][0]["reason"] == "NO_UNITS_IN_VARIATION"
+
+
+async def test_the_opt_out_guardrail_counts_users_who_opted_out_after_exposure(client, auth):
+    from tests.allocation_builders import advance
+    from tests.builders import API
+    from tests.commerce_builders import send
+
+    plans = await start(client, auth)
+    pm = auth.headers("PRODUCT_MANAGER")
+    experiment = await start_experiment(client, pm)
+    await expose(client, auth, plans["premium"], experiment["trigger"], users_in(experiment, "control", 20))
+    treated = users_in(experiment, "saving", 20)
+    await expose(client, auth, plans["premium"], experiment["trigger"], treated)
+    await advance(client, auth.admin, 600)
+    for user in treated[:9]:
+        r = await send(client, "PUT", f"{API}/customers/{user}/preferences",
+                       {"marketing_opt_out": True, "channels_opted_out": []}, auth.admin)
+        assert r.status_code in (200, 201), r.text
+    found = await results(client, pm, experiment["id"])
+    opt_out = next(g for g in found["guardrails"] if g["metric"] == "opt_out_rate")
+    assert (opt_out["control_rate"], opt_out["variant_rate"], opt_out["state"]) == (0.0, 0.45, "WORSE")
+    assert opt_out["p_value"] < 0.001
