@@ -153,3 +153,21 @@ async def test_the_opt_out_guardrail_counts_users_who_opted_out_after_exposure(c
     opt_out = next(g for g in found["guardrails"] if g["metric"] == "opt_out_rate")
     assert (opt_out["control_rate"], opt_out["variant_rate"], opt_out["state"]) == (0.0, 0.45, "WORSE")
     assert opt_out["p_value"] < 0.001
+
+
+async def test_an_engine_trigger_from_an_event_is_assigned_too(client, auth):
+    """A QUOTA_THRESHOLD upsell fired by entitlements.usage.updated (UPR-002) gets the experiment's variant."""
+    from tests.commerce_builders import event, statuses
+
+    plans = await start(client, auth)
+    experiment = await start_experiment(client, auth.headers("PRODUCT_MANAGER"), trigger="QUOTA_THRESHOLD")
+    [user] = users_in(experiment, "saving", 1)
+    usage = {"user_id": user, "plan_id": plans["basic"]["id"], "quota_name": "owner_contacts", "quota": 10,
+             "used": 9, "at": "2026-01-10T09:00:00Z"}
+    assert await statuses(client, auth, event("entitlements.usage.updated", usage,
+                                              source="/mysqrft/entitlements")) == ["PROCESSED"]
+    [upsell] = (await client.get(f"{EXPERIMENTS[:-len('/experiments')]}", params={"user_id": user},
+                                 headers=auth.headers("SERVICE"))).json()["items"]
+    assert (upsell["trigger_event"], upsell["experiment_id"], upsell["experiment_variant"], upsell["channel"],
+            upsell["message"]) == ("QUOTA_THRESHOLD", experiment["id"], "saving", "IN_APP_MODAL",
+                                   "Save Rs. 500 with Premium")
