@@ -178,6 +178,13 @@ class ArmRead(BaseModel):
     conversions: int
     conversion_rate: float | None
     revenue: DecimalNumber
+    # A treatment's headline figures against the control, as in `comparisons` (null for the control).
+    relative_lift: float | None = None
+    confidence_interval: list[float] | None = None
+    p_value: float | None = None
+    chance_to_win: float | None = None
+    credible_interval: list[float] | None = None
+    sequential_p_value: float | None = None
 
 
 class ComparisonRead(BaseModel):

@@ -197,6 +197,19 @@ def _comparison(key: str, control: stats.Arm, arm: stats.Arm, minimum: int) -> C
         enough_data=enough, reason=reason)
 
 
+HEADLINE = ("relative_lift", "confidence_interval", "p_value", "chance_to_win", "credible_interval",
+            "sequential_p_value")
+
+
+def _arm_read(variant: dict[str, Any], count: Any, comparison: ComparisonRead | None) -> ArmRead:
+    """A variant's figures; a treatment's also carry its headline comparison against the control."""
+    arm = _stat(count, "conversions")
+    return ArmRead(key=variant["key"], control=variant["control"], weight=variant["weight"], users=arm.users,
+                   conversions=arm.conversions, conversion_rate=arm.rate if arm.users else None,
+                   revenue=Decimal(count.revenue) if count is not None else Decimal("0.00"),
+                   **({f: getattr(comparison, f) for f in HEADLINE} if comparison else {}))
+
+
 GUARDRAIL_FIELDS = {Guardrail.dismissal_rate.value: "dismissals", Guardrail.opt_out_rate.value: "opt_outs"}
 
 
@@ -238,21 +251,15 @@ async def results(conn: AsyncConnection, *, experiment_id: UUID, now: datetime) 
     control_key = next(v["key"] for v in row.variants if v["control"])
     keys = [v["key"] for v in row.variants if not v["control"]]
     minimum = row.minimum_sample_per_variant
-    variants = [ArmRead(key=v["key"], control=v["control"], weight=v["weight"],
-                        users=_stat(arms[v["key"]], "conversions").users,
-                        conversions=_stat(arms[v["key"]], "conversions").conversions,
-                        conversion_rate=(_stat(arms[v["key"]], "conversions").rate
-                                         if arms[v["key"]] is not None else None),
-                        revenue=Decimal(arms[v["key"]].revenue) if arms[v["key"]] is not None else Decimal("0.00"))
-                for v in row.variants]
     control = _stat(arms[control_key], "conversions")
-    comparisons = [_comparison(key, control, _stat(arms[key], "conversions"), minimum) for key in keys]
+    comparisons = {key: _comparison(key, control, _stat(arms[key], "conversions"), minimum) for key in keys}
+    variants = [_arm_read(v, arms[v["key"]], comparisons.get(v["key"])) for v in row.variants]
     srm = stats.srm_p_value([a.users for a in variants], [v["weight"] for v in row.variants])
     exposures = await upsell_service.experiment_exposures(conn, experiment_id=experiment_id, through=through)
     return ResultsRead(
         experiment_id=row.id, status=row.status, primary_metric=row.primary_metric, minimum_sample_per_variant=minimum,
         enough_data=all(a.users >= minimum for a in variants), srm_p_value=srm,
-        sample_ratio_mismatch=stats.is_srm(srm), variants=variants, comparisons=comparisons,
+        sample_ratio_mismatch=stats.is_srm(srm), variants=variants, comparisons=list(comparisons.values()),
         guardrails=_guardrails(row, arms, control_key, keys), timeline=_timeline(exposures), computed_at=now)
 
 

@@ -86,12 +86,14 @@ async def test_results_count_exposed_users_and_match_gbstats(client, auth):
     assert (await create(client, auth.headers("SERVICE"), plans["premium"], idle,
                          trigger_event=experiment["trigger"])).status_code == 201
     found = await results(client, pm, experiment["id"])
+    headline = ("relative_lift", "confidence_interval", "p_value", "chance_to_win", "credible_interval",
+                "sequential_p_value")
+    [comparison] = found["comparisons"]
     assert found["variants"] == [
         {"key": "control", "control": True, "weight": 0.5, "users": 12, "conversions": 4,
-         "conversion_rate": 4 / 12, "revenue": 4 * 1499.0},
+         "conversion_rate": 4 / 12, "revenue": 4 * 1499.0, **{f: None for f in headline}},
         {"key": "saving", "control": False, "weight": 0.5, "users": 10, "conversions": 6,
-         "conversion_rate": 0.6, "revenue": 6 * 1499.0}]
-    [comparison] = found["comparisons"]
+         "conversion_rate": 0.6, "revenue": 6 * 1499.0, **{f: comparison[f] for f in headline}}]
     a, b = ProportionStatistic(n=12, sum=4), ProportionStatistic(n=10, sum=6)
     frequentist = TwoSidedTTest(a, b).compute_result()
     bayesian = EffectBayesianABTest(a, b).compute_result()
