@@ -11,6 +11,8 @@ def include_routers(app: FastAPI, *, prefix: str) -> None:
     from sales.customers.api import router as customers_router
     from sales.directory.api import router as directory_router
     from sales.events.api import router as events_router
+    from sales.experiments import jobs as _experiment_jobs  # noqa: F401  (registers experiment-rollout)
+    from sales.experiments.api import router as experiments_router
     from sales.inventory.api import router as inventory_router
     from sales.pipelines.api import router as pipelines_router
     from sales.catalog.api import router as catalog_router
@@ -30,5 +32,6 @@ def include_routers(app: FastAPI, *, prefix: str) -> None:
     app.include_router(usage_router, prefix=prefix)
     app.include_router(customers_router, prefix=f"{prefix}/customers")
     app.include_router(inventory_router, prefix=f"{prefix}/inventory")
+    app.include_router(experiments_router, prefix=prefix)  # before /upsells/{upsell_id}
     app.include_router(upsell_router, prefix=prefix)
     app.include_router(refunds_router, prefix=prefix)

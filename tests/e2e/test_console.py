@@ -325,3 +325,28 @@ def test_product_manager_sees_the_upsell_funnel_and_saves_a_threshold(page, live
     stored = live.ok("GET", "/upsells/triggers")
     assert (stored["version"], stored["quota_threshold_percent"]) == (before + 1, 85.5)
     assert blocked == []
+
+
+def test_product_manager_creates_an_experiment_and_sees_its_charts(page, live, world):
+    """issue 16: the product manager creates an A/B test from the console, starts it, and its page draws the
+    conversion over time and the interval plot, under the strict CSP."""
+    blocked: list[str] = []
+    page.on("console", lambda msg: blocked.append(msg.text) if "Content Security Policy" in msg.text else None)
+    tag = world["tag"]
+    email = f"pm.exp.{tag}@mysqrft.com"
+    live.create_user(email=email, password=PASSWORD, role="PRODUCT_MANAGER")
+    sign_in(page, live.base_url, email, PASSWORD)
+    page.get_by_role("link", name="Experiments").click()
+    expect(page.get_by_role("heading", name="Upsell experiments")).to_be_visible()
+    page.get_by_label("Name").fill(f"Copy test {tag}")
+    page.get_by_label("Trigger").fill(f"E2E_EXP_{tag.upper()}")
+    page.get_by_label("Control message").fill("Upgrade now")
+    page.get_by_label("Treatment message").fill("Save Rs. 500")
+    page.get_by_role("button", name="Create draft").click()
+    expect(page.get_by_role("heading", name=f"Copy test {tag}")).to_be_visible()
+    page.get_by_role("button", name="Start").click()
+    expect(page.locator("#experiment-status")).to_have_text("RUNNING")
+    for canvas in ("timeline-chart", "interval-chart"):
+        page.wait_for_function(f"document.getElementById('{canvas}')._chart !== undefined")
+    shot(page, "experiment", live.backend)
+    assert blocked == []

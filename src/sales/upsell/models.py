@@ -36,9 +36,14 @@ upsells = Table(
     Column("payment_request_id", UUIDType, nullable=True),
     Column("checkout_amount", Money, nullable=True),
     Column("checkout_at", UTCDateTime, nullable=True),
+    # issue 16 (migration 0022): the experiment that chose the variant, and the variant's message and timing.
+    Column("experiment_id", UUIDType, nullable=True),
+    Column("message", String(1000), nullable=True),
+    Column("present_after", UTCDateTime, nullable=True),
     Index("ix_upsells_user", "user_id", "created_at"),
     Index("ix_upsells_created", "created_at", "id"),
     Index("ix_upsells_status_expires", "status", "expires_at"),
+    Index("ix_upsells_experiment", "experiment_id", "experiment_variant"),
 )
 
 # Every gating decision, created or suppressed, with each rule's result and figures.

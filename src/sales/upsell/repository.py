@@ -5,12 +5,13 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, and_, case, false, func, literal, or_, select, true, update
+from sqlalchemy import ColumnElement, and_, case, distinct, exists, false, func, literal, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales.core.auth import Principal, Role
 from sales.core.db import is_postgres
+from sales.customers.models import customer_preferences
 from sales.upsell.models import (upsell_decisions, upsell_trigger_configs, upsell_trigger_fires,
                                  upsell_user_gates, upsells)
 from sales.upsell.permissions import UPSELLS_ORG_WIDE
@@ -187,3 +188,47 @@ async def insert_config(conn: AsyncConnection, values: dict[str, Any]) -> bool:
     statement = _insert(conn, upsell_trigger_configs).values(**values).on_conflict_do_nothing(
         index_elements=["version"])
     return (await conn.execute(statement)).rowcount == 1
+
+
+# --- experiments (issue 16) ------------------------------------------------------------------------------
+
+def _experiment_window(query: Any, experiment_id: UUID, after: datetime | None, through: datetime | None) -> Any:
+    query = query.where(upsells.c.experiment_id == experiment_id, upsells.c.presented_at.is_not(None))
+    if after is not None:
+        query = query.where(upsells.c.created_at > after)
+    if through is not None:
+        query = query.where(upsells.c.created_at <= through)
+    return query
+
+
+async def experiment_arms(conn: AsyncConnection, *, experiment_id: UUID, after: datetime | None,
+                          through: datetime | None) -> list[Any]:
+    """Per variant of an experiment, over its upsells created in (after, through] that were PRESENTED: exposed users,
+    users who converted (and the revenue), users who dismissed, users who opted out of marketing after exposure."""
+    def users_where(condition: Any) -> Any:
+        return func.count(distinct(case((condition, upsells.c.user_id), else_=None)))
+
+    opted_out = exists().where(customer_preferences.c.user_id == upsells.c.user_id,
+                               customer_preferences.c.marketing_opt_out.is_(True),
+                               customer_preferences.c.updated_at >= upsells.c.presented_at)
+    converted = upsells.c.status == "CONVERTED"
+    query = select(upsells.c.experiment_variant.label("variant"),
+                   func.count(distinct(upsells.c.user_id)).label("users"),
+                   users_where(converted).label("conversions"),
+                   func.coalesce(func.sum(case((converted, upsells.c.conversion_value), else_=None)), 0)
+                   .label("revenue"),
+                   users_where(upsells.c.dismissed_at.is_not(None)).label("dismissals"),
+                   users_where(opted_out).label("opt_outs"))
+    query = _experiment_window(query, experiment_id, after, through).group_by(upsells.c.experiment_variant)
+    return list((await conn.execute(query)).all())
+
+
+async def experiment_exposures(conn: AsyncConnection, *, experiment_id: UUID, after: datetime | None,
+                               through: datetime | None) -> list[Any]:
+    """One row per exposed user and variant: first exposure and whether the user converted (for the timeline)."""
+    converted = func.max(case((upsells.c.status == "CONVERTED", 1), else_=0))
+    query = select(upsells.c.experiment_variant.label("variant"), upsells.c.user_id,
+                   func.min(upsells.c.presented_at).label("exposed_at"), converted.label("converted"))
+    query = _experiment_window(query, experiment_id, after, through).group_by(upsells.c.experiment_variant,
+                                                                            upsells.c.user_id)
+    return list((await conn.execute(query)).all())

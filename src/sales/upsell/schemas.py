@@ -63,6 +63,9 @@ class UpsellRead(BaseModel):
     converted_at: datetime | None
     conversion_value: DecimalNumber | None
     experiment_variant: str | None
+    experiment_id: UUID | None = Field(description="the experiment that chose the variant (issue 16)")
+    message: str | None = Field(description="the experiment variant's message, when one chose it")
+    present_after: datetime | None = Field(description="show no earlier than this (the variant's delay)")
     expires_at: datetime | None
     created_at: datetime
 

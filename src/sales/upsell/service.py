@@ -20,6 +20,7 @@ from sales.core.auth import Principal, Role
 from sales.core.errors import Forbidden, InvalidInput
 from sales.core.http import AFTER_TIME_AND_ID, cursor_after
 from sales.customers import service as customers_service
+from sales.experiments import assignment as experiments_assignment
 from sales.inventory import service as inventory_service
 from sales.notifications import service as notifications_service
 from sales.orders import service as orders_service
@@ -89,17 +90,26 @@ async def decide(conn: AsyncConnection, actor: Principal | None, *, user_id: UUI
                  now: datetime) -> tuple[DecisionRead, UpsellRead | None]:
     """Gate one upsell and record the decision (CREATED with the PENDING upsell, or SUPPRESSED with no upsell)."""
     await repository.lock_user(conn, user_id, now)
+    # Issue 16: an experiment (or a winner's rollout) on this trigger picks the variant, its message, channel
+    # and delay; the gating then applies to that channel.
+    served = await experiments_assignment.serve(conn, trigger_event=trigger_event, user_id=user_id)
+    if served is not None:
+        channel = UpsellChannel(served.channel) if served.channel else channel
+        experiment_variant = served.variant
     gate = await gate_for(conn, user_id=user_id, channel=channel, now=now)
     config = await trigger_config(conn)
     upsell = None
     if gate.allowed:
         assert gate.channel is not None
+        present_after = now + timedelta(minutes=served.delay_minutes or 0) if served else None
         upsell = _read(await repository.insert(conn, {
             "id": uuid.uuid4(), "user_id": user_id, "user_type": user_type, "current_plan_id": current_plan_id,
             "target_plan_id": target_plan_id, "trigger_event": trigger_event, "trigger_context": trigger_context,
             "status": UpsellStatus.PENDING.value, "channel": gate.channel.value,
             "experiment_variant": experiment_variant, "created_at": now, "updated_at": now,
-            "expires_at": now + timedelta(days=config.offer_window_days)}))
+            "experiment_id": served.experiment_id if served else None,
+            "message": served.message if served else None, "present_after": present_after,
+            "expires_at": (present_after or now) + timedelta(days=config.offer_window_days)}))
         await audit.record(conn, actor, action="upsell.created", entity_type="upsell", entity_id=upsell.id, at=now,
                            after=upsell)
     decision = _decision(await repository.insert_decision(conn, {
@@ -567,3 +577,18 @@ async def put_trigger_config(conn: AsyncConnection, principal: Principal, *, dat
     await audit.record(conn, principal, action="upsell.triggers.updated", entity_type="upsell_trigger_config",
                        entity_id=after.version, at=now, before=before, after=after)
     return after
+
+
+# --- experiments (issue 16) ------------------------------------------------------------------------------
+
+async def experiment_arms(conn: AsyncConnection, *, experiment_id: UUID, after: datetime | None = None,
+                          through: datetime | None = None) -> list[Any]:
+    """Per variant, over the experiment's upsells created in (after, through]: exposed (PRESENTED) users, converted
+    users, revenue, dismissing and opting-out users."""
+    return await repository.experiment_arms(conn, experiment_id=experiment_id, after=after, through=through)
+
+
+async def experiment_exposures(conn: AsyncConnection, *, experiment_id: UUID, after: datetime | None = None,
+                               through: datetime | None = None) -> list[Any]:
+    """Per exposed user and variant: first exposure time and whether the user converted."""
+    return await repository.experiment_exposures(conn, experiment_id=experiment_id, after=after, through=through)

@@ -51,6 +51,10 @@ SEMANTIC_422: dict[str, str] = {
     "PUT /orders/{order_id}": "unknown plan; the amount may not fall below what was refunded",
     "PUT /usage/{user_id}": "unknown plan",
     "POST /upsells": "unknown or retired target plan, a plan of another user type or not above the current one",
+    "POST /upsells/experiments": "variant weights summing to 1 with exactly one control and distinct keys; a "
+                                 "baseline rate in (0, 1) that the detectable effect keeps below 1",
+    "PUT /upsells/experiments/{experiment_id}": "variants and rates as for POST /upsells/experiments",
+    "POST /upsells/experiments/{experiment_id}/conclude": "the winner must be one of the experiment's variants",
     "GET /upsells/funnel": "`from` must be before `to`",
     "PUT /upsells/triggers": "`quota_threshold_percent` has one decimal place; the day counts 62.0 are integers to "
                              "JSON Schema, not to the API",

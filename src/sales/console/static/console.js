@@ -104,11 +104,40 @@
     });
   }
 
+  // Issue 16: a line per variant ({kind: "lines", labels, datasets: [{label, data}], axis}).
+  function lines(canvas, data) {
+    return new window.Chart(canvas, {
+      type: "line",
+      data: { labels: data.labels, datasets: data.datasets.map(function (d, i) {
+        return { label: d.label, data: d.data, borderColor: PALETTE[i % PALETTE.length],
+                 backgroundColor: PALETTE[i % PALETTE.length], spanGaps: true, tension: 0.2 };
+      }) },
+      options: { responsive: true, maintainAspectRatio: false, animation: false,
+                 plugins: { legend: { position: "bottom" } },
+                 scales: { y: { beginAtZero: true, title: { display: true, text: data.axis } } } }
+    });
+  }
+  // Issue 16: intervals as floating horizontal bars ([low, high] per label), with the zero line's grid emphasised.
+  function intervals(canvas, data) {
+    return new window.Chart(canvas, {
+      type: "bar",
+      data: { labels: data.labels, datasets: data.datasets.map(function (d, i) {
+        return { label: d.label, data: d.data, backgroundColor: PALETTE[i % PALETTE.length], borderRadius: 3 };
+      }) },
+      options: { indexAxis: "y", responsive: true, maintainAspectRatio: false, animation: false,
+                 plugins: { legend: { position: "bottom" } },
+                 scales: { x: { title: { display: true, text: data.axis },
+                                grid: { color: function (c) { return c.tick && c.tick.value === 0 ? "#111" : "#e5e7eb"; } } } } }
+    });
+  }
+
   function wireCharts(root) {
     if (!window.Chart) return;
     (root || document).querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
       if (canvas._chart) canvas._chart.destroy();
       var data = JSON.parse(document.getElementById(canvas.getAttribute("data-chart")).textContent);
+      if (data.kind === "lines") { canvas._chart = lines(canvas, data); return; }
+      if (data.kind === "intervals") { canvas._chart = intervals(canvas, data); return; }
       if (data.datasets) { canvas._chart = groupedBars(canvas, data); return; }
       canvas._chart = new window.Chart(canvas, {
         type: "bar",
