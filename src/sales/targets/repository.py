@@ -55,9 +55,12 @@ async def team(conn: AsyncConnection, team_id: UUID) -> Any:
 
 async def city_named(conn: AsyncConnection, city: str) -> str | None:
     """The city as the directory spells it (RMs' or teams' city, case-insensitive), or None if nobody is there."""
-    query = (select(rms.c.city).where(func.lower(rms.c.city) == city.lower()).limit(1)
-             .union_all(select(teams.c.city).where(func.lower(teams.c.city) == city.lower()).limit(1)))
-    return (await conn.execute(select(query.subquery().c.city).limit(1))).scalar()
+    for table in (rms, teams):
+        found = (await conn.execute(select(table.c.city).where(func.lower(table.c.city) == city.lower())
+                                    .limit(1))).scalar()
+        if found is not None:
+            return str(found)
+    return None
 
 
 async def cities(conn: AsyncConnection) -> list[str]:

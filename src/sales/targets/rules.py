@@ -130,14 +130,19 @@ def percentage(achieved: Decimal, target: Decimal) -> Decimal:
     return min(half_up(achieved * HUNDRED / target), MAX_PERCENTAGE)
 
 
-def live_status(percentage_: Decimal) -> TargetStatus:
+def met(achieved: Decimal, target: Decimal) -> bool:
+    """A target is met when the achieved value reaches it exactly (999.99 of 1000 shows 100.00 % but is not met)."""
+    return achieved >= target
+
+
+def live_status(achieved: Decimal, target: Decimal) -> TargetStatus:
     """While its period runs, a target is ACHIEVED as long as it is met (a rate can fall back below)."""
-    return TargetStatus.ACHIEVED if percentage_ >= HUNDRED else TargetStatus.ACTIVE
+    return TargetStatus.ACHIEVED if met(achieved, target) else TargetStatus.ACTIVE
 
 
-def closing_status(percentage_: Decimal) -> TargetStatus:
+def closing_status(achieved: Decimal, target: Decimal) -> TargetStatus:
     """When its period has ended (targets-close): ACHIEVED if met, else MISSED."""
-    return TargetStatus.ACHIEVED if percentage_ >= HUNDRED else TargetStatus.MISSED
+    return TargetStatus.ACHIEVED if met(achieved, target) else TargetStatus.MISSED
 
 
 # --- input ----------------------------------------------------------------------------------------

@@ -37,8 +37,13 @@ AFTER_PERIOD_AND_ID: TypeAdapter[tuple[date, UUID]] = TypeAdapter(tuple[Date, UU
 BATCH = 500
 
 
+FIGURES = ("target_value", "achieved_value", "achievement_percentage")
+
+
 def _read(row: Any) -> TargetRead:
-    return TargetRead.model_validate(row._mapping)
+    """The target with its figures at two places on both databases (SQLite keeps NUMERIC as REAL)."""
+    values = dict(row._mapping)
+    return TargetRead.model_validate({**values, **{k: rules.half_up(Decimal(str(values[k]))) for k in FIGURES}})
 
 
 def cursor_of(target: TargetRead) -> tuple[Any, ...]:
@@ -94,7 +99,7 @@ async def measure(conn: AsyncConnection, rows: list[Any], *, now: datetime, sett
         achieved = rules.achieved_value(metric, facts[row.id])
         percentage = rules.percentage(achieved, row.target_value)
         over = settle and rules.period_over(row.period_end, await zones.of(row.city), now)
-        status = (rules.closing_status if over else rules.live_status)(percentage)
+        status = (rules.closing_status if over else rules.live_status)(achieved, row.target_value)
         measured[row.id] = await repository.store_progress(conn, row.id, achieved=achieved, percentage=percentage,
                                                            status=status.value, closed_at=now if over else None,
                                                            now=now)
@@ -123,13 +128,14 @@ async def achievement_of(conn: AsyncConnection, *, target_type: TargetType, assi
                                        period_start=period_start)
     if row is None:
         return None
+    target = _read(row)
     if row.status not in rules.LIVE or row.closed_at is not None:
-        return Achievement(row.id, row.target_value, row.achieved_value, row.achievement_percentage,
-                           TargetStatus(row.status))
+        return Achievement(target.id, target.target_value, target.achieved_value, target.achievement_percentage,
+                           target.status)
     facts = (await _facts(conn, [row], _Zones(conn)))[row.id]
     achieved = rules.achieved_value(metric_type, facts)
-    percentage = rules.percentage(achieved, row.target_value)
-    return Achievement(row.id, row.target_value, achieved, percentage, rules.live_status(percentage))
+    return Achievement(target.id, target.target_value, achieved, rules.percentage(achieved, target.target_value),
+                       rules.live_status(achieved, target.target_value))
 
 
 async def achievement(conn: AsyncConnection, *, rm_id: UUID, metric_type: MetricType, period_type: PeriodType,
@@ -326,9 +332,9 @@ async def leaderboard(conn: AsyncConnection, principal: Principal, *, metric_typ
         period_start = rules.period_start_containing(period_type, today)
     elif (problem := rules.boundary_problem(period_type, period_start)) is not None:
         raise InvalidInput.query(("period_start",), problem)
-    rows = await measure(conn, await repository.board_targets(conn, rm_ids=members, metric=metric_type.value,
-                                                              period_type=period_type.value,
-                                                              period_start=period_start), now=now)
+    rows = [_read(r) for r in await measure(conn, await repository.board_targets(
+        conn, rm_ids=members, metric=metric_type.value, period_type=period_type.value, period_start=period_start),
+        now=now)]
     rows.sort(key=lambda r: (-r.achievement_percentage, -r.achieved_value, r.assignee_id))
     names = await repository.rm_names(conn, [r.assignee_id for r in rows])
     ranks = rules.ranks([(r.achievement_percentage, r.achieved_value) for r in rows])
@@ -337,8 +343,7 @@ async def leaderboard(conn: AsyncConnection, principal: Principal, *, metric_typ
                        items=[LeaderboardRow(rank=rank, rm_id=r.assignee_id, rm_name=names.get(r.assignee_id, ""),
                                              target_id=r.id, target_value=r.target_value,
                                              achieved_value=r.achieved_value,
-                                             achievement_percentage=r.achievement_percentage,
-                                             status=TargetStatus(r.status))
+                                             achievement_percentage=r.achievement_percentage, status=r.status)
                               for rank, r in zip(ranks, rows, strict=True)])
 
 
