@@ -47,7 +47,8 @@ async def list_targets(principal: TargetsRead, conn: Conn, now: Now, paging: Pag
     return respond(page_of(items, paging.limit, service.cursor_of))
 
 
-@router.get("/targets/leaderboard", response_model=Leaderboard)
+@router.get("/targets/leaderboard", response_model=Leaderboard,
+            responses={404: problem_response("No such team or city in the caller's scope")})
 async def leaderboard(principal: TargetsRead, conn: Conn, now: Now, metric_type: MetricType,
                       period_type: PeriodType, scope: LeaderboardScope,
                       scope_id: Annotated[Text, Query(min_length=1, max_length=100,
@@ -59,7 +60,8 @@ async def leaderboard(principal: TargetsRead, conn: Conn, now: Now, metric_type:
                                              period_start=period_start, scope=scope, scope_id=scope_id, now=now))
 
 
-@router.get("/targets/rm/{rm_id}", response_model=Page[TargetRead])
+@router.get("/targets/rm/{rm_id}", response_model=Page[TargetRead],
+            responses={404: problem_response("No such RM in the caller's scope")})
 async def rm_targets(rm_id: UUID, principal: TargetsRead, conn: Conn, now: Now, paging: Paging, filters: Filters):
     """An RM's own targets (the RM, their supervisor, SALES_ADMIN, FINANCE_ADMIN), latest period first."""
     items = await service.rm_targets(conn, principal, rm_id=rm_id, filters=filters, limit=paging.limit,
@@ -67,19 +69,22 @@ async def rm_targets(rm_id: UUID, principal: TargetsRead, conn: Conn, now: Now, 
     return respond(page_of(items, paging.limit, service.cursor_of))
 
 
-@router.get("/targets/team/{team_id}", response_model=TeamTargets)
+@router.get("/targets/team/{team_id}", response_model=TeamTargets,
+            responses={404: problem_response("No such team in the caller's scope")})
 async def team_targets(team_id: UUID, principal: TargetsRead, conn: Conn, now: Now):
     """The team's targets and each current member's, latest period first."""
     return respond(await service.team_targets(conn, principal, team_id=team_id, now=now))
 
 
-@router.get("/targets/{target_id}", response_model=TargetRead)
+@router.get("/targets/{target_id}", response_model=TargetRead,
+            responses={404: problem_response("No such target in the caller's scope")})
 async def get_target(target_id: UUID, principal: TargetsRead, conn: Conn, now: Now):
     return respond(await service.get_target(conn, principal, target_id=target_id, now=now))
 
 
 @router.put("/targets/{target_id}", response_model=TargetRead,
-            responses={409: problem_response("The target is cancelled or settled, or changed meanwhile")})
+            responses={404: problem_response("No such target in the caller's scope"),
+                       409: problem_response("The target is cancelled or settled, or changed meanwhile")})
 async def update_target(target_id: UUID, data: TargetUpdate, principal: TargetsWrite, conn: Conn, now: Now):
     """Change `target_value` and/or cancel (`status: CANCELLED`); audited."""
     return respond(await service.update_target(conn, principal, target_id=target_id, data=data, now=now))
