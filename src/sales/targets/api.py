@@ -39,11 +39,10 @@ async def create_target(data: TargetCreate, principal: TargetsWrite, conn: Conn,
 
 
 @router.get("/targets", response_model=Page[TargetRead])
-async def list_targets(principal: TargetsRead, conn: Conn, now: Now, paging: Paging, filters: Filters):
+async def list_targets(principal: TargetsRead, conn: Conn, paging: Paging, filters: Filters):
     """Targets in the caller's scope, latest period first (`period_start_from` / `_to` inclusive), each measured
     from the facts now."""
-    items = await service.list_targets(conn, principal, filters=filters, limit=paging.limit, cursor=paging.cursor,
-                                       now=now)
+    items = await service.list_targets(conn, principal, filters=filters, limit=paging.limit, cursor=paging.cursor)
     return respond(page_of(items, paging.limit, service.cursor_of))
 
 
@@ -62,24 +61,25 @@ async def leaderboard(principal: TargetsRead, conn: Conn, now: Now, metric_type:
 
 @router.get("/targets/rm/{rm_id}", response_model=Page[TargetRead],
             responses={404: problem_response("No such RM in the caller's scope")})
-async def rm_targets(rm_id: UUID, principal: TargetsRead, conn: Conn, now: Now, paging: Paging, filters: Filters):
+async def rm_targets(rm_id: UUID, principal: TargetsRead, conn: Conn, paging: Paging, filters: Filters):
     """An RM's own targets (the RM, their supervisor, SALES_ADMIN, FINANCE_ADMIN), latest period first."""
     items = await service.rm_targets(conn, principal, rm_id=rm_id, filters=filters, limit=paging.limit,
-                                     cursor=paging.cursor, now=now)
+                                     cursor=paging.cursor)
     return respond(page_of(items, paging.limit, service.cursor_of))
 
 
 @router.get("/targets/team/{team_id}", response_model=TeamTargets,
             responses={404: problem_response("No such team in the caller's scope")})
-async def team_targets(team_id: UUID, principal: TargetsRead, conn: Conn, now: Now):
+async def team_targets(team_id: UUID, principal: TargetsRead, conn: Conn):
     """The team's targets and each current member's, latest period first."""
-    return respond(await service.team_targets(conn, principal, team_id=team_id, now=now))
+    return respond(await service.team_targets(conn, principal, team_id=team_id))
 
 
 @router.get("/targets/{target_id}", response_model=TargetRead,
             responses={404: problem_response("No such target in the caller's scope")})
-async def get_target(target_id: UUID, principal: TargetsRead, conn: Conn, now: Now):
-    return respond(await service.get_target(conn, principal, target_id=target_id, now=now))
+async def get_target(target_id: UUID, principal: TargetsRead, conn: Conn):
+    """The target with its figures and status measured from the facts now."""
+    return respond(await service.get_target(conn, principal, target_id=target_id))
 
 
 @router.put("/targets/{target_id}", response_model=TargetRead,

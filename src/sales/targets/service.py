@@ -1,12 +1,13 @@
 """Target use cases (issue 13). Never commits.
 
-How achievement moves (decision): it is measured from the facts on read. Every read of a target (its page, a
-list, an RM's or a team's targets, a leaderboard) measures the targets it returns with grouped SQL aggregates
-(one query per metric and period for the RMs of a page or a board; one per team or city target) and stores the
-figures and the live status (ACTIVE <-> ACHIEVED) when they changed; the `targets-refresh` job does the same for
-every open target so the stored figures stay fresh for SQL readers; `targets-close` settles the targets whose
-period has ended (ACHIEVED if met, else MISSED), after which they no longer move. No fact is missed whatever
-order events arrive in, and nothing has to hook into the pipelines, allocation or orders code paths.
+How achievement moves (decision): it is measured from the facts when asked. Every read (a target, a list, an
+RM's or a team's targets, a leaderboard, `achievement()`) measures the live targets it returns with grouped SQL
+aggregates (one query per metric and period window for a page's or a board's individual targets, one per team or
+city target) and answers the figures and live status (ACTIVE / ACHIEVED) as they stand; reads write nothing. The
+stored figures are refreshed by every write of the target (POST, PUT) and by the `targets-refresh` job, for SQL
+readers; `targets-close` settles the targets whose period has ended (ACHIEVED if met, else MISSED), after which
+they no longer move. No fact is missed whatever order events arrive in, and nothing has to hook into the
+pipelines, allocation or orders code paths.
 """
 from __future__ import annotations
 
@@ -87,23 +88,51 @@ async def _facts(conn: AsyncConnection, rows: list[Any], zones: _Zones) -> dict[
     return result
 
 
-async def measure(conn: AsyncConnection, rows: list[Any], *, now: datetime, settle: bool = False) -> list[Any]:
-    """Measure the live targets among `rows` and store what changed; `settle`: those whose period has ended are
-    closed (ACHIEVED / MISSED). Cancelled and settled targets are returned as they are."""
-    zones = _Zones(conn)
+@dataclass(frozen=True)
+class _Progress:
+    achieved: Decimal
+    percentage: Decimal
+    status: TargetStatus
+    settled: bool  # the period has ended: the status is final
+
+
+async def _progress(conn: AsyncConnection, rows: list[Any], zones: _Zones, *, now: datetime | None
+                    ) -> dict[UUID, _Progress]:
+    """The figures and status of the live targets among `rows`; with `now`, a target whose period has ended by
+    then takes its closing status (ACHIEVED / MISSED), else its live one (ACTIVE / ACHIEVED)."""
     live = [r for r in rows if r.status in rules.LIVE and r.closed_at is None]
     facts = await _facts(conn, live, zones)
-    measured: dict[UUID, Any] = {}
+    result: dict[UUID, _Progress] = {}
     for row in live:
-        metric = MetricType(row.metric_type)
-        achieved = rules.achieved_value(metric, facts[row.id])
-        percentage = rules.percentage(achieved, row.target_value)
-        over = settle and rules.period_over(row.period_end, await zones.of(row.city), now)
-        status = (rules.closing_status if over else rules.live_status)(achieved, row.target_value)
-        measured[row.id] = await repository.store_progress(conn, row.id, achieved=achieved, percentage=percentage,
-                                                           status=status.value, closed_at=now if over else None,
-                                                           now=now)
-    return [measured.get(r.id, r) for r in rows]
+        achieved = rules.achieved_value(MetricType(row.metric_type), facts[row.id])
+        target_value = rules.half_up(Decimal(str(row.target_value)))
+        over = now is not None and rules.period_over(row.period_end, await zones.of(row.city), now)
+        status = (rules.closing_status if over else rules.live_status)(achieved, target_value)
+        result[row.id] = _Progress(achieved, rules.percentage(achieved, target_value), status, over)
+    return result
+
+
+async def measure(conn: AsyncConnection, rows: list[Any]) -> list[TargetRead]:
+    """The targets as they stand now (reads only): a live target's figures and status measured from the facts;
+    cancelled and settled targets as stored."""
+    progress = await _progress(conn, rows, _Zones(conn), now=None)
+    reads = [_read(r) for r in rows]
+    return [t.model_copy(update={"achieved_value": p.achieved, "achievement_percentage": p.percentage,
+                                 "status": p.status}) if (p := progress.get(t.id)) else t for t in reads]
+
+
+async def store(conn: AsyncConnection, rows: list[Any], *, now: datetime, settle: bool = False) -> list[Any]:
+    """Measure the live targets among `rows` and store what changed (in id order, so concurrent writers lock rows
+    in one order); `settle`: those whose period has ended are closed (ACHIEVED / MISSED, `closed_at`). The rows
+    as stored afterwards."""
+    progress = await _progress(conn, rows, _Zones(conn), now=now if settle else None)
+    stored: dict[UUID, Any] = {}
+    for target_id in sorted(progress):
+        p = progress[target_id]
+        stored[target_id] = await repository.store_progress(conn, target_id, achieved=p.achieved,
+                                                            percentage=p.percentage, status=p.status.value,
+                                                            closed_at=now if p.settled else None, now=now)
+    return [stored.get(r.id, r) for r in rows]
 
 
 # --- for other domains ----------------------------------------------------------------------------
@@ -128,14 +157,9 @@ async def achievement_of(conn: AsyncConnection, *, target_type: TargetType, assi
                                        period_start=period_start)
     if row is None:
         return None
-    target = _read(row)
-    if row.status not in rules.LIVE or row.closed_at is not None:
-        return Achievement(target.id, target.target_value, target.achieved_value, target.achievement_percentage,
-                           target.status)
-    facts = (await _facts(conn, [row], _Zones(conn)))[row.id]
-    achieved = rules.achieved_value(metric_type, facts)
-    return Achievement(target.id, target.target_value, achieved, rules.percentage(achieved, target.target_value),
-                       rules.live_status(achieved, target.target_value))
+    [target] = await measure(conn, [row])
+    return Achievement(target.id, target.target_value, target.achieved_value, target.achievement_percentage,
+                       target.status)
 
 
 async def achievement(conn: AsyncConnection, *, rm_id: UUID, metric_type: MetricType, period_type: PeriodType,
@@ -202,7 +226,7 @@ async def create_target(conn: AsyncConnection, principal: Principal, *, data: Ta
     if row is None:
         raise TargetExists(f"{assignee_id} already has a {data.period_type.value} {data.metric_type.value} target "
                            f"from {data.period_start}")
-    [row] = await measure(conn, [row], now=now)
+    [row] = await store(conn, [row], now=now)
     target = _read(row)
     await audit.record(conn, principal, action="target.created", entity_type="sales_target", entity_id=target.id,
                        at=now, after=target)
@@ -240,7 +264,7 @@ async def update_target(conn: AsyncConnection, principal: Principal, *, target_i
     after = await repository.update_target(conn, target_id, expected_status=row.status, values=values)
     if after is None:
         raise TargetClosed(f"target {target_id} changed meanwhile; read it again")
-    [after] = await measure(conn, [after], now=now)
+    [after] = await store(conn, [after], now=now)
     await audit.record(conn, principal, action="target.cancelled" if data.status else "target.updated",
                        entity_type="sales_target", entity_id=target_id, at=now, before=_read(row),
                        after=_read(after))
@@ -249,18 +273,18 @@ async def update_target(conn: AsyncConnection, principal: Principal, *, target_i
 
 # --- reads ----------------------------------------------------------------------------------------
 
-async def get_target(conn: AsyncConnection, principal: Principal, *, target_id: UUID, now: datetime) -> TargetRead:
+async def get_target(conn: AsyncConnection, principal: Principal, *, target_id: UUID) -> TargetRead:
     row = await repository.get(conn, target_id, scope=repository.readable(principal))
     if row is None:
         raise TargetNotFound(f"target {target_id} not found")
-    return _read((await measure(conn, [row], now=now))[0])
+    return (await measure(conn, [row]))[0]
 
 
 async def list_targets(conn: AsyncConnection, principal: Principal, *, filters: dict[str, Any], limit: int,
-                       cursor: list[Any] | None, now: datetime) -> list[TargetRead]:
+                       cursor: list[Any] | None) -> list[TargetRead]:
     rows = await repository.list_(conn, scope=repository.readable(principal), filters=filters, limit=limit,
                                   after=cursor_after(cursor, AFTER_PERIOD_AND_ID))
-    return [_read(r) for r in await measure(conn, rows, now=now)]
+    return await measure(conn, rows)
 
 
 async def _check_rm_in_scope(conn: AsyncConnection, principal: Principal, rm_id: UUID) -> Any:
@@ -273,18 +297,18 @@ async def _check_rm_in_scope(conn: AsyncConnection, principal: Principal, rm_id:
 
 
 async def rm_targets(conn: AsyncConnection, principal: Principal, *, rm_id: UUID, filters: dict[str, Any],
-                     limit: int, cursor: list[Any] | None, now: datetime) -> list[TargetRead]:
+                     limit: int, cursor: list[Any] | None) -> list[TargetRead]:
     """An RM's own (INDIVIDUAL) targets: the RM, their supervisor, SALES_ADMIN / FINANCE_ADMIN."""
     await _check_rm_in_scope(conn, principal, rm_id)
     filters = {**filters, "target_type": TargetType.INDIVIDUAL.value, "assignee_id": rm_id}
-    return await list_targets(conn, principal, filters=filters, limit=limit, cursor=cursor, now=now)
+    return await list_targets(conn, principal, filters=filters, limit=limit, cursor=cursor)
 
 
-async def team_targets(conn: AsyncConnection, principal: Principal, *, team_id: UUID, now: datetime) -> TeamTargets:
+async def team_targets(conn: AsyncConnection, principal: Principal, *, team_id: UUID) -> TeamTargets:
     team = await repository.team(conn, team_id)
     if team is None or not (principal.has(*repository.FULL_READERS) or principal.supervises(team_id)):
         raise ScopeNotFound(f"team {team_id} not found")
-    rows = [_read(r) for r in await measure(conn, await repository.team_targets(conn, team_id), now=now)]
+    rows = await measure(conn, await repository.team_targets(conn, team_id))
     return TeamTargets(team_id=team_id,
                        team_targets=[r for r in rows if r.target_type is TargetType.TEAM],
                        member_targets=[r for r in rows if r.target_type is TargetType.INDIVIDUAL])
@@ -332,9 +356,9 @@ async def leaderboard(conn: AsyncConnection, principal: Principal, *, metric_typ
         period_start = rules.period_start_containing(period_type, today)
     elif (problem := rules.boundary_problem(period_type, period_start)) is not None:
         raise InvalidInput.query(("period_start",), problem)
-    rows = [_read(r) for r in await measure(conn, await repository.board_targets(
-        conn, rm_ids=members, metric=metric_type.value, period_type=period_type.value, period_start=period_start),
-        now=now)]
+    rows = await measure(conn, await repository.board_targets(conn, rm_ids=members, metric=metric_type.value,
+                                                              period_type=period_type.value,
+                                                              period_start=period_start))
     rows.sort(key=lambda r: (-r.achievement_percentage, -r.achieved_value, r.assignee_id))
     names = await repository.rm_names(conn, [r.assignee_id for r in rows])
     ranks = rules.ranks([(r.achievement_percentage, r.achieved_value) for r in rows])
@@ -356,7 +380,7 @@ async def refresh_open(conn: AsyncConnection, *, now: datetime, settle: bool) ->
     measured = settled = 0
     after = None
     while rows := await repository.open_targets(conn, ended_by=ended_by, limit=BATCH, after=after):
-        done = await measure(conn, rows, now=now, settle=settle)
+        done = await store(conn, rows, now=now, settle=settle)
         measured += len(rows)
         settled += sum(1 for r in done if r.closed_at is not None)
         after = rows[-1].id
