@@ -371,6 +371,15 @@ async def leaderboard(conn: AsyncConnection, principal: Principal, *, metric_typ
                               for rank, r in zip(ranks, rows, strict=True)])
 
 
+async def own_teams(conn: AsyncConnection, principal: Principal) -> list[Any]:
+    """The teams whose leaderboard is the caller's own (id, name, city): a supervisor's teams, an RM's team."""
+    ids: list[UUID] = sorted(principal.supervised_teams)
+    if not ids and principal.has(Role.RM):
+        rm = await repository.rm(conn, principal.sub)
+        ids = [rm.team_id] if rm is not None and rm.team_id is not None else []
+    return [team for team_id in ids if (team := await repository.team(conn, team_id)) is not None]
+
+
 # --- jobs and consumed events ---------------------------------------------------------------------
 
 async def refresh_open(conn: AsyncConnection, *, now: datetime, settle: bool) -> dict[str, int]:
