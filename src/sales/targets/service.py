@@ -36,8 +36,6 @@ from sales.targets.schemas import (Leaderboard, LeaderboardRow, TargetCreate, Ta
 
 AFTER_PERIOD_AND_ID: TypeAdapter[tuple[date, UUID]] = TypeAdapter(tuple[Date, UUID])
 BATCH = 500
-
-
 FIGURES = ("target_value", "achieved_value", "achievement_percentage")
 
 
@@ -57,7 +55,8 @@ class _Zones:
     """Each city's time zone (the allocation rules'), looked up once per use case."""
 
     def __init__(self, conn: AsyncConnection) -> None:
-        self.conn, self.known = conn, {}  # type: ignore[var-annotated]
+        self.conn = conn
+        self.known: dict[str, str] = {}
 
     async def of(self, city: str | None) -> str:
         if not city:
@@ -146,14 +145,15 @@ class Achievement:
     status: TargetStatus
 
 
-async def achievement_of(conn: AsyncConnection, *, target_type: TargetType, assignee_id: UUID,
-                         metric_type: MetricType, period_type: PeriodType, period_start: date) -> Achievement | None:
+async def achievement_of(conn: AsyncConnection, *, target_type: TargetType | str, assignee_id: UUID,
+                         metric_type: MetricType | str, period_type: PeriodType | str,
+                         period_start: date) -> Achievement | None:
     """The achievement of the (not cancelled) target of an RM, team (`assignee_id` = team id) or city (its
     `rules.city_id`) for a metric and period, measured now from the facts without writing anything; None without
     such a target. A settled target answers its settled figures (status ACHIEVED / MISSED); an open one ACTIVE or
-    ACHIEVED by its current figures."""
-    row = await repository.live_target(conn, target_type=target_type.value, assignee_id=assignee_id,
-                                       metric=metric_type.value, period_type=period_type.value,
+    ACHIEVED by its current figures. Enum members or their values ("REVENUE") are accepted."""
+    row = await repository.live_target(conn, target_type=TargetType(target_type).value, assignee_id=assignee_id,
+                                       metric=MetricType(metric_type).value, period_type=PeriodType(period_type).value,
                                        period_start=period_start)
     if row is None:
         return None
@@ -162,8 +162,8 @@ async def achievement_of(conn: AsyncConnection, *, target_type: TargetType, assi
                        target.status)
 
 
-async def achievement(conn: AsyncConnection, *, rm_id: UUID, metric_type: MetricType, period_type: PeriodType,
-                      period_start: date) -> Decimal | None:
+async def achievement(conn: AsyncConnection, *, rm_id: UUID, metric_type: MetricType | str,
+                      period_type: PeriodType | str, period_start: date) -> Decimal | None:
     """Stable API (commissions, CMR-003 tiers): the RM's achievement percentage (2 places, half-up) of their
     INDIVIDUAL target for the metric and period, e.g. MONTHLY REVENUE starting 2026-01-01; None without one."""
     found = await achievement_of(conn, target_type=TargetType.INDIVIDUAL, assignee_id=rm_id,

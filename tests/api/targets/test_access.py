@@ -45,7 +45,8 @@ async def test_other_roles_are_refused(client, auth, world, role):
     target_id = world["priya_target"]["id"]
     assert (await create(client, headers, world["priya"]["id"], period_start="2026-02-01")).status_code == 403
     for path, params in ((TARGETS, None), (f"{TARGETS}/{target_id}", None),
-                         (f"{TARGETS}/rm/{world['priya']['id']}", None), (f"{TARGETS}/team/{world['team']['id']}", None),
+                         (f"{TARGETS}/rm/{world['priya']['id']}", None),
+                         (f"{TARGETS}/team/{world['team']['id']}", None),
                          (f"{TARGETS}/leaderboard", board(world["team"]["id"]))):
         assert (await client.get(path, params=params, headers=headers)).status_code == 403, path
     put = await client.put(f"{TARGETS}/{target_id}", json={"status": "CANCELLED"}, headers=headers)

@@ -162,3 +162,14 @@ async def test_leaderboard_bad_input_is_422(client, auth, params, loc):
     query = {"metric_type": "REVENUE", "period_type": "MONTHLY", "scope": "team", "scope_id": team["id"], **params}
     assert_problem(await client.get(f"{TARGETS}/leaderboard", params=query, headers=auth.admin), 422,
                    "validation_error", loc=loc)
+
+
+async def test_parallel_cancels_cancel_once(client, auth, engine):
+    await start(client, auth)
+    _, [priya] = await team_of(client, auth.admin, "Priya Patel")
+    goal = await target(client, auth.admin, priya["id"])
+    responses = await asyncio.gather(*(client.put(f"{TARGETS}/{goal['id']}", json={"status": "CANCELLED"},
+                                                  headers=auth.admin) for _ in range(5)))
+    assert sorted(r.status_code for r in responses) == [200] + [409] * 4, [r.text for r in responses]
+    assert [a.action for a in await audit_rows(engine, entity_type="sales_target")] == ["target.created",
+                                                                                         "target.cancelled"]

@@ -26,6 +26,8 @@ async def test_cmr_003_achievement_is_measured_live_without_writing(client, auth
         assert await service.achievement(conn, rm_id=uuid.UUID(priya["id"]), metric_type=MetricType.REVENUE,
                                          period_type=PeriodType.MONTHLY, period_start=date(2026, 2, 1)) is None
         assert await service.achievement(conn, rm_id=uuid.uuid4(), **JANUARY) is None
+        assert await service.achievement(conn, rm_id=uuid.UUID(priya["id"]), metric_type="REVENUE",
+                                         period_type="MONTHLY", period_start=date(2026, 1, 1)) == Decimal("112.50")
 
 
 async def test_cmr_004_team_target_status_and_a_cancelled_target_is_none(client, auth, engine):
