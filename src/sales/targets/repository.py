@@ -193,11 +193,14 @@ async def insert_csat(conn: AsyncConnection, values: dict[str, Any]) -> None:
 # --- the facts of a period ------------------------------------------------------------------------
 
 def _moves_into(stage: str, rm_ids: Select[Any], start: datetime, end: datetime) -> Select[Any]:
-    """(rm_id, pipeline_id) of the pipelines of these RMs that moved into `stage` in [start, end)."""
+    """(rm_id, pipeline_id, deal value) of the pipelines of these RMs that moved into `stage` in [start, end). A
+    deal counts as won while it is CLOSED_WON (a won deal reopened since no longer counts), which also lets the
+    query start from the RMs' won pipelines (rm_id, stage index)."""
     h, p = pipeline_stage_history, sales_pipelines
-    return (select(p.c.rm_id.label("rm_id"), p.c.id.label("pipeline_id"), p.c.deal_value.label("value"))
-            .select_from(h.join(p, p.c.id == h.c.pipeline_id))
-            .where(h.c.to_stage == stage, h.c.changed_at >= start, h.c.changed_at < end, p.c.rm_id.in_(rm_ids)))
+    query = (select(p.c.rm_id.label("rm_id"), p.c.id.label("pipeline_id"), p.c.deal_value.label("value"))
+             .select_from(h.join(p, p.c.id == h.c.pipeline_id))
+             .where(h.c.to_stage == stage, h.c.changed_at >= start, h.c.changed_at < end, p.c.rm_id.in_(rm_ids)))
+    return query.where(p.c.stage == stage) if stage == "CLOSED_WON" else query
 
 
 def _counted(rows: Any, column: str) -> Select[Any]:

@@ -125,9 +125,13 @@ async def store(conn: AsyncConnection, rows: list[Any], *, now: datetime, settle
     in one order); `settle`: those whose period has ended are closed (ACHIEVED / MISSED, `closed_at`). The rows
     as stored afterwards."""
     progress = await _progress(conn, rows, _Zones(conn), now=now if settle else None)
+    before = {r.id: _read(r) for r in rows}
     stored: dict[UUID, Any] = {}
     for target_id in sorted(progress):
-        p = progress[target_id]
+        p, was = progress[target_id], before[target_id]
+        if not p.settled and (was.achieved_value, was.achievement_percentage, was.status) == (
+                p.achieved, p.percentage, p.status):
+            continue  # unchanged: no write (targets-refresh in a steady state writes only what moved)
         stored[target_id] = await repository.store_progress(conn, target_id, achieved=p.achieved,
                                                             percentage=p.percentage, status=p.status.value,
                                                             closed_at=now if p.settled else None, now=now)

@@ -16,6 +16,7 @@ depends_on = None
 _TS = sales.core.types.UTCDateTime(timezone=True)
 _LIVE = "status <> 'CANCELLED'"
 _OPEN = "closed_at IS NULL"
+_NAMED = "pipeline_id IS NOT NULL"
 
 
 def upgrade() -> None:
@@ -50,9 +51,12 @@ def upgrade() -> None:
     op.create_index('ix_pipeline_stage_history_to_stage', 'pipeline_stage_history', ['to_stage', 'changed_at'])
     op.create_index('ix_rm_allocations_rm_allocated', 'rm_allocations', ['rm_id', 'allocated_at'])
     op.create_index('ix_rm_allocations_rm_first_action', 'rm_allocations', ['rm_id', 'first_action_at'])
+    op.create_index('ix_orders_pipeline', 'orders', ['pipeline_id'], postgresql_where=sa.text(_NAMED),
+                    sqlite_where=sa.text(_NAMED))
 
 
 def downgrade() -> None:
+    op.drop_index('ix_orders_pipeline', table_name='orders')
     op.drop_index('ix_rm_allocations_rm_first_action', table_name='rm_allocations')
     op.drop_index('ix_rm_allocations_rm_allocated', table_name='rm_allocations')
     op.drop_index('ix_pipeline_stage_history_to_stage', table_name='pipeline_stage_history')
