@@ -19,6 +19,8 @@ def include_routers(app: FastAPI, *, prefix: str) -> None:
     from sales.orders.api import router as orders_router
     from sales.usage.api import router as usage_router
     from sales.refunds.api import router as refunds_router
+    from sales.targets import jobs as _targets_jobs  # noqa: F401  (registers targets-refresh, targets-close)
+    from sales.targets.api import router as targets_router
     from sales.upsell import jobs as _upsell_jobs  # noqa: F401  (registers upsell-expiry)
     from sales.upsell.api import router as upsell_router
 
@@ -35,3 +37,4 @@ def include_routers(app: FastAPI, *, prefix: str) -> None:
     app.include_router(experiments_router, prefix=prefix)  # before /upsells/{upsell_id}
     app.include_router(upsell_router, prefix=prefix)
     app.include_router(refunds_router, prefix=prefix)
+    app.include_router(targets_router, prefix=prefix)

@@ -43,6 +43,9 @@ rm_allocations = Table(
     Index("ix_rm_allocations_allocated", "allocated_at", "id"),
     Index("ix_rm_allocations_team", "team_id", "allocated_at"),
     Index("ix_rm_allocations_lead", "lead_id", "allocated_at"),
+    # Targets (issue 13): an RM's leads allocated / first acted on within a period.
+    Index("ix_rm_allocations_rm_allocated", "rm_id", "allocated_at"),
+    Index("ix_rm_allocations_rm_first_action", "rm_id", "first_action_at"),
 )
 
 allocation_rule_sets = Table(

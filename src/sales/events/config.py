@@ -9,7 +9,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sales.settings import ConfigurationError
 
-DEFAULT_CONSUME = "LEADS=leads.>,BILLING=billing.>,SCHEDULING=scheduling.>,ENTITLEMENTS=entitlements.>"
+DEFAULT_CONSUME = "LEADS=leads.>,BILLING=billing.>,SCHEDULING=scheduling.>,ENTITLEMENTS=entitlements.>,CRM=crm.>"
 
 
 @dataclass(frozen=True)

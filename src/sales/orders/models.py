@@ -40,6 +40,9 @@ orders = Table(
     Index("ix_orders_user_paid", "user_id", "paid_at", "order_id"),
     Index("ix_orders_rm_paid", "rm_id", "paid_at"),
     Index("ix_orders_paid", "paid_at", "order_id"),
+    # Targets (issue 13): a won deal that an order names is counted once, as the order.
+    Index("ix_orders_pipeline", "pipeline_id", postgresql_where=text("pipeline_id IS NOT NULL"),
+          sqlite_where=text("pipeline_id IS NOT NULL")),
 )
 
 # One row per refund Billing completed: a refund id is applied to its order once, however often it arrives.

@@ -48,4 +48,6 @@ pipeline_stage_history = Table(
     Column("changed_at", UTCDateTime, nullable=False),
     Column("reason", Text, nullable=True),
     Index("ix_pipeline_stage_history_pipeline", "pipeline_id", "seq"),
+    # Targets (issue 13) count the moves into a stage within a period.
+    Index("ix_pipeline_stage_history_to_stage", "to_stage", "changed_at"),
 )

@@ -63,6 +63,10 @@ SEMANTIC_422: dict[str, str] = {
     "POST /refunds/{refund_id}/evidence": "the file must be a JPEG, PNG or PDF by its content and within the size "
                                           "limit; `kind` must be evidence the claim's guarantee asks for",
     "POST /refunds/{refund_id}/approve": "above the refundable amount; a policy exception needs a reason",
+    "POST /targets": "period_start on its period's boundary; the assignee (RM, team, city) must exist and match "
+                     "the target type; target_value within the metric's range (counts whole, rates <= 100, CSAT <= 10)",
+    "PUT /targets/{target_id}": "a target_value or a status; target_value within the metric's range",
+    "GET /targets/leaderboard": "period_start on its period's boundary; a team's scope_id is its UUID",
 }
 
 # operation -> (the defect, the Schemathesis settings that step around it until its fix is merged)
@@ -77,6 +81,7 @@ ROUTING: dict[str, dict[str, str]] = {
     "GET /pipelines/stats": _SHADOWED,  # PUT /pipelines/{pipeline_id}
     "POST /allocations/simulate": _SHADOWED,  # GET /allocations/{allocation_id}
     "POST /allocations/bulk-reassign": _SHADOWED,  # GET /allocations/{allocation_id}
+    "GET /targets/leaderboard": _SHADOWED,  # PUT /targets/{target_id}
 }
 
 
