@@ -74,7 +74,9 @@ async def revenue_target(engine: Any, rm_id: str, target: str, *, month: date = 
 
 
 async def lines(client: httpx.AsyncClient, headers: dict[str, str], **params: Any) -> list[dict[str, Any]]:
-    """The caller's lines, oldest first."""
+    """The caller's lines in the order they were written (lines written at one frozen instant: sales first, by
+    sale time)."""
     response = await client.get(COMMISSIONS, params={"limit": 500, **params}, headers=headers)
     assert response.status_code == 200, response.text
-    return list(reversed(response.json()["items"]))
+    return sorted(reversed(response.json()["items"]),
+                  key=lambda line: (line["created_at"], line["kind"] != "SALE", line["sale_at"]))
