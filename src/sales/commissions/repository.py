@@ -21,9 +21,13 @@ from sales.refunds.models import refunds
 from sales.targets.models import sales_targets
 
 c = commissions.c
-# Lines that count towards an RM's month (CMR-003 revenue, CMR-005 cap): clawed-back lines do not, and a
-# reversal of a paid line settles an earlier payout rather than adding to a month.
-_COUNTED = and_(c.status != CommissionStatus.CLAWED_BACK.value, c.kind != LineKind.CLAWBACK_REVERSAL.value)
+_reversals = commissions.alias("reversals")
+REVERSED = (select(_reversals.c.corrects_id)
+            .where(_reversals.c.kind == LineKind.CLAWBACK_REVERSAL.value, _reversals.c.corrects_id.is_not(None)))
+# Lines that count towards an RM's month (CMR-003 revenue, CMR-005 cap): neither a clawed-back line nor a paid
+# line reversed since (CMR-002); the reversal itself settles an earlier payout rather than adding to a month.
+_COUNTED = and_(c.status != CommissionStatus.CLAWED_BACK.value, c.kind != LineKind.CLAWBACK_REVERSAL.value,
+                c.id.not_in(REVERSED))
 
 
 def readable(principal: Principal) -> ColumnElement[bool]:
@@ -159,7 +163,8 @@ async def lines_of_transaction(conn: AsyncConnection, transaction_id: UUID) -> l
 
 
 async def month_lines(conn: AsyncConnection, rm_id: UUID, period: str) -> list[Any]:
-    return list((await conn.execute(select(commissions).where(c.rm_id == rm_id, c.period == period)
+    """The RM's lines of the month that still count (see _COUNTED), oldest first."""
+    return list((await conn.execute(select(commissions).where(c.rm_id == rm_id, c.period == period, _COUNTED)
                                     .order_by(c.created_at, c.id))).all())
 
 

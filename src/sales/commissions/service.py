@@ -181,6 +181,11 @@ async def record_sale(conn: AsyncConnection, *, rm_id: UUID, transaction_id: UUI
     return line
 
 
+def _eligibility(earned_at: datetime, now: datetime) -> str:
+    """A correction of a sale line is earned when the sale is (CMR-001): PENDING until its 30 days passed."""
+    return (CommissionStatus.EARNED if rules.is_earned(earned_at, now) else CommissionStatus.PENDING).value
+
+
 async def retier(conn: AsyncConnection, *, rm_id: UUID, period: str, now: datetime) -> list[CommissionRead]:
     """CMR-003: bring every live tiered sale line of the RM's month to the tier its achievement now reaches,
     each under its own plan version, with an adjustment line (never an edit). Called with the RM row locked."""
@@ -191,13 +196,12 @@ async def retier(conn: AsyncConnection, *, rm_id: UUID, period: str, now: dateti
     achieved = rules.achievement(revenue, target)
     corrections: dict[UUID, list[Any]] = {}
     for row in lines:
-        if row.kind == LineKind.TIER_ADJUSTMENT.value and row.status != CommissionStatus.CLAWED_BACK.value:
+        if row.kind == LineKind.TIER_ADJUSTMENT.value:
             corrections.setdefault(row.corrects_id, []).append(row)
     made = []
     plans: dict[UUID, rules.Plan] = {}
     for row in lines:
-        if (row.kind != LineKind.SALE.value or row.commission_type != CommissionType.TIERED.value
-                or row.status == CommissionStatus.CLAWED_BACK.value):
+        if row.kind != LineKind.SALE.value or row.commission_type != CommissionType.TIERED.value:
             continue
         if row.plan_id not in plans:
             plans[row.plan_id] = _plan(await repository.get_plan(conn, row.plan_id))
@@ -218,13 +222,12 @@ async def retier(conn: AsyncConnection, *, rm_id: UUID, period: str, now: dateti
                 f"{'' if target is None else f' of target {target:f}'}), so sale {row.transaction_id} of "
                 f"{row.base_amount:f} earns {rules.paisa(row.base_amount * tier.rate / rules.HUNDRED):f} instead of "
                 f"{gross:f}: {delta:f}.")
-        status = (CommissionStatus.PENDING if row.status == CommissionStatus.PENDING.value
-                  or row.status_before_dispute == CommissionStatus.PENDING.value else CommissionStatus.EARNED)
         line = await _insert(conn, _line(
             rm_id=rm_id, kind=LineKind.TIER_ADJUSTMENT, dedupe_key=f"TIER:{row.id}:{len(earlier) + 1}",
             transaction_id=row.transaction_id, transaction_type=row.transaction_type,
             commission_type=CommissionType.TIERED.value, base=row.base_amount, rate=tier.rate, amount=delta,
-            capped=capped, status=status.value, period=period, sale_at=row.sale_at, earned_at=row.earned_at,
+            capped=capped, status=_eligibility(row.earned_at, now), period=period, sale_at=row.sale_at,
+            earned_at=row.earned_at,
             plan_id=plan.id, plan_version=plan.version, rule=rule, text=text, now=now, corrects_id=row.id,
             customer_id=row.customer_id, exceptions=list(row.exception_reasons),
             inputs={"corrects": str(row.id), "tier": number, "rate": tier.rate, "month_revenue": revenue,
@@ -507,8 +510,7 @@ async def resolve(conn: AsyncConnection, principal: Principal, *, line_id: UUID,
             transaction_id=row.transaction_id, transaction_type=row.transaction_type,
             commission_type=row.commission_type, base=row.base_amount, rate=row.commission_rate, amount=data.amount,
             capped=rules.Capped(data.amount, None, None),
-            status=(CommissionStatus.PENDING if back == CommissionStatus.PENDING.value
-                    else CommissionStatus.EARNED).value,
+            status=_eligibility(row.earned_at, now),
             period=row.period, sale_at=row.sale_at, earned_at=row.earned_at, plan_id=row.plan_id,
             plan_version=row.plan_version, rule="CMR-006 upheld dispute adjustment", text=text, now=now,
             inputs={"corrects": str(line_id), "dispute_reason": row.dispute_reason, "amount": data.amount,
