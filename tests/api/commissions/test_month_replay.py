@@ -31,6 +31,7 @@ Paid in all: 9,850.00 = S1 1500 + S2 2250 + D 100 + S4 1000 + S5 5000.
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from decimal import Decimal
 
 from tests.allocation_builders import run_job, set_clock
@@ -48,7 +49,7 @@ async def test_a_month_replayed_end_to_end_to_the_paisa(client, auth, engine):
     finance_b = auth.headers("FINANCE_ADMIN", sub=uuid.uuid4())
     await set_clock(client, auth.admin, "2026-03-01T00:00:00Z")
     await commission_plan(client, finance_a, **tiered(effective_from="2026-03-01T00:00:00Z"))
-    await revenue_target(engine, who["rm_id"], "100000.00", month=__import__("datetime").date(2026, 3, 1))
+    await revenue_target(engine, who["rm_id"], "100000.00", month=date(2026, 3, 1))
     orders: dict[str, str] = {}
 
     async def sale(name: str, amount: str, at: str) -> None:

@@ -76,3 +76,28 @@ async def test_an_rm_sees_only_their_own_lines(client, auth):
     assert len(await lines(client, auth.headers("SALES_ADMIN"), rm_id=who["rm_id"])) == 1
     assert (await client.get(COMMISSIONS, headers=auth.headers("CUSTOMER"))).status_code == 403
     assert (await client.get(COMMISSIONS)).status_code == 401
+
+
+async def test_a_supervisor_sees_their_teams_lines_and_the_list_filters_and_pages(client, auth):
+    from tests.builders import make_team
+    team = await make_team(client, auth.admin)
+    member = await seller(client, auth, team_id=team["id"])
+    outsider = await seller(client, auth)
+    await commission_plan(client, auth.headers("FINANCE_ADMIN"))
+    for day in range(1, 4):
+        await sell(client, auth, member, "1000.00", f"2026-01-0{day}T10:00:00Z")
+    [outside] = [await sell(client, auth, outsider, "1000.00", "2026-01-05T10:00:00Z")]
+    supervisor = auth.supervisor(uuid.UUID(team["id"]))
+    page = await client.get(COMMISSIONS, params={"limit": 2}, headers=supervisor)
+    assert len(page.json()["items"]) == 2 and page.json()["next_cursor"]
+    rest = await client.get(COMMISSIONS, params={"limit": 2, "cursor": page.json()["next_cursor"]}, headers=supervisor)
+    assert len(rest.json()["items"]) == 1 and rest.json()["next_cursor"] is None
+    outside_line = (await lines(client, outsider["headers"]))[0]
+    assert outside_line["transaction_id"] == outside
+    assert (await client.get(f"{COMMISSIONS}/{outside_line['id']}", headers=supervisor)).status_code == 404
+    finance = auth.headers("FINANCE_ADMIN")
+    assert len(await lines(client, finance, team_id=team["id"])) == 3
+    assert len(await lines(client, finance, status="PENDING", period="2026-01")) == 4
+    assert await lines(client, finance, status="PAID") == []
+    assert (await client.get(COMMISSIONS, params={"period": "2026-13"}, headers=finance)).status_code == 422
+    assert (await client.get(COMMISSIONS, params={"cursor": "bogus"}, headers=finance)).status_code == 422
