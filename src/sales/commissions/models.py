@@ -83,6 +83,7 @@ commissions = Table(
                     name="kind_enum"),
     Index("ix_commissions_rm_period", "rm_id", "period", "created_at"),
     Index("ix_commissions_transaction", "transaction_id"),
+    Index("ix_commissions_corrects", "corrects_id"),
     Index("ix_commissions_status_period", "status", "period"),
     Index("ix_commissions_created", "created_at", "id"),
     Index("uq_commissions_dedupe", "dedupe_key", unique=True),

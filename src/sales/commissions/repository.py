@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, and_, case, false, func, or_, select, true, update
+from sqlalchemy import ColumnElement, and_, case, exists, false, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales.commissions.enums import CommissionStatus, LineKind
@@ -22,12 +22,12 @@ from sales.targets.models import sales_targets
 
 c = commissions.c
 _reversals = commissions.alias("reversals")
-REVERSED = (select(_reversals.c.corrects_id)
-            .where(_reversals.c.kind == LineKind.CLAWBACK_REVERSAL.value, _reversals.c.corrects_id.is_not(None)))
+_REVERSED = exists().where(_reversals.c.corrects_id == c.id,
+                           _reversals.c.kind == LineKind.CLAWBACK_REVERSAL.value)
 # Lines that count towards an RM's month (CMR-003 revenue, CMR-005 cap): neither a clawed-back line nor a paid
 # line reversed since (CMR-002); the reversal itself settles an earlier payout rather than adding to a month.
 _COUNTED = and_(c.status != CommissionStatus.CLAWED_BACK.value, c.kind != LineKind.CLAWBACK_REVERSAL.value,
-                c.id.not_in(REVERSED))
+                ~_REVERSED)
 
 
 def readable(principal: Principal) -> ColumnElement[bool]:
@@ -174,6 +174,37 @@ async def month_figures(conn: AsyncConnection, rm_id: UUID, period: str) -> tupl
         func.coalesce(func.sum(case((c.kind == LineKind.SALE.value, c.base_amount), else_=0)), 0),
         func.coalesce(func.sum(c.final_amount), 0)).where(c.rm_id == rm_id, c.period == period, _COUNTED))).one()
     return Decimal(row[0]), Decimal(row[1])
+
+
+async def tiered_plans_of_month(conn: AsyncConnection, rm_id: UUID, period: str) -> list[UUID]:
+    """The plan versions of the month's live TIERED sale lines (CMR-003 re-tiering looks at these only)."""
+    rows = await conn.execute(select(c.plan_id).distinct().where(
+        c.rm_id == rm_id, c.period == period, c.kind == LineKind.SALE.value, c.commission_type == "TIERED", _COUNTED))
+    return [r[0] for r in rows.all()]
+
+
+async def lines_by_id(conn: AsyncConnection, ids: list[UUID]) -> dict[UUID, Any]:
+    return {row.id: row for row in (await conn.execute(select(commissions).where(c.id.in_(ids)))).all()}
+
+
+async def approve_many(conn: AsyncConnection, ids: list[UUID], *, approver: UUID, now: datetime,
+                       stage: str) -> int:
+    """One conditional UPDATE for lines decided alike: `single` (EARNED, no exception) and `first` (an
+    exception's first approval) need no approver yet; `second` needs another approver first. Returns the rows
+    changed: fewer than asked means a line moved meanwhile."""
+    earned = and_(c.id.in_(ids), c.status == CommissionStatus.EARNED.value)
+    if stage == "single":
+        statement = update(commissions).where(earned, ~c.exception, c.approved_by.is_(None)).values(
+            status=CommissionStatus.APPROVED.value, approved_by=approver, approved_at=now)
+    elif stage == "first":
+        statement = update(commissions).where(earned, c.exception, c.approved_by.is_(None)).values(
+            approved_by=approver, approved_at=now)
+    else:
+        statement = update(commissions).where(earned, c.exception, c.approved_by.is_not(None),
+                                              c.approved_by != approver).values(
+            status=CommissionStatus.APPROVED.value, second_approved_by=approver, second_approved_at=now)
+    result = await conn.execute(statement.values(updated_at=now, version=c.version + 1))
+    return result.rowcount
 
 
 async def update_line(conn: AsyncConnection, line_id: UUID, *, version: int, values: dict[str, Any]) -> Any:

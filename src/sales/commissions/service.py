@@ -177,7 +177,7 @@ async def record_sale(conn: AsyncConnection, *, rm_id: UUID, transaction_id: UUI
         earned_at=rules.earned_at(sale_at), plan_id=plan.id, plan_version=plan.version, rule=calc.rule, text=text,
         inputs=inputs, now=now, customer_id=customer_id, exceptions=exceptions), now)
     if line is not None:
-        await retier(conn, rm_id=rm_id, period=period, now=now)
+        await retier(conn, rm_id=rm_id, period=period, now=now, revenue_before=revenue - base)
     return line
 
 
@@ -186,25 +186,35 @@ def _eligibility(earned_at: datetime, now: datetime) -> str:
     return (CommissionStatus.EARNED if rules.is_earned(earned_at, now) else CommissionStatus.PENDING).value
 
 
-async def retier(conn: AsyncConnection, *, rm_id: UUID, period: str, now: datetime) -> list[CommissionRead]:
+async def _plans(conn: AsyncConnection, ids: Sequence[UUID]) -> dict[UUID, rules.Plan]:
+    return {plan_id: _plan(await repository.get_plan(conn, plan_id)) for plan_id in ids}
+
+
+async def retier(conn: AsyncConnection, *, rm_id: UUID, period: str, now: datetime,
+                 revenue_before: Decimal | None = None) -> list[CommissionRead]:
     """CMR-003: bring every live tiered sale line of the RM's month to the tier its achievement now reaches,
-    each under its own plan version, with an adjustment line (never an edit). Called with the RM row locked."""
-    rm = await repository.rm_facts(conn, rm_id, lock=True)
-    lines = await repository.month_lines(conn, rm_id, period)
+    each under its own plan version, with an adjustment line (never an edit). Called with the RM row locked.
+
+    Every line of the month is at its tier after each call, so when the revenue moved from `revenue_before`
+    without any plan's tier changing there is nothing to adjust (the common case: no lines are read)."""
     revenue, month_total = await repository.month_figures(conn, rm_id, period)
     target = await repository.monthly_revenue_target(conn, rm_id, rules.month_bounds(period)[0].date())
     achieved = rules.achievement(revenue, target)
+    plans = await _plans(conn, await repository.tiered_plans_of_month(conn, rm_id, period))
+    if revenue_before is not None:
+        before = rules.achievement(revenue_before, target)
+        if all(rules.tier_for(p.tiers, before)[0] == rules.tier_for(p.tiers, achieved)[0] for p in plans.values()):
+            return []
+    rm = await repository.rm_facts(conn, rm_id, lock=True)
+    lines = await repository.month_lines(conn, rm_id, period)
     corrections: dict[UUID, list[Any]] = {}
     for row in lines:
         if row.kind == LineKind.TIER_ADJUSTMENT.value:
             corrections.setdefault(row.corrects_id, []).append(row)
     made = []
-    plans: dict[UUID, rules.Plan] = {}
     for row in lines:
         if row.kind != LineKind.SALE.value or row.commission_type != CommissionType.TIERED.value:
             continue
-        if row.plan_id not in plans:
-            plans[row.plan_id] = _plan(await repository.get_plan(conn, row.plan_id))
         plan = plans[row.plan_id]
         number, tier = rules.tier_for(plan.tiers, achieved)
         earlier = corrections.get(row.id, [])
@@ -405,18 +415,10 @@ async def summary(conn: AsyncConnection, principal: Principal, *, rm_id: UUID, n
 async def _approve(conn: AsyncConnection, principal: Principal, line_id: UUID, now: datetime
                    ) -> tuple[CommissionRead, str]:
     row = await repository.get_line(conn, line_id)
-    if row is None:
-        raise CommissionNotFound()
-    if row.status != CommissionStatus.EARNED.value:
-        raise NotApprovable(f"commission {line_id} is {row.status}; only EARNED commissions are approved")
-    if row.rm_id == principal.sub:
-        raise SelfApproval()
-    if row.exception and row.approved_by is None:
+    stage = _approval_stage(row, principal, line_id)
+    if stage == "first":
         values, outcome = {"approved_by": principal.sub, "approved_at": now}, "FIRST_APPROVAL"
-    elif row.exception:
-        if row.approved_by == principal.sub:
-            raise SecondApproverRequired(f"commission {line_id} is an exception ({'; '.join(row.exception_reasons)}): "
-                                         "a different FINANCE_ADMIN gives the second approval")
+    elif stage == "second":
         values, outcome = {"second_approved_by": principal.sub, "second_approved_at": now,
                            "status": CommissionStatus.APPROVED.value}, "APPROVED"
     else:
@@ -442,17 +444,47 @@ async def batch_approve(conn: AsyncConnection, principal: Principal, *, ids: lis
     lines stopped the batch (BatchRejected carries every item's outcome; the transaction rolls back)."""
     if len(set(ids)) != len(ids):
         raise InvalidInput(("ids",), "each id once")
-    items, failed = [], False
+    found = await repository.lines_by_id(conn, ids)
+    items, stages, failed = [], {"single": [], "first": [], "second": []}, False
     for line_id in ids:
         try:
-            line, outcome = await _approve(conn, principal, line_id, now)
-            items.append(BatchItem(id=line_id, outcome=outcome, status=line.status, detail=None))
+            stage = _approval_stage(found.get(line_id), principal, line_id)
         except SalesError as exc:
             failed = True
             items.append(BatchItem(id=line_id, outcome=exc.code, status=None, detail=exc.detail))
+            continue
+        stages[stage].append(line_id)
+        outcome, status = (("FIRST_APPROVAL", CommissionStatus.EARNED) if stage == "first"
+                           else ("APPROVED", CommissionStatus.APPROVED))
+        items.append(BatchItem(id=line_id, outcome=outcome, status=status, detail=None))
     if failed:
         raise BatchRejected(extra={"items": [i.model_dump(mode="json") for i in items]})
+    for stage, stage_ids in stages.items():
+        if stage_ids and await repository.approve_many(conn, stage_ids, approver=principal.sub, now=now,
+                                                       stage=stage) != len(stage_ids):
+            raise ChangedConcurrently("a line of the batch changed meanwhile: nothing was approved; retry")
+    await audit.record(conn, principal, action="commission.batch_approved", entity_type="commission_batch",
+                       entity_id=uuid.uuid4(), at=now,
+                       after={"items": [{"id": i.id, "outcome": i.outcome} for i in items]})
     return BatchResult(items=items)
+
+
+def _approval_stage(row: Any, principal: Principal, line_id: UUID) -> str:
+    """Which approval this principal gives the line (single, an exception's first or second), or why none."""
+    if row is None:
+        raise CommissionNotFound(f"commission {line_id} not found")
+    if row.status != CommissionStatus.EARNED.value:
+        raise NotApprovable(f"commission {line_id} is {row.status}; only EARNED commissions are approved")
+    if row.rm_id == principal.sub:
+        raise SelfApproval()
+    if not row.exception:
+        return "single"
+    if row.approved_by is None:
+        return "first"
+    if row.approved_by == principal.sub:
+        raise SecondApproverRequired(f"commission {line_id} is an exception ({'; '.join(row.exception_reasons)}): "
+                                     "a different FINANCE_ADMIN gives the second approval")
+    return "second"
 
 
 # --- disputes (CMR-006) --------------------------------------------------------------------------

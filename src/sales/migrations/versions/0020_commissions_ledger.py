@@ -112,6 +112,7 @@ def upgrade() -> None:
     with op.batch_alter_table('commissions', schema=None) as batch_op:
         batch_op.create_index('ix_commissions_rm_period', ['rm_id', 'period', 'created_at'], unique=False)
         batch_op.create_index('ix_commissions_transaction', ['transaction_id'], unique=False)
+        batch_op.create_index('ix_commissions_corrects', ['corrects_id'], unique=False)
         batch_op.create_index('ix_commissions_status_period', ['status', 'period'], unique=False)
         batch_op.create_index('ix_commissions_created', ['created_at', 'id'], unique=False)
         batch_op.create_index('uq_commissions_dedupe', ['dedupe_key'], unique=True)
@@ -155,7 +156,7 @@ def _create_old_commissions() -> None:
 def downgrade() -> None:
     with op.batch_alter_table('commissions', schema=None) as batch_op:
         for name in ('uq_commissions_dedupe', 'ix_commissions_created', 'ix_commissions_status_period',
-                     'ix_commissions_transaction', 'ix_commissions_rm_period'):
+                     'ix_commissions_transaction', 'ix_commissions_corrects', 'ix_commissions_rm_period'):
             batch_op.drop_index(name)
     op.drop_table('commissions')
     _create_old_commissions()
