@@ -44,7 +44,16 @@ def _plan_read(row: Any) -> PlanRead:
     return PlanRead.model_validate(row._mapping)
 
 
+_PLANS: dict[UUID, rules.Plan] = {}  # plan versions never change: safe to keep in process
+
+
 def _plan(row: Any) -> rules.Plan:
+    if row.id not in _PLANS:
+        _PLANS[row.id] = _to_plan(row)
+    return _PLANS[row.id]
+
+
+def _to_plan(row: Any) -> rules.Plan:
     return rules.Plan(id=row.id, version=row.version, commission_type=CommissionType(row.commission_type),
                       amount=row.amount, rate=row.rate, exception_above=row.exception_above,
                       tiers=tuple(rules.Tier(Decimal(t["min_achievement"]), Decimal(t["rate"]))
@@ -177,7 +186,7 @@ async def record_sale(conn: AsyncConnection, *, rm_id: UUID, transaction_id: UUI
         earned_at=rules.earned_at(sale_at), plan_id=plan.id, plan_version=plan.version, rule=calc.rule, text=text,
         inputs=inputs, now=now, customer_id=customer_id, exceptions=exceptions), now)
     if line is not None:
-        await retier(conn, rm_id=rm_id, period=period, now=now, revenue_before=revenue - base)
+        await retier(conn, rm_id=rm_id, period=period, now=now, moved=(revenue - base, revenue, target))
     return line
 
 
@@ -187,24 +196,28 @@ def _eligibility(earned_at: datetime, now: datetime) -> str:
 
 
 async def _plans(conn: AsyncConnection, ids: Sequence[UUID]) -> dict[UUID, rules.Plan]:
-    return {plan_id: _plan(await repository.get_plan(conn, plan_id)) for plan_id in ids}
+    return {plan_id: _PLANS.get(plan_id) or _plan(await repository.get_plan(conn, plan_id)) for plan_id in ids}
 
 
 async def retier(conn: AsyncConnection, *, rm_id: UUID, period: str, now: datetime,
-                 revenue_before: Decimal | None = None) -> list[CommissionRead]:
+                 moved: tuple[Decimal, Decimal, Decimal | None] | None = None) -> list[CommissionRead]:
     """CMR-003: bring every live tiered sale line of the RM's month to the tier its achievement now reaches,
     each under its own plan version, with an adjustment line (never an edit). Called with the RM row locked.
 
-    Every line of the month is at its tier after each call, so when the revenue moved from `revenue_before`
-    without any plan's tier changing there is nothing to adjust (the common case: no lines are read)."""
+    Every line of the month is at its tier after each call, so when a sale `moved` the revenue (before, after,
+    target) without any plan's tier changing there is nothing to adjust (the common case: no lines are read)."""
+    if moved is not None:
+        before, after, target = (rules.achievement(moved[0], moved[2]), rules.achievement(moved[1], moved[2]),
+                                 moved[2])
+        if before == after:
+            return []
+        plans = await _plans(conn, await repository.tiered_plans_of_month(conn, rm_id, period))
+        if all(rules.tier_for(p.tiers, before)[0] == rules.tier_for(p.tiers, after)[0] for p in plans.values()):
+            return []
     revenue, month_total = await repository.month_figures(conn, rm_id, period)
     target = await repository.monthly_revenue_target(conn, rm_id, rules.month_bounds(period)[0].date())
     achieved = rules.achievement(revenue, target)
     plans = await _plans(conn, await repository.tiered_plans_of_month(conn, rm_id, period))
-    if revenue_before is not None:
-        before = rules.achievement(revenue_before, target)
-        if all(rules.tier_for(p.tiers, before)[0] == rules.tier_for(p.tiers, achieved)[0] for p in plans.values()):
-            return []
     rm = await repository.rm_facts(conn, rm_id, lock=True)
     lines = await repository.month_lines(conn, rm_id, period)
     corrections: dict[UUID, list[Any]] = {}
