@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import random
 import statistics
+import sys
 import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -101,8 +102,11 @@ async def _calculate(engine: Any, sales: list[dict[str, Any]], workers: int) -> 
                 await service.record_sale(conn, **sale, customer_id=None, source="bench",
                                           now=sale["sale_at"] + timedelta(minutes=5))
             latencies.append(time.perf_counter() - started)
+            if len(latencies) % 10_000 == 0:
+                print(f"{len(latencies)} sales calculated in {time.perf_counter() - begun:.0f} s", file=sys.stderr,
+                      flush=True)
 
-    started = time.perf_counter()
+    started = begun = time.perf_counter()
     await asyncio.gather(*(work(q) for q in queues))
     wall = time.perf_counter() - started
     latencies.sort()

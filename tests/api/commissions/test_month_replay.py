@@ -37,6 +37,7 @@ from decimal import Decimal
 from tests.allocation_builders import run_job, set_clock
 from tests.checks import events
 from tests.commerce_builders import deliver, event, send
+from tests.events_schema import assert_outbox_valid
 from tests.commission_builders import COMMISSIONS, commission_plan, lines, refund, revenue_target, seller, tiered
 
 D = Decimal
@@ -139,3 +140,6 @@ async def test_a_month_replayed_end_to_end_to_the_paisa(client, auth, engine):
     assert len(paid) == 14 and sum(e.envelope["data"]["amount"] for e in paid) == D("9850.00")
     summary = (await client.get(f"{COMMISSIONS}/rm/{who['rm_id']}/summary", headers=rm)).json()
     assert (summary["this_year"]["paid"], summary["this_year"]["pending"]) == (9850.0, 0)
+    async with engine.connect() as conn:
+
+        assert await assert_outbox_valid(conn) == 14 + 9   # 14 paid; 9 earned (8 March lines, S5)
