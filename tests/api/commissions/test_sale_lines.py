@@ -7,6 +7,7 @@ from decimal import Decimal
 from tests.allocation_builders import set_clock
 from tests.builders import API, make_pipeline, move
 from tests.checks import events
+from tests.commerce_builders import send
 from tests.commission_builders import COMMISSIONS, commission_plan, lines, sell, seller
 
 
@@ -63,6 +64,12 @@ async def test_a_pipeline_closed_won_with_a_deal_value_is_a_sale(client, auth, e
     assert (line["transaction_id"], line["transaction_type"], line["base_amount"], line["final_amount"],
             line["status"]) == (pipeline["id"], "SUBSCRIPTION_NEW", 50000.0, 1000.0, "PENDING")
     assert await events(engine, type="sales.commission.earned") == []
+    order_id = str(uuid.uuid4())   # the order Billing then records for that deal is not commissioned twice
+    body = {"payment_id": str(uuid.uuid4()), "user_id": str(uuid.uuid4()), "user_type": "TENANT",
+            "plan_id": who["catalog"]["id"], "amount": Decimal("50000.00"), "currency": "INR",
+            "paid_at": "2026-01-20T09:00:00Z", "rm_id": who["rm_id"], "pipeline_id": pipeline["id"]}
+    assert (await send(client, "PUT", f"{API}/orders/{order_id}", body, auth.headers("SERVICE"))).status_code == 201
+    assert len(await lines(client, who["headers"])) == 1
 
 
 async def test_an_rm_sees_only_their_own_lines(client, auth):
