@@ -212,5 +212,21 @@ def bench_ingest(events: int, batch_size: int, clients: int, seed: int, workers:
                    dispatch=dispatch, mix=mix, bad_share=bad_share, results_dir=results_dir)
 
 
+
+@bench.command("commissions")
+@click.option("--rms", "rms_count", type=click.IntRange(1), default=1000, show_default=True)
+@click.option("--transactions", type=click.IntRange(1), default=100_000, show_default=True)
+@click.option("--workers", type=click.IntRange(1, 64), default=8, show_default=True,
+              help="Sales calculated at a time (own transactions; one RM's sales stay in order).")
+@click.option("--seed", type=int, default=13, show_default=True)
+@click.option("--results-dir", type=click.Path(), default="bench/results", show_default=True)
+def bench_commissions(rms_count: int, transactions: int, workers: int, seed: int, results_dir: str) -> None:
+    """PRD §8.2: a month of commission calculations (issue 13), then earn, batch-approve and pay it. Replaces
+    the commission tables' rows and its own bench RMs in SALES_DATABASE_URL (migrated)."""
+    from sales.bench.cli import commissions_command
+
+    commissions_command(_settings(), rms_count=rms_count, transactions=transactions, workers=workers, seed=seed,
+                        results_dir=results_dir)
+
 if __name__ == "__main__":
     main()

@@ -8,6 +8,8 @@ def include_routers(app: FastAPI, *, prefix: str) -> None:
     from sales.admin.api import router as admin_router
     from sales.allocation import jobs as _allocation_jobs  # noqa: F401  (registers sla-sweep, overflow-retry)
     from sales.allocation.api import router as allocation_router
+    from sales.commissions import jobs as _commission_jobs  # noqa: F401  (commissions-earn, -team-bonus)
+    from sales.commissions.api import router as commissions_router
     from sales.customers.api import router as customers_router
     from sales.directory.api import router as directory_router
     from sales.events.api import router as events_router
@@ -38,3 +40,4 @@ def include_routers(app: FastAPI, *, prefix: str) -> None:
     app.include_router(upsell_router, prefix=prefix)
     app.include_router(refunds_router, prefix=prefix)
     app.include_router(targets_router, prefix=prefix)
+    app.include_router(commissions_router, prefix=prefix)

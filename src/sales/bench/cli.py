@@ -90,3 +90,19 @@ def ingest_command(settings: Settings, *, events: int, batch_size: int, clients:
         click.echo(f"FAILED CHECK: {problem}", err=True)
     if problems:
         sys.exit(1)
+
+
+def commissions_command(settings: Settings, *, rms_count: int, transactions: int, workers: int, seed: int,
+                        results_dir: str) -> None:
+    import os
+    from pathlib import Path
+
+    from sales.bench import commission_month
+
+    result = asyncio.run(commission_month.run(settings, rms_count=rms_count, transactions=transactions,
+                                              workers=workers, seed=seed))
+    result["load_average"] = [round(x, 2) for x in os.getloadavg()]
+    result["measured_at"] = wall_now().isoformat()
+    Path(results_dir).mkdir(parents=True, exist_ok=True)
+    (Path(results_dir) / "commission_month.json").write_text(json.dumps(result, indent=2) + "\n")
+    click.echo(json.dumps(result))

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales.catalog import service as catalog_service
 from sales.catalog.errors import UnknownPlan
-from sales.core import audit
+from sales.core import audit, hooks
 from sales.core.auth import Principal
 from sales.core.errors import InvalidInput
 from sales.orders import repository, rules
@@ -74,6 +74,7 @@ async def record_order(conn: AsyncConnection, principal: Principal, *, order_id:
             order = _read(row)
             await audit.record(conn, principal, action="order.recorded", entity_type="order", entity_id=order_id,
                                at=now, after=order)
+            await hooks.emit("order.recorded", conn, order=order, created=True, previous_status=None, now=now)
             return order, True
         if facts.amount < current.refunded_amount:
             raise OrderAmountBelowRefunds(f"order {order_id} has {current.refunded_amount:f} refunded; its amount "
@@ -96,6 +97,7 @@ async def record_order(conn: AsyncConnection, principal: Principal, *, order_id:
         order = _read(row)
         await audit.record(conn, principal, action="order.updated", entity_type="order", entity_id=order_id,
                            at=now, before=_read(current), after=order)
+        await hooks.emit("order.recorded", conn, order=order, created=False, previous_status=current.status, now=now)
         return order, False
     raise OrderChangedConcurrently(f"order {order_id} kept changing; retry")
 

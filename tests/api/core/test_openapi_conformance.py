@@ -40,6 +40,11 @@ SEMANTIC_422: dict[str, str] = {
     "POST /rms/{rm_id}/leaves": "end_date not before start_date",
     "GET /events/feed": "`after` must name a published event",
     "POST /pipelines": "unknown or inactive RM",
+    "POST /commissions/plans": "the amount, rate or tiers the commission type needs (and no others); tiers from 0 "
+                               "rising; TEAM_BONUS is the BONUS plan",
+    "POST /commissions/batch-approve": "each id once",
+    "POST /commissions/payouts": "a period that has begun",
+    "POST /commissions/{commission_id}/resolve": "an upheld dispute names an amount, a rejected one none",
     "PUT /pipelines/{pipeline_id}": "a given source may not be null",
     "PATCH /pipelines/{pipeline_id}/stage": "moving back needs a reason, closing lost a loss_reason, closing won a "
                                             "deal_value",
