@@ -12,6 +12,7 @@ def include_routers(app: FastAPI, *, prefix: str) -> None:
     from sales.directory.api import router as directory_router
     from sales.events.api import router as events_router
     from sales.inventory.api import router as inventory_router
+    from sales.journey.api import router as journey_router
     from sales.pipelines.api import router as pipelines_router
     from sales.catalog.api import router as catalog_router
     from sales.orders.api import router as orders_router
@@ -32,3 +33,4 @@ def include_routers(app: FastAPI, *, prefix: str) -> None:
     app.include_router(inventory_router, prefix=f"{prefix}/inventory")
     app.include_router(upsell_router, prefix=prefix)
     app.include_router(refunds_router, prefix=prefix)
+    app.include_router(journey_router, prefix=prefix)
