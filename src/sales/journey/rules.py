@@ -140,7 +140,8 @@ def check_requirements(req: Any) -> None:
 def effective_criteria(req: Any) -> dict[Criterion, tuple[bool, int | None]]:
     """criterion -> (must, weight) for every criterion the requirements give a value for."""
     out: dict[Criterion, tuple[bool, int | None]] = {}
-    for criterion in sorted(present_criteria(req)):
+    present = present_criteria(req)
+    for criterion in (c for c in Criterion if c in present):  # in declaration order
         spec = getattr(req.criteria, criterion.value)
         if spec is not None and spec.must:
             out[criterion] = (True, None)
