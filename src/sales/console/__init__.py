@@ -15,6 +15,8 @@ def install(app: FastAPI) -> None:
     app.mount("/console/static", StaticFiles(directory=str(HERE / "static")), name="console-static")
     for module in (pages_auth, pages_desk, pages_team, pages_admin, pages_upsell):
         app.include_router(module.router, prefix="/console", include_in_schema=False)
+    from sales.journey import public as journey_public  # the customer's page: public, outside /console
+    app.include_router(journey_public.router, include_in_schema=False)
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> Response:
