@@ -32,7 +32,6 @@ def _form_key(request: Request) -> bytes:
 def _html(request: Request, template: str, status_code: int = 200, **values: Any) -> Response:
     response = templates.TemplateResponse(request, template, values, status_code=status_code)
     response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"  # the token never leaks through a Referer
     response.headers["X-Robots-Tag"] = "noindex"
     return response
 
