@@ -153,7 +153,15 @@ def effective_criteria(req: Any) -> dict[Criterion, tuple[bool, int | None]]:
 # --- one criterion at a time -----------------------------------------------------------------------------------
 
 def _amount(value: Decimal) -> str:
-    return f"{value:,.2f}"
+    """Rupees with Indian digit grouping, paise only when there are any: 1250000 -> ₹12,50,000."""
+    whole, paise = divmod(value.quantize(_CENTS), 1)
+    digits = str(int(whole))
+    head, tail = digits[:-3], digits[-3:]
+    groups = []
+    while len(head) > 2:
+        head, groups = head[:-2], [head[-2:], *groups]
+    text = ",".join([g for g in [head, *groups] if g] + [tail])
+    return f"₹{text}" + (f".{int(paise * 100):02d}" if paise else "")
 
 
 def _pct(fraction: Decimal) -> str:

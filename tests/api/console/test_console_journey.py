@@ -35,7 +35,7 @@ async def test_rm_captures_requirements_builds_and_shares_a_shortlist_and_sees_f
     page = await client.get(saved.headers["location"])
     assert "Requirements saved as version 1" in page.text and "Requirements captured" in page.text
     assert f'data-listing="{a["id"]}"' in page.text and f'data-listing="{b["id"]}"' not in page.text
-    assert "price 35,000.00 within 25,000.00 - 40,000.00" in page.text
+    assert "price ₹35,000 within ₹25,000 - ₹40,000" in page.text
     created = await client.post(f"{url}/shortlists", data={"csrf_token": csrf, "listing_id": a["id"],
                                                            "title": "Best picks"})
     assert created.status_code == 303

@@ -39,7 +39,7 @@ async def test_page_is_public_html_without_owner_details(client, s):
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
     html = r.text
     assert "Three good options" in html and 'name="viewport"' in html
-    assert "35,000" in html and "Koramangala" in html and "price 35,000.00 within" in html
+    assert "35,000" in html and "Koramangala" in html and "price ₹35,000 within" in html
     assert r.headers["referrer-policy"] == "same-origin" and "default-src 'self'" in r.headers["content-security-policy"]
     listing_owner = s["a"]["owner_id"]
     assert listing_owner not in html and "+91" not in html and "@" not in html

@@ -160,3 +160,10 @@ def test_requirements_cross_checks_name_the_field(fields, loc):
 def test_distance_is_haversine():
     assert rules.distance_km(12.9352, 77.6245, 12.9352, 77.6245) == 0
     assert abs(rules.distance_km(0, 0, 0, 1) - 111.19) < 0.01
+
+
+@pytest.mark.parametrize(("amount", "text"), [("35000.00", "₹35,000"), ("1250000.00", "₹12,50,000"),
+                                              ("999.50", "₹999.50"), ("123456789.05", "₹12,34,56,789.05"),
+                                              ("0.00", "₹0")])
+def test_amounts_in_explanations_use_indian_grouping(amount, text):
+    assert rules._amount(Decimal(amount)) == text
