@@ -1,9 +1,10 @@
 """Requirements versions, shortlists with their frozen versions, share links and customer feedback (issue 14)."""
 from __future__ import annotations
 
-from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Integer, String, Table, Text
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Integer, String, Table, Text, func, text
 
 from sales.core.tables import metadata
+from sales.inventory.models import listings
 from sales.core.types import BigIntPK, JSONType, UTCDateTime, UUIDType
 
 # Every save is a new row; (pipeline_id, version) is unique so two racing saves cannot both become version n.
@@ -88,3 +89,12 @@ feedback = Table(
 )
 
 
+
+# The suggestions' SQL pre-filter on the listings read model (AVAILABLE of one deal type, then a must-have budget,
+# a `near` bounding box or localities): partial indexes keep it off a sequential scan of every listing.
+_AVAILABLE = "status = 'AVAILABLE'"
+Index("ix_inventory_listings_match_price", listings.c.deal_type, listings.c.price,
+      postgresql_where=text(_AVAILABLE), sqlite_where=text(_AVAILABLE))
+Index("ix_inventory_listings_match_geo", listings.c.deal_type, listings.c.lat, listings.c.lon,
+      postgresql_where=text(_AVAILABLE), sqlite_where=text(_AVAILABLE))
+Index("ix_inventory_listings_locality", func.lower(listings.c.locality))

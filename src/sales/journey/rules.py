@@ -301,12 +301,14 @@ def evaluate(criterion: Criterion, listing: ListingFacts, req: Any,
 
 # --- one listing, then the ranking ---------------------------------------------------------------------------
 
-def explain(listing: ListingFacts, req: Any, ctx: Context | None = None) -> Match:
-    """Every criterion's outcome for the listing, must-haves included, and its nice-to-have score."""
+def explain(listing: ListingFacts, req: Any, ctx: Context | None = None,
+            criteria: dict[Criterion, tuple[bool, int | None]] | None = None) -> Match:
+    """Every criterion's outcome for the listing, must-haves included, and its nice-to-have score (`criteria`:
+    effective_criteria(req), when the caller has it already)."""
     ctx = ctx or Context()
     checks: list[Check] = []
     earned, total = Decimal(0), 0
-    for criterion, (must, weight) in effective_criteria(req).items():
+    for criterion, (must, weight) in (criteria if criteria is not None else effective_criteria(req)).items():
         status, credit, detail = evaluate(criterion, listing, req, ctx)
         checks.append(Check(criterion, must, weight, status, credit, detail))
         if not must:
@@ -316,12 +318,13 @@ def explain(listing: ListingFacts, req: Any, ctx: Context | None = None) -> Matc
     return Match(listing, score, tuple(checks), adjusted_score=score)
 
 
-def match(listing: ListingFacts, req: Any, ctx: Context | None = None) -> Match | None:
+def match(listing: ListingFacts, req: Any, ctx: Context | None = None,
+          criteria: dict[Criterion, tuple[bool, int | None]] | None = None) -> Match | None:
     """The listing's score and explanation, or None when it is not AVAILABLE, of another deal type, or misses
     a must-have (a must-have counts only when fully MET)."""
     if listing.status != "AVAILABLE" or listing.deal_type != str(req.deal_type):
         return None
-    result = explain(listing, req, ctx)
+    result = explain(listing, req, ctx, criteria)
     if any(c.must and c.status is not CriterionStatus.MET for c in result.checks):
         return None
     return result
@@ -359,6 +362,7 @@ def rank(listings: Iterable[ListingFacts], req: Any, *, ctx: Context | None = No
          disliked: Iterable[ListingFacts] = (), limit: int | None = None) -> list[Match]:
     """Suggestions best first (ties: raw score, cheaper, newer, id)."""
     disliked = list(disliked)
-    matches = [with_feedback(m, disliked) for m in (match(x, req, ctx) for x in listings) if m is not None]
+    criteria = effective_criteria(req)
+    matches = [with_feedback(m, disliked) for m in (match(x, req, ctx, criteria) for x in listings) if m is not None]
     matches.sort(key=sort_key)
     return matches if limit is None else matches[:limit]

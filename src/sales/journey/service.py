@@ -21,8 +21,9 @@ from sales.pipelines.enums import Stage
 from sales.pipelines.errors import PipelineClosed
 from sales.pipelines.schemas import PipelineRead
 
-# The SQL pre-filter hands at most this many candidates (best by a coarse pre-rank) to the exact rules.
-CANDIDATE_LIMIT = 400
+# The SQL pre-filter hands at most this many candidates (best by a coarse pre-rank that mirrors the rules'
+# bands) to the exact rules: their Python cost, not the database, sets the service CPU per request.
+CANDIDATE_LIMIT = 150
 
 
 class RequirementsNotFound(NotFound):

@@ -14,6 +14,7 @@ down_revision = '0017'
 branch_labels = None
 depends_on = None
 
+_AVAILABLE = "status = 'AVAILABLE'"
 _JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql")
 
 
@@ -102,9 +103,17 @@ def upgrade() -> None:
         batch_op.create_index('ix_journey_feedback_pipeline', ['pipeline_id', 'created_at'], unique=False)
         batch_op.create_index('ix_journey_feedback_shortlist', ['shortlist_id', 'created_at'], unique=False)
 
+    op.create_index('ix_inventory_listings_match_price', 'inventory_listings', ['deal_type', 'price'],
+                    postgresql_where=sa.text(_AVAILABLE), sqlite_where=sa.text(_AVAILABLE))
+    op.create_index('ix_inventory_listings_match_geo', 'inventory_listings', ['deal_type', 'lat', 'lon'],
+                    postgresql_where=sa.text(_AVAILABLE), sqlite_where=sa.text(_AVAILABLE))
+    op.create_index('ix_inventory_listings_locality', 'inventory_listings', [sa.text('lower(locality)')])
 
 
 def downgrade() -> None:
+    op.drop_index('ix_inventory_listings_locality', table_name='inventory_listings')
+    op.drop_index('ix_inventory_listings_match_geo', table_name='inventory_listings')
+    op.drop_index('ix_inventory_listings_match_price', table_name='inventory_listings')
     with op.batch_alter_table('journey_feedback', schema=None) as batch_op:
         batch_op.drop_index('ix_journey_feedback_shortlist')
         batch_op.drop_index('ix_journey_feedback_pipeline')
