@@ -25,10 +25,10 @@ a disliked one (same locality and property type, BHK within one, price within 15
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 from uuid import UUID
 
 from sales.core.errors import InvalidInput
@@ -45,6 +45,8 @@ SIMILAR_PENALTY = 15
 SIMILAR_PRICE = Decimal("0.15")
 FURNISHING_STEPS = {"FURNISHED": 0, "SEMI_FURNISHED": 1, "UNFURNISHED": 2}
 _CENTS = Decimal("0.01")
+# A criterion's status, credit and the sentence explaining it, built lazily: ranking needs only the credits.
+Outcome = tuple[CriterionStatus, Decimal, Callable[[], str]]
 
 
 @dataclass(frozen=True)
@@ -168,20 +170,22 @@ def _pct(fraction: Decimal) -> str:
     return f"{(fraction * 100).quantize(Decimal('0.1'), ROUND_HALF_UP)}%"
 
 
-def _band(value: Decimal, low: Decimal | None, high: Decimal | None, *, what: str,
-          show: Any) -> tuple[CriterionStatus, Decimal, str]:
+def _band(value: Decimal, low: Decimal | None, high: Decimal | None, *, what: str, show: Any) -> Outcome:
     """In [low, high]: met; up to 10% outside: partial 1 - 5 * deviation; further: missed."""
     if high is not None and value > high:
-        deviation, side = (value - high) / high if high else Decimal(1), f"over the {show(high)} maximum"
+        deviation, side = (value - high) / high if high else Decimal(1), lambda: f"over the {show(high)} maximum"
     elif low is not None and value < low:
-        deviation, side = (low - value) / low, f"under the {show(low)} minimum"
+        deviation, side = (low - value) / low, lambda: f"under the {show(low)} minimum"
     else:
-        bounds = " - ".join(show(b) for b in (low, high) if b is not None)
-        return CriterionStatus.MET, Decimal(1), f"{what} {show(value)} within {bounds}"
+        return CriterionStatus.MET, Decimal(1), lambda: (
+            f"{what} {show(value)} within " + " - ".join(show(b) for b in (low, high) if b is not None))
+
+    def describe() -> str:
+        return f"{what} {show(value)} is {_pct(deviation)} {side()}"
+
     if deviation <= NEAR_MISS:
-        credit = (1 - 5 * deviation).quantize(_CENTS, ROUND_HALF_UP)
-        return CriterionStatus.PARTIAL, credit, f"{what} {show(value)} is {_pct(deviation)} {side}"
-    return CriterionStatus.MISSED, Decimal(0), f"{what} {show(value)} is {_pct(deviation)} {side}"
+        return CriterionStatus.PARTIAL, (1 - 5 * deviation).quantize(_CENTS, ROUND_HALF_UP), describe
+    return CriterionStatus.MISSED, Decimal(0), describe
 
 
 def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -192,30 +196,30 @@ def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * 6371.0 * math.asin(min(1.0, math.sqrt(a)))
 
 
-def _location(listing: ListingFacts, req: Any, ctx: Context) -> tuple[CriterionStatus, Decimal, str]:
+def _location(listing: ListingFacts, req: Any, ctx: Context) -> Outcome:
     wanted = {name.lower(): name for name in req.localities or []}
     here = listing.locality.lower()
     if here in wanted:
-        return CriterionStatus.MET, Decimal(1), f"in {listing.locality}"
+        return CriterionStatus.MET, Decimal(1), lambda: f"in {listing.locality}"
     lat, lon = float(listing.lat), float(listing.lon)
     distance = None
     if req.near is not None:
         distance = distance_km(lat, lon, float(req.near.lat), float(req.near.lon))
         radius = float(req.near.radius_km)
         if distance <= radius:
-            return CriterionStatus.MET, Decimal(1), f"{distance:.1f} km away, within {radius:g} km"
+            return CriterionStatus.MET, Decimal(1), lambda: f"{distance:.1f} km away, within {radius:g} km"
     for key, name in wanted.items():
         centre = ctx.centres.get(key)
         if centre is not None and distance_km(lat, lon, centre.lat, centre.lon) <= NEIGHBOUR_KM:
-            return CriterionStatus.PARTIAL, HALF, f"{listing.locality} neighbours {name}"
+            return CriterionStatus.PARTIAL, HALF, lambda: f"{listing.locality} neighbours {name}"
     if distance is not None and distance <= float(req.near.radius_km) * RADIUS_SLACK:
-        return (CriterionStatus.PARTIAL, HALF,
+        return (CriterionStatus.PARTIAL, HALF, lambda: (
                 f"{distance:.1f} km away, {distance - float(req.near.radius_km):.1f} km beyond the "
-                f"{float(req.near.radius_km):g} km radius")
+                f"{float(req.near.radius_km):g} km radius"))
     where = ", ".join(wanted.values()) if wanted else ""
     if distance is not None:
         where = (where + " or " if where else "") + f"{float(req.near.radius_km):g} km of the point"
-    return CriterionStatus.MISSED, Decimal(0), f"{listing.locality} is not in {where}"
+    return CriterionStatus.MISSED, Decimal(0), lambda: f"{listing.locality} is not in {where}"
 
 
 def _range_text(low: int | None, high: int | None) -> str:
@@ -224,63 +228,62 @@ def _range_text(low: int | None, high: int | None) -> str:
     return f"{low}+" if low is not None else f"up to {high}"
 
 
-def _bhk(listing: ListingFacts, req: Any) -> tuple[CriterionStatus, Decimal, str]:
+def _bhk(listing: ListingFacts, req: Any) -> Outcome:
     if listing.bhk is None:
-        return CriterionStatus.MISSED, Decimal(0), "BHK not known"
+        return CriterionStatus.MISSED, Decimal(0), lambda: "BHK not known"
     wanted = _range_text(req.bhk_min, req.bhk_max)
     if req.bhk_min is not None and listing.bhk < req.bhk_min:
         off = req.bhk_min - listing.bhk
     elif req.bhk_max is not None and listing.bhk > req.bhk_max:
         off = listing.bhk - req.bhk_max
     else:
-        return CriterionStatus.MET, Decimal(1), f"{listing.bhk} BHK within {wanted} BHK"
+        return CriterionStatus.MET, Decimal(1), lambda: f"{listing.bhk} BHK within {wanted} BHK"
     status = (CriterionStatus.PARTIAL, HALF) if off == 1 else (CriterionStatus.MISSED, Decimal(0))
-    return (*status, f"{listing.bhk} BHK is {off} off {wanted} BHK")
+    return (*status, lambda: f"{listing.bhk} BHK is {off} off {wanted} BHK")
 
 
-def _furnishing(listing: ListingFacts, req: Any) -> tuple[CriterionStatus, Decimal, str]:
+def _furnishing(listing: ListingFacts, req: Any) -> Outcome:
     wanted = str(req.furnishing)
     if listing.furnishing is None:
-        return CriterionStatus.MISSED, Decimal(0), "furnishing not known"
+        return CriterionStatus.MISSED, Decimal(0), lambda: "furnishing not known"
     if listing.furnishing == wanted:
-        return CriterionStatus.MET, Decimal(1), f"{listing.furnishing.lower().replace('_', '-')} as wanted"
+        return CriterionStatus.MET, Decimal(1), lambda: f"{listing.furnishing.lower().replace('_', '-')} as wanted"
     if abs(FURNISHING_STEPS[listing.furnishing] - FURNISHING_STEPS[wanted]) == 1:
-        return (CriterionStatus.PARTIAL, HALF,
-                f"{listing.furnishing.lower().replace('_', '-')}, one step from {wanted.lower().replace('_', '-')}")
-    return (CriterionStatus.MISSED, Decimal(0),
-            f"{listing.furnishing.lower().replace('_', '-')}, not {wanted.lower().replace('_', '-')}")
+        return (CriterionStatus.PARTIAL, HALF, lambda: (
+                f"{listing.furnishing.lower().replace('_', '-')}, one step from {wanted.lower().replace('_', '-')}"))
+    return (CriterionStatus.MISSED, Decimal(0), lambda: (
+            f"{listing.furnishing.lower().replace('_', '-')}, not {wanted.lower().replace('_', '-')}"))
 
 
-def _amenities(listing: ListingFacts, req: Any) -> tuple[CriterionStatus, Decimal, str]:
+def _amenities(listing: ListingFacts, req: Any) -> Outcome:
     wanted = list(dict.fromkeys(a.upper() for a in req.amenities))
     has = {a.upper() for a in listing.amenities}
     got = [a for a in wanted if a in has]
     missing = [a for a in wanted if a not in has]
     if not missing:
-        return CriterionStatus.MET, Decimal(1), f"has {', '.join(got)}"
+        return CriterionStatus.MET, Decimal(1), lambda: f"has {', '.join(got)}"
     if not got:
-        return CriterionStatus.MISSED, Decimal(0), f"lacks {', '.join(missing)}"
+        return CriterionStatus.MISSED, Decimal(0), lambda: f"lacks {', '.join(missing)}"
     credit = (Decimal(len(got)) / len(wanted)).quantize(_CENTS, ROUND_HALF_UP)
-    return CriterionStatus.PARTIAL, credit, f"has {', '.join(got)}; lacks {', '.join(missing)}"
+    return CriterionStatus.PARTIAL, credit, lambda: f"has {', '.join(got)}; lacks {', '.join(missing)}"
 
 
-def _move_in(listing: ListingFacts, req: Any) -> tuple[CriterionStatus, Decimal, str]:
+def _move_in(listing: ListingFacts, req: Any) -> Outcome:
     ready = listing.available_from
     if ready is None or ready <= req.move_in_by:
-        return CriterionStatus.MET, Decimal(1), f"available by {req.move_in_by.isoformat()}"
+        return CriterionStatus.MET, Decimal(1), lambda: f"available by {req.move_in_by.isoformat()}"
     late = (ready - req.move_in_by).days
     status = (CriterionStatus.PARTIAL, HALF) if late <= LATE_MOVE_IN_DAYS else (CriterionStatus.MISSED, Decimal(0))
-    return (*status, f"available {ready.isoformat()}, {late} days after {req.move_in_by.isoformat()}")
+    return (*status, lambda: f"available {ready.isoformat()}, {late} days after {req.move_in_by.isoformat()}")
 
 
-def evaluate(criterion: Criterion, listing: ListingFacts, req: Any,
-             ctx: Context) -> tuple[CriterionStatus, Decimal, str]:
-    """One criterion's status, credit (0..1) and the sentence that explains it."""
+def evaluate(criterion: Criterion, listing: ListingFacts, req: Any, ctx: Context) -> Outcome:
+    """One criterion's status, credit (0..1) and how to say it (a sentence built only when asked for)."""
     if criterion is Criterion.budget:
         return _band(listing.price, req.budget_min, req.budget_max, what="price", show=_amount)
     if criterion is Criterion.area:
         if listing.area_sqft is None:
-            return CriterionStatus.MISSED, Decimal(0), "area not known"
+            return CriterionStatus.MISSED, Decimal(0), lambda: "area not known"
         low = Decimal(req.area_min) if req.area_min is not None else None
         high = Decimal(req.area_max) if req.area_max is not None else None
         return _band(Decimal(listing.area_sqft), low, high, what="area", show=lambda v: f"{v:,} sq ft")
@@ -290,8 +293,8 @@ def evaluate(criterion: Criterion, listing: ListingFacts, req: Any,
         return _bhk(listing, req)
     if criterion is Criterion.property_type:
         if listing.property_type == req.property_type:
-            return CriterionStatus.MET, Decimal(1), f"{listing.property_type} as wanted"
-        return CriterionStatus.MISSED, Decimal(0), f"{listing.property_type}, not {req.property_type}"
+            return CriterionStatus.MET, Decimal(1), lambda: f"{listing.property_type} as wanted"
+        return CriterionStatus.MISSED, Decimal(0), lambda: f"{listing.property_type}, not {req.property_type}"
     if criterion is Criterion.furnishing:
         return _furnishing(listing, req)
     if criterion is Criterion.amenities:
@@ -302,15 +305,15 @@ def evaluate(criterion: Criterion, listing: ListingFacts, req: Any,
 # --- one listing, then the ranking ---------------------------------------------------------------------------
 
 def explain(listing: ListingFacts, req: Any, ctx: Context | None = None,
-            criteria: dict[Criterion, tuple[bool, int | None]] | None = None) -> Match:
+            criteria: dict[Criterion, tuple[bool, int | None]] | None = None, *, describe: bool = True) -> Match:
     """Every criterion's outcome for the listing, must-haves included, and its nice-to-have score (`criteria`:
-    effective_criteria(req), when the caller has it already)."""
+    effective_criteria(req), when the caller has it already; `describe=False` leaves the sentences empty)."""
     ctx = ctx or Context()
     checks: list[Check] = []
     earned, total = Decimal(0), 0
     for criterion, (must, weight) in (criteria if criteria is not None else effective_criteria(req)).items():
         status, credit, detail = evaluate(criterion, listing, req, ctx)
-        checks.append(Check(criterion, must, weight, status, credit, detail))
+        checks.append(Check(criterion, must, weight, status, credit, detail() if describe else ""))
         if not must:
             earned += credit * weight  # type: ignore[operator]
             total += weight  # type: ignore[operator]
@@ -319,12 +322,12 @@ def explain(listing: ListingFacts, req: Any, ctx: Context | None = None,
 
 
 def match(listing: ListingFacts, req: Any, ctx: Context | None = None,
-          criteria: dict[Criterion, tuple[bool, int | None]] | None = None) -> Match | None:
+          criteria: dict[Criterion, tuple[bool, int | None]] | None = None, *, describe: bool = True) -> Match | None:
     """The listing's score and explanation, or None when it is not AVAILABLE, of another deal type, or misses
     a must-have (a must-have counts only when fully MET)."""
     if listing.status != "AVAILABLE" or listing.deal_type != str(req.deal_type):
         return None
-    result = explain(listing, req, ctx, criteria)
+    result = explain(listing, req, ctx, criteria, describe=describe)
     if any(c.must and c.status is not CriterionStatus.MET for c in result.checks):
         return None
     return result
@@ -360,9 +363,11 @@ def sort_key(m: Match) -> tuple[Any, ...]:
 
 def rank(listings: Iterable[ListingFacts], req: Any, *, ctx: Context | None = None,
          disliked: Iterable[ListingFacts] = (), limit: int | None = None) -> list[Match]:
-    """Suggestions best first (ties: raw score, cheaper, newer, id)."""
+    """Suggestions best first (ties: raw score, cheaper, newer, id); only the returned ones get their sentences."""
     disliked = list(disliked)
     criteria = effective_criteria(req)
-    matches = [with_feedback(m, disliked) for m in (match(x, req, ctx, criteria) for x in listings) if m is not None]
-    matches.sort(key=sort_key)
-    return matches if limit is None else matches[:limit]
+    scored = [with_feedback(m, disliked) for m in (match(x, req, ctx, criteria, describe=False) for x in listings)
+              if m is not None]
+    scored.sort(key=sort_key)
+    chosen = scored if limit is None else scored[:limit]
+    return [replace(m, checks=explain(m.listing, req, ctx, criteria).checks) for m in chosen]

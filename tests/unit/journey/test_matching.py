@@ -130,6 +130,8 @@ def test_ties_go_to_the_cheaper_then_the_newer_listing_then_the_id():
     ranked = rules.rank([same_b, older, newer, same_a, cheap], requirement)
     assert [m.listing for m in ranked] == [cheap, newer, older, same_a, same_b]
     assert {m.score for m in ranked} == {100}
+    assert all(c.detail.startswith("price ₹") for m in ranked for c in m.checks)  # the returned ones are explained
+    assert [m.listing for m in rules.rank([same_b, older, newer, same_a, cheap], requirement, limit=2)] == [cheap, newer]
 
 
 def test_disliked_and_similar_listings_rank_lower_and_say_why():
