@@ -61,10 +61,15 @@ async def refund(client: httpx.AsyncClient, auth: Any, order_id: str, amount: st
 async def revenue_target(engine: Any, rm_id: str, target: str, *, month: date = date(2026, 1, 1),
                          target_type: str = "INDIVIDUAL", status: str = "ACTIVE", metric: str = "REVENUE",
                          achieved: str = "0.00") -> uuid.UUID:
-    """A monthly target as the targets API stores it."""
+    """A monthly target as the targets API stores it; a live one for the same assignee, metric and month is
+    replaced (the table holds one live target per period)."""
     target_id, now = uuid.uuid4(), datetime(2026, 1, 1, tzinfo=UTC)
     end = date(month.year + (month.month == 12), month.month % 12 + 1, 1).toordinal() - 1
     async with engine.begin() as conn:
+        await conn.execute(sales_targets.delete().where(
+            sales_targets.c.assignee_id == uuid.UUID(rm_id), sales_targets.c.metric_type == metric,
+            sales_targets.c.period_type == "MONTHLY", sales_targets.c.period_start == month,
+            sales_targets.c.status != "CANCELLED"))
         await conn.execute(sales_targets.insert().values(
             id=target_id, target_type=target_type, assignee_id=uuid.UUID(rm_id), period_type="MONTHLY",
             period_start=month, period_end=date.fromordinal(end), metric_type=metric, target_value=Decimal(target),

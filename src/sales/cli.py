@@ -166,6 +166,17 @@ def bench_pipeline_list(requests: int, rounds: int) -> None:
     pipeline_list_command(_settings(), requests=requests, rounds=rounds)
 
 
+@bench.command("suggestions")
+@click.option("--listings", type=int, default=50_000, show_default=True, help="Synthetic listings (replaced).")
+@click.option("--requests", type=int, default=200, show_default=True, help="Requests per round.")
+@click.option("--rounds", type=int, default=3, show_default=True)
+def bench_suggestions(listings: int, requests: int, rounds: int) -> None:
+    """Time GET /pipelines/{id}/suggestions over N listings (issue 14) through HTTP, with service CPU."""
+    from sales.bench.cli import suggestions_command
+
+    suggestions_command(_settings(), listings=listings, requests=requests, rounds=rounds)
+
+
 from sales.console.cli import users as _console_users  # noqa: E402
 
 main.add_command(_console_users)

@@ -9,6 +9,7 @@ from sales.directory import models as _directory  # noqa: F401
 from sales.events import models as _events  # noqa: F401
 from sales.experiments import models as _experiments  # noqa: F401
 from sales.inventory import models as _inventory  # noqa: F401
+from sales.journey import models as _journey  # noqa: F401
 from sales.leads import models as _leads  # noqa: F401
 from sales.orders import models as _orders  # noqa: F401
 from sales.notifications import models as _notifications  # noqa: F401

@@ -16,6 +16,7 @@ def include_routers(app: FastAPI, *, prefix: str) -> None:
     from sales.experiments import jobs as _experiment_jobs  # noqa: F401  (registers experiment-rollout)
     from sales.experiments.api import router as experiments_router
     from sales.inventory.api import router as inventory_router
+    from sales.journey.api import router as journey_router
     from sales.pipelines.api import router as pipelines_router
     from sales.catalog.api import router as catalog_router
     from sales.orders.api import router as orders_router
@@ -41,3 +42,4 @@ def include_routers(app: FastAPI, *, prefix: str) -> None:
     app.include_router(refunds_router, prefix=prefix)
     app.include_router(targets_router, prefix=prefix)
     app.include_router(commissions_router, prefix=prefix)
+    app.include_router(journey_router, prefix=prefix)

@@ -53,6 +53,19 @@ def pipeline_list_command(settings: Settings, *, requests: int, rounds: int) -> 
     click.echo(json.dumps(result))
 
 
+def suggestions_command(settings: Settings, *, listings: int, requests: int, rounds: int) -> None:
+    from sales.bench import suggestions
+
+    _dsn(settings)
+    result = suggestions.run(settings, listings=listings, requests=requests, rounds=rounds)
+    click.echo(f"{result['listings_total']} listings ({result['bench_listings']} bench listings)")
+    for name, shape in result["shapes"].items():
+        click.echo(f"GET /pipelines/{{id}}/suggestions?limit={result['limit']} [{name}]: median {shape['median_ms']} ms, "
+                   f"p95 {shape['p95_ms']} ms, service CPU {shape['service_cpu_ms_per_request']} ms/request, "
+                   f"{shape['suggestions']} suggestions")
+    click.echo(json.dumps(result))
+
+
 def run_command(settings: Settings, *, scale: str, smoke: bool, users: int, duration: float,
                 saturation_seconds: float, results_dir: str) -> None:
     from pathlib import Path

@@ -216,7 +216,7 @@ async def move(request: Request, pipeline_id: UUID, ctx: Write, conn: Conn, now:
                                         flash=("ok", f"Moved to {moved.stage.value.replace('_', ' ').lower()}."))
         return redirect("/console", request)
     if back == "detail" or ctx.role is not Role.RM:
-        return await _detail_page(request, ctx, conn, now, pipeline_id, stage_error=error, status_code=status_code)
+        return await detail_page(request, ctx, conn, now, pipeline_id, stage_error=error, status_code=status_code)
     if is_htmx(request):
         return await _board_partial(request, ctx, conn, now, errors={str(pipeline_id): error}, status_code=status_code)
     return await _desk_page(request, ctx, conn, now, errors={str(pipeline_id): error}, status_code=status_code)
@@ -224,9 +224,12 @@ async def move(request: Request, pipeline_id: UUID, ctx: Write, conn: Conn, now:
 
 # --- pipeline detail ---------------------------------------------------------------------------
 
-async def _detail_page(request: Request, ctx: Ctx, conn: Conn, now: Any, pipeline_id: UUID, *,
-                       stage_error: dict[str, Any] | None = None, notes_error: str | None = None,
-                       typed_notes: str | None = None, saved: bool = False, status_code: int = 200) -> Response:
+async def detail_page(request: Request, ctx: Ctx, conn: Conn, now: Any, pipeline_id: UUID, *,
+                      stage_error: dict[str, Any] | None = None, notes_error: str | None = None,
+                      typed_notes: str | None = None, saved: bool = False, status_code: int = 200,
+                      journey_error: str | None = None, share_url: str | None = None) -> Response:
+    """The pipeline page; its journey panel (issue 14) for the roles that work pipelines."""
+    from sales.console import pages_journey
     pipeline = await pipelines_service.get_pipeline(conn, ctx.principal, pipeline_id=pipeline_id)
     history, _ = await pipelines_service.stage_history(conn, ctx.principal, pipeline_id=pipeline_id, limit=200,
                                                        cursor=None)
@@ -235,7 +238,9 @@ async def _detail_page(request: Request, ctx: Ctx, conn: Conn, now: Any, pipelin
     return render(request, "pipeline.html", ctx, status_code=status_code, p=pipeline, history=history,
                   stage_error=stage_error, notes_error=notes_error, saved=saved, can_work=can_work,
                   notes=typed_notes if typed_notes is not None else (pipeline.notes or ""),
-                  stages=list(Stage), now=now, customer=await _customer_context(conn, ctx, pipeline, now))
+                  stages=list(Stage), now=now, customer=await _customer_context(conn, ctx, pipeline, now),
+                  journey=await pages_journey.panel(conn, ctx, pipeline_id), journey_error=journey_error,
+                  share_url=share_url, journey_saved=request.query_params.get("journey"))
 
 
 async def _customer_context(conn: Conn, ctx: Ctx, pipeline: Any, now: Any) -> Any:
@@ -252,7 +257,7 @@ async def _customer_context(conn: Conn, ctx: Ctx, pipeline: Any, now: Any) -> An
 @router.get("/pipelines/{pipeline_id}", include_in_schema=False)
 async def detail(request: Request, pipeline_id: UUID, ctx: Session, conn: Conn, now: Now) -> Response:
     try:
-        return await _detail_page(request, ctx, conn, now, pipeline_id, saved=request.query_params.get("saved") == "1")
+        return await detail_page(request, ctx, conn, now, pipeline_id, saved=request.query_params.get("saved") == "1")
     except SalesError as exc:
         return render(request, "error.html", ctx, status_code=exc.status_code, title="Pipeline not found",
                       message="This pipeline does not exist or is not in your scope.")
@@ -266,6 +271,6 @@ async def save_notes(request: Request, pipeline_id: UUID, ctx: Write, conn: Conn
                                                 data=PipelineUpdate(notes=notes), now=now)
     except (SalesError, ValueError) as exc:
         message = error_message(exc)[0] if isinstance(exc, SalesError) else "Notes are too long (10,000 characters at most)."
-        return await _detail_page(request, ctx, conn, now, pipeline_id, notes_error=message, typed_notes=notes,
+        return await detail_page(request, ctx, conn, now, pipeline_id, notes_error=message, typed_notes=notes,
                                   status_code=getattr(exc, "status_code", 422))
     return redirect(f"/console/pipelines/{pipeline_id}?saved=1", request)

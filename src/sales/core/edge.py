@@ -19,7 +19,8 @@ _CONSOLE_RESPONSE = [(b"content-security-policy", CONSOLE_CSP.encode()), (b"x-fr
 
 
 def _is_console(path: str) -> bool:
-    return path == "/console" or path.startswith("/console/")
+    """The console and the customer's public shortlist pages (/s/{token}) share the strict headers."""
+    return path == "/console" or path.startswith(("/console/", "/s/"))
 
 
 class SecurityHeadersMiddleware:

@@ -72,6 +72,11 @@ SEMANTIC_422: dict[str, str] = {
                      "the target type; target_value within the metric's range (counts whole, rates <= 100, CSAT <= 10)",
     "PUT /targets/{target_id}": "a target_value or a status; target_value within the metric's range",
     "GET /targets/leaderboard": "period_start on its period's boundary; a team's scope_id is its UUID",
+    "PUT /pipelines/{pipeline_id}/requirements": "min not above max; `near` needs lat, lon and radius_km; a criterion "
+                                                 "needs its requirement and is either must or weight",
+    "POST /pipelines/{pipeline_id}/shortlists": "unknown or removed listing",
+    "PATCH /shortlists/{shortlist_id}": "unknown or removed listing; ids on (or already on) the shortlist; the full "
+                                        "order",
 }
 
 # operation -> (the defect, the Schemathesis settings that step around it until its fix is merged)
