@@ -14,7 +14,9 @@ from sales.notifications import models as _notifications  # noqa: F401
 from sales.pipelines import models as _pipelines  # noqa: F401
 from sales.refunds import models as _refunds  # noqa: F401
 from sales.targets import models as _targets  # noqa: F401
+from sales.tasks import models as _tasks  # noqa: F401
 from sales.upsell import models as _upsell  # noqa: F401
 from sales.usage import models as _usage  # noqa: F401
+from sales.visits import models as _visits  # noqa: F401
 
 __all__ = ["metadata"]

@@ -19,6 +19,10 @@ def include_routers(app: FastAPI, *, prefix: str) -> None:
     from sales.refunds.api import router as refunds_router
     from sales.upsell import jobs as _upsell_jobs  # noqa: F401  (registers upsell-expiry)
     from sales.upsell.api import router as upsell_router
+    from sales.tasks import jobs as _tasks_jobs  # noqa: F401  (registers stale-stage-tasks)
+    from sales.tasks.api import router as tasks_router
+    from sales.visits import jobs as _visits_jobs  # noqa: F401  (registers visit-reminders)
+    from sales.visits.api import router as visits_router
 
     app.include_router(admin_router, prefix=prefix)
     app.include_router(directory_router, prefix=prefix)
@@ -32,3 +36,5 @@ def include_routers(app: FastAPI, *, prefix: str) -> None:
     app.include_router(inventory_router, prefix=f"{prefix}/inventory")
     app.include_router(upsell_router, prefix=prefix)
     app.include_router(refunds_router, prefix=prefix)
+    app.include_router(visits_router, prefix=prefix)
+    app.include_router(tasks_router, prefix=prefix)
