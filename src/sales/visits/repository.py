@@ -101,14 +101,14 @@ async def complete_plan(conn: AsyncConnection, plan_id: UUID, *, now: datetime) 
 
 async def reminders_due(conn: AsyncConnection, *, column: str, start_from: datetime, start_to: datetime,
                         limit: int = 500) -> list[Any]:
-    """Pending stops starting in [start_from, start_to) whose `column` reminder was not sent, with who to tell."""
+    """Pending stops starting in [start_from, start_to] whose `column` reminder was not sent, with who to tell."""
     s = visit_stops
     query = (select(s.c.id, s.c.plan_id, s.c.listing_id, s.c.start_at, s.c.end_at, p.c.rm_id, p.c.id.label(
         "pipeline_id"), leads.c.customer_id)
              .select_from(s.join(visit_plans, visit_plans.c.id == s.c.plan_id)
                           .join(p, p.c.id == visit_plans.c.pipeline_id).outerjoin(leads, leads.c.id == p.c.lead_id))
              .where(s.c.status.in_(PENDING), s.c[column].is_(None), s.c.start_at >= start_from,
-                    s.c.start_at < start_to)
+                    s.c.start_at <= start_to)
              .order_by(s.c.start_at, s.c.id).limit(limit))
     return list((await conn.execute(query)).all())
 
