@@ -1,6 +1,7 @@
 """Every table, imported once so the metadata is complete (Alembic, tests)."""
 from sales.allocation import models as _allocation  # noqa: F401
 from sales.catalog import models as _catalog  # noqa: F401
+from sales.closure import models as _closure  # noqa: F401
 from sales.commissions import models as _commissions  # noqa: F401
 from sales.console import models as _console  # noqa: F401
 from sales.core.tables import metadata

@@ -5,6 +5,8 @@ the service buffer a large body, and every response, errors included, carries th
 """
 from __future__ import annotations
 
+import re
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sales.core.errors import problem
@@ -48,16 +50,24 @@ class BodyLimitMiddleware:
     """Bodies over the limit are refused with 413: a declared Content-Length before reading anything, a
     chunked body as soon as it passes the limit. The whole (small enough) body is then handed on."""
 
-    def __init__(self, app: ASGIApp, *, default: int, per_route: dict[tuple[str, str], int]) -> None:
+    def __init__(self, app: ASGIApp, *, default: int, per_route: dict[tuple[str, str], int],
+                 per_pattern: tuple[tuple[str, re.Pattern[str], int], ...] = ()) -> None:
         self.app = app
         self.default = default
         self.per_route = per_route
+        self.per_pattern = per_pattern  # (method, full-match path pattern, limit): routes with ids in the path
+
+    def _limit(self, method: str, path: str) -> int:
+        for pattern_method, pattern, limit in self.per_pattern:
+            if method == pattern_method and pattern.fullmatch(path):
+                return limit
+        return self.per_route.get((method, path), self.default)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.per_route.get((scope["method"], scope["path"]), self.default)
+        limit = self._limit(scope["method"], scope["path"])
         declared = _content_length(scope)
         if declared is not None and declared > limit:
             await _too_large(send, limit)

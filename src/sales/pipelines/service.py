@@ -252,6 +252,9 @@ async def change_stage(conn: AsyncConnection, principal: Principal, *, pipeline_
     deal_value = change.deal_value if change.deal_value is not None else row.deal_value
     rules.check_stage_change(Stage(row.stage), change.stage, actor_roles=principal.roles, reason=change.reason,
                              loss_reason=change.loss_reason, deal_value=deal_value)
+    # Other domains may refuse the move (deal closure: CLOSED_WON waits for the checklist, issue 15).
+    await hooks.emit("pipeline.stage_changing", conn, pipeline_id=pipeline_id, lead_id=row.lead_id,
+                     current=Stage(row.stage), target=change.stage)
     return await _apply_stage(conn, principal, row, change, now=now)
 
 

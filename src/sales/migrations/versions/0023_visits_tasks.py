@@ -1,4 +1,4 @@
-"""visit plans, owner availability and follow-up tasks (issue 15)
+"""visit plans, owner availability, follow-up tasks, deal checklists and documents (issue 15)
 
 Revision ID: 0023
 Revises: 0017
@@ -110,11 +110,43 @@ def upgrade() -> None:
     with op.batch_alter_table('visit_stops', schema=None) as batch_op:
         batch_op.create_index('ix_visit_stops_plan', ['plan_id', 'request_index'], unique=False)
         batch_op.create_index('ix_visit_stops_status_start', ['status', 'start_at'], unique=False)
-
-
+    op.create_table('deal_checklists',
+    sa.Column('pipeline_id', sa.Uuid(), nullable=False),
+    sa.Column('deal_type', sa.String(length=8), nullable=False),
+    sa.Column('items', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('updated_by', sa.Uuid(), nullable=True),
+    sa.Column('updated_at', sales.core.types.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("deal_type IN ('RENT','SALE')", name=op.f('ck_deal_checklists_deal_type_enum')),
+    sa.ForeignKeyConstraint(['pipeline_id'], ['sales_pipelines.id'], name=op.f('fk_deal_checklists_pipeline_id_sales_pipelines'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('pipeline_id', name=op.f('pk_deal_checklists'))
+    )
+    op.create_table('deal_documents',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('pipeline_id', sa.Uuid(), nullable=False),
+    sa.Column('kind', sa.String(length=24), nullable=False),
+    sa.Column('filename', sa.String(length=255), nullable=False),
+    sa.Column('content_type', sa.String(length=32), nullable=False),
+    sa.Column('size_bytes', sa.BigInteger(), nullable=False),
+    sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('storage_key', sa.String(length=300), nullable=False),
+    sa.Column('uploaded_by', sa.Uuid(), nullable=False),
+    sa.Column('uploaded_at', sales.core.types.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("content_type IN ('application/pdf','image/jpeg','image/png')", name=op.f('ck_deal_documents_content_type_enum')),
+    sa.CheckConstraint("kind IN ('AGREEMENT','ID_PROOF','PAYMENT_PROOF','TITLE_DEED','OTHER')", name=op.f('ck_deal_documents_kind_enum')),
+    sa.ForeignKeyConstraint(['pipeline_id'], ['sales_pipelines.id'], name=op.f('fk_deal_documents_pipeline_id_sales_pipelines'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_deal_documents'))
+    )
+    with op.batch_alter_table('deal_documents', schema=None) as batch_op:
+        batch_op.create_index('ix_deal_documents_pipeline', ['pipeline_id', 'uploaded_at', 'id'], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('deal_documents', schema=None) as batch_op:
+        batch_op.drop_index('ix_deal_documents_pipeline')
+
+    op.drop_table('deal_documents')
+    op.drop_table('deal_checklists')
     
     with op.batch_alter_table('visit_stops', schema=None) as batch_op:
         batch_op.drop_index('ix_visit_stops_status_start')
