@@ -8,6 +8,7 @@ from sales.core.tables import metadata
 from sales.customers import models as _customers  # noqa: F401
 from sales.directory import models as _directory  # noqa: F401
 from sales.events import models as _events  # noqa: F401
+from sales.handoffs import models as _handoffs  # noqa: F401
 from sales.inventory import models as _inventory  # noqa: F401
 from sales.leads import models as _leads  # noqa: F401
 from sales.orders import models as _orders  # noqa: F401

@@ -1,4 +1,4 @@
-"""visit plans, owner availability, follow-up tasks, deal checklists and documents (issue 15)
+"""visit plans, owner availability, follow-up tasks, deal checklists and documents, handoffs (issue 15)
 
 Revision ID: 0023
 Revises: 0017
@@ -139,9 +139,38 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('deal_documents', schema=None) as batch_op:
         batch_op.create_index('ix_deal_documents_pipeline', ['pipeline_id', 'uploaded_at', 'id'], unique=False)
+    op.create_table('sales_handoff_users',
+    sa.Column('user_id', sa.Uuid(), nullable=False),
+    sa.Column('touched_at', sales.core.types.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('user_id', name=op.f('pk_sales_handoff_users'))
+    )
+    op.create_table('sales_handoffs',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('user_id', sa.Uuid(), nullable=False),
+    sa.Column('direction', sa.String(length=16), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('context', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
+    sa.Column('outcome', sa.String(length=16), nullable=False),
+    sa.Column('lead_id', sa.Uuid(), nullable=True),
+    sa.Column('allocation_id', sa.Uuid(), nullable=True),
+    sa.Column('rm_id', sa.Uuid(), nullable=True),
+    sa.Column('pipeline_ids', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('created_by', sa.Uuid(), nullable=False),
+    sa.Column('created_at', sales.core.types.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("direction IN ('TO_ASSISTED','TO_SELF_SERVICE')", name=op.f('ck_sales_handoffs_direction_enum')),
+    sa.CheckConstraint("outcome IN ('ALLOCATED','QUEUED','CLOSED')", name=op.f('ck_sales_handoffs_outcome_enum')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sales_handoffs'))
+    )
+    with op.batch_alter_table('sales_handoffs', schema=None) as batch_op:
+        batch_op.create_index('ix_sales_handoffs_user', ['user_id', 'created_at'], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('sales_handoffs', schema=None) as batch_op:
+        batch_op.drop_index('ix_sales_handoffs_user')
+
+    op.drop_table('sales_handoffs')
+    op.drop_table('sales_handoff_users')
     with op.batch_alter_table('deal_documents', schema=None) as batch_op:
         batch_op.drop_index('ix_deal_documents_pipeline')
 
