@@ -10,10 +10,10 @@ from sales.console.web import HERE, CsrfRejected, LoginRequired, PageForbidden, 
 
 def install(app: FastAPI) -> None:
     """Mount the console pages, their static assets and their error pages."""
-    from sales.console import pages_admin, pages_auth, pages_desk, pages_team, pages_upsell
+    from sales.console import pages_admin, pages_auth, pages_desk, pages_team, pages_upsell, pages_visits
 
     app.mount("/console/static", StaticFiles(directory=str(HERE / "static")), name="console-static")
-    for module in (pages_auth, pages_desk, pages_team, pages_admin, pages_upsell):
+    for module in (pages_auth, pages_desk, pages_team, pages_admin, pages_upsell, pages_visits):
         app.include_router(module.router, prefix="/console", include_in_schema=False)
 
     @app.exception_handler(LoginRequired)

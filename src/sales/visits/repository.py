@@ -124,3 +124,9 @@ async def mark_reminded(conn: AsyncConnection, stop_id: UUID, *, column: str, st
 
 async def customer_of(conn: AsyncConnection, lead_id: UUID) -> UUID | None:
     return (await conn.execute(select(leads.c.customer_id).where(leads.c.id == lead_id))).scalar()
+
+
+async def plans_of(conn: AsyncConnection, pipeline_id: UUID, *, limit: int = 50) -> list[Any]:
+    query = select(*PLAN_COLUMNS).select_from(visit_plans.join(p, p.c.id == visit_plans.c.pipeline_id)).where(
+        visit_plans.c.pipeline_id == pipeline_id).order_by(visit_plans.c.created_at.desc(), visit_plans.c.id.desc())
+    return list((await conn.execute(query.limit(limit))).all())

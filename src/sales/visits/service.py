@@ -60,6 +60,13 @@ async def get_plan(conn: AsyncConnection, principal: Principal, *, plan_id: UUID
     return await _read(conn, await _load(conn, principal, plan_id))
 
 
+async def plans_of_pipeline(conn: AsyncConnection, principal: Principal, *, pipeline_id: UUID) -> list[VisitPlanRead]:
+    """The pipeline's visit plans, newest first (the console's pipeline page); none when out of scope."""
+    if await get_pipeline_row(conn, pipeline_id, scope=readable_pipelines(principal)) is None:
+        return []
+    return [await _read(conn, plan) for plan in await repository.plans_of(conn, pipeline_id)]
+
+
 # --- planning -----------------------------------------------------------------------------------------------
 
 class _Stop:
