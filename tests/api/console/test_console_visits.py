@@ -53,3 +53,15 @@ async def test_the_desk_lists_open_tasks_with_overdue_flagged(client, auth, engi
     panel = html[html.index('<section id="tasks"'):]
     assert "2 open · 1 overdue" in panel and "Call about the 2BHK" in panel and "Collect ID" in panel
     assert panel.index("Call about the 2BHK") < panel.index("Collect ID") and panel.count("Overdue ·") == 1
+
+
+async def test_the_supervisors_room_shows_overdue_tasks(client, auth, engine):
+    s = await setup(client, auth, engine, listings=1)
+    r = await client.post(f"{API}/tasks", json={"type": "DOCUMENTS", "due_at": "2026-01-17T11:00:00Z",
+                                                "notes": "Collect the PAN card"}, headers=s["rm_headers"])
+    assert r.status_code == 201
+    await advance(client, auth.admin, 3600)
+    await _sign_in(client, await _user(engine, role="SUPERVISOR", teams=[s["team"]["id"]]))
+    html = (await client.get(f"/console/team?team_id={s['team']['id']}")).text
+    panel = html[html.index('id="overdue-tasks"'):]
+    assert "1 overdue" in panel and "Collect the PAN card" in panel and "Priya Patel" in panel
