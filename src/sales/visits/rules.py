@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
 
 from sales.visits import planner
 
@@ -23,7 +22,6 @@ def at(day: date, value: datetime | str) -> datetime:
 
 @dataclass(frozen=True)
 class StopInput:
-    listing_id: Any
     windows: tuple[tuple[datetime, datetime], ...]  # owner windows; () = any time
 
 
@@ -50,12 +48,6 @@ def dropped_reason(problem_: planner.Problem, stop: int) -> str:
 
 def clock(departure: datetime, minutes: int) -> datetime:
     return departure + timedelta(minutes=minutes)
-
-
-def overlapping(windows: list[tuple[datetime, datetime]], start: datetime, end: datetime
-                ) -> tuple[tuple[datetime, datetime], ...]:
-    """The owner's reported windows that overlap the customer's window (clipped to it)."""
-    return tuple((max(a, start), min(b, end)) for a, b in windows if a < end and b > start)
 
 
 def departure_for_replan(window_start: datetime, now: datetime) -> datetime:

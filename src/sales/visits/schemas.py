@@ -8,8 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sales.core.fields import Boolean, Date, Text, UTCDatetime, bounded_integer, bounded_number, bounded_text
 from sales.visits.enums import PlanStatus, StopStatus, WindowSource
+from sales.visits.planner import MAX_STOPS
 
-MAX_STOPS = 12
 
 # A time of day on the plan's `date` (UTC, like every time of the API), or a full ISO 8601 instant.
 ClockTime = bounded_text(8, min_length=5, pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$")

@@ -83,7 +83,7 @@ def _solve(*, start: Point, departure: datetime, window_end: datetime, visit_min
     points = [start, *(Point(float(s.lat), float(s.lon)) for s in stops)]
     problem = rules.problem(departure=departure, window_end=window_end, visit_minutes=visit_minutes,
                             travel=travel_times().minutes(points),
-                            stops=[rules.StopInput(listing_id=s.listing_id, windows=tuple(s.windows)) for s in stops])
+                            stops=[rules.StopInput(windows=tuple(s.windows)) for s in stops])
     return problem, planner.plan(problem)
 
 
@@ -109,8 +109,7 @@ def _windows_json(windows: list[tuple[datetime, datetime]]) -> list[list[str]]:
     return [[a.isoformat(), b.isoformat()] for a, b in windows]
 
 
-async def _request_stops(conn: AsyncConnection, data: VisitPlanCreate, *, window_start: datetime,
-                         window_end: datetime) -> list[_Stop]:
+async def _request_stops(conn: AsyncConnection, data: VisitPlanCreate) -> list[_Stop]:
     ids = [s.listing_id for s in data.stops]
     seen: set[UUID] = set()
     for i, listing_id in enumerate(ids):
@@ -155,7 +154,7 @@ async def create_plan(conn: AsyncConnection, principal: Principal, *, pipeline_i
         raise PipelineNotFound(f"pipeline {pipeline_id} not found")
     if Stage(pipeline.stage).is_closed:
         raise PipelineClosed(f"pipeline {pipeline_id} is closed at {pipeline.stage}")
-    stops = await _request_stops(conn, data, window_start=window_start, window_end=window_end)
+    stops = await _request_stops(conn, data)
     start = Point(float(data.start.lat), float(data.start.lon))
     problem, result = _solve(start=start, departure=window_start, window_end=window_end,
                              visit_minutes=data.visit_minutes, stops=stops)

@@ -16,7 +16,7 @@ def test_a_time_of_day_is_on_the_plans_date_in_utc():
 
 def test_owner_windows_shrink_inwards_to_whole_minutes():
     problem = rules.problem(departure=T, window_end=T + timedelta(hours=2), visit_minutes=30, travel=[[0, 5], [5, 0]],
-                            stops=[rules.StopInput(listing_id=None, windows=(
+                            stops=[rules.StopInput(windows=(
                                 (T + timedelta(seconds=90), T + timedelta(minutes=50, seconds=30)),))])
     assert problem.windows == [((2, 50),)] and problem.horizon == 120
 
