@@ -1,6 +1,7 @@
 """create_app(): routers, middleware, error handlers."""
 from __future__ import annotations
 
+import re
 from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator
 
@@ -25,6 +26,8 @@ from sales.settings import Settings, get_settings
 
 log = structlog.get_logger("sales.app")
 API = "/api/v1/sales"
+# POST /pipelines/{id}/documents takes a file up to SALES_MAX_DOCUMENT_BYTES plus its multipart framing (issue 15).
+MULTIPART_OVERHEAD = 64 * 1024
 
 
 def _problem_response(status: int, body: dict[str, Any]) -> Response:
@@ -121,7 +124,9 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
     app.add_middleware(BodyLimitMiddleware, default=settings.max_body_bytes,
                        per_route={("POST", f"{API}/rms/import"): settings.max_import_bytes,
                                   # a claim's evidence file and its multipart envelope (issue 12)
-                                  ("POST", f"{API}/refunds/*/evidence"): settings.max_evidence_bytes + 64 * 1024})
+                                  ("POST", f"{API}/refunds/*/evidence"): settings.max_evidence_bytes + MULTIPART_OVERHEAD,
+                                  # a deal document and its multipart envelope (issue 15)
+                                  ("POST", f"{API}/pipelines/*/documents"): settings.max_document_bytes + MULTIPART_OVERHEAD})
     app.add_middleware(SecurityHeadersMiddleware)  # outermost of ours: every answer above gets the headers
 
     @app.get("/healthz", include_in_schema=False)

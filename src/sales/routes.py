@@ -26,6 +26,12 @@ def include_routers(app: FastAPI, *, prefix: str) -> None:
     from sales.targets.api import router as targets_router
     from sales.upsell import jobs as _upsell_jobs  # noqa: F401  (registers upsell-expiry)
     from sales.upsell.api import router as upsell_router
+    from sales.closure.api import router as closure_router
+    from sales.handoffs.api import router as handoffs_router
+    from sales.tasks import jobs as _tasks_jobs  # noqa: F401  (registers stale-stage-tasks)
+    from sales.tasks.api import router as tasks_router
+    from sales.visits import jobs as _visits_jobs  # noqa: F401  (registers visit-reminders)
+    from sales.visits.api import router as visits_router
 
     app.include_router(admin_router, prefix=prefix)
     app.include_router(directory_router, prefix=prefix)
@@ -43,3 +49,7 @@ def include_routers(app: FastAPI, *, prefix: str) -> None:
     app.include_router(targets_router, prefix=prefix)
     app.include_router(commissions_router, prefix=prefix)
     app.include_router(journey_router, prefix=prefix)
+    app.include_router(visits_router, prefix=prefix)
+    app.include_router(tasks_router, prefix=prefix)
+    app.include_router(closure_router, prefix=prefix)
+    app.include_router(handoffs_router, prefix=prefix)

@@ -43,6 +43,10 @@ class Settings(BaseSettings):
     refund_sla_days: int = Field(default=7, ge=1, le=365)  # a refund request is resolved within (issue 12)
     evidence_dir: str = "var/evidence"  # claim evidence files (issue 12), <dir>/<refund id>/<sha256>
     max_evidence_bytes: int = Field(default=5 * 1024 * 1024, ge=1)  # one evidence file's limit
+    visit_speed_kmh: float = Field(default=20.0, gt=0, le=200)  # issue 15: city speed of the visit planner
+    documents_dir: str = "var/documents"  # issue 15: uploaded deal documents
+    max_document_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
+    stale_stage_days: int = Field(default=7, ge=1)  # issue 15: a pipeline this long in one stage gets a task
     metrics_port: int | None = None  # set: /metrics leaves the API and `sales serve` serves it on 127.0.0.1:port
 
     @field_validator("database_url")

@@ -20,8 +20,11 @@ from sales.customers.errors import CustomerNotFound
 from sales.pipelines import service as pipelines_service
 from sales.pipelines.enums import Stage
 from sales.pipelines.schemas import PipelineUpdate, StageChange
+from sales.tasks import service as tasks_service
+from sales.visits import service as visits_service
 
 router = APIRouter()
+TASKS_ON_DESK = 20  # the RM's open tasks, soonest due first (overdue ones first of all)
 RMOnly = Annotated[Ctx, Depends(roles(Role.RM))]
 OPEN_LIMIT = 300       # open pipelines shown on the board (an RM carries ~250 at PRD scale)
 CLOSED_LIMIT = 10      # most recent won / lost cards shown
@@ -64,8 +67,10 @@ async def _desk_page(request: Request, ctx: Ctx, conn: Conn, now: Any, *, errors
                      status_code: int = 200) -> Response:
     queue = await _queue(conn, ctx, now)
     board = await _board(conn, ctx, now)
+    tasks = await tasks_service.list_tasks(conn, ctx.principal, now=now, limit=TASKS_ON_DESK, cursor=None,
+                                           filters={"rm_id": ctx.principal.sub, "status": "OPEN"})
     return render(request, "desk.html", ctx, status_code=status_code, queue=queue, board=board,
-                  errors=errors or {}, queue_errors={}, typed={})
+                  errors=errors or {}, queue_errors={}, typed={}, tasks=tasks[:TASKS_ON_DESK])
 
 
 # --- queue -------------------------------------------------------------------------------------
@@ -235,7 +240,9 @@ async def detail_page(request: Request, ctx: Ctx, conn: Conn, now: Any, pipeline
                                                        cursor=None)
     # Whoever may read it and works pipelines may change it (a supervisor only reads their teams').
     can_work = ctx.principal.is_admin or pipeline.rm_id == ctx.principal.sub or ctx.role is Role.SUPERVISOR
+    visit_plans = await visits_service.plans_of_pipeline(conn, ctx.principal, pipeline_id=pipeline_id)
     return render(request, "pipeline.html", ctx, status_code=status_code, p=pipeline, history=history,
+                  visit_plans=visit_plans,
                   stage_error=stage_error, notes_error=notes_error, saved=saved, can_work=can_work,
                   notes=typed_notes if typed_notes is not None else (pipeline.notes or ""),
                   stages=list(Stage), now=now, customer=await _customer_context(conn, ctx, pipeline, now),

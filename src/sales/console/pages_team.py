@@ -19,8 +19,10 @@ from sales.core.http import Conn, Now
 from sales.directory import service as directory_service
 from sales.pipelines import service as pipelines_service
 from sales.pipelines.enums import Stage
+from sales.tasks import service as tasks_service
 
 router = APIRouter()
+OVERDUE_SHOWN = 20  # issue 15: overdue tasks in the room, most overdue first (of the first 200 in scope)
 Supervising = Annotated[Ctx, Depends(roles(*SUPERVISING))]
 QUEUED_SHOWN = 50
 
@@ -65,8 +67,13 @@ async def _room(request: Request, ctx: Ctx, conn: Conn, now: Any, *, team_id: UU
               "values": [float((stats.stages[s].deal_value / Decimal(100000)).quantize(Decimal("0.01")))
                          for s in order]}
     cities = sorted({t.city for t in teams})
+    # Issue 15: the overdue follow-up tasks of the room's RMs (the caller's scope), most overdue first.
+    overdue = [t for t in await tasks_service.list_tasks(conn, ctx.principal, now=now, limit=200,
+                                                         cursor=None, filters={"overdue": True})
+               if team is None or t.rm_id in {rm.rm_id for rm in rms}][:OVERDUE_SHOWN]
     return render(request, "team.html", ctx, status_code=status_code, teams=teams, team=team, team_id=team_id,
                   city=city, cities=cities, workload=workload, rms=rms, live=live, queued=queued, stats=stats,
+                  overdue_tasks=overdue,
                   stages=order, funnel=funnel, form_error=form_error, item_errors=item_errors or {},
                   typed=typed or {}, done=done, now=now)
 

@@ -26,11 +26,13 @@ class VisitCompleted(BaseModel):
     pipeline_id: UUID | None = None
     completed_at: datetime | None = None
     outcome: str | None = None
+    request_id: UUID | None = None  # a stop of a visit plan (issue 15): sales.visits handles it
+    stop_id: UUID | None = None  # the same, by its other name
 
     @model_validator(mode="after")
     def _target(self) -> "VisitCompleted":
-        if self.lead_id is None and self.pipeline_id is None:
-            raise ValueError("lead_id or pipeline_id is required")
+        if (self.lead_id, self.pipeline_id, self.request_id, self.stop_id) == (None, None, None, None):
+            raise ValueError("lead_id, pipeline_id or request_id is required")
         return self
 
 
@@ -45,8 +47,11 @@ async def lead_qualified(conn: AsyncConnection, event: ConsumedEvent) -> None:
 
 @handles("scheduling.visit.completed")
 async def visit_completed(conn: AsyncConnection, event: ConsumedEvent) -> None:
-    """PRD §5.4: the pipeline moves to VISIT_COMPLETED if it is behind it."""
+    """PRD §5.4: the pipeline moves to VISIT_COMPLETED if it is behind it. A visit of a visit plan (`request_id`)
+    moves it only once the plan's last stop is done (sales.visits.handlers)."""
     data = VisitCompleted.model_validate(object_data(event))
+    if data.request_id is not None or data.stop_id is not None:
+        return
     await pipelines_service.advance_to(conn, lead_id=data.lead_id, pipeline_id=data.pipeline_id,
                                        stage=Stage.VISIT_COMPLETED, now=event.now, actor=event.principal,
                                        reason=f"visit completed (event {event.id})")

@@ -252,6 +252,9 @@ async def change_stage(conn: AsyncConnection, principal: Principal, *, pipeline_
     deal_value = change.deal_value if change.deal_value is not None else row.deal_value
     rules.check_stage_change(Stage(row.stage), change.stage, actor_roles=principal.roles, reason=change.reason,
                              loss_reason=change.loss_reason, deal_value=deal_value)
+    # Other domains may refuse the move (deal closure: CLOSED_WON waits for the checklist, issue 15).
+    await hooks.emit("pipeline.stage_changing", conn, pipeline_id=pipeline_id, lead_id=row.lead_id,
+                     current=Stage(row.stage), target=change.stage)
     return await _apply_stage(conn, principal, row, change, now=now)
 
 
@@ -357,7 +360,7 @@ async def transfer(conn: AsyncConnection, principal: Principal, *, pipeline_id: 
 
 async def advance_to(conn: AsyncConnection, *, stage: Stage, now: datetime, actor: Principal,
                      lead_id: UUID | None = None, pipeline_id: UUID | None = None,
-                     reason: str | None = None) -> PipelineRead | None:
+                     reason: str | None = None, loss_reason: str | None = None) -> PipelineRead | None:
     """Move the lead's open pipeline (or the given one) forward to `stage` if it is behind it.
 
     Returns the moved pipeline, or None when nothing had to move (already there or beyond, or closed).
@@ -374,7 +377,8 @@ async def advance_to(conn: AsyncConnection, *, stage: Stage, now: datetime, acto
         raise PipelineNotFound(f"no pipeline for {'pipeline ' + str(pipeline_id) if pipeline_id else 'lead ' + str(lead_id)}")
     if not rules.should_advance(Stage(row.stage), stage):
         return None
-    return await _apply_stage(conn, actor, row, StageChange(stage=stage, reason=reason), now=now)
+    return await _apply_stage(conn, actor, row, StageChange(stage=stage, reason=reason, loss_reason=loss_reason),
+                              now=now)
 
 
 # --- for the customer context (issue 10 §3) -------------------------------------------------------

@@ -55,6 +55,15 @@ SEMANTIC_422: dict[str, str] = {
     "POST /allocations/{allocation_id}/reassign": "unknown or inactive RM; override_capacity needs to_rm_id",
     "PUT /orders/{order_id}": "unknown plan; the amount may not fall below what was refunded",
     "PUT /usage/{user_id}": "unknown plan",
+    "POST /pipelines/{pipeline_id}/visit-plans": "window_end after window_start within a day; known, available and "
+                                                 "distinct listings; owner windows ordered; `infeasible` windows",
+    "POST /visit-plans/{plan_id}/replan": "`infeasible`: the pending stops no longer fit from now",
+    "PATCH /visit-plans/{plan_id}/stops/{stop_id}": "at least one of interested, rating, notes",
+    "PATCH /pipelines/{pipeline_id}/checklist": "only items of the deal type's checklist, never null",
+    "POST /pipelines/{pipeline_id}/documents": "a multipart `file` that is not empty, a known `kind`",
+    "POST /tasks": "unknown RM or pipeline (out of the caller's scope)",
+    "POST /handoffs": "TO_ASSISTED needs a city and locality in the context (or known listings) and known "
+                      "segment / property_type / source values",
     "POST /upsells": "unknown or retired target plan, a plan of another user type or not above the current one",
     "POST /upsells/experiments": "variant weights summing to 1 with exactly one control and distinct keys; a "
                                  "baseline rate in (0, 1) that the detectable effect keeps below 1",

@@ -1,0 +1,1 @@
+"""Self-service <-> assisted handoffs (issue 15)."""

@@ -1,0 +1,1 @@
+"""Follow-up tasks of RMs (issue 15)."""

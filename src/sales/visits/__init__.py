@@ -1,0 +1,1 @@
+"""Visit plans (issue 15): route planning, confirmations, reminders, outcomes."""
