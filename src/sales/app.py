@@ -21,6 +21,7 @@ from sales.core.http import JSONResponse, dumps, refuse_nul_parameters
 from sales.core.logging import configure_logging, describe_exception
 from sales.core.middleware import UnitOfWorkMiddleware
 from sales.core.openapi import install as install_openapi
+from sales.core.ratelimit import RateLimitMiddleware, RedisCounters, counters_for
 from sales.settings import Settings, get_settings
 
 log = structlog.get_logger("sales.app")
@@ -101,11 +102,14 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
     settings = settings or get_settings()
     configure_logging(settings.log_level, json=settings.log_json)
     engine = engine or create_engine(settings)
+    counters = counters_for(settings) if settings.rate_limited else None
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
         await engine.dispose()
+        if isinstance(counters, RedisCounters):
+            await counters.close()
 
     docs = settings.docs_enabled
     app = FastAPI(title="MySqrft Sales", version="1.0.0", lifespan=lifespan,
@@ -120,6 +124,8 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
     app.add_middleware(UnitOfWorkMiddleware, engine=engine, settings=settings)
     app.add_middleware(BodyLimitMiddleware, default=settings.max_body_bytes,
                        per_route={("POST", f"{API}/rms/import"): settings.max_import_bytes})
+    if counters is not None:  # before the body is read or a connection taken
+        app.add_middleware(RateLimitMiddleware, settings=settings, counters=counters)
     app.add_middleware(SecurityHeadersMiddleware)  # outermost of ours: every answer above gets the headers
 
     @app.get("/healthz", include_in_schema=False)

@@ -6,7 +6,7 @@ import hashlib
 from enum import StrEnum
 from functools import lru_cache
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me"
@@ -21,6 +21,24 @@ class Environment(StrEnum):
 
 class ConfigurationError(RuntimeError):
     """Raised at start-up with one line naming the offending variable."""
+
+
+class RateBudget(BaseModel):
+    """Requests allowed per rate-limit window for each route class (see sales.core.ratelimit)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reads: int = Field(default=600, ge=1)
+    writes: int = Field(default=120, ge=1)
+    allocation: int = Field(default=60, ge=1)
+    refunds: int = Field(default=20, ge=1)
+    public: int = Field(default=60, ge=1)
+
+
+# SERVICE tokens (other MySqrft services) call in bulk on behalf of many users: their own, larger budget.
+SERVICE_BUDGET = RateBudget(reads=6000, writes=3000, allocation=1200, refunds=300, public=600)
+# One source address may carry a whole office behind NAT: several principals' worth.
+ADDRESS_BUDGET = RateBudget(reads=2400, writes=600, allocation=240, refunds=60, public=60)
 
 
 class Settings(BaseSettings):
@@ -41,6 +59,12 @@ class Settings(BaseSettings):
     log_json: bool = True
     docs_enabled: bool = True  # /docs, /redoc and /openapi.json
     metrics_port: int | None = None  # set: /metrics leaves the API and `sales serve` serves it on 127.0.0.1:port
+    # Rate limits (PRD §8.4): None = on in production, off elsewhere (test suites burst on purpose).
+    rate_limits_enabled: bool | None = None
+    rate_limit_window_seconds: int = Field(default=60, ge=1, le=3600)
+    rate_limit_principal: RateBudget = RateBudget()  # per JWT sub, e.g. '{"reads": 300}' as JSON
+    rate_limit_service: RateBudget = SERVICE_BUDGET  # per SERVICE token's sub
+    rate_limit_address: RateBudget = ADDRESS_BUDGET  # per source address (every request, signed in or not)
 
     @field_validator("database_url")
     @classmethod
@@ -99,6 +123,10 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.env is Environment.PRODUCTION
+
+    @property
+    def rate_limited(self) -> bool:
+        return self.is_production if self.rate_limits_enabled is None else self.rate_limits_enabled
 
     @property
     def is_sqlite(self) -> bool:
