@@ -12,6 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import exc as sa_exc, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 
 from sales.core.db import create_engine, is_transient
@@ -111,7 +112,7 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
         if isinstance(counters, RedisCounters):
             await counters.close()
 
-    docs = settings.docs_enabled
+    docs = settings.docs_published
     app = FastAPI(title="MySqrft Sales", version="1.0.0", lifespan=lifespan,
                   default_response_class=JSONResponse, dependencies=[Depends(refuse_nul_parameters)],
                   openapi_url="/openapi.json" if docs else None,
@@ -126,7 +127,14 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
                        per_route={("POST", f"{API}/rms/import"): settings.max_import_bytes})
     if counters is not None:  # before the body is read or a connection taken
         app.add_middleware(RateLimitMiddleware, settings=settings, counters=counters)
-    app.add_middleware(SecurityHeadersMiddleware)  # outermost of ours: every answer above gets the headers
+    if settings.cors_origins:  # answers preflights itself; a 429 still carries the CORS headers
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
+                           allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+                           allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
+                           expose_headers=["Retry-After", "X-Request-ID", "Idempotent-Replayed", "Location"],
+                           max_age=600)
+    # Outermost of ours: every answer above gets the headers.
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.is_production)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

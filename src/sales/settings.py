@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from enum import StrEnum
 from functools import lru_cache
 
@@ -11,6 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me"
 MIN_PRODUCTION_JWT_SECRET_BYTES = 32
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
 
 
 class Environment(StrEnum):
@@ -57,7 +59,9 @@ class Settings(BaseSettings):
     idempotency_ttl_hours: int = Field(default=24, ge=1)  # how long a retry replays the first response
     log_level: str = "INFO"
     log_json: bool = True
-    docs_enabled: bool = True  # /docs, /redoc and /openapi.json
+    docs_enabled: bool = True  # /docs, /redoc and /openapi.json; in production only when set explicitly
+    # Browser origins allowed to call the API cross-origin (exact scheme://host[:port]; never a wildcard).
+    cors_origins: list[str] = Field(default_factory=list)
     metrics_port: int | None = None  # set: /metrics leaves the API and `sales serve` serves it on 127.0.0.1:port
     # Rate limits (PRD §8.4): None = on in production, off elsewhere (test suites burst on purpose).
     rate_limits_enabled: bool | None = None
@@ -81,6 +85,14 @@ class Settings(BaseSettings):
             raise ValueError("must be an https:// (or, outside production, http://) URL")
         return value
 
+    @field_validator("cors_origins")
+    @classmethod
+    def _exact_origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            if not _ORIGIN.fullmatch(origin):
+                raise ValueError(f"{origin!r} is not an origin: exactly scheme://host[:port], no wildcard, no path")
+        return value
+
     @field_validator("metrics_port")
     @classmethod
     def _port(cls, value: int | None) -> int | None:
@@ -94,6 +106,8 @@ class Settings(BaseSettings):
             self._check_production_token_keys()
             if not self.pii_key:
                 raise ValueError("SALES_PII_KEY is required in production")
+            if insecure := [origin for origin in self.cors_origins if not origin.startswith("https://")]:
+                raise ValueError(f"SALES_CORS_ORIGINS must be https:// origins in production ({insecure[0]})")
         if self.pii_key:
             try:
                 raw = base64.b64decode(self.pii_key, validate=True)
@@ -123,6 +137,10 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.env is Environment.PRODUCTION
+
+    @property
+    def docs_published(self) -> bool:
+        return self.docs_enabled and (not self.is_production or "docs_enabled" in self.model_fields_set)
 
     @property
     def rate_limited(self) -> bool:
