@@ -1,4 +1,4 @@
-"""The `sales` command: serve, worker, migrate, seed, token, bench."""
+"""The `sales` command: serve, worker, migrate, seed, token, bench, audit."""
 from __future__ import annotations
 
 import asyncio
@@ -210,6 +210,35 @@ def bench_ingest(events: int, batch_size: int, clients: int, seed: int, workers:
 
     ingest_command(_settings(), events=events, batch_size=batch_size, clients=clients, seed=seed, workers=workers,
                    dispatch=dispatch, mix=mix, bad_share=bad_share, results_dir=results_dir)
+
+
+@main.group()
+def audit() -> None:
+    """The audit trail's tamper evidence."""
+
+
+@audit.command("verify")
+def audit_verify() -> None:
+    """Walk every audit hash chain; report each edited, inserted or deleted row (exit 1 when any)."""
+    from sales.core.audit_chain import verify
+    from sales.core.db import create_engine
+
+    settings = _settings()
+
+    async def run():  # type: ignore[no-untyped-def]
+        engine = create_engine(settings)
+        try:
+            async with engine.connect() as conn:
+                return await verify(conn)
+        finally:
+            await engine.dispose()
+
+    report = asyncio.run(run())
+    for finding in report.findings:
+        click.echo(str(finding))
+    verdict = "intact" if report.intact else f"TAMPERED: {len(report.findings)} finding(s)"
+    click.echo(f"audit trail {verdict}: {report.rows} rows in {report.partitions} chains")
+    sys.exit(0 if report.intact else 1)
 
 
 if __name__ == "__main__":
