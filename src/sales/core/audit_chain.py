@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sales.core.db import insert_unless_exists
 from sales.core.tables import audit_chain, audit_log
 
-PARTITIONS = 16
+PARTITIONS = 64
 GENESIS = "0" * 64
 CHAINED = ("id", "at", "actor_id", "actor_roles", "action", "entity_type", "entity_id", "before", "after",
            "request_id")
