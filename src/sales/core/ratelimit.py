@@ -12,8 +12,8 @@ the route's dependency): keying on an unverified `sub` would let anyone spend so
 
 Counting is a fixed window (`SALES_RATE_LIMIT_WINDOW_SECONDS`): in Redis when `SALES_REDIS_URL` is set,
 shared by every replica, with one round trip per request (a Lua script increments the request's counters
-and sets their expiry atomically); in process otherwise, and whenever Redis does not answer in time (the
-limit then holds per process: availability before precision).
+and sets their expiry atomically); in process otherwise, and for a few seconds after Redis failed to answer in time
+(the limit then holds per process: availability before precision).
 """
 from __future__ import annotations
 
@@ -96,25 +96,27 @@ return counts
 
 
 class RedisCounters:
-    """Counters shared by every replica; a Redis that fails or is slow (over `timeout`) falls back to
-    counting in this process, with one warning per window."""
+    """Counters shared by every replica. A Redis that fails or is slow (over `timeout`) is left alone for
+    `pause` seconds, during which requests are counted in this process (one warning each time)."""
 
-    def __init__(self, url: str, *, timeout: float = 0.25) -> None:
+    def __init__(self, url: str, *, timeout: float = 0.25, pause: float = 5.0) -> None:
         import redis.asyncio as redis
 
         self.client = redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
         self._script = self.client.register_script(_INCREMENT)
         self.fallback = LocalCounters()
-        self._warned_window = -1
+        self.pause = pause
+        self._paused_until = 0.0
 
     async def hit(self, keys: list[str], window: int, ttl: int) -> list[int]:
-        try:
-            return [int(n) for n in await self._script(keys=[f"{key}:{window}" for key in keys], args=[ttl])]
-        except Exception as exc:  # noqa: BLE001 - any Redis failure: keep serving, count locally
-            if self._warned_window != window:
-                self._warned_window = window
-                log.warning("rate-limit counters unavailable; counting in process", error=type(exc).__name__)
-            return await self.fallback.hit(keys, window, ttl)
+        if time.monotonic() >= self._paused_until:
+            try:
+                return [int(n) for n in await self._script(keys=[f"{key}:{window}" for key in keys], args=[ttl])]
+            except Exception as exc:  # noqa: BLE001 - any Redis failure: keep serving, count locally
+                self._paused_until = time.monotonic() + self.pause  # no request waits on a dead Redis meanwhile
+                log.warning("rate-limit counters unavailable; counting in process", error=type(exc).__name__,
+                            retry_in_seconds=self.pause)
+        return await self.fallback.hit(keys, window, ttl)
 
     async def close(self) -> None:
         await self.client.aclose()

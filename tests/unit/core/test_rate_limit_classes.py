@@ -66,3 +66,19 @@ async def test_the_window_resets_and_retry_after_counts_to_its_end():
     now[0] += 40  # the next window
     await middleware(dict(scope), None, send)
     assert len(served) == 3
+
+
+async def test_a_failing_redis_is_left_alone_for_a_pause_and_counting_goes_on_in_process():
+    from sales.core.ratelimit import RedisCounters
+
+    counters = RedisCounters("redis://127.0.0.1:1/0", pause=60)
+    calls = []
+
+    async def failing(**_):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        raise ConnectionError("refused")
+
+    counters._script = failing  # type: ignore[assignment]
+    assert [await counters.hit(["k"], 1, 60) for _ in range(3)] == [[1], [2], [3]]
+    assert len(calls) == 1  # the second and third request did not wait on Redis
+    await counters.close()
