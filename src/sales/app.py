@@ -13,6 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import exc as sa_exc, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 
 from sales.core.db import create_engine, is_transient
@@ -22,6 +23,7 @@ from sales.core.http import JSONResponse, dumps, refuse_nul_parameters
 from sales.core.logging import configure_logging, describe_exception
 from sales.core.middleware import UnitOfWorkMiddleware
 from sales.core.openapi import install as install_openapi
+from sales.core.ratelimit import RateLimitMiddleware, RedisCounters, counters_for
 from sales.settings import Settings, get_settings
 
 log = structlog.get_logger("sales.app")
@@ -104,13 +106,16 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
     settings = settings or get_settings()
     configure_logging(settings.log_level, json=settings.log_json)
     engine = engine or create_engine(settings)
+    counters = counters_for(settings) if settings.rate_limited else None
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
         await engine.dispose()
+        if isinstance(counters, RedisCounters):
+            await counters.close()
 
-    docs = settings.docs_enabled
+    docs = settings.docs_published
     app = FastAPI(title="MySqrft Sales", version="1.0.0", lifespan=lifespan,
                   default_response_class=JSONResponse, dependencies=[Depends(refuse_nul_parameters)],
                   openapi_url="/openapi.json" if docs else None,
@@ -124,10 +129,21 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
     app.add_middleware(BodyLimitMiddleware, default=settings.max_body_bytes,
                        per_route={("POST", f"{API}/rms/import"): settings.max_import_bytes,
                                   # a claim's evidence file and its multipart envelope (issue 12)
-                                  ("POST", f"{API}/refunds/*/evidence"): settings.max_evidence_bytes + MULTIPART_OVERHEAD,
+                                  ("POST", f"{API}/refunds/*/evidence"):
+                                      settings.max_evidence_bytes + MULTIPART_OVERHEAD,
                                   # a deal document and its multipart envelope (issue 15)
-                                  ("POST", f"{API}/pipelines/*/documents"): settings.max_document_bytes + MULTIPART_OVERHEAD})
-    app.add_middleware(SecurityHeadersMiddleware)  # outermost of ours: every answer above gets the headers
+                                  ("POST", f"{API}/pipelines/*/documents"):
+                                      settings.max_document_bytes + MULTIPART_OVERHEAD})
+    if counters is not None:  # before the body is read or a connection taken
+        app.add_middleware(RateLimitMiddleware, settings=settings, counters=counters)
+    if settings.cors_origins:  # answers preflights itself; a 429 still carries the CORS headers
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
+                           allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+                           allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
+                           expose_headers=["Retry-After", "X-Request-ID", "Idempotent-Replayed", "Location"],
+                           max_age=600)
+    # Outermost of ours: every answer above gets the headers.
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.is_production)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

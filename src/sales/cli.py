@@ -1,4 +1,4 @@
-"""The `sales` command: serve, worker, migrate, seed, token, bench."""
+"""The `sales` command: serve, worker, migrate, seed, token, bench, audit."""
 from __future__ import annotations
 
 import asyncio
@@ -27,14 +27,22 @@ def main() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=1, show_default=True, type=int)
-def serve(host: str, port: int, workers: int) -> None:
+@click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="PEM certificate (chain): serve HTTPS, TLS 1.3 only. Needs --tls-key.")
+@click.option("--tls-key", type=click.Path(exists=True, dir_okay=False), default=None, help="PEM private key.")
+def serve(host: str, port: int, workers: int, tls_cert: str | None, tls_key: str | None) -> None:
     """Serve the API and console (SQLite databases are migrated automatically)."""
     import contextlib
 
     import uvicorn
 
     from sales import metrics, migrate
+    from sales.core.tls import tls13_only
 
+    if (tls_cert is None) != (tls_key is None):
+        click.echo("--tls-cert and --tls-key go together", err=True)
+        sys.exit(2)
+    tls = {"ssl_certfile": tls_cert, "ssl_keyfile": tls_key, "ssl_context_factory": tls13_only} if tls_cert else {}
     settings = _settings()
     if settings.is_sqlite:
         migrate.upgrade(settings.database_url)
@@ -50,7 +58,7 @@ def serve(host: str, port: int, workers: int) -> None:
                            f"({exc.strerror})", err=True)
                 sys.exit(2)
         uvicorn.run("sales.asgi:app", host=host, port=port, workers=workers, log_level="warning",
-                    access_log=False, proxy_headers=True)
+                    access_log=False, proxy_headers=True, **tls)
 
 
 @main.command("migrate")
@@ -238,6 +246,35 @@ def bench_commissions(rms_count: int, transactions: int, workers: int, seed: int
 
     commissions_command(_settings(), rms_count=rms_count, transactions=transactions, workers=workers, seed=seed,
                         results_dir=results_dir)
+
+@main.group()
+def audit() -> None:
+    """The audit trail's tamper evidence."""
+
+
+@audit.command("verify")
+def audit_verify() -> None:
+    """Walk every audit hash chain; report each edited, inserted or deleted row (exit 1 when any)."""
+    from sales.core.audit_chain import verify
+    from sales.core.db import create_engine
+
+    settings = _settings()
+
+    async def run():  # type: ignore[no-untyped-def]
+        engine = create_engine(settings)
+        try:
+            async with engine.connect() as conn:
+                return await verify(conn)
+        finally:
+            await engine.dispose()
+
+    report = asyncio.run(run())
+    for finding in report.findings:
+        click.echo(str(finding))
+    verdict = "intact" if report.intact else f"TAMPERED: {len(report.findings)} finding(s)"
+    click.echo(f"audit trail {verdict}: {report.rows} rows in {report.partitions} chains")
+    sys.exit(0 if report.intact else 1)
+
 
 if __name__ == "__main__":
     main()

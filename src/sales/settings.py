@@ -3,14 +3,16 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from enum import StrEnum
 from functools import lru_cache
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me"
 MIN_PRODUCTION_JWT_SECRET_BYTES = 32
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
 
 
 class Environment(StrEnum):
@@ -21,6 +23,24 @@ class Environment(StrEnum):
 
 class ConfigurationError(RuntimeError):
     """Raised at start-up with one line naming the offending variable."""
+
+
+class RateBudget(BaseModel):
+    """Requests allowed per rate-limit window for each route class (see sales.core.ratelimit)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reads: int = Field(default=600, ge=1)
+    writes: int = Field(default=120, ge=1)
+    allocation: int = Field(default=60, ge=1)
+    refunds: int = Field(default=20, ge=1)
+    public: int = Field(default=60, ge=1)
+
+
+# SERVICE tokens (other MySqrft services) call in bulk on behalf of many users: their own, larger budget.
+SERVICE_BUDGET = RateBudget(reads=6000, writes=3000, allocation=1200, refunds=300, public=600)
+# One source address may carry a whole office behind NAT: several principals' worth.
+ADDRESS_BUDGET = RateBudget(reads=2400, writes=600, allocation=240, refunds=60, public=60)
 
 
 class Settings(BaseSettings):
@@ -39,7 +59,7 @@ class Settings(BaseSettings):
     idempotency_ttl_hours: int = Field(default=24, ge=1)  # how long a retry replays the first response
     log_level: str = "INFO"
     log_json: bool = True
-    docs_enabled: bool = True  # /docs, /redoc and /openapi.json
+    docs_enabled: bool = True  # /docs, /redoc and /openapi.json; in production only when set explicitly
     refund_sla_days: int = Field(default=7, ge=1, le=365)  # a refund request is resolved within (issue 12)
     evidence_dir: str = "var/evidence"  # claim evidence files (issue 12), <dir>/<refund id>/<sha256>
     max_evidence_bytes: int = Field(default=5 * 1024 * 1024, ge=1)  # one evidence file's limit
@@ -47,7 +67,15 @@ class Settings(BaseSettings):
     documents_dir: str = "var/documents"  # issue 15: uploaded deal documents
     max_document_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
     stale_stage_days: int = Field(default=7, ge=1)  # issue 15: a pipeline this long in one stage gets a task
+    # Browser origins allowed to call the API cross-origin (exact scheme://host[:port]; never a wildcard).
+    cors_origins: list[str] = Field(default_factory=list)
     metrics_port: int | None = None  # set: /metrics leaves the API and `sales serve` serves it on 127.0.0.1:port
+    # Rate limits (PRD §8.4): None = on in production, off elsewhere (test suites burst on purpose).
+    rate_limits_enabled: bool | None = None
+    rate_limit_window_seconds: int = Field(default=60, ge=1, le=3600)
+    rate_limit_principal: RateBudget = RateBudget()  # per JWT sub, e.g. '{"reads": 300}' as JSON
+    rate_limit_service: RateBudget = SERVICE_BUDGET  # per SERVICE token's sub
+    rate_limit_address: RateBudget = ADDRESS_BUDGET  # per source address (every request, signed in or not)
 
     @field_validator("database_url")
     @classmethod
@@ -64,6 +92,14 @@ class Settings(BaseSettings):
             raise ValueError("must be an https:// (or, outside production, http://) URL")
         return value
 
+    @field_validator("cors_origins")
+    @classmethod
+    def _exact_origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            if not _ORIGIN.fullmatch(origin):
+                raise ValueError(f"{origin!r} is not an origin: exactly scheme://host[:port], no wildcard, no path")
+        return value
+
     @field_validator("metrics_port")
     @classmethod
     def _port(cls, value: int | None) -> int | None:
@@ -77,6 +113,8 @@ class Settings(BaseSettings):
             self._check_production_token_keys()
             if not self.pii_key:
                 raise ValueError("SALES_PII_KEY is required in production")
+            if insecure := [origin for origin in self.cors_origins if not origin.startswith("https://")]:
+                raise ValueError(f"SALES_CORS_ORIGINS must be https:// origins in production ({insecure[0]})")
         if self.pii_key:
             try:
                 raw = base64.b64decode(self.pii_key, validate=True)
@@ -106,6 +144,14 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.env is Environment.PRODUCTION
+
+    @property
+    def docs_published(self) -> bool:
+        return self.docs_enabled and (not self.is_production or "docs_enabled" in self.model_fields_set)
+
+    @property
+    def rate_limited(self) -> bool:
+        return self.is_production if self.rate_limits_enabled is None else self.rate_limits_enabled
 
     @property
     def is_sqlite(self) -> bool:

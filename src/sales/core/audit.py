@@ -1,4 +1,5 @@
-"""Audit trail: every write records who did what to which entity, in the same transaction."""
+"""Audit trail: every write records who did what to which entity, in the same transaction, as the next link
+of a hash chain (sales.core.audit_chain: `sales audit verify` finds any edited, inserted or deleted row)."""
 from __future__ import annotations
 
 import uuid
@@ -9,9 +10,9 @@ import structlog
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from sales.core import audit_chain
 from sales.core.auth import Principal
 from sales.core.pii import mask_contacts
-from sales.core.tables import audit_log
 
 
 def _snapshot(value: Any) -> Any:
@@ -24,10 +25,10 @@ def _snapshot(value: Any) -> Any:
 async def record(conn: AsyncConnection, principal: Principal | None, *, action: str, entity_type: str,
                  entity_id: Any, at: datetime, before: Any = None, after: Any = None) -> None:
     request_id = structlog.contextvars.get_contextvars().get("request_id")
-    await conn.execute(audit_log.insert().values(
+    await audit_chain.append(conn, dict(
         id=uuid.uuid4(), at=at,
         actor_id=principal.sub if principal else None,
-        actor_roles=sorted(principal.roles) if principal else ["SYSTEM"],
+        actor_roles=[str(role) for role in sorted(principal.roles)] if principal else ["SYSTEM"],
         action=action, entity_type=entity_type, entity_id=str(entity_id),
         before=_snapshot(before), after=_snapshot(after), request_id=request_id,
     ))

@@ -87,6 +87,30 @@ def decode_token(token: str, settings: Settings) -> Principal:
         raise NotAuthenticated(f"invalid token claims: {exc}") from None
 
 
+_VERIFIED = "verified_bearer"
+
+
+def principal_of(state: dict[str, Any], token: str, settings: Settings) -> Principal:
+    """decode_token, once per request: the outcome is kept in the request's ASGI state, so the rate limiter,
+    the idempotency check and the route's dependency share one verification of the same token."""
+    cached = state.get(_VERIFIED)
+    if cached is None or cached[0] != token:
+        try:
+            cached = (token, decode_token(token, settings))
+        except NotAuthenticated as exc:
+            cached = (token, exc.detail)
+        state[_VERIFIED] = cached
+    if isinstance(cached[1], str):
+        raise NotAuthenticated(cached[1])
+    return cached[1]
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    if authorization and authorization[:7].lower() == "bearer ":
+        return authorization[7:]
+    return None
+
+
 def _verified_claims(token: str, settings: Settings) -> dict[str, Any]:
     """Only the algorithm the configuration names is accepted: RS256 with a JWKS, HS256 with a secret."""
     algorithm = jwt.get_unverified_header(token).get("alg")

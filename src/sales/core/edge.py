@@ -12,12 +12,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from sales.core.errors import problem
 from sales.core.http import dumps
 
-# The console's pages load only their own vendored scripts and styles: no inline code, no framing.
+# The console's pages (and any other HTML page the service renders, such as the public shortlist pages under
+# /s/) load only their own vendored scripts and styles: no inline code, no framing.
 CONSOLE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
                "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'")
-_EVERY_RESPONSE = [(b"x-content-type-options", b"nosniff")]
-_CONSOLE_RESPONSE = [(b"content-security-policy", CONSOLE_CSP.encode()), (b"x-frame-options", b"DENY"),
-                     (b"referrer-policy", b"same-origin")]
+HSTS = b"max-age=31536000; includeSubDomains"
+DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})  # Swagger UI / ReDoc load their own assets
+_EVERY_RESPONSE = [(b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY")]
+_API_RESPONSE = [(b"referrer-policy", b"no-referrer")]
+_PAGE_RESPONSE = [(b"content-security-policy", CONSOLE_CSP.encode()), (b"referrer-policy", b"same-origin")]
+_NO_STORE = (b"cache-control", b"no-store")
 
 
 def _is_console(path: str) -> bool:
@@ -25,23 +29,39 @@ def _is_console(path: str) -> bool:
     return path == "/console" or path.startswith(("/console/", "/s/"))
 
 
-class SecurityHeadersMiddleware:
-    """nosniff on every response; on the console also CSP, no framing and a same-origin referrer policy."""
+def _is_html(headers: list[tuple[bytes, bytes]]) -> bool:
+    return any(k.lower() == b"content-type" and v.lower().startswith(b"text/html") for k, v in headers)
 
-    def __init__(self, app: ASGIApp) -> None:
+
+class SecurityHeadersMiddleware:
+    """Headers against sniffing, framing, referrer leaks and caching (OWASP API8:2023), on every response,
+    errors and 429s included:
+
+    - every response: `X-Content-Type-Options: nosniff`, `X-Frame-Options: DENY`; in production also HSTS;
+    - the console and every other HTML page (docs pages aside): a strict self-only CSP, same-origin referrer;
+    - the rest (the JSON API): `Referrer-Policy: no-referrer` and, unless the route set its own caching,
+      `Cache-Control: no-store` (answers carry personal data: no shared or browser cache keeps them).
+    """
+
+    def __init__(self, app: ASGIApp, *, hsts: bool = False) -> None:
         self.app = app
+        self.every = _EVERY_RESPONSE + ([(b"strict-transport-security", HSTS)] if hsts else [])
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        extra = _EVERY_RESPONSE + (_CONSOLE_RESPONSE if _is_console(scope["path"]) else [])
-        names = {name for name, _ in extra}
+        path = scope["path"]
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                kept = [(k, v) for k, v in message.get("headers", []) if k.lower() not in names]
-                message = {**message, "headers": kept + extra}
+                headers = list(message.get("headers", []))
+                page = _is_console(path) or (_is_html(headers) and path not in DOCS_PATHS)
+                extra = self.every + (_PAGE_RESPONSE if page else _API_RESPONSE)
+                if not page and not any(k.lower() == b"cache-control" for k, _ in headers):
+                    extra = extra + [_NO_STORE]
+                names = {name for name, _ in extra}
+                message = {**message, "headers": [(k, v) for k, v in headers if k.lower() not in names] + extra}
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

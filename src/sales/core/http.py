@@ -17,7 +17,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from sales.core.auth import Principal, Role, decode_token
+from sales.core.auth import Principal, Role, principal_of
 from sales.core.clock import business_now
 from sales.core.errors import Forbidden, InvalidInput, NotAuthenticated
 from sales.core.fields import INT64_MAX, NUL, Text, UTCDatetime, bounded_query_integer
@@ -148,7 +148,8 @@ async def get_principal(request: Request,
                   credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise NotAuthenticated("missing bearer token")
-    principal = decode_token(credentials.credentials, request.app.state.settings)
+    principal = principal_of(request.scope.setdefault("state", {}), credentials.credentials,
+                             request.app.state.settings)
     request.state.principal = principal
     return principal
 

@@ -21,7 +21,7 @@ from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sales.core import idempotency
-from sales.core.auth import Principal, decode_token
+from sales.core.auth import Principal, bearer_token, principal_of
 from sales.core.db import LazyTransaction
 from sales.core.edge import replay_body
 from sales.core.errors import SalesError, problem
@@ -126,7 +126,7 @@ class UnitOfWorkMiddleware:
 
     async def _respond(self, scope: Scope, receive: Receive, headers: dict[str, str]) -> _Response:
         method = scope["method"]
-        principal = self._principal(headers) if method in WRITE_METHODS and "idempotency-key" in headers else None
+        principal = self._principal(scope, headers) if method in WRITE_METHODS and "idempotency-key" in headers else None
         if principal is None:  # no key, or no caller to bind it to (the request is then answered 401)
             return await self._run(scope, receive, None)
         key = headers["idempotency-key"]
@@ -171,12 +171,12 @@ class UnitOfWorkMiddleware:
     def _frozen_clock_allowed(self) -> bool:
         return not self.settings.is_production
 
-    def _principal(self, headers: dict[str, str]) -> Principal | None:
-        auth = headers.get("authorization", "")
-        if not auth.lower().startswith("bearer "):
+    def _principal(self, scope: Scope, headers: dict[str, str]) -> Principal | None:
+        token = bearer_token(headers.get("authorization"))
+        if token is None:
             return None
         try:
-            return decode_token(auth[7:], self.settings)
+            return principal_of(scope.setdefault("state", {}), token, self.settings)
         except SalesError:
             return None
 

@@ -21,6 +21,7 @@ from sales.core.http import get_conn, get_principal
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_REF = "#/components/schemas/Problem"
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+RETRY_AFTER = {"description": "seconds to wait before retrying", "required": True, "schema": {"type": "integer"}}
 
 
 class FieldError(BaseModel):
@@ -129,11 +130,13 @@ def errors_of(route: Any, method: str) -> dict[int, dict[str, Any]]:
                                        "or an Idempotency-Key already used for another request")
     elif _has_parameters(route):
         errors[422] = problem_response("Invalid input: `errors` names each field at fault (`validation_error`)")
+    errors[429] = problem_response(
+        "Over the caller's or the source address's budget for this route class (`rate_limited`); retry after "
+        "`Retry-After`", headers={"Retry-After": RETRY_AFTER})
     if get_conn in calls:
         errors[503] = problem_response(
             "No database connection became free in time (`service_overloaded`); retry after `Retry-After`",
-            headers={"Retry-After": {"description": "seconds to wait before retrying", "required": True,
-                                     "schema": {"type": "integer"}}})
+            headers={"Retry-After": RETRY_AFTER})
     return errors
 
 

@@ -32,9 +32,23 @@ audit_log = Table(
     Column("before", JSONType, nullable=True),
     Column("after", JSONType, nullable=True),
     Column("request_id", String(64), nullable=True),
+    # Tamper evidence (sales.core.audit_chain): the row's place in its partition's hash chain.
+    Column("partition", Integer, nullable=True),
+    Column("chain_pos", BigInteger, nullable=True),
+    Column("prev_hash", String(64), nullable=True),
+    Column("hash", String(64), nullable=True),
     Index("ix_audit_log_entity", "entity_type", "entity_id", "seq"),
+    Index("uq_audit_log_chain", "partition", "chain_pos", unique=True),
     Index("ix_audit_log_actor", "actor_id", "seq"),
     Index("ix_audit_log_at", "at"),
+)
+
+# The head of each audit hash chain: how many rows it holds and the last one's hash (sales.core.audit_chain).
+audit_chain = Table(
+    "audit_chain", metadata,
+    Column("partition", Integer, primary_key=True, autoincrement=False),
+    Column("length", BigInteger, nullable=False),
+    Column("head_hash", String(64), nullable=False),
 )
 
 outbox_events = Table(

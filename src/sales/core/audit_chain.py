@@ -1,0 +1,185 @@
+"""Tamper evidence for the audit trail (issue 20, PRD §8.5): hash chains, one per partition.
+
+Each audit row carries its partition, its position in that partition's chain, the hash of the row before it and
+its own hash over its content and that previous hash. A partition's head (`audit_chain`: length and last hash)
+is updated in the same transaction as the row, so an edited row breaks its own hash, an inserted or deleted row
+breaks the positions or the links, and a deleted tail no longer reaches the head.
+
+Writers of one partition are serialized by the head row (a conditional `UPDATE ... RETURNING` holds its lock
+until commit; on SQLite every writer already holds the database's write lock). To keep writes concurrent a
+transaction picks its partition from the first entity it audits and puts all its rows there: it never waits
+for two heads, so audit writers cannot deadlock each other.
+
+Pure functions (no I/O) except `append` and `verify`, which take a connection.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from sales.core.db import insert_unless_exists
+from sales.core.tables import audit_chain, audit_log
+
+PARTITIONS = 64
+GENESIS = "0" * 64
+CHAINED = ("id", "at", "actor_id", "actor_roles", "action", "entity_type", "entity_id", "before", "after",
+           "request_id")
+
+
+def partition_of(entity_type: str, entity_id: str) -> int:
+    digest = hashlib.sha256(f"{entity_type}:{entity_id}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") % PARTITIONS
+
+
+def row_hash(row: dict[str, Any], *, partition: int, position: int, previous: str) -> str:
+    """sha256 over the previous hash and the row's content in a canonical form that reads the same before it
+    is stored and after it is read back from either database (sorted keys, numbers normalized)."""
+    content = {name: row[name] for name in CHAINED} | {"partition": partition, "position": position}
+    return hashlib.sha256(f"{previous}\n{_canonical(content)}".encode()).hexdigest()
+
+
+def _canonical(value: Any) -> str:
+    if value is None or isinstance(value, bool | str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, int | float | Decimal):
+        number = Decimal(str(value)).normalize()
+        return format(number, "f") if number == number.to_integral_value() else str(number)
+    if isinstance(value, UUID):
+        return json.dumps(str(value))
+    if isinstance(value, datetime):
+        return json.dumps(value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(_canonical(item) for item in value) + "]"
+    if isinstance(value, dict):
+        items = sorted((str(key), item) for key, item in value.items())
+        return "{" + ",".join(f"{json.dumps(key, ensure_ascii=False)}:{_canonical(item)}" for key, item in items) + "}"
+    raise TypeError(f"cannot chain a {type(value).__name__}")
+
+
+# --- writing ------------------------------------------------------------------------------------
+
+_TRANSACTION_PARTITION = "audit_chain_partition"
+
+
+def _partition_for(conn: AsyncConnection, entity_type: str, entity_id: str) -> int:
+    """The transaction's partition: chosen by its first audited entity, kept for all its rows."""
+    transaction = conn.sync_connection.get_transaction() if conn.sync_connection else None
+    kept = conn.info.get(_TRANSACTION_PARTITION)
+    if kept is not None and kept[0] is transaction:
+        return int(kept[1])
+    partition = partition_of(entity_type, entity_id)
+    conn.info[_TRANSACTION_PARTITION] = (transaction, partition)
+    return partition
+
+
+async def append(conn: AsyncConnection, values: dict[str, Any]) -> None:
+    """Insert one audit row at the head of its transaction's partition chain."""
+    partition = _partition_for(conn, values["entity_type"], values["entity_id"])
+    head = await _advance(conn, partition)
+    if head is None:  # a partition never written before
+        await conn.execute(insert_unless_exists(conn, audit_chain, audit_chain.c.partition).values(
+            partition=partition, length=0, head_hash=GENESIS))
+        head = await _advance(conn, partition)
+        assert head is not None
+    position, previous = head
+    digest = row_hash(_as_stored(values), partition=partition, position=position, previous=previous)
+    await conn.execute(audit_log.insert().values(**values, partition=partition, chain_pos=position,
+                                                 prev_hash=previous, hash=digest))
+    await conn.execute(update(audit_chain).where(audit_chain.c.partition == partition).values(head_hash=digest))
+
+
+async def _advance(conn: AsyncConnection, partition: int) -> tuple[int, str] | None:
+    """Take the partition's next position (and its lock until commit); the previous row's hash."""
+    row = (await conn.execute(update(audit_chain).where(audit_chain.c.partition == partition)
+                              .values(length=audit_chain.c.length + 1)
+                              .returning(audit_chain.c.length, audit_chain.c.head_hash))).first()
+    return (int(row.length), str(row.head_hash)) if row else None
+
+
+def _as_stored(values: dict[str, Any]) -> dict[str, Any]:
+    """The JSON columns as the database will give them back (its JSON codec's round trip)."""
+    from sales.core.db import JSON_CODEC
+
+    encode, decode = JSON_CODEC["json_serializer"], JSON_CODEC["json_deserializer"]
+    return {**values, **{name: None if values[name] is None else decode(encode(values[name]))
+                         for name in ("actor_roles", "before", "after")}}
+
+
+# --- verifying ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Finding:
+    partition: int | None
+    position: int | None
+    seq: int | None
+    problem: str
+
+    def __str__(self) -> str:
+        where = f"partition {self.partition}" if self.partition is not None else "no partition"
+        at = f", position {self.position}" if self.position is not None else ""
+        row = f" (audit row seq {self.seq})" if self.seq is not None else ""
+        return f"{where}{at}{row}: {self.problem}"
+
+
+@dataclass
+class Report:
+    rows: int
+    partitions: int
+    findings: list[Finding]
+
+    @property
+    def intact(self) -> bool:
+        return not self.findings
+
+
+async def verify(conn: AsyncConnection) -> Report:
+    """Walk every chain: each row's hash, its link to the row before, contiguous positions, and the head."""
+    findings: list[Finding] = []
+    heads = {int(r.partition): r for r in (await conn.execute(select(audit_chain))).all()}
+    unchained = (await conn.execute(select(audit_log.c.seq).where(audit_log.c.partition.is_(None))
+                                    .order_by(audit_log.c.seq))).scalars().all()
+    findings += [Finding(None, None, seq, "row outside every chain (inserted around the audit writer)")
+                 for seq in unchained]
+    total = len(unchained)
+    partitions = sorted(set(heads) | set((await conn.execute(
+        select(audit_log.c.partition).where(audit_log.c.partition.is_not(None)).distinct())).scalars().all()))
+    for partition in partitions:
+        rows = (await conn.execute(select(audit_log).where(audit_log.c.partition == partition)
+                                   .order_by(audit_log.c.chain_pos, audit_log.c.seq))).mappings().all()
+        total += len(rows)
+        findings += list(_check_chain(partition, [dict(r) for r in rows], heads.get(partition)))
+    return Report(rows=total, partitions=len(partitions), findings=findings)
+
+
+def _check_chain(partition: int, rows: list[dict[str, Any]], head: Any) -> Iterator[Finding]:
+    expected_position, previous = 1, GENESIS
+    for row in rows:
+        position, seq = int(row["chain_pos"]), int(row["seq"])
+        if position < expected_position:
+            yield Finding(partition, position, seq, "a second row at this position (inserted)")
+            continue
+        if position > expected_position:
+            missing = f"position {expected_position}" if position == expected_position + 1 else \
+                f"positions {expected_position}..{position - 1}"
+            yield Finding(partition, position, seq, f"{missing} missing before this row (deleted)")
+        if row["prev_hash"] != previous:
+            yield Finding(partition, position, seq, "does not link to the row before it (a row before it was "
+                                                    "deleted, inserted or edited)")
+        recomputed = row_hash(row, partition=partition, position=position, previous=row["prev_hash"])
+        if recomputed != row["hash"]:
+            yield Finding(partition, position, seq, "content does not match its hash (edited)")
+        expected_position, previous = position + 1, row["hash"]
+    length, head_hash = (int(head.length), str(head.head_hash)) if head is not None else (0, GENESIS)
+    if expected_position - 1 != length or previous != head_hash:
+        yield Finding(partition, expected_position - 1 or None, None,
+                      f"the chain ends at position {expected_position - 1} but its head records {length} rows "
+                      "(rows at the end deleted, or the head edited)")
