@@ -22,9 +22,12 @@ from sales.journey.schemas import (CheckRead, FeedbackCreate, FeedbackRead, Noti
                                    ShortlistUpdate, ShortlistVersion)
 from sales.notifications import service as notifications_service
 from sales.notifications.enums import RecipientType
+from sales.pipelines import repository as pipelines_repository
 from sales.pipelines import service as pipelines_service
 from sales.pipelines.enums import Stage
 from sales.pipelines.errors import PipelineNotFound
+from sales.tasks import service as tasks_service
+from sales.tasks.enums import TaskSource, TaskType
 
 SHARE_TEMPLATE = "sales.shortlist.shared"
 feedback_limiter = shortlist_rules.SlidingWindow()
@@ -269,5 +272,21 @@ async def leave_feedback(conn: AsyncConnection, *, token: str, data: FeedbackCre
     stored = FeedbackRead(**{k: values[k] for k in FeedbackRead.model_fields})
     await audit.record(conn, None, action="shortlist.feedback", entity_type="shortlist", entity_id=row.id, at=now,
                        after=stored)
+    await _call_back(conn, pipeline_id=row.pipeline_id, share_id=share_row.share_id, now=now)
     return stored
+
+
+FEEDBACK_CALL_WITHIN = timedelta(hours=4)
+
+
+async def _call_back(conn: AsyncConnection, *, pipeline_id: UUID, share_id: UUID, now: datetime) -> None:
+    """The first reaction to a shared link gives its pipeline's RM a CALL task due within 4 hours (one per link,
+    however many reactions follow: the RM reads them all on the pipeline)."""
+    pipeline = await pipelines_repository.get(conn, pipeline_id)
+    if pipeline is None:  # the shortlist's pipeline cannot vanish short of a broken database
+        return
+    await tasks_service.create_automatic(
+        conn, type_=TaskType.CALL, rm_id=pipeline.rm_id, pipeline_id=pipeline_id, due_at=now + FEEDBACK_CALL_WITHIN,
+        source=TaskSource.SHORTLIST_FEEDBACK, source_key=f"shortlist-feedback:{share_id}",
+        notes="The customer reacted to the shared shortlist: call them about it", now=now)
 

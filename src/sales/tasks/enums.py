@@ -25,3 +25,4 @@ class TaskSource(StrEnum):
     MANUAL = "MANUAL"          # POST /tasks
     VISIT_PLAN = "VISIT_PLAN"  # after the visits of a plan
     STAGE_AGE = "STAGE_AGE"    # a pipeline sat in one stage too long (job stale-stage-tasks)
+    SHORTLIST_FEEDBACK = "SHORTLIST_FEEDBACK"  # the customer reacted to a shared shortlist

@@ -125,3 +125,16 @@ async def test_the_rm_of_another_pipeline_cannot_read_the_feedback(client, auth,
     _, stranger = await make_rm_with_team(client, auth.admin)
     assert_problem(await client.get(f"{API}/pipelines/{s['pipeline']['id']}/feedback",
                                     headers=auth.rm(stranger["id"])), 404, "pipeline_not_found")
+
+
+async def test_the_first_reaction_to_a_link_gives_the_rm_one_call_task_due_within_4_hours(client, s):
+    """Issue 15 §4: tasks are created automatically when a shortlist gets feedback (one per shared link)."""
+    for listing_key, reaction in (("a", "LIKE"), ("b", "DISLIKE")):
+        r = await client.post(f"/s/{s['token']}/feedback", json={"listing_id": s[listing_key]["id"],
+                                                                "reaction": reaction})
+        assert r.status_code == 201, r.text
+    tasks = (await client.get(f"{API}/tasks", params={"pipeline_id": s["pipeline"]["id"]},
+                              headers=s["rm_auth"])).json()["items"]
+    [task] = [t for t in tasks if t["source"] == "SHORTLIST_FEEDBACK"]
+    assert (task["type"], task["status"], task["rm_id"]) == ("CALL", "OPEN", s["pipeline"]["rm_id"])
+    assert task["due_at"] == "2026-01-17T14:30:00Z"  # the frozen 10:30 + 4 h
