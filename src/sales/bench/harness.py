@@ -27,7 +27,6 @@ from typing import Any, Callable
 from urllib.parse import urlparse
 
 import asyncpg
-import httpx
 
 from sales.bench.seed import SCALES, asyncpg_dsn, upsell_customers
 from sales.bench.server import bench_token, process_tree_cpu, running_service
@@ -204,19 +203,9 @@ def git_commit() -> str:
         return "unknown"
 
 
-def available_operations(base_url: str) -> set[str]:
-    """Operations whose endpoints the running service has (the allocation API may land later)."""
-    paths = httpx.get(f"{base_url}/openapi.json", timeout=10).json()["paths"]
-    have = {"pipeline_list", "pipeline_get", "stage_change", "stats"}
-    if "/api/v1/sales/allocations" in paths:
-        have.add("allocation")
-    if "/api/v1/sales/allocations/rm/{rm_id}/queue" in paths:
-        have.add("queue")
-    if "/api/v1/sales/allocations/workload" in paths:
-        have.add("workload")
-    if "/api/v1/sales/upsells" in paths:
-        have.add("upsell_create")
-    return have
+# The operations the load mixes (every endpoint they call exists; production serves no /openapi.json to look them up).
+OPERATIONS = frozenset({"pipeline_list", "pipeline_get", "stage_change", "stats", "allocation", "queue", "workload",
+                        "upsell_create"})
 
 
 def run(settings: Settings, options: Options, *, echo: Callable[[str], None] = print) -> dict[str, Any]:
@@ -251,7 +240,7 @@ def run(settings: Settings, options: Options, *, echo: Callable[[str], None] = p
                          log_path=log_path) as service:
         detail["worker_running"] = service["worker"]
         base_plan["base_url"] = service["url"]
-        ops = available_operations(service["url"])
+        ops = set(OPERATIONS)
         detail["operations_available"] = sorted(ops)
         echo(f"  service up at {service['url']} (worker: {service['worker']}); operations: {', '.join(sorted(ops))}")
         if "upsell_create" in ops:

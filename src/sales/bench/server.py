@@ -49,7 +49,10 @@ def service_env(settings: Settings, database_url: str) -> dict[str, str]:
     env.update(SALES_ENV="production", SALES_DATABASE_URL=database_url, SALES_JWT_SECRET=BENCH_JWT_SECRET,
                SALES_PII_KEY=base64.b64encode(settings.pii_key_bytes).decode(), SALES_LOG_LEVEL="WARNING",
                # the worker's own /metrics port (9465) may be taken by another worker on this machine
-               SALES_WORKER_METRICS_PORT="0")
+               SALES_WORKER_METRICS_PORT="0",
+               # the load comes from one address on purpose; the limiter's own cost is measured on its own
+               # (docs/performance.md, rate limits)
+               SALES_RATE_LIMITS_ENABLED="false")
     return env
 
 
