@@ -1,0 +1,24 @@
+"""/api/v1/sales/dashboards (issue 18, PRD §2.2.6, §9)."""
+from __future__ import annotations
+
+from uuid import UUID
+
+from sales.core.fields import Date
+from sales.core.http import Conn, Now, make_router, respond
+from sales.core.openapi import problem_response
+from sales.dashboards import service
+from sales.dashboards.permissions import DashboardRead
+from sales.dashboards.schemas import RmDashboard
+from sales.targets.enums import PeriodType
+
+router = make_router(tags=["dashboards"])
+
+
+@router.get("/dashboards/rm/{rm_id}", response_model=RmDashboard,
+            responses={404: problem_response("No such RM in the caller's scope")})
+async def rm_dashboard(rm_id: UUID, principal: DashboardRead, conn: Conn, now: Now,
+                       period_type: PeriodType = PeriodType.MONTHLY, period_start: Date | None = None):
+    """An RM's dashboard (the RM, their SUPERVISOR, SALES_ADMIN) for a period (default: the month running now in
+    the RM's city; `period_start` must begin a period)."""
+    return respond(await service.rm_dashboard(conn, principal, rm_id=rm_id, period_type=period_type,
+                                              period_start=period_start, now=now))
