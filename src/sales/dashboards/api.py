@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from sales.core.fields import Date
+from sales.core.fields import City, Date
 from sales.core.http import Conn, Now, make_router, respond
 from sales.core.openapi import problem_response
 from sales.dashboards import service
-from sales.dashboards.permissions import DashboardRead
-from sales.dashboards.schemas import RmDashboard
+from sales.dashboards.permissions import DashboardManage, DashboardRead
+from sales.dashboards.schemas import RmDashboard, ScopeDashboard
 from sales.targets.enums import PeriodType
 
 router = make_router(tags=["dashboards"])
@@ -22,3 +22,22 @@ async def rm_dashboard(rm_id: UUID, principal: DashboardRead, conn: Conn, now: N
     the RM's city; `period_start` must begin a period)."""
     return respond(await service.rm_dashboard(conn, principal, rm_id=rm_id, period_type=period_type,
                                               period_start=period_start, now=now))
+
+
+@router.get("/dashboards/team/{team_id}", response_model=ScopeDashboard,
+            responses={404: problem_response("No such team in the caller's scope")})
+async def team_dashboard(team_id: UUID, principal: DashboardManage, conn: Conn, now: Now,
+                         period_type: PeriodType = PeriodType.MONTHLY, period_start: Date | None = None):
+    """A team's PRD §9.1 / §9.3 KPIs with their targets, funnel, pipeline health and workload balance
+    (SALES_ADMIN; the team's SUPERVISOR) for a period (default: the month running now in the team's city)."""
+    return respond(await service.team_dashboard(conn, principal, team_id=team_id, period_type=period_type,
+                                                period_start=period_start, now=now))
+
+
+@router.get("/dashboards/city/{city}", response_model=ScopeDashboard,
+            responses={404: problem_response("No such city in the caller's scope")})
+async def city_dashboard(city: City, principal: DashboardManage, conn: Conn, now: Now,
+                         period_type: PeriodType = PeriodType.MONTHLY, period_start: Date | None = None):
+    """A city's PRD §9.1 / §9.3 KPIs (SALES_ADMIN; a SUPERVISOR of a team in the city), as for a team."""
+    return respond(await service.city_dashboard(conn, principal, city=city, period_type=period_type,
+                                                period_start=period_start, now=now))

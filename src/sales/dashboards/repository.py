@@ -47,12 +47,13 @@ async def member_allocations(conn: AsyncConnection, members: Select[Any], start:
     return list(rows.all())
 
 
-async def member_loads(conn: AsyncConnection, members: Select[Any]) -> list[tuple[int, int]]:
-    """(capacity, open pipelines now) of each member."""
+async def member_loads(conn: AsyncConnection, members: Select[Any]) -> list[Any]:
+    """Each member's id, name, capacity and open pipelines now (`open_pipelines`), by name."""
     open_count = (select(func.count(p.id)).where(p.rm_id == rms.c.id, p.outcome == Outcome.PENDING.value)
                   .scalar_subquery())
-    rows = await conn.execute(select(rms.c.capacity, open_count).where(rms.c.id.in_(members)).order_by(rms.c.id))
-    return [(capacity, count) for capacity, count in rows.all()]
+    rows = await conn.execute(select(rms.c.id, rms.c.name, rms.c.capacity, open_count.label("open_pipelines"))
+                              .where(rms.c.id.in_(members)).order_by(rms.c.name, rms.c.id))
+    return list(rows.all())
 
 
 async def won_in(conn: AsyncConnection, members: Select[Any], start: datetime, end: datetime) -> list[Any]:

@@ -64,3 +64,75 @@ class RmDashboard(BaseModel):
     sla: SlaFigures
     median_response_minutes: DecimalNumber | None
     pipeline_by_stage: list[StageFigures]
+
+
+class Kpi(BaseModel):
+    """A KPI of the period against its PRD target (`target`: "> 5", "< 14", "70-85"); `value` and `met` are null
+    with a `reason` when there is nothing to measure."""
+
+    value: DecimalNumber | None
+    target: str
+    met: bool | None
+    reason: str | None = None
+
+
+class Kpis(BaseModel):
+    """PRD §9.1 and §9.3 KPIs (percentages in %, the cycle in days, the response time in minutes)."""
+
+    upsell_conversion_percentage: Kpi
+    lead_to_close_percentage: Kpi
+    deal_cycle_days: Kpi
+    rm_utilization_percentage: Kpi
+    sla_compliance_percentage: Kpi
+    commission_accuracy_percentage: Kpi
+    refund_rate_percentage: Kpi
+    lead_response_minutes: Kpi
+    workload_variance_percentage: Kpi
+
+
+class FunnelStage(BaseModel):
+    """Distinct pipelines that moved into the stage in the period."""
+
+    stage: Stage
+    count: int
+
+
+class StageHealth(BaseModel):
+    stage: Stage
+    count: int
+    average_age_days: DecimalNumber | None
+    stuck: int
+
+
+class PipelineHealth(BaseModel):
+    """Open pipelines now: age in their stage; `stuck` = in the stage longer than `stuck_after_days`; overdue =
+    expected close date before today (the scope's city)."""
+
+    stuck_after_days: int
+    stages: list[StageHealth]
+    stuck: int
+    overdue_expected_close: int
+
+
+class MemberLoad(BaseModel):
+    rm_id: UUID
+    rm_name: str
+    open_pipelines: int
+    capacity: int
+    utilization_percentage: DecimalNumber | None
+
+
+class ScopeDashboard(BaseModel):
+    scope: str
+    scope_id: str
+    name: str
+    city: str
+    period_type: PeriodType
+    period_start: date
+    period_end: date
+    as_of: datetime
+    members: int
+    kpis: Kpis
+    funnel: list[FunnelStage]
+    pipeline_health: PipelineHealth
+    workload: list[MemberLoad]

@@ -16,7 +16,10 @@ from sales.core.auth import Principal
 from sales.core.errors import InvalidInput
 from sales.dashboards import repository, rules
 from sales.dashboards.errors import DashboardScopeNotFound
-from sales.dashboards.schemas import (CommissionFigures, MetricProgress, RmDashboard, SlaFigures, StageFigures)
+from sales.dashboards.schemas import (CommissionFigures, FunnelStage, Kpi, Kpis, MemberLoad, MetricProgress,
+                                      PipelineHealth, RmDashboard, ScopeDashboard, SlaFigures, StageFigures,
+                                      StageHealth)
+from sales.settings import get_settings
 from sales.pipelines.enums import Stage
 from sales.targets import repository as targets_repository
 from sales.targets import rules as target_rules
@@ -106,3 +109,103 @@ async def rm_dashboard(conn: AsyncConnection, principal: Principal, *, rm_id: UU
                        reason=None if decided else "no allocation of the period is acted on or past its deadline"),
         median_response_minutes=rules.median(rules.response_minutes(outcomes)),
         pipeline_by_stage=_stages(await repository.open_pipelines_by_stage(conn, rm.id)))
+
+
+# --- team and city dashboards (PRD §9.1, §9.3) -----------------------------------------------------
+
+def _kpi(name: str, value: Decimal | None, reason: str) -> Kpi:
+    goal = rules.GOALS[name]
+    if value is None:
+        return Kpi(value=None, target=goal.text(), met=None, reason=reason)
+    return Kpi(value=value, target=goal.text(), met=goal.met(value))
+
+
+async def _kpis(conn: AsyncConnection, members: Any, window: tuple[datetime, datetime], months: tuple[str, str],
+                loads: list[Any], now: datetime) -> Kpis:
+    start, end = window
+    outcomes = [rules.SlaOutcome(r.allocated_at, r.first_action_at, r.sla_deadline)
+                for r in await repository.member_allocations(conn, members, start, end)]
+    won = await repository.won_in(conn, members, start, end)
+    lines, disputed = await repository.commission_lines(conn, members, months)
+    sold, refunded = await repository.orders_and_refunded(conn, members, start, end)
+    capacity = sum(m.capacity for m in loads)
+    return Kpis(
+        upsell_conversion_percentage=_kpi("upsell_conversion_percentage", None,
+                                          "upsell offers are made to users and not attributed to an RM, team or "
+                                          "city"),
+        lead_to_close_percentage=_kpi("lead_to_close_percentage", rules.percentage(len(won), len(outcomes)),
+                                      "no lead was allocated in the period"),
+        deal_cycle_days=_kpi("deal_cycle_days", rules.mean([rules.days_between(created, closed)
+                                                            for created, closed in won]),
+                             "no deal was won in the period"),
+        rm_utilization_percentage=_kpi("rm_utilization_percentage",
+                                       rules.percentage(sum(m.open_pipelines for m in loads), capacity),
+                                       "no member with capacity"),
+        sla_compliance_percentage=_kpi("sla_compliance_percentage", rules.sla_compliance(outcomes, now)[2],
+                                       "no allocation of the period is acted on or past its deadline"),
+        commission_accuracy_percentage=_kpi("commission_accuracy_percentage",
+                                            rules.percentage(lines - disputed, lines),
+                                            "no commission line in the period's months"),
+        refund_rate_percentage=_kpi("refund_rate_percentage", rules.percentage(refunded, sold),
+                                    "no order was sold in the period"),
+        lead_response_minutes=_kpi("lead_response_minutes", rules.median(rules.response_minutes(outcomes)),
+                                   "no allocation of the period was acted on"),
+        workload_variance_percentage=_kpi("workload_variance_percentage",
+                                          rules.coefficient_of_variation([m.open_pipelines for m in loads]),
+                                          "no member has an open pipeline"))
+
+
+def _health(rows: list[Any], today: date, now: datetime) -> PipelineHealth:
+    stuck_after = get_settings().stale_stage_days
+    ages: dict[str, list[Decimal]] = {}
+    for row in rows:
+        ages.setdefault(row.stage, []).append(rules.days_between(row.stage_changed_at, now))
+    stages = [StageHealth(stage=stage, count=len(ages.get(stage.value, [])),
+                          average_age_days=rules.mean(ages.get(stage.value, [])),
+                          stuck=sum(1 for age in ages.get(stage.value, []) if age > stuck_after))
+              for stage in Stage if not stage.is_closed]
+    return PipelineHealth(stuck_after_days=stuck_after, stages=stages, stuck=sum(s.stuck for s in stages),
+                          overdue_expected_close=sum(1 for r in rows if r.expected_close_date is not None
+                                                     and r.expected_close_date < today))
+
+
+async def _scope_dashboard(conn: AsyncConnection, *, scope: str, scope_id: str, name: str, city: str, members: Any,
+                           period_type: PeriodType, period_start: date | None, now: datetime) -> ScopeDashboard:
+    timezone = await _timezone(conn, city)
+    start, end = _period(period_type, period_start, timezone, now)
+    window = target_rules.window(start, end, timezone)
+    loads = await repository.member_loads(conn, members)
+    funnel = await repository.funnel(conn, members, *window)
+    return ScopeDashboard(
+        scope=scope, scope_id=scope_id, name=name, city=city, period_type=period_type, period_start=start,
+        period_end=end, as_of=now, members=len(loads),
+        kpis=await _kpis(conn, members, window, rules.months_of(start, end), loads, now),
+        funnel=[FunnelStage(stage=stage, count=funnel.get(stage.value, 0)) for stage in Stage],
+        pipeline_health=_health(await repository.open_pipelines(conn, members),
+                                target_rules.local_day(now, timezone), now),
+        workload=[MemberLoad(rm_id=m.id, rm_name=m.name, open_pipelines=m.open_pipelines, capacity=m.capacity,
+                             utilization_percentage=rules.percentage(m.open_pipelines, m.capacity)) for m in loads])
+
+
+async def team_dashboard(conn: AsyncConnection, principal: Principal, *, team_id: UUID, period_type: PeriodType,
+                         period_start: date | None, now: datetime) -> ScopeDashboard:
+    """PRD §9.1 / §9.3 KPIs of a team's current members (SALES_ADMIN; the team's SUPERVISOR)."""
+    team = await targets_repository.team(conn, team_id)
+    if team is None or not (principal.is_admin or principal.supervises(team_id)):
+        raise DashboardScopeNotFound(f"team {team_id} not found")
+    return await _scope_dashboard(conn, scope="team", scope_id=str(team_id), name=team.name, city=team.city,
+                                  members=targets_repository.members(TargetType.TEAM.value, team_id, team.city),
+                                  period_type=period_type, period_start=period_start, now=now)
+
+
+async def city_dashboard(conn: AsyncConnection, principal: Principal, *, city: str, period_type: PeriodType,
+                         period_start: date | None, now: datetime) -> ScopeDashboard:
+    """PRD §9.1 / §9.3 KPIs of a city's RMs (SALES_ADMIN; a SUPERVISOR of a team in the city)."""
+    name = await targets_repository.city_named(conn, city)
+    if name is None or not (principal.is_admin or name.lower() in await targets_repository.team_cities(
+            conn, principal.supervised_teams)):
+        raise DashboardScopeNotFound(f"city {city} not found")
+    city_id = target_rules.city_id(name)
+    return await _scope_dashboard(conn, scope="city", scope_id=name, name=name, city=name,
+                                  members=targets_repository.members(TargetType.CITY.value, city_id, name),
+                                  period_type=period_type, period_start=period_start, now=now)

@@ -23,7 +23,8 @@ async def allocation(engine, *, rm_id: str, allocated_at: str, sla_deadline: str
             is_reassignment=False, created_at=at(allocated_at), updated_at=at(allocated_at)))
 
 
-async def commission_line(engine, *, rm_id: str, status: str, amount: str, period: str = "2026-01") -> None:
+async def commission_line(engine, *, rm_id: str, status: str, amount: str, period: str = "2026-01",
+                          disputed: bool = False) -> None:
     sale_at = at(f"{period}-10T10:00:00Z")
     async with engine.begin() as conn:
         await conn.execute(commissions.insert().values(
@@ -31,4 +32,5 @@ async def commission_line(engine, *, rm_id: str, status: str, amount: str, perio
             commission_type="FIXED", kind="SALE", base_amount=Decimal(amount), commission_rate=Decimal("0"),
             commission_amount=Decimal(amount), final_amount=Decimal(amount), status=status, period=period,
             sale_at=sale_at, earned_at=sale_at, rule="test", explanation={"text": "test", "inputs": {}},
-            exception_reasons=[], dedupe_key=uuid.uuid4().hex, created_at=sale_at, updated_at=sale_at))
+            exception_reasons=[], dedupe_key=uuid.uuid4().hex, created_at=sale_at, updated_at=sale_at,
+            disputed_at=sale_at if disputed else None))
