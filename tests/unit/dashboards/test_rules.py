@@ -42,3 +42,26 @@ def test_minutes_keep_seconds_exactly():
 def test_commission_months_of_a_period():
     assert rules.months_of(date(2026, 1, 1), date(2026, 3, 31)) == ("2026-01", "2026-03")
     assert rules.months_of(date(2025, 12, 29), date(2026, 1, 4)) == ("2025-12", "2026-01")
+
+
+def test_kpi_goals_are_strict_except_the_utilization_band():
+    assert rules.GOALS["sla_compliance_percentage"].met(Decimal("95.01"))
+    assert not rules.GOALS["sla_compliance_percentage"].met(Decimal("95.00"))
+    assert not rules.GOALS["deal_cycle_days"].met(Decimal("14.00"))
+    band = rules.GOALS["rm_utilization_percentage"]
+    assert band.met(Decimal("70.00")) and band.met(Decimal("85.00")) and not band.met(Decimal("85.01"))
+    assert (band.text(), rules.GOALS["refund_rate_percentage"].text()) == ("70-85", "< 3")
+
+
+def test_workload_coefficient_of_variation():
+    assert rules.coefficient_of_variation([2, 1]) == Decimal("33.33")
+    assert rules.coefficient_of_variation([2, 1, 0]) == Decimal("81.65")
+    assert rules.coefficient_of_variation([3, 3, 3]) == Decimal("0.00")
+    assert rules.coefficient_of_variation([0, 0]) is None
+    assert rules.coefficient_of_variation([]) is None
+
+
+def test_mean_and_days():
+    assert rules.mean([Decimal(10), Decimal("15.5")]) == Decimal("12.75")
+    assert rules.mean([]) is None
+    assert rules.days_between(t(0, 0), datetime(2026, 1, 6, 12, 0, tzinfo=UTC)) == Decimal("1.5")
