@@ -5,6 +5,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 CENT = Decimal("0.01")
 HUNDRED = Decimal(100)
@@ -121,3 +122,138 @@ def coefficient_of_variation(loads: Sequence[int]) -> Decimal | None:
     average = Decimal(sum(loads)) / len(loads)
     variance = sum(((Decimal(x) - average) ** 2 for x in loads), Decimal(0)) / len(loads)
     return half_up(variance.sqrt() / average * HUNDRED)
+
+
+# --- forecast (issue 18): stage-to-close probabilities learned from closed pipelines -----------------
+
+CLOSED = ("CLOSED_WON", "CLOSED_LOST")
+MIN_CELL = 5  # closed pipelines a (city, stage) cell needs before it is trusted; else the stage over all cities
+Z_95 = Decimal("1.96")
+
+
+@dataclass(frozen=True)
+class Journey:
+    """A pipeline's path: created in `city` at `created_at` (in NEW), then `moves` [(stage, at)] in order."""
+
+    city: str
+    deal_value: Decimal
+    created_at: datetime
+    moves: tuple[tuple[str, datetime], ...]
+
+    def stage_at(self, at: datetime) -> str | None:
+        """Its stage at `at` (None before it existed)."""
+        if self.created_at > at:
+            return None
+        stage = "NEW"
+        for to_stage, when in self.moves:
+            if when <= at:
+                stage = to_stage
+        return stage
+
+    def entered(self) -> dict[str, datetime]:
+        """When it first entered each stage (NEW at creation)."""
+        first = {"NEW": self.created_at}
+        for stage, when in self.moves:
+            first.setdefault(stage, when)
+        return first
+
+    def closing(self) -> tuple[str, datetime] | None:
+        return next(((s, when) for s, when in self.moves if s in CLOSED), None)
+
+
+@dataclass(frozen=True)
+class Cell:
+    reached: int
+    won: int
+    days_to_win: tuple[Decimal, ...]  # from first entering the stage to winning, of the won ones
+
+    def probability(self) -> Decimal:
+        return Decimal(self.won) / Decimal(self.reached)
+
+    def won_within(self, days: Decimal) -> Decimal:
+        """Of the won ones, the share won within `days` of entering the stage."""
+        if not self.days_to_win:
+            return Decimal(0)
+        return Decimal(sum(1 for d in self.days_to_win if d <= days)) / Decimal(len(self.days_to_win))
+
+
+@dataclass(frozen=True)
+class Model:
+    cells: dict[tuple[str, str], Cell]  # (city lower-case or "*", stage)
+
+    def cell(self, city: str, stage: str) -> tuple[Cell, str] | None:
+        """The (city, stage) cell with at least MIN_CELL closed pipelines, else the stage over all cities; None
+        without any closed pipeline that reached the stage."""
+        own = self.cells.get((city.lower(), stage))
+        if own is not None and own.reached >= MIN_CELL:
+            return own, "city"
+        every = self.cells.get(("*", stage))
+        return (every, "all_cities") if every is not None and every.reached else None
+
+
+def learn(journeys: Sequence[Journey], before: datetime) -> Model:
+    """P(won | reached the stage) and the days from entering it to winning, per (city, stage) and per stage over
+    all cities, from the pipelines closed before `before`."""
+    counts: dict[tuple[str, str], list[Any]] = {}
+    for journey in journeys:
+        closing = journey.closing()
+        if closing is None or closing[1] >= before:
+            continue
+        outcome, closed_at = closing
+        for stage, entered in journey.entered().items():
+            if stage in CLOSED:
+                continue
+            for key in ((journey.city.lower(), stage), ("*", stage)):
+                cell = counts.setdefault(key, [0, 0, []])
+                cell[0] += 1
+                if outcome == "CLOSED_WON":
+                    cell[1] += 1
+                    cell[2].append(days_between(entered, closed_at))
+    return Model({key: Cell(r, w, tuple(d)) for key, (r, w, d) in counts.items()})
+
+
+@dataclass(frozen=True)
+class Forecast:
+    expected: Decimal
+    low: Decimal
+    high: Decimal
+    pipelines: int
+    unscored: int  # open pipelines at a stage no closed pipeline ever reached
+
+
+def forecast(journeys: Sequence[Journey], model: Model, at: datetime, until: datetime) -> Forecast:
+    """Expected won deal value in [at, until) from the pipelines open at `at`: each deal value x P(won | its
+    stage) x the share of such wins that came within the days left; a 95% interval from the variance of those
+    independent Bernoulli outcomes, floored at 0."""
+    days_left = days_between(at, until)
+    expected = variance = Decimal(0)
+    pipelines = unscored = 0
+    for journey in journeys:
+        stage = journey.stage_at(at)
+        if stage is None or stage in CLOSED:
+            continue
+        pipelines += 1
+        found = model.cell(journey.city, stage)
+        if found is None:
+            unscored += 1
+            continue
+        cell = found[0]
+        p = cell.probability() * cell.won_within(days_left)
+        expected += journey.deal_value * p
+        variance += journey.deal_value ** 2 * p * (1 - p)
+    margin = Z_95 * variance.sqrt()
+    return Forecast(half_up(expected), half_up(max(expected - margin, Decimal(0))), half_up(expected + margin),
+                    pipelines, unscored)
+
+
+def won_value(journeys: Sequence[Journey], start: datetime, end: datetime) -> Decimal:
+    """The deal value actually won in [start, end)."""
+    return half_up(sum((j.deal_value for j in journeys if (c := j.closing()) is not None
+                        and c[0] == "CLOSED_WON" and start <= c[1] < end), Decimal(0)))
+
+
+def accuracy(forecast_value: Decimal, actual: Decimal) -> Decimal | None:
+    """100 - |forecast - actual| / actual x 100, floored at 0; None when nothing was won (no base)."""
+    if not actual:
+        return None
+    return max(half_up(HUNDRED - abs(forecast_value - actual) * HUNDRED / actual), Decimal("0.00"))
