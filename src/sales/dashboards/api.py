@@ -1,17 +1,34 @@
 """/api/v1/sales/dashboards (issue 18, PRD §2.2.6, §9)."""
 from __future__ import annotations
 
+from typing import Annotated
 from uuid import UUID
 
-from sales.core.fields import City, Date
+from fastapi import Query
+
+from sales.core.fields import City, Date, Text
 from sales.core.http import Conn, Now, make_router, respond
 from sales.core.openapi import problem_response
 from sales.dashboards import service
+from sales.dashboards.enums import ForecastPeriod
 from sales.dashboards.permissions import DashboardManage, DashboardRead
-from sales.dashboards.schemas import RmDashboard, ScopeDashboard
-from sales.targets.enums import PeriodType
+from sales.dashboards.schemas import ForecastRead, RmDashboard, ScopeDashboard
+from sales.targets.enums import LeaderboardScope, PeriodType
 
 router = make_router(tags=["dashboards"])
+
+
+@router.get("/dashboards/forecast", response_model=ForecastRead,
+            responses={404: problem_response("No such team or city in the caller's scope")})
+async def forecast(principal: DashboardManage, conn: Conn, now: Now, scope: LeaderboardScope,
+                   scope_id: Annotated[Text, Query(min_length=1, max_length=100,
+                                                   description="a team's id, or a city's name")],
+                   period: ForecastPeriod = ForecastPeriod.MONTHLY):
+    """Expected won deal value of the month and the quarter running now for a team or a city (SALES_ADMIN; a
+    SUPERVISOR of the team / of a team in the city), learned from closed pipelines per city and stage, with a 95%
+    interval and a back-test of the last six periods (`period`: MONTHLY or QUARTERLY)."""
+    return respond(await service.forecast(conn, principal, scope=scope, scope_id=scope_id, period_type=PeriodType(period.value),
+                                          now=now))
 
 
 @router.get("/dashboards/rm/{rm_id}", response_model=RmDashboard,

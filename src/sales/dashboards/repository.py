@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Select, and_, distinct, exists, func, select
+from sqlalchemy import Select, and_, distinct, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales.allocation.models import rm_allocations
@@ -96,3 +96,17 @@ async def orders_and_refunded(conn: AsyncConnection, members: Select[Any], start
     row = (await conn.execute(select(func.count(o.order_id), func.count(o.order_id).filter(refunded))
                               .where(and_(o.rm_id.in_(members), o.paid_at >= start, o.paid_at < end)))).one()
     return row[0], row[1]
+
+
+async def journeys(conn: AsyncConnection, members: Select[Any]) -> list[Any]:
+    """Every closed pipeline (what the forecast learns from) and every pipeline of the members, each with its RM's
+    city, whether it is in scope, and its stage moves in order (one row per move; a pipeline without any move has
+    one row with a null stage)."""
+    in_scope = p.rm_id.in_(members)
+    rows = await conn.execute(select(p.id, rms.c.city, p.deal_value, p.created_at, in_scope.label("in_scope"),
+                                     h.to_stage, h.changed_at)
+                              .join(rms, rms.c.id == p.rm_id)
+                              .outerjoin(pipeline_stage_history, h.pipeline_id == p.id)
+                              .where(or_(p.outcome != Outcome.PENDING.value, in_scope))
+                              .order_by(p.id, h.seq))
+    return list(rows.all())

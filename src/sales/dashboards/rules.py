@@ -257,3 +257,13 @@ def accuracy(forecast_value: Decimal, actual: Decimal) -> Decimal | None:
     if not actual:
         return None
     return max(half_up(HUNDRED - abs(forecast_value - actual) * HUNDRED / actual), Decimal("0.00"))
+
+
+def overall_accuracy(pairs: Sequence[tuple[Decimal, Decimal]]) -> Decimal | None:
+    """A back-test's accuracy over its periods (forecast, actual): 100 - sum |f - a| / sum a x 100, floored at 0
+    (big periods weigh more); None when nothing was won in any of them."""
+    actual = sum((a for _, a in pairs), Decimal(0))
+    if not actual:
+        return None
+    error = sum((abs(f - a) for f, a in pairs), Decimal(0))
+    return max(half_up(HUNDRED - error * HUNDRED / actual), Decimal("0.00"))

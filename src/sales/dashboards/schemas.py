@@ -136,3 +136,44 @@ class ScopeDashboard(BaseModel):
     funnel: list[FunnelStage]
     pipeline_health: PipelineHealth
     workload: list[MemberLoad]
+
+
+class ForecastFigures(BaseModel):
+    """Expected won deal value of the period running now: `won_to_date` (won since it began) plus
+    `expected_from_open` (the open pipelines now, each deal value x P(won | its stage) x the share of such wins that
+    came within the days left), with a 95% interval on the open part."""
+
+    period_start: date
+    period_end: date
+    won_to_date: DecimalNumber
+    expected_from_open: DecimalNumber
+    expected_total: DecimalNumber
+    low: DecimalNumber
+    high: DecimalNumber
+    open_pipelines: int
+    unscored_pipelines: int
+
+
+class BacktestPeriod(BaseModel):
+    """The forecast made at the period's start (learning only from pipelines closed before it, for the pipelines
+    open then) against the deal value actually won in the period."""
+
+    period_start: date
+    period_end: date
+    forecast: DecimalNumber
+    actual: DecimalNumber
+    accuracy_percentage: DecimalNumber | None
+
+
+class ForecastRead(BaseModel):
+    scope: str
+    scope_id: str
+    as_of: datetime
+    min_cell: int
+    month: ForecastFigures
+    quarter: ForecastFigures
+    backtest_period_type: PeriodType
+    backtest: list[BacktestPeriod]
+    backtest_accuracy_percentage: DecimalNumber | None
+    accuracy_target: str
+    accuracy_met: bool | None

@@ -1,7 +1,7 @@
 """Dashboard use cases (issue 18). Reads only; every figure measured from the facts when asked."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -16,9 +16,9 @@ from sales.core.auth import Principal
 from sales.core.errors import InvalidInput
 from sales.dashboards import repository, rules
 from sales.dashboards.errors import DashboardScopeNotFound
-from sales.dashboards.schemas import (CommissionFigures, FunnelStage, Kpi, Kpis, MemberLoad, MetricProgress,
-                                      PipelineHealth, RmDashboard, ScopeDashboard, SlaFigures, StageFigures,
-                                      StageHealth)
+from sales.dashboards.schemas import (BacktestPeriod, CommissionFigures, ForecastFigures, ForecastRead, FunnelStage,
+                                      Kpi, Kpis, MemberLoad, MetricProgress, PipelineHealth, RmDashboard,
+                                      ScopeDashboard, SlaFigures, StageFigures, StageHealth)
 from sales.settings import get_settings
 from sales.pipelines.enums import Stage
 from sales.targets import repository as targets_repository
@@ -187,25 +187,113 @@ async def _scope_dashboard(conn: AsyncConnection, *, scope: str, scope_id: str, 
                              utilization_percentage=rules.percentage(m.open_pipelines, m.capacity)) for m in loads])
 
 
-async def team_dashboard(conn: AsyncConnection, principal: Principal, *, team_id: UUID, period_type: PeriodType,
-                         period_start: date | None, now: datetime) -> ScopeDashboard:
-    """PRD §9.1 / §9.3 KPIs of a team's current members (SALES_ADMIN; the team's SUPERVISOR)."""
+async def _team(conn: AsyncConnection, principal: Principal, team_id: UUID) -> tuple[str, str, Any]:
+    """(name, city, members) of a team in the caller's reach (SALES_ADMIN any; a SUPERVISOR their teams)."""
     team = await targets_repository.team(conn, team_id)
     if team is None or not (principal.is_admin or principal.supervises(team_id)):
         raise DashboardScopeNotFound(f"team {team_id} not found")
-    return await _scope_dashboard(conn, scope="team", scope_id=str(team_id), name=team.name, city=team.city,
-                                  members=targets_repository.members(TargetType.TEAM.value, team_id, team.city),
+    return team.name, team.city, targets_repository.members(TargetType.TEAM.value, team_id, team.city)
+
+
+async def _city(conn: AsyncConnection, principal: Principal, city: str) -> tuple[str, Any]:
+    """(name as the directory spells it, members) of a city in the caller's reach (SALES_ADMIN any; a SUPERVISOR
+    of a team in the city)."""
+    name = await targets_repository.city_named(conn, city)
+    if name is None or not (principal.is_admin or name.lower() in await targets_repository.team_cities(
+            conn, principal.supervised_teams)):
+        raise DashboardScopeNotFound(f"city {city} not found")
+    return name, targets_repository.members(TargetType.CITY.value, target_rules.city_id(name), name)
+
+
+async def team_dashboard(conn: AsyncConnection, principal: Principal, *, team_id: UUID, period_type: PeriodType,
+                         period_start: date | None, now: datetime) -> ScopeDashboard:
+    """PRD §9.1 / §9.3 KPIs of a team's current members (SALES_ADMIN; the team's SUPERVISOR)."""
+    name, city, members = await _team(conn, principal, team_id)
+    return await _scope_dashboard(conn, scope="team", scope_id=str(team_id), name=name, city=city, members=members,
                                   period_type=period_type, period_start=period_start, now=now)
 
 
 async def city_dashboard(conn: AsyncConnection, principal: Principal, *, city: str, period_type: PeriodType,
                          period_start: date | None, now: datetime) -> ScopeDashboard:
     """PRD §9.1 / §9.3 KPIs of a city's RMs (SALES_ADMIN; a SUPERVISOR of a team in the city)."""
-    name = await targets_repository.city_named(conn, city)
-    if name is None or not (principal.is_admin or name.lower() in await targets_repository.team_cities(
-            conn, principal.supervised_teams)):
-        raise DashboardScopeNotFound(f"city {city} not found")
-    city_id = target_rules.city_id(name)
-    return await _scope_dashboard(conn, scope="city", scope_id=name, name=name, city=name,
-                                  members=targets_repository.members(TargetType.CITY.value, city_id, name),
+    name, members = await _city(conn, principal, city)
+    return await _scope_dashboard(conn, scope="city", scope_id=name, name=name, city=name, members=members,
                                   period_type=period_type, period_start=period_start, now=now)
+
+
+# --- forecast --------------------------------------------------------------------------------------
+
+BACKTEST_PERIODS = 6
+
+
+def _journeys(rows: list[Any]) -> tuple[list[rules.Journey], list[rules.Journey]]:
+    """(every journey, those in scope) from the rows of `repository.journeys`."""
+    grouped: dict[UUID, list[Any]] = {}
+    for row in rows:
+        grouped.setdefault(row.id, []).append(row)
+    every, scoped = [], []
+    for moves in grouped.values():
+        first = moves[0]
+        journey = rules.Journey(first.city, Decimal(str(first.deal_value or 0)), first.created_at,
+                                tuple((m.to_stage, m.changed_at) for m in moves if m.to_stage is not None))
+        every.append(journey)
+        if first.in_scope:
+            scoped.append(journey)
+    return every, scoped
+
+
+def _figures(every: list[rules.Journey], scoped: list[rules.Journey], period_type: PeriodType, timezone: str,
+             now: datetime) -> ForecastFigures:
+    start = target_rules.period_start_containing(period_type, target_rules.local_day(now, timezone))
+    end = target_rules.period_end(period_type, start)
+    window_start, window_end = target_rules.window(start, end, timezone)
+    won = rules.won_value(scoped, window_start, now)
+    found = rules.forecast(scoped, rules.learn(every, before=now), now, window_end)
+    return ForecastFigures(period_start=start, period_end=end, won_to_date=won, expected_from_open=found.expected,
+                           expected_total=won + found.expected, low=won + found.low, high=won + found.high,
+                           open_pipelines=found.pipelines, unscored_pipelines=found.unscored)
+
+
+def _backtest(every: list[rules.Journey], scoped: list[rules.Journey], period_type: PeriodType, timezone: str,
+              now: datetime) -> list[BacktestPeriod]:
+    """The last BACKTEST_PERIODS completed periods, oldest first."""
+    current = target_rules.period_start_containing(period_type, target_rules.local_day(now, timezone))
+    starts = []
+    for _ in range(BACKTEST_PERIODS):
+        current = target_rules.period_start_containing(period_type, current - timedelta(days=1))
+        starts.append(current)
+    result = []
+    for start in reversed(starts):
+        end = target_rules.period_end(period_type, start)
+        window_start, window_end = target_rules.window(start, end, timezone)
+        found = rules.forecast(scoped, rules.learn(every, before=window_start), window_start, window_end)
+        actual = rules.won_value(scoped, window_start, window_end)
+        result.append(BacktestPeriod(period_start=start, period_end=end, forecast=found.expected, actual=actual,
+                                     accuracy_percentage=rules.accuracy(found.expected, actual)))
+    return result
+
+
+async def forecast(conn: AsyncConnection, principal: Principal, *, scope: LeaderboardScope, scope_id: str,
+                   period_type: PeriodType, now: datetime) -> ForecastRead:
+    """The month's and the quarter's expected won deal value of a team or a city, with the back-test of the last
+    six periods (`period_type` MONTHLY or QUARTERLY) and its accuracy against the PRD §9.3 target (> 80%)."""
+    if scope is LeaderboardScope.team:
+        try:
+            team_id = UUID(scope_id)
+        except ValueError:
+            raise InvalidInput.query(("scope_id",), "a team forecast's scope_id is the team's id") from None
+        _, city, members = await _team(conn, principal, team_id)
+        canonical = str(team_id)
+    else:
+        city, members = await _city(conn, principal, scope_id)
+        canonical = city
+    timezone = await _timezone(conn, city)
+    every, scoped = _journeys(await repository.journeys(conn, members))
+    backtest = _backtest(every, scoped, period_type, timezone, now)
+    overall = rules.overall_accuracy([(b.forecast, b.actual) for b in backtest])
+    goal = rules.Goal(low=Decimal(80))
+    return ForecastRead(scope=scope.value, scope_id=canonical, as_of=now, min_cell=rules.MIN_CELL,
+                        month=_figures(every, scoped, PeriodType.MONTHLY, timezone, now),
+                        quarter=_figures(every, scoped, PeriodType.QUARTERLY, timezone, now),
+                        backtest_period_type=period_type, backtest=backtest, backtest_accuracy_percentage=overall,
+                        accuracy_target=goal.text(), accuracy_met=None if overall is None else goal.met(overall))
