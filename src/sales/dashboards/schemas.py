@@ -51,6 +51,19 @@ class StageFigures(BaseModel):
     deal_value: DecimalNumber
 
 
+class TrendPoint(BaseModel):
+    period_start: date
+    period_end: date
+    achieved_value: DecimalNumber
+
+
+class MetricTrend(BaseModel):
+    """A metric measured as its target would be, over the 12 periods ending with the one asked (oldest first)."""
+
+    metric_type: MetricType
+    points: list[TrendPoint]
+
+
 class RmDashboard(BaseModel):
     rm_id: UUID
     rm_name: str
@@ -60,6 +73,7 @@ class RmDashboard(BaseModel):
     period_end: date
     as_of: datetime
     targets: list[MetricProgress]
+    trend: list[MetricTrend]
     commissions: CommissionFigures
     sla: SlaFigures
     median_response_minutes: DecimalNumber | None

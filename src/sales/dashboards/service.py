@@ -17,16 +17,18 @@ from sales.core.errors import InvalidInput
 from sales.dashboards import repository, rules
 from sales.dashboards.errors import DashboardScopeNotFound
 from sales.dashboards.schemas import (BacktestPeriod, CommissionFigures, ForecastFigures, ForecastRead, FunnelStage,
-                                      Kpi, Kpis, MemberLoad, MetricProgress, PipelineHealth, RmDashboard,
-                                      ScopeDashboard, SlaFigures, StageFigures, StageHealth)
+                                      Kpi, Kpis, MemberLoad, MetricProgress, MetricTrend, PipelineHealth, RmDashboard,
+                                      ScopeDashboard, SlaFigures, StageFigures, StageHealth, TrendPoint)
 from sales.settings import get_settings
 from sales.pipelines.enums import Stage
 from sales.targets import repository as targets_repository
 from sales.targets import rules as target_rules
 from sales.targets import service as targets_service
-from sales.targets.enums import LeaderboardScope, PeriodType, TargetStatus, TargetType
+from sales.targets.enums import LeaderboardScope, MetricType, PeriodType, TargetStatus, TargetType
 
 ZERO = Decimal("0.00")
+TREND_PERIODS = 12
+TREND_METRICS = (MetricType.REVENUE, MetricType.DEALS_CLOSED)  # shown even without a target
 
 
 async def _timezone(conn: AsyncConnection, city: str | None) -> str:
@@ -71,6 +73,26 @@ async def _targets(conn: AsyncConnection, principal: Principal, rm: Any, period_
     return result
 
 
+async def _trend(conn: AsyncConnection, rm: Any, metrics: list[MetricType], period_type: PeriodType, start: date,
+                 timezone: str) -> list[MetricTrend]:
+    """Each metric over the TREND_PERIODS periods ending with `start`'s, measured as targets measure it."""
+    starts = [start]
+    while len(starts) < TREND_PERIODS:
+        starts.append(target_rules.period_start_containing(period_type, starts[-1] - timedelta(days=1)))
+    only_rm = targets_repository.rm_ids([rm.id])
+    trends = []
+    for metric in metrics:
+        points = []
+        for first in reversed(starts):
+            last = target_rules.period_end(period_type, first)
+            facts = await targets_repository.facts_by_rm(conn, metric, only_rm,
+                                                         *target_rules.window(first, last, timezone))
+            points.append(TrendPoint(period_start=first, period_end=last, achieved_value=target_rules.achieved_value(
+                metric, facts.get(rm.id, target_rules.Facts()))))
+        trends.append(MetricTrend(metric_type=metric, points=points))
+    return trends
+
+
 async def _commissions(conn: AsyncConnection, rm_id: UUID, start: date, end: date) -> CommissionFigures:
     found = await commissions_repository.totals_by_status(conn, rm_id, periods=rules.months_of(start, end))
 
@@ -101,9 +123,12 @@ async def rm_dashboard(conn: AsyncConnection, principal: Principal, *, rm_id: UU
     outcomes = [rules.SlaOutcome(r.allocated_at, r.first_action_at, r.sla_deadline)
                 for r in await repository.allocations_of(conn, rm.id, window_start, window_end)]
     met, decided, compliance = rules.sla_compliance(outcomes, now)
+    targets = await _targets(conn, principal, rm, period_type, start, now)
+    metrics = [m for m in MetricType if m in TREND_METRICS or any(t.metric_type is m for t in targets)]
     return RmDashboard(
         rm_id=rm.id, rm_name=rm.name, team_id=rm.team_id, period_type=period_type, period_start=start,
-        period_end=end, as_of=now, targets=await _targets(conn, principal, rm, period_type, start, now),
+        period_end=end, as_of=now, targets=targets,
+        trend=await _trend(conn, rm, metrics, period_type, start, timezone),
         commissions=await _commissions(conn, rm.id, start, end),
         sla=SlaFigures(met=met, decided=decided, compliance_percentage=compliance,
                        reason=None if decided else "no allocation of the period is acted on or past its deadline"),

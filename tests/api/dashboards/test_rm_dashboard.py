@@ -22,11 +22,12 @@ async def world(client, auth, engine):
     await target(client, auth.admin, priya["id"], metric_type="DEALS_CLOSED", target_value=Decimal("4"))
     await sell(client, auth, plan, rm_id=priya["id"], amount="3000.00", paid_at="2026-01-08T10:00:00Z")
     await sell(client, auth, plan, rm_id=arjun["id"], amount="1500.00", paid_at="2026-01-09T10:00:00Z")
-    return {"team": team, "priya": priya, "arjun": arjun, "other_team": other_team, "meera": meera}
+    return {"plan": plan, "team": team, "priya": priya, "arjun": arjun, "other_team": other_team, "meera": meera}
 
 
 async def test_rm_dashboard_figures_are_exact(client, auth, engine, world):
     priya = world["priya"]
+    await sell(client, auth, world["plan"], rm_id=priya["id"], amount="500.00", paid_at="2025-12-10T10:00:00Z")
     for status, amount in (("PENDING", "100.00"), ("EARNED", "50.25"), ("APPROVED", "200.00"), ("PAID", "300.00"),
                            ("DISPUTED", "25.00")):
         await commission_line(engine, rm_id=priya["id"], status=status, amount=amount)
@@ -57,6 +58,12 @@ async def test_rm_dashboard_figures_are_exact(client, auth, engine, world):
         Decimal("12000.00"), Decimal("120.00"), 1, 2)  # 3000 sold + 9000 won; arjun: 1500 / 10000 = 15%
     assert (Decimal(str(deals["achieved_value"])), Decimal(str(deals["achievement_percentage"])),
             deals["leaderboard_rank"], deals["leaderboard_size"]) == (Decimal("1.00"), Decimal("25.00"), 1, 1)
+    trend = {t["metric_type"]: [(p["period_start"], Decimal(str(p["achieved_value"]))) for p in t["points"]]
+             for t in body["trend"]}
+    assert list(trend) == ["REVENUE", "DEALS_CLOSED"]
+    assert [p[0] for p in trend["REVENUE"]][:2] == ["2025-02-01", "2025-03-01"] and len(trend["REVENUE"]) == 12
+    assert trend["REVENUE"][-2:] == [("2025-12-01", Decimal("500.00")), ("2026-01-01", Decimal("12000.00"))]
+    assert trend["REVENUE"][0][1] == Decimal("0.00") and trend["DEALS_CLOSED"][-1][1] == Decimal("1.00")
     money = {k: Decimal(str(v)) for k, v in body["commissions"].items()}
     assert money == {"pending": Decimal("150.25"), "approved": Decimal("200.00"), "paid": Decimal("300.00"),
                      "disputed": Decimal("25.00"), "clawed_back": Decimal("0.00")}
