@@ -104,6 +104,7 @@ GOALS: dict[str, Goal] = {
     "refund_rate_percentage": Goal(high=Decimal(3)),
     "lead_response_minutes": Goal(high=Decimal(30)),
     "workload_variance_percentage": Goal(high=Decimal(15)),
+    "forecast_accuracy_percentage": Goal(low=Decimal(80)),
 }
 
 

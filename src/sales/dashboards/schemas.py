@@ -91,7 +91,8 @@ class Kpi(BaseModel):
 
 
 class Kpis(BaseModel):
-    """PRD §9.1 and §9.3 KPIs (percentages in %, the cycle in days, the response time in minutes)."""
+    """PRD §9.1 and §9.3 KPIs (percentages in %, the cycle in days, the response time in minutes). The forecast
+    accuracy is that of the monthly forecast's back-test over the last 6 completed months, whatever the period."""
 
     upsell_conversion_percentage: Kpi
     lead_to_close_percentage: Kpi
@@ -102,6 +103,7 @@ class Kpis(BaseModel):
     refund_rate_percentage: Kpi
     lead_response_minutes: Kpi
     workload_variance_percentage: Kpi
+    forecast_accuracy_percentage: Kpi  # the monthly forecast's back-test over the last 6 completed months
 
 
 class FunnelStage(BaseModel):

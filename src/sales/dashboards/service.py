@@ -146,7 +146,7 @@ def _kpi(name: str, value: Decimal | None, reason: str) -> Kpi:
 
 
 async def _kpis(conn: AsyncConnection, members: Any, window: tuple[datetime, datetime], months: tuple[str, str],
-                loads: list[Any], now: datetime) -> Kpis:
+                loads: list[Any], timezone: str, now: datetime) -> Kpis:
     start, end = window
     outcomes = [rules.SlaOutcome(r.allocated_at, r.first_action_at, r.sla_deadline)
                 for r in await repository.member_allocations(conn, members, start, end)]
@@ -154,6 +154,8 @@ async def _kpis(conn: AsyncConnection, members: Any, window: tuple[datetime, dat
     lines, disputed = await repository.commission_lines(conn, members, months)
     sold, refunded = await repository.orders_and_refunded(conn, members, start, end)
     capacity = sum(m.capacity for m in loads)
+    every, scoped = _journeys(await repository.journeys(conn, members))
+    backtest = _backtest(every, scoped, PeriodType.MONTHLY, timezone, now)
     return Kpis(
         upsell_conversion_percentage=_kpi("upsell_conversion_percentage", None,
                                           "upsell offers are made to users and not attributed to an RM, team or "
@@ -177,7 +179,10 @@ async def _kpis(conn: AsyncConnection, members: Any, window: tuple[datetime, dat
                                    "no allocation of the period was acted on"),
         workload_variance_percentage=_kpi("workload_variance_percentage",
                                           rules.coefficient_of_variation([m.open_pipelines for m in loads]),
-                                          "no member has an open pipeline"))
+                                          "no member has an open pipeline"),
+        forecast_accuracy_percentage=_kpi("forecast_accuracy_percentage",
+                                          rules.overall_accuracy([(b.forecast, b.actual) for b in backtest]),
+                                          "nothing was won in the last 6 months to compare the forecast with"))
 
 
 def _health(rows: list[Any], today: date, now: datetime) -> PipelineHealth:
@@ -204,7 +209,7 @@ async def _scope_dashboard(conn: AsyncConnection, *, scope: str, scope_id: str, 
     return ScopeDashboard(
         scope=scope, scope_id=scope_id, name=name, city=city, period_type=period_type, period_start=start,
         period_end=end, as_of=now, members=len(loads),
-        kpis=await _kpis(conn, members, window, rules.months_of(start, end), loads, now),
+        kpis=await _kpis(conn, members, window, rules.months_of(start, end), loads, timezone, now),
         funnel=[FunnelStage(stage=stage, count=funnel.get(stage.value, 0)) for stage in Stage],
         pipeline_health=_health(await repository.open_pipelines(conn, members),
                                 target_rules.local_day(now, timezone), now),
@@ -316,7 +321,7 @@ async def forecast(conn: AsyncConnection, principal: Principal, *, scope: Leader
     every, scoped = _journeys(await repository.journeys(conn, members))
     backtest = _backtest(every, scoped, period_type, timezone, now)
     overall = rules.overall_accuracy([(b.forecast, b.actual) for b in backtest])
-    goal = rules.Goal(low=Decimal(80))
+    goal = rules.GOALS["forecast_accuracy_percentage"]
     return ForecastRead(scope=scope.value, scope_id=canonical, as_of=now, min_cell=rules.MIN_CELL,
                         month=_figures(every, scoped, PeriodType.MONTHLY, timezone, now),
                         quarter=_figures(every, scoped, PeriodType.QUARTERLY, timezone, now),

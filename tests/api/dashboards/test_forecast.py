@@ -102,3 +102,10 @@ async def test_bad_input_is_422_naming_the_field(client, auth, world, params, fi
     response = await client.get(FORECAST, headers=auth.admin, params=params)
     assert response.status_code == 422, response.text
     assert response.json()["errors"][0]["loc"] == ["query", field]
+
+
+async def test_the_team_dashboard_shows_the_backtested_forecast_accuracy(client, auth, world):
+    response = await client.get(f"{DASHBOARDS}/team/{world['team']['id']}", headers=auth.admin)
+    assert response.status_code == 200, response.text
+    found = response.json()["kpis"]["forecast_accuracy_percentage"]
+    assert (money(found["value"]), found["target"], found["met"]) == (Decimal("60.00"), "> 80", False)

@@ -65,6 +65,7 @@ async def test_team_kpis_funnel_health_and_workload_are_exact(client, auth, worl
     assert kpi(body, "workload_variance_percentage") == (Decimal("33.33"), "< 15", False)  # loads 2, 1
     assert kpi(body, "commission_accuracy_percentage") == (Decimal("66.67"), "> 99", False)  # 1 of 3 disputed
     assert kpi(body, "refund_rate_percentage") == (Decimal("0.00"), "< 3", True)  # 0 of 2 orders
+    assert kpi(body, "forecast_accuracy_percentage") == (None, "> 80", None)  # nothing won Jul-Dec 2025
     upsell = body["kpis"]["upsell_conversion_percentage"]
     assert upsell["value"] is None and upsell["met"] is None and upsell["reason"]
     funnel = {f["stage"]: f["count"] for f in body["funnel"]}
