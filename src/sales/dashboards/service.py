@@ -19,8 +19,8 @@ from sales.dashboards.errors import DashboardScopeNotFound
 from sales.dashboards.schemas import (BacktestPeriod, CommissionFigures, ForecastFigures, ForecastRead, FunnelStage,
                                       Kpi, Kpis, MemberLoad, MetricProgress, MetricTrend, PipelineHealth, RmDashboard,
                                       ScopeDashboard, SlaFigures, StageFigures, StageHealth, TrendPoint)
-from sales.settings import get_settings
 from sales.pipelines.enums import Stage
+from sales.settings import get_settings
 from sales.targets import repository as targets_repository
 from sales.targets import rules as target_rules
 from sales.targets import service as targets_service
@@ -35,8 +35,9 @@ async def _timezone(conn: AsyncConnection, city: str | None) -> str:
     return (await allocation_service.rules_for(conn, city))[0].timezone if city else "UTC"
 
 
-def _period(period_type: PeriodType, period_start: date | None, timezone: str,
-                  now: datetime) -> tuple[date, date]:
+def _period(period_type: PeriodType, period_start: date | None, timezone: str, now: datetime) -> tuple[date, date]:
+    """(start, end) of the period asked, or of the one running now in the time zone; a start off the period's
+    boundary is a 422 naming `period_start`."""
     if period_start is None:
         period_start = target_rules.period_start_containing(period_type, target_rules.local_day(now, timezone))
     elif (problem := target_rules.boundary_problem(period_type, period_start)) is not None:
