@@ -11,6 +11,7 @@ def include_routers(app: FastAPI, *, prefix: str) -> None:
     from sales.commissions import jobs as _commission_jobs  # noqa: F401  (commissions-earn, -team-bonus)
     from sales.commissions.api import router as commissions_router
     from sales.customers.api import router as customers_router
+    from sales.dashboards.api import router as dashboards_router
     from sales.directory.api import router as directory_router
     from sales.events.api import router as events_router
     from sales.experiments import jobs as _experiment_jobs  # noqa: F401  (registers experiment-rollout)
@@ -48,6 +49,7 @@ def include_routers(app: FastAPI, *, prefix: str) -> None:
     app.include_router(refunds_router, prefix=prefix)
     app.include_router(targets_router, prefix=prefix)
     app.include_router(commissions_router, prefix=prefix)
+    app.include_router(dashboards_router, prefix=prefix)
     app.include_router(journey_router, prefix=prefix)
     app.include_router(visits_router, prefix=prefix)
     app.include_router(tasks_router, prefix=prefix)

@@ -1,0 +1,112 @@
+"""The only place dashboard SQL lives (Core aggregates over the other domains' tables)."""
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Select, and_, distinct, exists, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from sales.allocation.models import rm_allocations
+from sales.commissions.models import commissions
+from sales.directory.models import rms
+from sales.orders.models import orders
+from sales.pipelines.enums import Outcome, Stage
+from sales.pipelines.models import pipeline_stage_history, sales_pipelines
+from sales.refunds.enums import RefundStatus
+from sales.refunds.models import refunds
+
+a = rm_allocations.c
+p = sales_pipelines.c
+h = pipeline_stage_history.c
+
+
+async def allocations_of(conn: AsyncConnection, rm_id: UUID, start: datetime, end: datetime) -> list[Any]:
+    """The RM's allocations made in [start, end): when, first action, SLA deadline."""
+    rows = await conn.execute(select(a.allocated_at, a.first_action_at, a.sla_deadline)
+                              .where(a.rm_id == rm_id, a.allocated_at >= start, a.allocated_at < end))
+    return list(rows.all())
+
+
+async def open_pipelines_by_stage(conn: AsyncConnection, rm_id: UUID) -> list[tuple[str, int, Decimal]]:
+    """The RM's open pipelines now, per stage: how many and their deal value."""
+    rows = await conn.execute(select(p.stage, func.count(p.id), func.coalesce(func.sum(p.deal_value), 0))
+                              .where(p.rm_id == rm_id, p.outcome == Outcome.PENDING.value)
+                              .group_by(p.stage))
+    return [(stage, count, Decimal(str(total))) for stage, count, total in rows.all()]
+
+
+# --- a team's or a city's members (`members`: a SELECT of RM ids) -------------------------------
+
+async def member_allocations(conn: AsyncConnection, members: Select[Any], start: datetime, end: datetime
+                             ) -> list[Any]:
+    rows = await conn.execute(select(a.allocated_at, a.first_action_at, a.sla_deadline)
+                              .where(a.rm_id.in_(members), a.allocated_at >= start, a.allocated_at < end))
+    return list(rows.all())
+
+
+async def member_loads(conn: AsyncConnection, members: Select[Any]) -> list[Any]:
+    """Each member's id, name, capacity and open pipelines now (`open_pipelines`), by name."""
+    open_count = (select(func.count(p.id)).where(p.rm_id == rms.c.id, p.outcome == Outcome.PENDING.value)
+                  .scalar_subquery())
+    rows = await conn.execute(select(rms.c.id, rms.c.name, rms.c.capacity, open_count.label("open_pipelines"))
+                              .where(rms.c.id.in_(members)).order_by(rms.c.name, rms.c.id))
+    return list(rows.all())
+
+
+async def won_in(conn: AsyncConnection, members: Select[Any], start: datetime, end: datetime) -> list[Any]:
+    """The members' pipelines moved to CLOSED_WON in [start, end): created_at and when won."""
+    rows = await conn.execute(select(p.created_at, func.min(h.changed_at)).join(sales_pipelines, p.id == h.pipeline_id)
+                              .where(p.rm_id.in_(members), h.to_stage == Stage.CLOSED_WON.value,
+                                     h.changed_at >= start, h.changed_at < end)
+                              .group_by(p.id, p.created_at))
+    return list(rows.all())
+
+
+async def funnel(conn: AsyncConnection, members: Select[Any], start: datetime, end: datetime) -> dict[str, int]:
+    """Per stage: the members' distinct pipelines that moved into it in [start, end)."""
+    rows = await conn.execute(select(h.to_stage, func.count(distinct(h.pipeline_id)))
+                              .join(sales_pipelines, p.id == h.pipeline_id)
+                              .where(p.rm_id.in_(members), h.changed_at >= start, h.changed_at < end)
+                              .group_by(h.to_stage))
+    return dict(rows.all())
+
+
+async def open_pipelines(conn: AsyncConnection, members: Select[Any]) -> list[Any]:
+    rows = await conn.execute(select(p.stage, p.stage_changed_at, p.expected_close_date)
+                              .where(p.rm_id.in_(members), p.outcome == Outcome.PENDING.value))
+    return list(rows.all())
+
+
+async def commission_lines(conn: AsyncConnection, members: Select[Any], months: tuple[str, str]) -> tuple[int, int]:
+    """(lines, lines ever disputed) of the members in the months."""
+    c = commissions.c
+    row = (await conn.execute(select(func.count(c.id), func.count(c.disputed_at))
+                              .where(c.rm_id.in_(members), c.period >= months[0], c.period <= months[1]))).one()
+    return row[0], row[1]
+
+
+async def orders_and_refunded(conn: AsyncConnection, members: Select[Any], start: datetime, end: datetime
+                              ) -> tuple[int, int]:
+    """(orders the members sold paid in [start, end), those with a refund request not rejected)."""
+    o = orders.c
+    refunded = exists().where(refunds.c.order_id == o.order_id, refunds.c.status != RefundStatus.REJECTED.value)
+    row = (await conn.execute(select(func.count(o.order_id), func.count(o.order_id).filter(refunded))
+                              .where(and_(o.rm_id.in_(members), o.paid_at >= start, o.paid_at < end)))).one()
+    return row[0], row[1]
+
+
+async def journeys(conn: AsyncConnection, members: Select[Any]) -> list[Any]:
+    """Every closed pipeline (what the forecast learns from) and every pipeline of the members, each with its RM's
+    city, whether it is in scope, and its stage moves in order (one row per move; a pipeline without any move has
+    one row with a null stage)."""
+    in_scope = p.rm_id.in_(members)
+    rows = await conn.execute(select(p.id, rms.c.city, p.deal_value, p.created_at, in_scope.label("in_scope"),
+                                     h.to_stage, h.changed_at)
+                              .join(rms, rms.c.id == p.rm_id)
+                              .outerjoin(pipeline_stage_history, h.pipeline_id == p.id)
+                              .where(or_(p.outcome != Outcome.PENDING.value, in_scope))
+                              .order_by(p.id, h.seq))
+    return list(rows.all())

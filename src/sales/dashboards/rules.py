@@ -1,0 +1,270 @@
+"""Pure dashboard maths (issue 18): medians, compliance and KPI verdicts in Decimal, never a division by zero."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+CENT = Decimal("0.01")
+HUNDRED = Decimal(100)
+SECONDS_PER_MINUTE = Decimal(60)
+
+
+def half_up(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def months_of(start: date, end: date) -> tuple[str, str]:
+    """The commission periods ("YYYY-MM") a dashboard period overlaps, as an inclusive range."""
+    return f"{start.year:04d}-{start.month:02d}", f"{end.year:04d}-{end.month:02d}"
+
+
+def median(values: Sequence[Decimal]) -> Decimal | None:
+    """The median (the mean of the two middle values for an even count), 2 places half-up; None when empty."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return half_up(ordered[middle])
+    return half_up((ordered[middle - 1] + ordered[middle]) / 2)
+
+
+def minutes_between(start: datetime, end: datetime) -> Decimal:
+    delta = end - start
+    return (Decimal(delta.days * 86400 + delta.seconds) + Decimal(delta.microseconds) / Decimal(1_000_000)
+            ) / SECONDS_PER_MINUTE
+
+
+def percentage(part: int | Decimal, whole: int | Decimal) -> Decimal | None:
+    """part / whole x 100, 2 places half-up; None when there is no whole (nothing to measure)."""
+    if not whole:
+        return None
+    return half_up(Decimal(part) * HUNDRED / Decimal(whole))
+
+
+@dataclass(frozen=True)
+class SlaOutcome:
+    """One allocation's first response against its SLA deadline, as known at `now`."""
+
+    allocated_at: datetime
+    first_action_at: datetime | None
+    sla_deadline: datetime
+
+
+def sla_compliance(outcomes: Sequence[SlaOutcome], now: datetime) -> tuple[int, int, Decimal | None]:
+    """(met, decided, %): an allocation is decided once acted on or once its deadline has passed; it met its SLA
+    if first acted on by the deadline. Allocations still within their deadline without an action are not yet
+    counted either way."""
+    met = decided = 0
+    for o in outcomes:
+        if o.first_action_at is not None:
+            decided += 1
+            met += o.first_action_at <= o.sla_deadline
+        elif now > o.sla_deadline:
+            decided += 1
+    return met, decided, percentage(met, decided)
+
+
+def response_minutes(outcomes: Sequence[SlaOutcome]) -> list[Decimal]:
+    return [minutes_between(o.allocated_at, o.first_action_at) for o in outcomes if o.first_action_at is not None]
+
+
+# --- KPIs (PRD §9.1, §9.3) ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Goal:
+    """A KPI's target: above `low` (exclusive) and/or below `high` (exclusive); a band when both are set
+    (RM utilization 70-85% is inclusive at both ends)."""
+
+    low: Decimal | None = None
+    high: Decimal | None = None
+    inclusive: bool = False
+
+    def met(self, value: Decimal) -> bool:
+        if self.inclusive:
+            return (self.low is None or value >= self.low) and (self.high is None or value <= self.high)
+        return (self.low is None or value > self.low) and (self.high is None or value < self.high)
+
+    def text(self) -> str:
+        if self.low is not None and self.high is not None:
+            return f"{self.low}-{self.high}"
+        return f"> {self.low}" if self.low is not None else f"< {self.high}"
+
+
+GOALS: dict[str, Goal] = {
+    "upsell_conversion_percentage": Goal(low=Decimal(5)),
+    "lead_to_close_percentage": Goal(low=Decimal(15)),
+    "deal_cycle_days": Goal(high=Decimal(14)),
+    "rm_utilization_percentage": Goal(low=Decimal(70), high=Decimal(85), inclusive=True),
+    "sla_compliance_percentage": Goal(low=Decimal(95)),
+    "commission_accuracy_percentage": Goal(low=Decimal(99)),
+    "refund_rate_percentage": Goal(high=Decimal(3)),
+    "lead_response_minutes": Goal(high=Decimal(30)),
+    "workload_variance_percentage": Goal(high=Decimal(15)),
+    "forecast_accuracy_percentage": Goal(low=Decimal(80)),
+}
+
+
+def mean(values: Sequence[Decimal]) -> Decimal | None:
+    return half_up(sum(values, Decimal(0)) / len(values)) if values else None
+
+
+def days_between(start: datetime, end: datetime) -> Decimal:
+    return minutes_between(start, end) / Decimal(1440)
+
+
+def coefficient_of_variation(loads: Sequence[int]) -> Decimal | None:
+    """Population standard deviation / mean x 100 of the members' loads; None without members or load."""
+    if not loads or not sum(loads):
+        return None
+    average = Decimal(sum(loads)) / len(loads)
+    variance = sum(((Decimal(x) - average) ** 2 for x in loads), Decimal(0)) / len(loads)
+    return half_up(variance.sqrt() / average * HUNDRED)
+
+
+# --- forecast (issue 18): stage-to-close probabilities learned from closed pipelines -----------------
+
+CLOSED = ("CLOSED_WON", "CLOSED_LOST")
+MIN_CELL = 5  # closed pipelines a (city, stage) cell needs before it is trusted; else the stage over all cities
+Z_95 = Decimal("1.96")
+
+
+@dataclass(frozen=True)
+class Journey:
+    """A pipeline's path: created in `city` at `created_at` (in NEW), then `moves` [(stage, at)] in order."""
+
+    city: str
+    deal_value: Decimal
+    created_at: datetime
+    moves: tuple[tuple[str, datetime], ...]
+
+    def stage_at(self, at: datetime) -> str | None:
+        """Its stage at `at` (None before it existed)."""
+        if self.created_at > at:
+            return None
+        stage = "NEW"
+        for to_stage, when in self.moves:
+            if when <= at:
+                stage = to_stage
+        return stage
+
+    def entered(self) -> dict[str, datetime]:
+        """When it first entered each stage (NEW at creation)."""
+        first = {"NEW": self.created_at}
+        for stage, when in self.moves:
+            first.setdefault(stage, when)
+        return first
+
+    def closing(self) -> tuple[str, datetime] | None:
+        return next(((s, when) for s, when in self.moves if s in CLOSED), None)
+
+
+@dataclass(frozen=True)
+class Cell:
+    reached: int
+    won: int
+    days_to_win: tuple[Decimal, ...]  # from first entering the stage to winning, of the won ones
+
+    def probability(self) -> Decimal:
+        return Decimal(self.won) / Decimal(self.reached)
+
+    def won_within(self, days: Decimal) -> Decimal:
+        """Of the won ones, the share won within `days` of entering the stage."""
+        if not self.days_to_win:
+            return Decimal(0)
+        return Decimal(sum(1 for d in self.days_to_win if d <= days)) / Decimal(len(self.days_to_win))
+
+
+@dataclass(frozen=True)
+class Model:
+    cells: dict[tuple[str, str], Cell]  # (city lower-case or "*", stage)
+
+    def cell(self, city: str, stage: str) -> tuple[Cell, str] | None:
+        """The (city, stage) cell with at least MIN_CELL closed pipelines, else the stage over all cities; None
+        without any closed pipeline that reached the stage."""
+        own = self.cells.get((city.lower(), stage))
+        if own is not None and own.reached >= MIN_CELL:
+            return own, "city"
+        every = self.cells.get(("*", stage))
+        return (every, "all_cities") if every is not None and every.reached else None
+
+
+def learn(journeys: Sequence[Journey], before: datetime) -> Model:
+    """P(won | reached the stage) and the days from entering it to winning, per (city, stage) and per stage over
+    all cities, from the pipelines closed before `before`."""
+    counts: dict[tuple[str, str], list[Any]] = {}
+    for journey in journeys:
+        closing = journey.closing()
+        if closing is None or closing[1] >= before:
+            continue
+        outcome, closed_at = closing
+        for stage, entered in journey.entered().items():
+            if stage in CLOSED:
+                continue
+            for key in ((journey.city.lower(), stage), ("*", stage)):
+                cell = counts.setdefault(key, [0, 0, []])
+                cell[0] += 1
+                if outcome == "CLOSED_WON":
+                    cell[1] += 1
+                    cell[2].append(days_between(entered, closed_at))
+    return Model({key: Cell(r, w, tuple(d)) for key, (r, w, d) in counts.items()})
+
+
+@dataclass(frozen=True)
+class Forecast:
+    expected: Decimal
+    low: Decimal
+    high: Decimal
+    pipelines: int
+    unscored: int  # open pipelines at a stage no closed pipeline ever reached
+
+
+def forecast(journeys: Sequence[Journey], model: Model, at: datetime, until: datetime) -> Forecast:
+    """Expected won deal value in [at, until) from the pipelines open at `at`: each deal value x P(won | its
+    stage) x the share of such wins that came within the days left; a 95% interval from the variance of those
+    independent Bernoulli outcomes, floored at 0."""
+    days_left = days_between(at, until)
+    expected = variance = Decimal(0)
+    pipelines = unscored = 0
+    for journey in journeys:
+        stage = journey.stage_at(at)
+        if stage is None or stage in CLOSED:
+            continue
+        pipelines += 1
+        found = model.cell(journey.city, stage)
+        if found is None:
+            unscored += 1
+            continue
+        cell = found[0]
+        p = cell.probability() * cell.won_within(days_left)
+        expected += journey.deal_value * p
+        variance += journey.deal_value ** 2 * p * (1 - p)
+    margin = Z_95 * variance.sqrt()
+    return Forecast(half_up(expected), half_up(max(expected - margin, Decimal(0))), half_up(expected + margin),
+                    pipelines, unscored)
+
+
+def won_value(journeys: Sequence[Journey], start: datetime, end: datetime) -> Decimal:
+    """The deal value actually won in [start, end)."""
+    return half_up(sum((j.deal_value for j in journeys if (c := j.closing()) is not None
+                        and c[0] == "CLOSED_WON" and start <= c[1] < end), Decimal(0)))
+
+
+def accuracy(forecast_value: Decimal, actual: Decimal) -> Decimal | None:
+    """100 - |forecast - actual| / actual x 100, floored at 0; None when nothing was won (no base)."""
+    if not actual:
+        return None
+    return max(half_up(HUNDRED - abs(forecast_value - actual) * HUNDRED / actual), Decimal("0.00"))
+
+
+def overall_accuracy(pairs: Sequence[tuple[Decimal, Decimal]]) -> Decimal | None:
+    """A back-test's accuracy over its periods (forecast, actual): 100 - sum |f - a| / sum a x 100, floored at 0
+    (big periods weigh more); None when nothing was won in any of them."""
+    actual = sum((a for _, a in pairs), Decimal(0))
+    if not actual:
+        return None
+    error = sum((abs(f - a) for f, a in pairs), Decimal(0))
+    return max(half_up(HUNDRED - error * HUNDRED / actual), Decimal("0.00"))

@@ -1,0 +1,330 @@
+"""Dashboard use cases (issue 18). Reads only; every figure measured from the facts when asked."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import true
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from sales.allocation import service as allocation_service
+from sales.commissions import repository as commissions_repository
+from sales.commissions.enums import CommissionStatus
+from sales.core.auth import Principal
+from sales.core.errors import InvalidInput
+from sales.dashboards import repository, rules
+from sales.dashboards.errors import DashboardScopeNotFound
+from sales.dashboards.schemas import (BacktestPeriod, CommissionFigures, ForecastFigures, ForecastRead, FunnelStage,
+                                      Kpi, Kpis, MemberLoad, MetricProgress, MetricTrend, PipelineHealth, RmDashboard,
+                                      ScopeDashboard, SlaFigures, StageFigures, StageHealth, TrendPoint)
+from sales.pipelines.enums import Stage
+from sales.settings import get_settings
+from sales.targets import repository as targets_repository
+from sales.targets import rules as target_rules
+from sales.targets import service as targets_service
+from sales.targets.enums import LeaderboardScope, MetricType, PeriodType, TargetStatus, TargetType
+
+ZERO = Decimal("0.00")
+TREND_PERIODS = 12
+TREND_METRICS = (MetricType.REVENUE, MetricType.DEALS_CLOSED)  # shown even without a target
+
+
+async def _timezone(conn: AsyncConnection, city: str | None) -> str:
+    return (await allocation_service.rules_for(conn, city))[0].timezone if city else "UTC"
+
+
+def _period(period_type: PeriodType, period_start: date | None, timezone: str, now: datetime) -> tuple[date, date]:
+    """(start, end) of the period asked, or of the one running now in the time zone; a start off the period's
+    boundary is a 422 naming `period_start`."""
+    if period_start is None:
+        period_start = target_rules.period_start_containing(period_type, target_rules.local_day(now, timezone))
+    elif (problem := target_rules.boundary_problem(period_type, period_start)) is not None:
+        raise InvalidInput.query(("period_start",), problem)
+    return period_start, target_rules.period_end(period_type, period_start)
+
+
+async def _rm_in_scope(conn: AsyncConnection, principal: Principal, rm_id: UUID) -> Any:
+    rm = await targets_repository.rm(conn, rm_id)
+    if rm is None or not (principal.is_admin or rm.id == principal.sub or principal.supervises(rm.team_id)):
+        raise DashboardScopeNotFound(f"RM {rm_id} not found")
+    return rm
+
+
+async def _targets(conn: AsyncConnection, principal: Principal, rm: Any, period_type: PeriodType, start: date,
+                   now: datetime) -> list[MetricProgress]:
+    rows = await targets_repository.list_(conn, scope=true(), filters={
+        "target_type": TargetType.INDIVIDUAL.value, "assignee_id": rm.id, "period_type": period_type.value,
+        "period_start_from": start, "period_start_to": start}, limit=None, after=None)
+    measured = [t for t in await targets_service.measure(conn, rows) if t.status is not TargetStatus.CANCELLED]
+    result = []
+    for target in sorted(measured, key=lambda t: t.metric_type.value):
+        rank = size = None
+        if rm.team_id is not None:
+            board = await targets_service.leaderboard(
+                conn, principal, metric_type=target.metric_type, period_type=period_type, period_start=start,
+                scope=LeaderboardScope.team, scope_id=str(rm.team_id), now=now)
+            size = len(board.items)
+            rank = next((row.rank for row in board.items if row.rm_id == rm.id), None)
+        result.append(MetricProgress(metric_type=target.metric_type, target_id=target.id,
+                                     target_value=target.target_value, achieved_value=target.achieved_value,
+                                     achievement_percentage=target.achievement_percentage, status=target.status,
+                                     leaderboard_rank=rank, leaderboard_size=size))
+    return result
+
+
+async def _trend(conn: AsyncConnection, rm: Any, metrics: list[MetricType], period_type: PeriodType, start: date,
+                 timezone: str) -> list[MetricTrend]:
+    """Each metric over the TREND_PERIODS periods ending with `start`'s, measured as targets measure it."""
+    starts = [start]
+    while len(starts) < TREND_PERIODS:
+        starts.append(target_rules.period_start_containing(period_type, starts[-1] - timedelta(days=1)))
+    only_rm = targets_repository.rm_ids([rm.id])
+    trends = []
+    for metric in metrics:
+        points = []
+        for first in reversed(starts):
+            last = target_rules.period_end(period_type, first)
+            facts = await targets_repository.facts_by_rm(conn, metric, only_rm,
+                                                         *target_rules.window(first, last, timezone))
+            points.append(TrendPoint(period_start=first, period_end=last, achieved_value=target_rules.achieved_value(
+                metric, facts.get(rm.id, target_rules.Facts()))))
+        trends.append(MetricTrend(metric_type=metric, points=points))
+    return trends
+
+
+async def _commissions(conn: AsyncConnection, rm_id: UUID, start: date, end: date) -> CommissionFigures:
+    found = await commissions_repository.totals_by_status(conn, rm_id, periods=rules.months_of(start, end))
+
+    def total(*statuses: CommissionStatus) -> Decimal:
+        return rules.half_up(sum((found.get(s.value, ZERO) for s in statuses), ZERO))
+
+    return CommissionFigures(pending=total(CommissionStatus.PENDING, CommissionStatus.EARNED),
+                             approved=total(CommissionStatus.APPROVED), paid=total(CommissionStatus.PAID),
+                             disputed=total(CommissionStatus.DISPUTED),
+                             clawed_back=total(CommissionStatus.CLAWED_BACK))
+
+
+def _stages(found: list[tuple[str, int, Decimal]]) -> list[StageFigures]:
+    by_stage = {stage: (count, value) for stage, count, value in found}
+    return [StageFigures(stage=stage, count=by_stage.get(stage.value, (0, ZERO))[0],
+                         deal_value=rules.half_up(by_stage.get(stage.value, (0, ZERO))[1]))
+            for stage in Stage if not stage.is_closed]
+
+
+async def rm_dashboard(conn: AsyncConnection, principal: Principal, *, rm_id: UUID, period_type: PeriodType,
+                       period_start: date | None, now: datetime) -> RmDashboard:
+    """US-SALE-040: the RM's targets vs achieved (with their team-board rank), commissions, SLA compliance and
+    median response time of the period's allocations, and their open pipeline by stage now."""
+    rm = await _rm_in_scope(conn, principal, rm_id)
+    timezone = await _timezone(conn, rm.city)
+    start, end = _period(period_type, period_start, timezone, now)
+    window_start, window_end = target_rules.window(start, end, timezone)
+    outcomes = [rules.SlaOutcome(r.allocated_at, r.first_action_at, r.sla_deadline)
+                for r in await repository.allocations_of(conn, rm.id, window_start, window_end)]
+    met, decided, compliance = rules.sla_compliance(outcomes, now)
+    targets = await _targets(conn, principal, rm, period_type, start, now)
+    metrics = [m for m in MetricType if m in TREND_METRICS or any(t.metric_type is m for t in targets)]
+    return RmDashboard(
+        rm_id=rm.id, rm_name=rm.name, team_id=rm.team_id, period_type=period_type, period_start=start,
+        period_end=end, as_of=now, targets=targets,
+        trend=await _trend(conn, rm, metrics, period_type, start, timezone),
+        commissions=await _commissions(conn, rm.id, start, end),
+        sla=SlaFigures(met=met, decided=decided, compliance_percentage=compliance,
+                       reason=None if decided else "no allocation of the period is acted on or past its deadline"),
+        median_response_minutes=rules.median(rules.response_minutes(outcomes)),
+        pipeline_by_stage=_stages(await repository.open_pipelines_by_stage(conn, rm.id)))
+
+
+# --- team and city dashboards (PRD §9.1, §9.3) -----------------------------------------------------
+
+def _kpi(name: str, value: Decimal | None, reason: str) -> Kpi:
+    goal = rules.GOALS[name]
+    if value is None:
+        return Kpi(value=None, target=goal.text(), met=None, reason=reason)
+    return Kpi(value=value, target=goal.text(), met=goal.met(value))
+
+
+async def _kpis(conn: AsyncConnection, members: Any, window: tuple[datetime, datetime], months: tuple[str, str],
+                loads: list[Any], timezone: str, now: datetime) -> Kpis:
+    start, end = window
+    outcomes = [rules.SlaOutcome(r.allocated_at, r.first_action_at, r.sla_deadline)
+                for r in await repository.member_allocations(conn, members, start, end)]
+    won = await repository.won_in(conn, members, start, end)
+    lines, disputed = await repository.commission_lines(conn, members, months)
+    sold, refunded = await repository.orders_and_refunded(conn, members, start, end)
+    capacity = sum(m.capacity for m in loads)
+    every, scoped = _journeys(await repository.journeys(conn, members))
+    backtest = _backtest(every, scoped, PeriodType.MONTHLY, timezone, now)
+    return Kpis(
+        upsell_conversion_percentage=_kpi("upsell_conversion_percentage", None,
+                                          "upsell offers are made to users and not attributed to an RM, team or "
+                                          "city"),
+        lead_to_close_percentage=_kpi("lead_to_close_percentage", rules.percentage(len(won), len(outcomes)),
+                                      "no lead was allocated in the period"),
+        deal_cycle_days=_kpi("deal_cycle_days", rules.mean([rules.days_between(created, closed)
+                                                            for created, closed in won]),
+                             "no deal was won in the period"),
+        rm_utilization_percentage=_kpi("rm_utilization_percentage",
+                                       rules.percentage(sum(m.open_pipelines for m in loads), capacity),
+                                       "no member with capacity"),
+        sla_compliance_percentage=_kpi("sla_compliance_percentage", rules.sla_compliance(outcomes, now)[2],
+                                       "no allocation of the period is acted on or past its deadline"),
+        commission_accuracy_percentage=_kpi("commission_accuracy_percentage",
+                                            rules.percentage(lines - disputed, lines),
+                                            "no commission line in the period's months"),
+        refund_rate_percentage=_kpi("refund_rate_percentage", rules.percentage(refunded, sold),
+                                    "no order was sold in the period"),
+        lead_response_minutes=_kpi("lead_response_minutes", rules.median(rules.response_minutes(outcomes)),
+                                   "no allocation of the period was acted on"),
+        workload_variance_percentage=_kpi("workload_variance_percentage",
+                                          rules.coefficient_of_variation([m.open_pipelines for m in loads]),
+                                          "no member has an open pipeline"),
+        forecast_accuracy_percentage=_kpi("forecast_accuracy_percentage",
+                                          rules.overall_accuracy([(b.forecast, b.actual) for b in backtest]),
+                                          "nothing was won in the last 6 months to compare the forecast with"))
+
+
+def _health(rows: list[Any], today: date, now: datetime) -> PipelineHealth:
+    stuck_after = get_settings().stale_stage_days
+    ages: dict[str, list[Decimal]] = {}
+    for row in rows:
+        ages.setdefault(row.stage, []).append(rules.days_between(row.stage_changed_at, now))
+    stages = [StageHealth(stage=stage, count=len(ages.get(stage.value, [])),
+                          average_age_days=rules.mean(ages.get(stage.value, [])),
+                          stuck=sum(1 for age in ages.get(stage.value, []) if age > stuck_after))
+              for stage in Stage if not stage.is_closed]
+    return PipelineHealth(stuck_after_days=stuck_after, stages=stages, stuck=sum(s.stuck for s in stages),
+                          overdue_expected_close=sum(1 for r in rows if r.expected_close_date is not None
+                                                     and r.expected_close_date < today))
+
+
+async def _scope_dashboard(conn: AsyncConnection, *, scope: str, scope_id: str, name: str, city: str, members: Any,
+                           period_type: PeriodType, period_start: date | None, now: datetime) -> ScopeDashboard:
+    timezone = await _timezone(conn, city)
+    start, end = _period(period_type, period_start, timezone, now)
+    window = target_rules.window(start, end, timezone)
+    loads = await repository.member_loads(conn, members)
+    funnel = await repository.funnel(conn, members, *window)
+    return ScopeDashboard(
+        scope=scope, scope_id=scope_id, name=name, city=city, period_type=period_type, period_start=start,
+        period_end=end, as_of=now, members=len(loads),
+        kpis=await _kpis(conn, members, window, rules.months_of(start, end), loads, timezone, now),
+        funnel=[FunnelStage(stage=stage, count=funnel.get(stage.value, 0)) for stage in Stage],
+        pipeline_health=_health(await repository.open_pipelines(conn, members),
+                                target_rules.local_day(now, timezone), now),
+        workload=[MemberLoad(rm_id=m.id, rm_name=m.name, open_pipelines=m.open_pipelines, capacity=m.capacity,
+                             utilization_percentage=rules.percentage(m.open_pipelines, m.capacity)) for m in loads])
+
+
+async def _team(conn: AsyncConnection, principal: Principal, team_id: UUID) -> tuple[str, str, Any]:
+    """(name, city, members) of a team in the caller's reach (SALES_ADMIN any; a SUPERVISOR their teams)."""
+    team = await targets_repository.team(conn, team_id)
+    if team is None or not (principal.is_admin or principal.supervises(team_id)):
+        raise DashboardScopeNotFound(f"team {team_id} not found")
+    return team.name, team.city, targets_repository.members(TargetType.TEAM.value, team_id, team.city)
+
+
+async def _city(conn: AsyncConnection, principal: Principal, city: str) -> tuple[str, Any]:
+    """(name as the directory spells it, members) of a city in the caller's reach (SALES_ADMIN any; a SUPERVISOR
+    of a team in the city)."""
+    name = await targets_repository.city_named(conn, city)
+    if name is None or not (principal.is_admin or name.lower() in await targets_repository.team_cities(
+            conn, principal.supervised_teams)):
+        raise DashboardScopeNotFound(f"city {city} not found")
+    return name, targets_repository.members(TargetType.CITY.value, target_rules.city_id(name), name)
+
+
+async def team_dashboard(conn: AsyncConnection, principal: Principal, *, team_id: UUID, period_type: PeriodType,
+                         period_start: date | None, now: datetime) -> ScopeDashboard:
+    """PRD §9.1 / §9.3 KPIs of a team's current members (SALES_ADMIN; the team's SUPERVISOR)."""
+    name, city, members = await _team(conn, principal, team_id)
+    return await _scope_dashboard(conn, scope="team", scope_id=str(team_id), name=name, city=city, members=members,
+                                  period_type=period_type, period_start=period_start, now=now)
+
+
+async def city_dashboard(conn: AsyncConnection, principal: Principal, *, city: str, period_type: PeriodType,
+                         period_start: date | None, now: datetime) -> ScopeDashboard:
+    """PRD §9.1 / §9.3 KPIs of a city's RMs (SALES_ADMIN; a SUPERVISOR of a team in the city)."""
+    name, members = await _city(conn, principal, city)
+    return await _scope_dashboard(conn, scope="city", scope_id=name, name=name, city=name, members=members,
+                                  period_type=period_type, period_start=period_start, now=now)
+
+
+# --- forecast --------------------------------------------------------------------------------------
+
+BACKTEST_PERIODS = 6
+
+
+def _journeys(rows: list[Any]) -> tuple[list[rules.Journey], list[rules.Journey]]:
+    """(every journey, those in scope) from the rows of `repository.journeys`."""
+    grouped: dict[UUID, list[Any]] = {}
+    for row in rows:
+        grouped.setdefault(row.id, []).append(row)
+    every, scoped = [], []
+    for moves in grouped.values():
+        first = moves[0]
+        journey = rules.Journey(first.city, Decimal(str(first.deal_value or 0)), first.created_at,
+                                tuple((m.to_stage, m.changed_at) for m in moves if m.to_stage is not None))
+        every.append(journey)
+        if first.in_scope:
+            scoped.append(journey)
+    return every, scoped
+
+
+def _figures(every: list[rules.Journey], scoped: list[rules.Journey], period_type: PeriodType, timezone: str,
+             now: datetime) -> ForecastFigures:
+    start = target_rules.period_start_containing(period_type, target_rules.local_day(now, timezone))
+    end = target_rules.period_end(period_type, start)
+    window_start, window_end = target_rules.window(start, end, timezone)
+    won = rules.won_value(scoped, window_start, now)
+    found = rules.forecast(scoped, rules.learn(every, before=now), now, window_end)
+    return ForecastFigures(period_start=start, period_end=end, won_to_date=won, expected_from_open=found.expected,
+                           expected_total=won + found.expected, low=won + found.low, high=won + found.high,
+                           open_pipelines=found.pipelines, unscored_pipelines=found.unscored)
+
+
+def _backtest(every: list[rules.Journey], scoped: list[rules.Journey], period_type: PeriodType, timezone: str,
+              now: datetime) -> list[BacktestPeriod]:
+    """The last BACKTEST_PERIODS completed periods, oldest first."""
+    current = target_rules.period_start_containing(period_type, target_rules.local_day(now, timezone))
+    starts = []
+    for _ in range(BACKTEST_PERIODS):
+        current = target_rules.period_start_containing(period_type, current - timedelta(days=1))
+        starts.append(current)
+    result = []
+    for start in reversed(starts):
+        end = target_rules.period_end(period_type, start)
+        window_start, window_end = target_rules.window(start, end, timezone)
+        found = rules.forecast(scoped, rules.learn(every, before=window_start), window_start, window_end)
+        actual = rules.won_value(scoped, window_start, window_end)
+        result.append(BacktestPeriod(period_start=start, period_end=end, forecast=found.expected, actual=actual,
+                                     accuracy_percentage=rules.accuracy(found.expected, actual)))
+    return result
+
+
+async def forecast(conn: AsyncConnection, principal: Principal, *, scope: LeaderboardScope, scope_id: str,
+                   period_type: PeriodType, now: datetime) -> ForecastRead:
+    """The month's and the quarter's expected won deal value of a team or a city, with the back-test of the last
+    six periods (`period_type` MONTHLY or QUARTERLY) and its accuracy against the PRD §9.3 target (> 80%)."""
+    if scope is LeaderboardScope.team:
+        try:
+            team_id = UUID(scope_id)
+        except ValueError:
+            raise InvalidInput.query(("scope_id",), "a team forecast's scope_id is the team's id") from None
+        _, city, members = await _team(conn, principal, team_id)
+        canonical = str(team_id)
+    else:
+        city, members = await _city(conn, principal, scope_id)
+        canonical = city
+    timezone = await _timezone(conn, city)
+    every, scoped = _journeys(await repository.journeys(conn, members))
+    backtest = _backtest(every, scoped, period_type, timezone, now)
+    overall = rules.overall_accuracy([(b.forecast, b.actual) for b in backtest])
+    goal = rules.GOALS["forecast_accuracy_percentage"]
+    return ForecastRead(scope=scope.value, scope_id=canonical, as_of=now, min_cell=rules.MIN_CELL,
+                        month=_figures(every, scoped, PeriodType.MONTHLY, timezone, now),
+                        quarter=_figures(every, scoped, PeriodType.QUARTERLY, timezone, now),
+                        backtest_period_type=period_type, backtest=backtest, backtest_accuracy_percentage=overall,
+                        accuracy_target=goal.text(), accuracy_met=None if overall is None else goal.met(overall))
