@@ -11,19 +11,20 @@ from sales.closure import service
 from sales.closure.enums import DocumentKind
 from sales.closure.permissions import ClosureRead, ClosureWrite
 from sales.closure.schemas import UPLOAD_BODY, ChecklistRead, ChecklistUpdate, DocumentRead
-from sales.closure.storage import DocumentStore, document_store
+from sales.closure.storage import document_store
 from sales.core.errors import InvalidInput
+from sales.core.files import FileStore
 from sales.core.http import Conn, Now, make_router, respond
 from sales.core.openapi import problem_response
 
 router = make_router(tags=["closure"])
 
 
-def _store(request: Request) -> DocumentStore:
+def _store(request: Request) -> FileStore:
     return document_store(request.app.state.settings)
 
 
-Store = Annotated[DocumentStore, Depends(_store)]
+Store = Annotated[FileStore, Depends(_store)]
 
 
 @router.get("/pipelines/{pipeline_id}/checklist", response_model=ChecklistRead)

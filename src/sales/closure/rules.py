@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from sales.closure.enums import DealType
+from sales.core import files
 
 CHECKLISTS: dict[DealType, tuple[tuple[str, str], ...]] = {
     DealType.RENT: (
@@ -20,9 +21,6 @@ CHECKLISTS: dict[DealType, tuple[tuple[str, str], ...]] = {
 }
 ALL_ITEMS = tuple(dict.fromkeys(key for items in CHECKLISTS.values() for key, _ in items))
 
-# Magic numbers: the content decides what a file is, never its name.
-SIGNATURES = ((b"%PDF-", "application/pdf"), (b"\xff\xd8\xff", "image/jpeg"),
-              (b"\x89PNG\r\n\x1a\n", "image/png"))
 EXTENSIONS = {".pdf": "application/pdf", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"}
 
 
@@ -35,10 +33,6 @@ def missing(deal_type: DealType, done: set[str]) -> list[str]:
     return [key for key, _ in CHECKLISTS[deal_type] if key not in done]
 
 
-def sniff(content: bytes) -> str | None:
-    return next((kind for magic, kind in SIGNATURES if content.startswith(magic)), None)
-
-
 def extension_of(filename: str) -> str:
     dot = filename.rfind(".")
     return filename[dot:].lower() if dot > 0 else ""
@@ -46,7 +40,7 @@ def extension_of(filename: str) -> str:
 
 def document_problem(*, filename: str, declared: str | None, content: bytes) -> tuple[str | None, str | None]:
     """(content type, None) for an acceptable document, else (None, why not)."""
-    actual = sniff(content)
+    actual = files.sniff(content)
     if actual is None:
         return None, "only PDF, JPEG and PNG documents are accepted (checked by their content)"
     claimed = EXTENSIONS.get(extension_of(filename))

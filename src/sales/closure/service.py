@@ -1,7 +1,6 @@
 """Deal-closure use cases (issue 15): the checklist, documents, and the gate on CLOSED_WON. Never commits."""
 from __future__ import annotations
 
-import hashlib
 import uuid
 from datetime import datetime
 from typing import Any
@@ -13,10 +12,10 @@ from sales.closure import repository, rules
 from sales.closure.enums import DealType, DocumentKind
 from sales.closure.errors import ChecklistChanged, ChecklistIncomplete, DocumentTooLarge, UnsupportedDocument
 from sales.closure.schemas import ChecklistItem, ChecklistRead, ChecklistUpdate, DocumentRead
-from sales.closure.storage import DocumentStore
-from sales.core import audit, hooks
+from sales.core import audit, files, hooks
 from sales.core.auth import Principal
 from sales.core.errors import InvalidInput
+from sales.core.files import FileStore
 from sales.pipelines import repository as pipelines_repository
 from sales.pipelines.enums import Stage
 from sales.pipelines.errors import PipelineClosed, PipelineNotFound
@@ -115,7 +114,7 @@ def _document(row: Any) -> DocumentRead:
 
 
 async def upload_document(conn: AsyncConnection, principal: Principal, *, pipeline_id: UUID, filename: str,
-                          declared_type: str | None, content: bytes, kind: DocumentKind, store: DocumentStore,
+                          declared_type: str | None, content: bytes, kind: DocumentKind, store: FileStore,
                           max_bytes: int, now: datetime) -> DocumentRead:
     """Keep a PDF/JPEG/PNG (by its content; a name or declared type that disagrees is refused) up to
     `max_bytes`, with its SHA-256."""
@@ -128,7 +127,7 @@ async def upload_document(conn: AsyncConnection, principal: Principal, *, pipeli
     content_type, problem = rules.document_problem(filename=filename, declared=declared_type, content=content)
     if content_type is None:
         raise UnsupportedDocument(problem)
-    digest = hashlib.sha256(content).hexdigest()
+    digest = files.sha256_of(content)
     document_id = uuid.uuid4()
     values = {"id": document_id, "pipeline_id": pipeline_id, "kind": kind.value, "filename": filename,
               "content_type": content_type, "size_bytes": len(content), "sha256": digest,

@@ -221,15 +221,6 @@ def missing_evidence(*, required: Sequence[str], provided: Iterable[str | None])
     return [kind for kind in required if kind not in have]
 
 
-# Evidence files: recognised by their content (magic bytes), never by the name or the declared type.
-EVIDENCE_TYPES = ((b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"), (b"%PDF-", "application/pdf"))
-
-
-def evidence_type(content: bytes) -> str | None:
-    """The content type of a JPEG, PNG or PDF file by its first bytes; None for anything else."""
-    return next((kind for magic, kind in EVIDENCE_TYPES if content.startswith(magic)), None)
-
-
 # Decisions (issue 12): which requests wait for a person, and who may decide them.
 DECIDABLE = ("PENDING_APPROVAL", "PENDING_MANAGER_APPROVAL", "UNDER_INVESTIGATION")
 

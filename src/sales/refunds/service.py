@@ -10,7 +10,7 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales.catalog import service as catalog_service
-from sales.core import audit, outbox
+from sales.core import audit, files, outbox
 from sales.core.auth import Principal, Role
 from sales.core.errors import InvalidInput
 from sales.core.http import AFTER_TIME_AND_ID, cursor_after
@@ -18,7 +18,7 @@ from sales.notifications import service as notifications_service
 from sales.orders import repository as orders_repository
 from sales.orders.errors import OrderNotFound
 from sales.orders.schemas import RefundCompleted
-from sales.refunds import repository, rules, storage
+from sales.refunds import repository, rules
 from sales.refunds.enums import RefundStatus, RefundType
 from sales.refunds.errors import (EvidenceMissing, EvidenceNotAccepted, ManagerDecisionRequired, RefundAlreadyOpen,
                                   RefundChangedConcurrently, RefundNotFound, RefundNotPending)
@@ -338,13 +338,14 @@ async def add_evidence(conn: AsyncConnection, principal: Principal, *, refund_id
                                   "taken on guarantee claims awaiting a decision")
     if len(upload.content) > upload.max_bytes:
         raise InvalidInput(("file",), f"larger than {upload.max_bytes} bytes")
-    content_type = rules.evidence_type(upload.content)
+    content_type = files.sniff(upload.content)
     if content_type is None:
         raise InvalidInput(("file",), "must be a JPEG, PNG or PDF file")
     required = _evidence_required(current.rules)
     if upload.kind is not None and upload.kind not in required:
         raise InvalidInput(("kind",), f"not evidence this guarantee asks for ({', '.join(required) or 'none'})")
-    digest, path = storage.store(upload.directory, refund_id, upload.content)
+    digest = files.sha256_of(upload.content)  # <directory>/<refund id>/<sha256>
+    path = files.LocalFileStore(upload.directory).put(f"{refund_id}/{digest}", upload.content)
     row = await repository.add_evidence(conn, {
         "id": uuid.uuid4(), "refund_id": refund_id, "kind": upload.kind, "note": upload.note,
         "filename": upload.filename, "content_type": content_type, "size_bytes": len(upload.content),
