@@ -95,7 +95,9 @@ async def _decide_and_claim(conn: AsyncConnection, lead: rules.Lead, config: All
             continue
         lost = []
         for rm_id in decision.ranking:
-            if await repository.claim_capacity(conn, rm_id, today=today, now=now):
+            daily_cap, weekly_cap = rules.caps(by_id[rm_id], config)
+            if await repository.claim_capacity(conn, rm_id, today=today, now=now, daily_cap=daily_cap,
+                                               weekly_cap=weekly_cap):
                 _note_races(decision, lost, winner=rm_id)
                 return decision, by_id
             lost.append(rm_id)
@@ -111,7 +113,8 @@ def _note_races(decision: rules.Decision, lost: list[UUID], *, winner: UUID | No
         rm_id = UUID(entry["rm_id"])
         if rm_id in lost:
             entry.update(winner=False, eligible=False, excluded_by="LAR-002",
-                         why="capacity taken by a concurrent allocation before this one committed")
+                         why="capacity or a daily/weekly cap taken by a concurrent allocation before this one "
+                             "committed")
         elif winner is not None:
             entry["winner"] = rm_id == winner
     decision.rm_id = winner
@@ -121,7 +124,7 @@ async def _create_allocation(conn: AsyncConnection, principal: Principal | None,
                              team_id: UUID | None, allocation_type: AllocationType, reason: str, now: datetime,
                              config: AllocationRules, decision: dict[str, Any] | None, over_capacity: bool = False,
                              previous: Any = None, reassignment_reason: str | None = None,
-                             sla_deadline: datetime | None = None) -> AllocationRead:
+                             sla_deadline: datetime | None = None, decided_by: str | None = None) -> AllocationRead:
     allocation_id = uuid.uuid4()
     deadline = sla_deadline or rules.sla_deadline(now, config)
     pipeline_id = await pipelines_service.find_open_for_lead(conn, lead_id=lead.id)
@@ -138,6 +141,7 @@ async def _create_allocation(conn: AsyncConnection, principal: Principal | None,
     allocation = _read(await repository.insert_allocation(conn, {
         "id": allocation_id, "lead_id": lead.id, "rm_id": rm_id, "team_id": team_id, "city": lead.city,
         "pipeline_id": pipeline_id, "allocation_type": allocation_type.value, "allocation_reason": reason,
+        "decided_by": decided_by,
         "priority": lead.priority, "status": AllocationStatus.PENDING.value, "allocated_at": now,
         "sla_deadline": deadline, "is_reassignment": previous is not None,
         "previous_rm_id": previous.rm_id if previous is not None else None,
@@ -192,7 +196,8 @@ async def _route(conn: AsyncConnection, principal: Principal | None, *, lead: An
     allocation = await _create_allocation(
         conn, principal, lead=lead, rm_id=decision.rm_id, team_id=candidates[decision.rm_id].team_id,
         allocation_type=allocation_type, reason=decision.reason, now=now, config=config, decision=trace,
-        previous=previous, reassignment_reason=reassignment_reason, sla_deadline=sla_deadline)
+        previous=previous, reassignment_reason=reassignment_reason, sla_deadline=sla_deadline,
+        decided_by=decision.decided_by)
     return AllocationOutcome(201, allocation=allocation)
 
 
