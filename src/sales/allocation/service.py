@@ -461,3 +461,36 @@ async def route_queued(conn: AsyncConnection, *, lead: Any, now: datetime) -> Al
     """Give a queued lead another try (overflow-retry job); RMs who already had it are skipped."""
     exclude = frozenset(await repository.rms_who_had_lead(conn, lead.id))
     return await _route(conn, None, lead=lead, now=now, exclude=exclude)
+
+
+# --- leave and availability (issue 17) ----------------------------------------------------------
+
+RM_UNAVAILABLE = "RM_UNAVAILABLE"
+
+
+@hooks.subscribe("rm.unavailable")
+async def reallocate_pending(conn: AsyncConnection, *, principal: Principal, rm_id: UUID, team_id: UUID | None,
+                             city: str, why: str, now: datetime, leave: tuple[date, date] | None = None) -> None:
+    """PRD §2.2.5: an RM who went OFFLINE, became INACTIVE or is on leave today gives up the leads they have not
+    acted on (PENDING, no first action): each goes back through the engine with reason RM_UNAVAILABLE, or is
+    queued. Accepted and active leads stay unless a supervisor moves them; the team's supervisor is told. A leave
+    counts when it covers today in the city's time zone. The directory announces the change inside its
+    transaction, so the change and the reallocations commit together."""
+    if leave is not None:
+        config, _, _ = await rules_for(conn, city)
+        today = rules.local_time(now, config.timezone).date()
+        if not leave[0] <= today <= leave[1]:
+            return
+    moved: list[dict[str, Any]] = []
+    queued: list[UUID] = []
+    for row in await repository.pending_unacted(conn, rm_id):
+        result = await move_lead(conn, principal, row, now=now, status=AllocationStatus.REASSIGNED,
+                                 reassignment_reason=RM_UNAVAILABLE, audit_action="allocation.reassigned")
+        if result.allocation is not None:
+            moved.append({"lead_id": row.lead_id, "to_rm_id": result.allocation.rm_id})
+        else:
+            queued.append(row.lead_id)
+    kept = await repository.live_count(conn, rm_id)
+    if moved or queued or kept:
+        await notices.rm_unavailable(conn, rm_id=rm_id, team_id=team_id, why=why, moved=moved, queued=queued,
+                                     kept=kept, now=now)
