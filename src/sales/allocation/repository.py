@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import zlib
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -298,11 +298,11 @@ async def pending_count(conn: AsyncConnection, rm_id: UUID) -> int:
     return int((await conn.execute(query)).scalar_one())
 
 
-async def pending_unacted(conn: AsyncConnection, rm_id: UUID) -> list[Any]:
+async def pending_unacted(conn: AsyncConnection, rm_id: UUID, *, allocated_before: datetime) -> list[Any]:
     """An RM's PENDING allocations nobody acted on yet, highest priority and nearest deadline first; locked on
     PostgreSQL (an accept racing with this waits, then finds the allocation no longer PENDING)."""
     query = (select(*ALLOCATION_COLUMNS).where(a.c.rm_id == rm_id, a.c.status == "PENDING",
-                                               a.c.first_action_at.is_(None))
+                                               a.c.first_action_at.is_(None), a.c.allocated_at <= allocated_before)
              .order_by(a.c.priority.desc(), a.c.sla_deadline, a.c.id))
     if is_postgres(conn):
         query = query.with_for_update()
@@ -312,3 +312,16 @@ async def pending_unacted(conn: AsyncConnection, rm_id: UUID) -> list[Any]:
 async def live_count(conn: AsyncConnection, rm_id: UUID) -> int:
     query = select(func.count()).select_from(a).where(a.c.rm_id == rm_id, a.c.status.in_(LIVE))
     return int((await conn.execute(query)).scalar_one())
+
+
+async def on_leave_with_pending(conn: AsyncConnection, *, around: date, limit: int) -> list[Any]:
+    """RMs with unacted PENDING leads and a leave around `around` (a day either side: each city's own date is
+    checked by the caller), with that leave's dates."""
+    pending = exists().where(a.c.rm_id == rms.c.id, a.c.status == "PENDING", a.c.first_action_at.is_(None))
+    query = (select(rms.c.id, rms.c.team_id, rms.c.city, rm_leaves.c.start_date, rm_leaves.c.end_date,
+                    rm_leaves.c.created_at.label("leave_recorded_at"))
+             .select_from(rms.join(rm_leaves, rm_leaves.c.rm_id == rms.c.id))
+             .where(rm_leaves.c.start_date <= around + timedelta(days=1),
+                    rm_leaves.c.end_date >= around - timedelta(days=1), pending)
+             .order_by(rms.c.id, rm_leaves.c.start_date).limit(limit))
+    return list((await conn.execute(query)).all())

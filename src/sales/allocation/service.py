@@ -469,21 +469,23 @@ RM_UNAVAILABLE = "RM_UNAVAILABLE"
 
 
 @hooks.subscribe("rm.unavailable")
-async def reallocate_pending(conn: AsyncConnection, *, principal: Principal, rm_id: UUID, team_id: UUID | None,
-                             city: str, why: str, now: datetime, leave: tuple[date, date] | None = None) -> None:
+async def reallocate_pending(conn: AsyncConnection, *, principal: Principal | None, rm_id: UUID,
+                             team_id: UUID | None, city: str, why: str, now: datetime,
+                             leave: tuple[date, date] | None = None,
+                             allocated_before: datetime | None = None) -> int:
     """PRD §2.2.5: an RM who went OFFLINE, became INACTIVE or is on leave today gives up the leads they have not
     acted on (PENDING, no first action): each goes back through the engine with reason RM_UNAVAILABLE, or is
     queued. Accepted and active leads stay unless a supervisor moves them; the team's supervisor is told. A leave
-    counts when it covers today in the city's time zone. The directory announces the change inside its
-    transaction, so the change and the reallocations commit together."""
+    counts when it covers today in the city's time zone (the `leave-start` job catches leaves that start after
+    they were recorded, for leads allocated before `allocated_before`). The directory announces the change inside
+    its transaction, so the change and the reallocations commit together. Returns how many leads moved away."""
     if leave is not None:
         config, _, _ = await rules_for(conn, city)
-        today = rules.local_time(now, config.timezone).date()
-        if not leave[0] <= today <= leave[1]:
-            return
+        if not leave[0] <= rules.local_time(now, config.timezone).date() <= leave[1]:
+            return 0
     moved: list[dict[str, Any]] = []
     queued: list[UUID] = []
-    for row in await repository.pending_unacted(conn, rm_id):
+    for row in await repository.pending_unacted(conn, rm_id, allocated_before=allocated_before or now):
         result = await move_lead(conn, principal, row, now=now, status=AllocationStatus.REASSIGNED,
                                  reassignment_reason=RM_UNAVAILABLE, audit_action="allocation.reassigned")
         if result.allocation is not None:
@@ -494,3 +496,4 @@ async def reallocate_pending(conn: AsyncConnection, *, principal: Principal, rm_
     if moved or queued or kept:
         await notices.rm_unavailable(conn, rm_id=rm_id, team_id=team_id, why=why, moved=moved, queued=queued,
                                      kept=kept, now=now)
+    return len(moved) + len(queued)

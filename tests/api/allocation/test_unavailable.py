@@ -3,7 +3,7 @@
 the team's supervisor is told."""
 from __future__ import annotations
 
-from tests.allocation_builders import set_clock
+from tests.allocation_builders import run_job, set_clock
 from tests.api.allocation.helpers import allocated, event_data, get_allocation, get_rm, live_of_lead
 from tests.builders import API, make_leave, make_rm, make_team
 from tests.events_schema import assert_outbox_valid
@@ -90,3 +90,29 @@ async def test_going_online_or_changing_other_fields_moves_nothing(client, auth,
     assert online.status_code == 200
     assert (await get_allocation(client, auth.admin, leads[0]["id"]))["status"] == "PENDING"
     assert await _supervisor_notices(engine) == []
+
+
+async def test_leave_start_job_moves_leads_once_the_leave_starts_in_the_citys_time_zone(client, auth, engine):
+    response = await client.put(f"{API}/allocations/rules", json={"city": "Bangalore", "rules": {
+        "timezone": "Asia/Kolkata"}}, headers=auth.admin)
+    assert response.status_code == 200, response.text
+    team, away, leads = await _loaded_rm(client, auth)  # Wednesday 11:30 in Kolkata
+    other = await make_rm(client, auth.admin, team_id=team["id"], name="Still here")
+    await make_leave(client, auth.admin, rm_id=away["id"], start_date="2026-01-22", end_date="2026-01-23")
+    await set_clock(client, auth.admin, "2026-01-21T18:29:00Z")  # Wednesday 23:59 in Kolkata: not yet
+    assert (await run_job(client, auth.admin, "leave-start"))["reallocated_or_queued"] == 0
+    assert (await get_allocation(client, auth.admin, leads[0]["id"]))["status"] == "PENDING"
+
+    await set_clock(client, auth.admin, "2026-01-21T18:30:00Z")  # Thursday 00:00 in Kolkata: the leave starts
+    assert (await run_job(client, auth.admin, "leave-start"))["reallocated_or_queued"] == 2
+    for pending in leads[:2]:
+        [live] = await live_of_lead(client, auth.admin, pending["lead_id"])
+        assert (live["rm_id"], live["reassignment_reason"]) == (other["id"], "RM_UNAVAILABLE")
+    assert (await get_allocation(client, auth.admin, leads[2]["id"]))["status"] == "ACCEPTED"
+    [notice] = await _supervisor_notices(engine)
+    assert (notice["data"]["why"], notice["data"]["kept_live_leads"]) == ("LEAVE", 1)
+
+    await set_clock(client, auth.admin, "2026-01-22T05:00:00Z")  # during the leave a supervisor places a lead
+    placed = await allocated(client, auth.admin, rm_id=away["id"], reason="the customer asked for her")
+    assert (await run_job(client, auth.admin, "leave-start"))["reallocated_or_queued"] == 0
+    assert (await get_allocation(client, auth.admin, placed["id"]))["status"] == "PENDING"
