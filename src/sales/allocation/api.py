@@ -7,7 +7,7 @@ from uuid import UUID
 from fastapi import Query
 
 from sales.allocation import reads, ruleset, service
-from sales.allocation.enums import AllocationStatus, AllocationType
+from sales.allocation.enums import AllocationStatus, AllocationType, DecidedBy
 from sales.allocation.permissions import (AllocationsCreate, AllocationsManage, AllocationsRead, AllocationsRespond,
                                           RulesAdmin, WorkloadRead)
 from sales.allocation.schemas import (AllocationRead, BulkReassignRequest, BulkReassignResult,
@@ -33,12 +33,13 @@ async def allocate(request: LeadAllocationRequest, principal: AllocationsCreate,
 async def list_allocations(principal: AllocationsRead, conn: Conn, paging: Paging, rm_id: UUID | None = None,
                            team_id: UUID | None = None, city: CityFilter = None,
                            status: AllocationStatus | None = None, allocation_type: AllocationType | None = None,
-                           lead_id: UUID | None = None,
+                           decided_by: DecidedBy | None = None, lead_id: UUID | None = None,
                            from_: Annotated[UTCDatetime | None, Query(alias="from")] = None,
                            to: UTCDatetime | None = None):
     """Allocations in the caller's scope, newest first."""
     filters = {"rm_id": rm_id, "team_id": team_id, "city": city, "status": status.value if status else None,
-               "allocation_type": allocation_type.value if allocation_type else None, "lead_id": lead_id,
+               "allocation_type": allocation_type.value if allocation_type else None,
+               "decided_by": decided_by.value if decided_by else None, "lead_id": lead_id,
                "from": from_, "to": to}
     items = await service.list_allocations(conn, principal, filters=filters, limit=paging.limit,
                                            cursor=paging.cursor)

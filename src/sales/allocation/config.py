@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Literal
+from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -27,6 +28,20 @@ class PerformanceBoost(BaseModel):
     strength: bounded_number(ge=0, le=0.95) = 0.5
 
 
+class LeadCaps(BaseModel):
+    """At most this many leads received a day / a week (Monday to Sunday) in the city's time zone; null: no cap."""
+
+    model_config = ConfigDict(extra="forbid")
+    max_leads_per_day: bounded_integer(ge=1, le=1000) | None = None
+    max_leads_per_week: bounded_integer(ge=1, le=10000) | None = None
+
+
+class TeamCaps(LeadCaps):
+    """A team's default caps for its RMs who have none of their own."""
+
+    team_id: UUID
+
+
 class AllocationRules(BaseModel):
     model_config = ConfigDict(extra="forbid")
     geographic_widening: list[GeoLevel] = Field(default=["LOCALITY", "ZONE", "CITY"], min_length=1)
@@ -39,6 +54,14 @@ class AllocationRules(BaseModel):
         default=2, description="LAR-006: the Nth SLA breach on a lead escalates it")
     overflow_to_backup: Boolean = True
     queue_depth_alert: bounded_integer(ge=1, le=1000) = 10
+    max_leads_per_day: bounded_integer(ge=1, le=1000) | None = Field(
+        default=None, description="the city's default daily cap for RMs without their own or their team's")
+    max_leads_per_week: bounded_integer(ge=1, le=10000) | None = Field(
+        default=None, description="the city's default weekly cap (week from Monday, in `timezone`)")
+    team_caps: list[TeamCaps] = Field(
+        default=[], max_length=1000,
+        description="per team: default caps of the team's RMs (an RM's own caps come first); the list is "
+                    "replaced as a whole")
     timezone: Annotated[Text, Field(max_length=64)] = Field(default="UTC", description="for shifts and leave days")
 
     @field_validator("geographic_widening")
@@ -48,6 +71,16 @@ class AllocationRules(BaseModel):
         if len(set(levels)) != len(levels) or levels != sorted(levels, key=order.index):
             raise ValueError("levels must be distinct and in the order LOCALITY, ZONE, CITY")
         return levels
+
+    @field_validator("team_caps")
+    @classmethod
+    def _one_entry_per_team(cls, entries: list[TeamCaps]) -> list[TeamCaps]:
+        if len({e.team_id for e in entries}) != len(entries):
+            raise ValueError("one entry per team_id")
+        return entries
+
+    def caps_of_team(self, team_id: UUID | None) -> LeadCaps | None:
+        return next((e for e in self.team_caps if e.team_id == team_id), None) if team_id else None
 
     @field_validator("timezone")
     @classmethod

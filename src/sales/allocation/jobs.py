@@ -1,11 +1,12 @@
-"""Periodic allocation work: the SLA sweep (LAR-006) and the overflow retry (LAR-007).
+"""Periodic allocation work: the SLA sweep (LAR-006), the overflow retry (LAR-007) and leave starts (issue 17).
 
 Both are safe with several workers: rows are claimed with FOR UPDATE SKIP LOCKED on PostgreSQL.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -61,3 +62,21 @@ async def overflow_retry(conn: AsyncConnection, now: datetime) -> dict[str, Any]
         if outcome.allocation is not None:
             allocated += 1
     return {"processed": len(waiting), "allocated": allocated, "still_queued": len(waiting) - allocated}
+
+
+@job("leave-start", every=300)
+async def leave_start(conn: AsyncConnection, now: datetime) -> dict[str, Any]:
+    """Issue 17: once an RM's leave has started (in their city's time zone), the leads allocated to them before
+    it started and still unacted go back through the engine with reason RM_UNAVAILABLE; the supervisor is told.
+    A lead a supervisor placed with them during the leave (after it started and was recorded) stays."""
+    rows = await repository.on_leave_with_pending(conn, around=now.date(), limit=BATCH)
+    moved = 0
+    for row in rows:
+        config, _, _ = await service.rules_for(conn, row.city)
+        _, start, _ = service.day_bounds(datetime.combine(row.start_date, time(12), tzinfo=ZoneInfo(config.timezone)),
+                                         config.timezone)
+        moved += await service.reallocate_pending(conn, principal=None, rm_id=row.id, team_id=row.team_id,
+                                                  city=row.city, why="LEAVE", now=now,
+                                                  leave=(row.start_date, row.end_date),
+                                                  allocated_before=max(start, row.leave_recorded_at))
+    return {"rms": len({row.id for row in rows}), "reallocated_or_queued": moved}

@@ -19,6 +19,8 @@ rm_allocations = Table(
     Column("pipeline_id", UUIDType, nullable=True),
     Column("allocation_type", String(16), nullable=False),
     Column("allocation_reason", Text, nullable=True),
+    # Which PRD §3.2.3 type settled an engine decision: GEOGRAPHIC, SKILL_BASED or ROUND_ROBIN (issue 17).
+    Column("decided_by", String(16), nullable=True),
     Column("priority", SmallInteger, nullable=False),
     Column("status", String(16), nullable=False),
     Column("allocated_at", UTCDateTime, nullable=False),

@@ -72,3 +72,13 @@ async def lead_escalated(conn: AsyncConnection, *, row: Any, lead: Any, sla_brea
                                             "team_id": row.team_id, "sla_breaches": sla_breaches,
                                             "sla_deadline": row.sla_deadline, "city": lead.city,
                                             "locality": lead.locality, "reason": "SLA_BREACH"})
+
+
+async def rm_unavailable(conn: AsyncConnection, *, rm_id: UUID, team_id: UUID | None, why: str,
+                         moved: list[dict[str, Any]], queued: list[UUID], kept: int, now: datetime) -> None:
+    """Issue 17: an RM became unavailable; their unacted leads were reallocated (or queued), `kept` accepted or
+    active leads stay with them until the supervisor moves them."""
+    await _notify_supervisor(conn, team_id, template="rm_unavailable", now=now,
+                             dedupe_key=f"rm_unavailable:{rm_id}:{now.isoformat()}", data={
+                                 "rm_id": rm_id, "team_id": team_id, "reason": "RM_UNAVAILABLE", "why": why,
+                                 "reallocated": moved, "queued": queued, "kept_live_leads": kept})

@@ -4,11 +4,13 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales.allocation import repository, rules
+from sales.allocation.config import AllocationRules
 from sales.allocation.schemas import GroupWorkload, LeadSummary, QueuedLead, QueueItem, RMWorkload, WorkloadRead
 from sales.allocation.service import day_bounds, lead_cities_in_scope, rules_for
 from sales.core.auth import Principal
@@ -46,6 +48,27 @@ def _group(key: str, members: list[RMWorkload]) -> GroupWorkload:
                          coefficient_of_variation=Decimal(str(round(cv, 4))) if cv is not None else None)
 
 
+def _rm_workload(r: Any, config: AllocationRules, now: datetime, threshold: int) -> RMWorkload:
+    """One RM's row, with the cap counters as the engine reads them: in the RM's city's time zone."""
+    today = rules.local_time(now, config.timezone).date()
+    counted = rules.Candidate(
+        id=r.id, name=r.name, team_id=r.team_id, city=r.city, zone=None, localities=(), property_types=(),
+        segments=(), max_deal_value=None, capacity=r.capacity, active_leads=r.active_leads, status=r.status,
+        availability=r.availability, shifts=(), leaves=(), is_backup=r.is_backup, performance_score=50,
+        received_today=r.window_received if r.window_date == today else 0, last_allocated_at=None,
+        received_this_week=r.week_received if r.week_start == rules.week_start(today) else 0,
+        max_leads_per_day=r.max_leads_per_day, max_leads_per_week=r.max_leads_per_week)
+    daily, weekly = rules.caps(counted, config)
+    reached = rules.cap_reached(counted, config)
+    return RMWorkload(rm_id=r.id, name=r.name, team_id=r.team_id, city=r.city, is_backup=r.is_backup,
+                      status=r.status, availability=r.availability, active=r.active_leads, capacity=r.capacity,
+                      utilization=_pct(r.active_leads, r.capacity), queue_depth=int(r.queue_depth),
+                      sla_breaches_today=int(r.breaches_today), leads_received_today=int(r.received_today),
+                      leads_received_this_week=counted.received_this_week, max_leads_per_day=daily,
+                      max_leads_per_week=weekly, cap_reached=reached[0] if reached else None,  # type: ignore[arg-type]
+                      over_threshold=int(r.queue_depth) > threshold)
+
+
 async def workload(conn: AsyncConnection, principal: Principal, *, now: datetime, team_id: UUID | None = None,
                    city: str | None = None) -> WorkloadRead:
     """Per RM, team and city: load, utilization, queue depth, SLA breaches and leads received today, and how
@@ -55,11 +78,8 @@ async def workload(conn: AsyncConnection, principal: Principal, *, now: datetime
     rows = await repository.workload_rows(conn, scope=directory_repository.readable_rms(principal), team_id=team_id, city=city,
                                           day_start=start, day_end=end)
     threshold = config.queue_depth_alert
-    per_rm = [RMWorkload(rm_id=r.id, name=r.name, team_id=r.team_id, city=r.city, is_backup=r.is_backup,
-                         status=r.status, availability=r.availability, active=r.active_leads, capacity=r.capacity,
-                         utilization=_pct(r.active_leads, r.capacity), queue_depth=int(r.queue_depth),
-                         sla_breaches_today=int(r.breaches_today), leads_received_today=int(r.received_today),
-                         over_threshold=int(r.queue_depth) > threshold) for r in rows]
+    city_rules = {key: (await rules_for(conn, key))[0] for key in {rules.norm(r.city) for r in rows}}
+    per_rm = [_rm_workload(r, city_rules[rules.norm(r.city)], now, threshold) for r in rows]
     by_team: dict[str, list[RMWorkload]] = defaultdict(list)
     by_city: dict[str, list[RMWorkload]] = defaultdict(list)
     for item in per_rm:

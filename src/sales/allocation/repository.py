@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import zlib
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales.allocation.enums import LIVE_STATUSES
 from sales.allocation.models import allocation_rule_sets, rm_allocations as a
-from sales.allocation.rules import Candidate, norm
+from sales.allocation.rules import Candidate, norm, week_start
 from sales.core.auth import Principal
 from sales.core.db import is_postgres
 from sales.directory.scoping import owned_or_supervised
@@ -29,10 +29,12 @@ def _candidate_query(today: date) -> Any:
     on_leave = exists().where(rm_leaves.c.rm_id == rms.c.id, rm_leaves.c.start_date <= today,
                               rm_leaves.c.end_date >= today)
     received = case((rms.c.window_date == today, rms.c.window_received), else_=0)
+    this_week = case((rms.c.week_start == week_start(today), rms.c.week_received), else_=0)
     return select(rms.c.id, rms.c.name, rms.c.team_id, rms.c.city, rms.c.zone, rms.c.localities,
                   rms.c.property_types, rms.c.segments, rms.c.max_deal_value, rms.c.capacity, rms.c.active_leads,
                   rms.c.status, rms.c.availability, rms.c.shifts, rms.c.is_backup, rms.c.performance_score,
-                  rms.c.last_allocated_at, received.label("received_today"), on_leave.label("on_leave"))
+                  rms.c.last_allocated_at, received.label("received_today"), on_leave.label("on_leave"),
+                  this_week.label("received_this_week"), rms.c.max_leads_per_day, rms.c.max_leads_per_week)
 
 
 def _candidate(row: Any, today: date) -> Candidate:
@@ -43,7 +45,8 @@ def _candidate(row: Any, today: date) -> Candidate:
         active_leads=row.active_leads, status=row.status, availability=row.availability,
         shifts=tuple(row.shifts or ()), leaves=((today, today),) if row.on_leave else (),
         is_backup=row.is_backup, performance_score=row.performance_score, received_today=row.received_today,
-        last_allocated_at=row.last_allocated_at)
+        last_allocated_at=row.last_allocated_at, received_this_week=row.received_this_week,
+        max_leads_per_day=row.max_leads_per_day, max_leads_per_week=row.max_leads_per_week)
 
 
 async def locality_candidates(conn: AsyncConnection, *, city: str, locality: str, today: date) -> list[Candidate]:
@@ -69,17 +72,27 @@ async def candidates_in_cities(conn: AsyncConnection, *, cities: list[str], toda
 
 
 async def claim_capacity(conn: AsyncConnection, rm_id: UUID, *, today: date, now: datetime,
-                         over_capacity: bool = False) -> bool:
-    """LAR-002 under concurrency: one conditional UPDATE takes a slot only while one is free."""
-    received = case((rms.c.window_date == today, rms.c.window_received + 1), else_=1)
-    values: dict[str, Any] = {"active_leads": rms.c.active_leads + 1, "window_received": received,
-                              "window_date": today, "last_allocated_at": now}
+                         over_capacity: bool = False, daily_cap: int | None = None,
+                         weekly_cap: int | None = None) -> bool:
+    """LAR-002 and the daily/weekly caps under concurrency: one conditional UPDATE takes a slot only while one is
+    free and the RM's leads received today (since the city's midnight) and this week (since Monday) are below
+    the caps; the counters restart by themselves when `today` / its week moves on."""
+    monday = week_start(today)
+    received_today = case((rms.c.window_date == today, rms.c.window_received), else_=0)
+    received_this_week = case((rms.c.week_start == monday, rms.c.week_received), else_=0)
+    values: dict[str, Any] = {"active_leads": rms.c.active_leads + 1, "window_received": received_today + 1,
+                              "window_date": today, "week_received": received_this_week + 1, "week_start": monday,
+                              "last_allocated_at": now}
     query = update(rms).where(rms.c.id == rm_id)
     if over_capacity:
         values["override_leads"] = rms.c.override_leads + case(
             (rms.c.active_leads >= rms.c.capacity + rms.c.override_leads, 1), else_=0)
     else:
         query = query.where(rms.c.active_leads < rms.c.capacity)
+    if daily_cap is not None:
+        query = query.where(received_today < daily_cap)
+    if weekly_cap is not None:
+        query = query.where(received_this_week < weekly_cap)
     result = await conn.execute(query.values(**values).returning(rms.c.id))
     return result.first() is not None
 
@@ -131,7 +144,7 @@ async def update_allocation(conn: AsyncConnection, allocation_id: UUID, values: 
 async def list_(conn: AsyncConnection, *, scope: ColumnElement[bool], filters: dict[str, Any], limit: int,
                 after: tuple[datetime, UUID] | None) -> list[Any]:
     query = select(*ALLOCATION_COLUMNS).select_from(_JOINED).where(scope)
-    for name in ("rm_id", "status", "allocation_type", "lead_id"):
+    for name in ("rm_id", "status", "allocation_type", "decided_by", "lead_id"):
         if filters.get(name) is not None:
             query = query.where(a.c[name] == filters[name])
     if filters.get("team_id") is not None:
@@ -192,7 +205,8 @@ async def workload_rows(conn: AsyncConnection, *, scope: ColumnElement[bool], te
                      or_(a.c.status.in_(LIVE), a.c.allocated_at >= day_start, a.c.updated_at >= day_start))
               .group_by(a.c.rm_id).subquery())
     query = (select(rms.c.id, rms.c.name, rms.c.team_id, rms.c.city, rms.c.is_backup, rms.c.status,
-                    rms.c.availability, rms.c.active_leads, rms.c.capacity,
+                    rms.c.availability, rms.c.active_leads, rms.c.capacity, rms.c.window_date, rms.c.window_received,
+                    rms.c.week_start, rms.c.week_received, rms.c.max_leads_per_day, rms.c.max_leads_per_week,
                     func.coalesce(per_rm.c.queue_depth, 0).label("queue_depth"),
                     func.coalesce(per_rm.c.received_today, 0).label("received_today"),
                     func.coalesce(per_rm.c.breaches_today, 0).label("breaches_today"))
@@ -282,3 +296,32 @@ async def pending_count(conn: AsyncConnection, rm_id: UUID) -> int:
     """The RM's queue depth: allocations still waiting for their acceptance (§2.2.5)."""
     query = select(func.count()).select_from(a).where(a.c.rm_id == rm_id, a.c.status == "PENDING")
     return int((await conn.execute(query)).scalar_one())
+
+
+async def pending_unacted(conn: AsyncConnection, rm_id: UUID, *, allocated_before: datetime) -> list[Any]:
+    """An RM's PENDING allocations nobody acted on yet, highest priority and nearest deadline first; locked on
+    PostgreSQL (an accept racing with this waits, then finds the allocation no longer PENDING)."""
+    query = (select(*ALLOCATION_COLUMNS).where(a.c.rm_id == rm_id, a.c.status == "PENDING",
+                                               a.c.first_action_at.is_(None), a.c.allocated_at <= allocated_before)
+             .order_by(a.c.priority.desc(), a.c.sla_deadline, a.c.id))
+    if is_postgres(conn):
+        query = query.with_for_update()
+    return list((await conn.execute(query)).all())
+
+
+async def live_count(conn: AsyncConnection, rm_id: UUID) -> int:
+    query = select(func.count()).select_from(a).where(a.c.rm_id == rm_id, a.c.status.in_(LIVE))
+    return int((await conn.execute(query)).scalar_one())
+
+
+async def on_leave_with_pending(conn: AsyncConnection, *, around: date, limit: int) -> list[Any]:
+    """RMs with unacted PENDING leads and a leave around `around` (a day either side: each city's own date is
+    checked by the caller), with that leave's dates."""
+    pending = exists().where(a.c.rm_id == rms.c.id, a.c.status == "PENDING", a.c.first_action_at.is_(None))
+    query = (select(rms.c.id, rms.c.team_id, rms.c.city, rm_leaves.c.start_date, rm_leaves.c.end_date,
+                    rm_leaves.c.created_at.label("leave_recorded_at"))
+             .select_from(rms.join(rm_leaves, rm_leaves.c.rm_id == rms.c.id))
+             .where(rm_leaves.c.start_date <= around + timedelta(days=1),
+                    rm_leaves.c.end_date >= around - timedelta(days=1), pending)
+             .order_by(rms.c.id, rm_leaves.c.start_date).limit(limit))
+    return list((await conn.execute(query)).all())

@@ -57,6 +57,9 @@ class Candidate:
     performance_score: int
     received_today: int
     last_allocated_at: datetime | None
+    received_this_week: int = 0
+    max_leads_per_day: int | None = None      # the RM's own caps; None: the rule set's team or city default
+    max_leads_per_week: int | None = None
 
 
 @dataclass
@@ -67,11 +70,12 @@ class Decision:
     reason: str
     candidates: list[dict[str, Any]] = field(default_factory=list)
     ranking: list[UUID] = field(default_factory=list)
+    decided_by: str | None = None
 
     def trace(self, *, lead: Lead, rules_version: int | None, priority_breakdown: dict[str, Any]) -> dict[str, Any]:
         return {
             "outcome": self.outcome, "rm_id": str(self.rm_id) if self.rm_id else None, "geo_level": self.geo_level,
-            "reason": self.reason, "rules_version": rules_version,
+            "reason": self.reason, "decided_by": self.decided_by, "rules_version": rules_version,
             "lead": {"priority": lead.priority, "priority_breakdown": priority_breakdown, "city": lead.city,
                      "zone": lead.zone, "locality": lead.locality, "property_type": lead.property_type,
                      "segment": lead.segment,
@@ -138,6 +142,30 @@ def _minutes(hhmm: str) -> int:
     return int(hours) * 60 + int(minutes)
 
 
+def week_start(day: date) -> date:
+    """The Monday of a (local) date's week: weekly caps count from there."""
+    return day - timedelta(days=day.weekday())
+
+
+def caps(rm: Candidate, rules: AllocationRules) -> tuple[int | None, int | None]:
+    """Daily and weekly caps of an RM: their own, else their team's default, else the city's (None: no cap)."""
+    team = rules.caps_of_team(rm.team_id)
+    daily = rm.max_leads_per_day or (team.max_leads_per_day if team else None) or rules.max_leads_per_day
+    weekly = rm.max_leads_per_week or (team.max_leads_per_week if team else None) or rules.max_leads_per_week
+    return daily, weekly
+
+
+def cap_reached(rm: Candidate, rules: AllocationRules) -> tuple[str, str] | None:
+    """Issue 17: an RM who already received their daily or weekly cap of leads takes no more until the city's
+    midnight / the next Monday."""
+    daily, weekly = caps(rm, rules)
+    if daily is not None and rm.received_today >= daily:
+        return "DAILY_CAP", f"RM reached the daily cap ({rm.received_today}/{daily} leads today)"
+    if weekly is not None and rm.received_this_week >= weekly:
+        return "WEEKLY_CAP", f"RM reached the weekly cap ({rm.received_this_week}/{weekly} leads this week)"
+    return None
+
+
 def exclusion(lead: Lead, rm: Candidate, rules: AllocationRules, now: datetime) -> tuple[str, str] | None:
     """The first rule that makes this RM ineligible, as (rule, explanation); None when eligible."""
     local = local_time(now, rules.timezone)
@@ -160,7 +188,7 @@ def exclusion(lead: Lead, rm: Candidate, rules: AllocationRules, now: datetime) 
         return "LAR-003", f"deal value {lead.expected_deal_value} above RM's limit {rm.max_deal_value}"
     if rm.active_leads >= rm.capacity:
         return "LAR-002", f"RM at capacity ({rm.active_leads}/{rm.capacity} active leads)"
-    return None
+    return cap_reached(rm, rules)
 
 
 # --- choosing ----------------------------------------------------------------------------------
@@ -255,7 +283,19 @@ def decide(lead: Lead, candidates: list[Candidate], rules: AllocationRules, now:
               f"{', LAR-005 boost' if rules.performance_boost.enabled and lead.priority >= rules.performance_boost.min_priority else ''})"
               f" among {len(ranked)} eligible")
     return Decision(outcome=outcome, rm_id=winner.id, geo_level=chosen_level, reason=reason,
-                    candidates=list(trace.values()), ranking=[rm.id for rm, _ in ranked])
+                    candidates=list(trace.values()), ranking=[rm.id for rm, _ in ranked],
+                    decided_by=decided_by(len(ranked), trace.values(),
+                                          levels=set(GEO_ORDER[:GEO_ORDER.index(chosen_level) + 1])))
+
+
+def decided_by(eligible: int, trace: Any, *, levels: set[str]) -> str:
+    """Which PRD §3.2.3 type settled the choice: ROUND_ROBIN when the deficit order chose among several
+    eligible RMs; with one left, SKILL_BASED when the skill filter (LAR-003) removed RMs matching the lead's
+    place as closely as the level reached, else GEOGRAPHIC (that level had only this RM)."""
+    if eligible > 1:
+        return "ROUND_ROBIN"
+    skill_removed = any(e.get("excluded_by") == "LAR-003" and e.get("geo_level") in levels for e in trace)
+    return "SKILL_BASED" if skill_removed else "GEOGRAPHIC"
 
 
 def sla_deadline(allocated_at: datetime, rules: AllocationRules) -> datetime:
@@ -271,7 +311,7 @@ def breach_outcome(breaches_so_far: int, rules: AllocationRules) -> str:
 def after_allocation(rm: Candidate, now: datetime) -> Candidate:
     """The RM's load once one more lead is theirs (used to replay many leads in a simulation)."""
     return replace(rm, active_leads=rm.active_leads + 1, received_today=rm.received_today + 1,
-                   last_allocated_at=now)
+                   received_this_week=rm.received_this_week + 1, last_allocated_at=now)
 
 
 def coefficient_of_variation(counts: list[int]) -> float | None:

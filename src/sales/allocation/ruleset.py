@@ -49,7 +49,7 @@ async def list_rules(conn: AsyncConnection) -> list[RuleSetRead]:
 
 
 def _merged(current: AllocationRules, change: dict[str, Any]) -> AllocationRules:
-    base = current.model_dump()
+    base = current.model_dump(mode="json")
     for key, value in change.items():
         if isinstance(value, dict) and isinstance(base.get(key), dict):
             base[key] = {**base[key], **value}

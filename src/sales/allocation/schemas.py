@@ -8,7 +8,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 from sales.allocation.config import AllocationRules
-from sales.allocation.enums import AllocationStatus, AllocationType
+from sales.allocation.enums import AllocationStatus, AllocationType, DecidedBy
 from sales.core.fields import Boolean, City, Date, JSONObject, Locality, Text, Zone
 from sales.core.money import DecimalNumber, Money
 from sales.core.openapi import request_schema_of
@@ -59,6 +59,8 @@ class AllocationRead(BaseModel):
     rm_id: UUID
     allocation_type: AllocationType
     allocation_reason: str | None
+    decided_by: DecidedBy | None = Field(
+        default=None, description="which PRD allocation type settled an engine decision (null when a person chose)")
     priority: int
     status: AllocationStatus
     allocated_at: datetime
@@ -171,6 +173,11 @@ class RMWorkload(BaseModel):
     queue_depth: int
     sla_breaches_today: int
     leads_received_today: int
+    leads_received_this_week: int = Field(description="since Monday 00:00 in the city's time zone")
+    max_leads_per_day: int | None = Field(description="the RM's effective daily cap (own, team or city default)")
+    max_leads_per_week: int | None = Field(description="the RM's effective weekly cap (own, team or city default)")
+    cap_reached: Literal["DAILY_CAP", "WEEKLY_CAP"] | None = Field(
+        description="the cap that keeps the RM out of allocation until the city's midnight / next Monday")
     over_threshold: bool
 
 

@@ -95,7 +95,9 @@ async def _decide_and_claim(conn: AsyncConnection, lead: rules.Lead, config: All
             continue
         lost = []
         for rm_id in decision.ranking:
-            if await repository.claim_capacity(conn, rm_id, today=today, now=now):
+            daily_cap, weekly_cap = rules.caps(by_id[rm_id], config)
+            if await repository.claim_capacity(conn, rm_id, today=today, now=now, daily_cap=daily_cap,
+                                               weekly_cap=weekly_cap):
                 _note_races(decision, lost, winner=rm_id)
                 return decision, by_id
             lost.append(rm_id)
@@ -111,7 +113,8 @@ def _note_races(decision: rules.Decision, lost: list[UUID], *, winner: UUID | No
         rm_id = UUID(entry["rm_id"])
         if rm_id in lost:
             entry.update(winner=False, eligible=False, excluded_by="LAR-002",
-                         why="capacity taken by a concurrent allocation before this one committed")
+                         why="capacity or a daily/weekly cap taken by a concurrent allocation before this one "
+                             "committed")
         elif winner is not None:
             entry["winner"] = rm_id == winner
     decision.rm_id = winner
@@ -121,7 +124,7 @@ async def _create_allocation(conn: AsyncConnection, principal: Principal | None,
                              team_id: UUID | None, allocation_type: AllocationType, reason: str, now: datetime,
                              config: AllocationRules, decision: dict[str, Any] | None, over_capacity: bool = False,
                              previous: Any = None, reassignment_reason: str | None = None,
-                             sla_deadline: datetime | None = None) -> AllocationRead:
+                             sla_deadline: datetime | None = None, decided_by: str | None = None) -> AllocationRead:
     allocation_id = uuid.uuid4()
     deadline = sla_deadline or rules.sla_deadline(now, config)
     pipeline_id = await pipelines_service.find_open_for_lead(conn, lead_id=lead.id)
@@ -138,6 +141,7 @@ async def _create_allocation(conn: AsyncConnection, principal: Principal | None,
     allocation = _read(await repository.insert_allocation(conn, {
         "id": allocation_id, "lead_id": lead.id, "rm_id": rm_id, "team_id": team_id, "city": lead.city,
         "pipeline_id": pipeline_id, "allocation_type": allocation_type.value, "allocation_reason": reason,
+        "decided_by": decided_by,
         "priority": lead.priority, "status": AllocationStatus.PENDING.value, "allocated_at": now,
         "sla_deadline": deadline, "is_reassignment": previous is not None,
         "previous_rm_id": previous.rm_id if previous is not None else None,
@@ -192,7 +196,8 @@ async def _route(conn: AsyncConnection, principal: Principal | None, *, lead: An
     allocation = await _create_allocation(
         conn, principal, lead=lead, rm_id=decision.rm_id, team_id=candidates[decision.rm_id].team_id,
         allocation_type=allocation_type, reason=decision.reason, now=now, config=config, decision=trace,
-        previous=previous, reassignment_reason=reassignment_reason, sla_deadline=sla_deadline)
+        previous=previous, reassignment_reason=reassignment_reason, sla_deadline=sla_deadline,
+        decided_by=decision.decided_by)
     return AllocationOutcome(201, allocation=allocation)
 
 
@@ -456,3 +461,39 @@ async def route_queued(conn: AsyncConnection, *, lead: Any, now: datetime) -> Al
     """Give a queued lead another try (overflow-retry job); RMs who already had it are skipped."""
     exclude = frozenset(await repository.rms_who_had_lead(conn, lead.id))
     return await _route(conn, None, lead=lead, now=now, exclude=exclude)
+
+
+# --- leave and availability (issue 17) ----------------------------------------------------------
+
+RM_UNAVAILABLE = "RM_UNAVAILABLE"
+
+
+@hooks.subscribe("rm.unavailable")
+async def reallocate_pending(conn: AsyncConnection, *, principal: Principal | None, rm_id: UUID,
+                             team_id: UUID | None, city: str, why: str, now: datetime,
+                             leave: tuple[date, date] | None = None,
+                             allocated_before: datetime | None = None) -> int:
+    """PRD §2.2.5: an RM who went OFFLINE, became INACTIVE or is on leave today gives up the leads they have not
+    acted on (PENDING, no first action): each goes back through the engine with reason RM_UNAVAILABLE, or is
+    queued. Accepted and active leads stay unless a supervisor moves them; the team's supervisor is told. A leave
+    counts when it covers today in the city's time zone (the `leave-start` job catches leaves that start after
+    they were recorded, for leads allocated before `allocated_before`). The directory announces the change inside
+    its transaction, so the change and the reallocations commit together. Returns how many leads moved away."""
+    if leave is not None:
+        config, _, _ = await rules_for(conn, city)
+        if not leave[0] <= rules.local_time(now, config.timezone).date() <= leave[1]:
+            return 0
+    moved: list[dict[str, Any]] = []
+    queued: list[UUID] = []
+    for row in await repository.pending_unacted(conn, rm_id, allocated_before=allocated_before or now):
+        result = await move_lead(conn, principal, row, now=now, status=AllocationStatus.REASSIGNED,
+                                 reassignment_reason=RM_UNAVAILABLE, audit_action="allocation.reassigned")
+        if result.allocation is not None:
+            moved.append({"lead_id": row.lead_id, "to_rm_id": result.allocation.rm_id})
+        else:
+            queued.append(row.lead_id)
+    kept = await repository.live_count(conn, rm_id)
+    if moved or queued or kept:
+        await notices.rm_unavailable(conn, rm_id=rm_id, team_id=team_id, why=why, moved=moved, queued=queued,
+                                     kept=kept, now=now)
+    return len(moved) + len(queued)

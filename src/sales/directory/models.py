@@ -46,10 +46,18 @@ rms = Table(
     Column("window_date", Date, nullable=True),
     Column("window_received", Integer, nullable=False, server_default=text("0")),
     Column("last_allocated_at", UTCDateTime, nullable=True),
+    # Caps (issue 17): at most this many leads a day / a week (NULL: the rule set's team or city default), and the
+    # week's counter, both counted in the city's time zone (the week starts on Monday).
+    Column("max_leads_per_day", Integer, nullable=True),
+    Column("max_leads_per_week", Integer, nullable=True),
+    Column("week_start", Date, nullable=True),
+    Column("week_received", Integer, nullable=False, server_default=text("0")),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     CheckConstraint("active_leads >= 0 AND active_leads <= capacity + override_leads", name="within_capacity"),
     CheckConstraint("capacity >= 0", name="capacity_non_negative"),
+    CheckConstraint("max_leads_per_day IS NULL OR max_leads_per_day >= 1", name="daily_cap_positive"),
+    CheckConstraint("max_leads_per_week IS NULL OR max_leads_per_week >= 1", name="weekly_cap_positive"),
     CheckConstraint("performance_score BETWEEN 0 AND 100", name="performance_score_range"),
     CheckConstraint("status IN ('ACTIVE','INACTIVE')", name="status_enum"),
     CheckConstraint("availability IN ('ONLINE','OFFLINE')", name="availability_enum"),

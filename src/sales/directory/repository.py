@@ -15,7 +15,7 @@ from sales.directory.models import rm_leaves, rm_localities, rms, teams
 
 RM_COLUMNS = [rms.c[name] for name in (
     "id", "name", "email", "phone", "team_id", "city", "zone", "localities", "property_types", "segments",
-    "max_deal_value", "capacity", "base_salary", "performance_score", "is_backup", "status", "availability",
+    "max_deal_value", "capacity", "max_leads_per_day", "max_leads_per_week", "base_salary", "performance_score", "is_backup", "status", "availability",
     "shifts", "active_leads", "created_at", "updated_at")]
 
 

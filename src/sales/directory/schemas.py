@@ -84,6 +84,10 @@ class _RMFields(_Strict):
     segments: list[Segment] | None = None
     max_deal_value: Money | None = None
     capacity: bounded_integer(ge=0, le=1000) | None = None
+    max_leads_per_day: bounded_integer(ge=1, le=1000) | None = Field(
+        default=None, description="at most this many new leads a day (city's time zone); null: team/city default")
+    max_leads_per_week: bounded_integer(ge=1, le=10000) | None = Field(
+        default=None, description="at most this many new leads a week from Monday; null: team/city default")
     base_salary: Money | None = None
     performance_score: bounded_integer(ge=0, le=100) | None = None
     is_backup: Boolean | None = None
@@ -136,6 +140,8 @@ class RMRead(BaseModel):
     segments: list[Segment]
     max_deal_value: DecimalNumber | None
     capacity: int
+    max_leads_per_day: int | None = None
+    max_leads_per_week: int | None = None
     base_salary: DecimalNumber | None = Field(description="null for staff who neither manage the RM nor handle "
                                                           "commissions (FINANCE_ADMIN)")
     performance_score: int

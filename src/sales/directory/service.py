@@ -12,7 +12,7 @@ from uuid import UUID
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from sales.core import audit
+from sales.core import audit, hooks
 from sales.core.auth import Principal
 from sales.core.errors import Forbidden, InvalidInput, SalesError
 from sales.core.fields import query_integer
@@ -148,6 +148,7 @@ async def update_rm(conn: AsyncConnection, principal: Principal, *, rm_id: UUID,
     rm = _rm_read(row, principal)
     await audit.record(conn, principal, action="rm.updated", entity_type="rm", entity_id=rm_id, at=now,
                        before=before, after=rm)
+    await _announce_unavailable(conn, principal, before=before, after=rm, now=now)
     return rm
 
 
@@ -182,13 +183,29 @@ async def change_availability(conn: AsyncConnection, principal: Principal, *, rm
     rm = _rm_read(row, principal)
     await audit.record(conn, principal, action="rm.availability_changed", entity_type="rm", entity_id=rm_id,
                        at=now, before={"availability": before.availability}, after={"availability": rm.availability})
+    await _announce_unavailable(conn, principal, before=before, after=rm, now=now)
     return rm
+
+
+async def _announce_unavailable(conn: AsyncConnection, principal: Principal, *, before: RMRead, after: RMRead,
+                                now: datetime) -> None:
+    """Issue 17: an RM who just went OFFLINE or INACTIVE gives up their unacted leads (the allocation domain
+    reacts in this transaction)."""
+    if after.status == "INACTIVE" and before.status != "INACTIVE":
+        why = "INACTIVE"
+    elif after.availability == "OFFLINE" and before.availability != "OFFLINE":
+        why = "OFFLINE"
+    else:
+        return
+    await hooks.emit("rm.unavailable", conn, principal=principal, rm_id=after.id, team_id=after.team_id,
+                     city=after.city, why=why, now=now)
 
 
 async def add_leave(conn: AsyncConnection, principal: Principal, *, rm_id: UUID, data: LeaveCreate,
                     now: datetime) -> LeaveRead:
-    """Record a leave; the RM receives no leads on those days."""
-    await _manageable_rm(conn, principal, rm_id)
+    """Record a leave; the RM receives no leads on those days, and one that covers today moves their unacted
+    leads away at once (issue 17)."""
+    rm = await _manageable_rm(conn, principal, rm_id)
     if await repository.overlapping_leave(conn, rm_id, data.start_date, data.end_date):
         raise LeaveOverlaps("this leave overlaps one already recorded")
     row = await repository.insert_leave(conn, {**data.model_dump(), "id": uuid.uuid4(), "rm_id": rm_id,
@@ -196,6 +213,8 @@ async def add_leave(conn: AsyncConnection, principal: Principal, *, rm_id: UUID,
     leave = LeaveRead.model_validate(row._mapping)
     await audit.record(conn, principal, action="rm.leave_added", entity_type="rm_leave", entity_id=leave.id,
                        at=now, after=leave)
+    await hooks.emit("rm.unavailable", conn, principal=principal, rm_id=rm_id, team_id=rm.team_id, city=rm.city,
+                     why="LEAVE", now=now, leave=(leave.start_date, leave.end_date))
     return leave
 
 

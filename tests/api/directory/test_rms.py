@@ -24,7 +24,7 @@ async def test_create_rm_with_every_field(client, auth, engine):
             "team_id": team["id"], "city": "Bangalore", "zone": "South",
             "localities": ["Koramangala", "HSR Layout", "Koramangala"], "property_types": ["RESIDENTIAL"],
             "segments": ["TENANT", "BUYER"], "max_deal_value": "5000000.00", "capacity": 30,
-            "base_salary": 40000.5, "performance_score": 82, "is_backup": True, "status": "ACTIVE",
+            "max_leads_per_day": 8, "max_leads_per_week": 35, "base_salary": 40000.5, "performance_score": 82, "is_backup": True, "status": "ACTIVE",
             "availability": "OFFLINE", "shifts": [{"weekday": 0, "start": "09:00", "end": "18:00"},
                                                   {"weekday": 5, "start": "22:00", "end": "06:00"}]}
     response = await client.post(f"{API}/rms", json=body, headers=auth.admin)
