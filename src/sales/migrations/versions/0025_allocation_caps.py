@@ -1,12 +1,12 @@
 """allocation step 2 (issue 17): daily and weekly caps per RM with the week's counter; decided_by on allocations
 
-Revision ID: 0026
+Revision ID: 0025
 Revises: 0024
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = "0026"
+revision = "0025"
 down_revision = "0024"
 branch_labels = None
 depends_on = None
