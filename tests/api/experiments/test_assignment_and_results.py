@@ -18,6 +18,8 @@ from tests.api.upsell.helpers import create, start
 
 
 async def test_an_upsell_of_the_trigger_gets_the_users_variant_its_message_channel_and_delay(client, auth):
+    """US-SALE-003: upsell messaging and timing are A/B tested: the user's variant decides the message, channel and
+    delay of the upsell they get."""
     plans = await start(client, auth)
     pm = auth.headers("PRODUCT_MANAGER")
     experiment = await start_experiment(client, pm, seed="banner-2026")
