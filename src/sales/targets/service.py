@@ -138,43 +138,6 @@ async def store(conn: AsyncConnection, rows: list[Any], *, now: datetime, settle
     return [stored.get(r.id, r) for r in rows]
 
 
-# --- for other domains ----------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Achievement:
-    target_id: UUID
-    target_value: Decimal
-    achieved_value: Decimal
-    achievement_percentage: Decimal
-    status: TargetStatus
-
-
-async def achievement_of(conn: AsyncConnection, *, target_type: TargetType | str, assignee_id: UUID,
-                         metric_type: MetricType | str, period_type: PeriodType | str,
-                         period_start: date) -> Achievement | None:
-    """The achievement of the (not cancelled) target of an RM, team (`assignee_id` = team id) or city (its
-    `rules.city_id`) for a metric and period, measured now from the facts without writing anything; None without
-    such a target. A settled target answers its settled figures (status ACHIEVED / MISSED); an open one ACTIVE or
-    ACHIEVED by its current figures. Enum members or their values ("REVENUE") are accepted."""
-    row = await repository.live_target(conn, target_type=TargetType(target_type).value, assignee_id=assignee_id,
-                                       metric=MetricType(metric_type).value, period_type=PeriodType(period_type).value,
-                                       period_start=period_start)
-    if row is None:
-        return None
-    [target] = await measure(conn, [row])
-    return Achievement(target.id, target.target_value, target.achieved_value, target.achievement_percentage,
-                       target.status)
-
-
-async def achievement(conn: AsyncConnection, *, rm_id: UUID, metric_type: MetricType | str,
-                      period_type: PeriodType | str, period_start: date) -> Decimal | None:
-    """Stable API (commissions, CMR-003 tiers): the RM's achievement percentage (2 places, half-up) of their
-    INDIVIDUAL target for the metric and period, e.g. MONTHLY REVENUE starting 2026-01-01; None without one."""
-    found = await achievement_of(conn, target_type=TargetType.INDIVIDUAL, assignee_id=rm_id,
-                                 metric_type=metric_type, period_type=period_type, period_start=period_start)
-    return found.achievement_percentage if found else None
-
-
 # --- create / update ------------------------------------------------------------------------------
 
 async def _assignee(conn: AsyncConnection, principal: Principal, data: TargetCreate) -> tuple[UUID, str]:
