@@ -1,7 +1,7 @@
 """Target use cases (issue 13). Never commits.
 
 How achievement moves (decision): it is measured from the facts when asked. Every read (a target, a list, an
-RM's or a team's targets, a leaderboard, `achievement()`) measures the live targets it returns with grouped SQL
+RM's or a team's targets, a leaderboard) measures the live targets it returns with grouped SQL
 aggregates (one query per metric and period window for a page's or a board's individual targets, one per team or
 city target) and answers the figures and live status (ACTIVE / ACHIEVED) as they stand; reads write nothing. The
 stored figures are refreshed by every write of the target (POST, PUT) and by the `targets-refresh` job, for SQL
