@@ -149,7 +149,11 @@ async def _insert(conn: AsyncConnection, values: dict[str, Any], now: datetime) 
 
 async def _emit_earned(conn: AsyncConnection, line_id: UUID, rm_id: UUID, amount: Decimal, now: datetime) -> None:
     await outbox.record(conn, type_="sales.commission.earned", subject=line_id, at=now,
-                        data={"commission_id": line_id, "rm_id": rm_id, "amount": amount})
+                        data=_earned_data(line_id, rm_id, amount))
+
+
+def _earned_data(line_id: UUID, rm_id: UUID, amount: Decimal) -> dict[str, Any]:
+    return {"commission_id": line_id, "rm_id": rm_id, "amount": amount}
 
 
 async def record_sale(conn: AsyncConnection, *, rm_id: UUID, transaction_id: UUID, transaction_type: str,
@@ -348,9 +352,8 @@ async def earn_due(conn: AsyncConnection, *, now: datetime, limit: int = 5000) -
     """CMR-001: PENDING lines 30 days after their sale (never refunded: those were clawed back) become EARNED,
     each with `sales.commission.earned` (a negative correction line moves without an event)."""
     rows = await repository.earn_due(conn, now, limit)
-    for row in rows:
-        if row.final_amount >= 0:
-            await _emit_earned(conn, row.id, row.rm_id, row.final_amount, now)
+    await outbox.record_many(conn, type_="sales.commission.earned", at=now, events=[
+        (row.id, _earned_data(row.id, row.rm_id, row.final_amount)) for row in rows if row.final_amount >= 0])
     if rows:
         await audit.record(conn, CONSUMER, action="commission.earned", entity_type="commission",
                            entity_id=rows[0].id, at=now, after={"earned": [str(r.id) for r in rows]})
@@ -582,10 +585,9 @@ async def pay(conn: AsyncConnection, principal: Principal, *, data: PayoutCreate
     if payout is None:
         raise PayoutReferenceUsed(f"payout reference {data.reference} was used")
     paid = await repository.pay_approved(conn, period=data.period, reference=data.reference, now=now)
-    for row in paid:
-        await outbox.record(conn, type_="sales.commission.paid", subject=row.id, at=now, data={
-            "commission_id": row.id, "rm_id": row.rm_id, "amount": row.final_amount,
-            "payout_reference": data.reference})
+    await outbox.record_many(conn, type_="sales.commission.paid", at=now, events=[
+        (row.id, {"commission_id": row.id, "rm_id": row.rm_id, "amount": row.final_amount,
+                  "payout_reference": data.reference}) for row in paid])
     total = sum((row.final_amount for row in paid), ZERO)
     result = PayoutRead.model_validate((await repository.finish_payout(conn, payout.id, lines=len(paid),
                                                                          total=total))._mapping)

@@ -29,3 +29,19 @@ async def record(conn: AsyncConnection, *, type_: str, subject: Any, data: dict[
         envelope=envelope(event_id=event_id, type_=type_, subject=str(subject), time=at, data=data),
     ))
     return event_id
+
+
+async def record_many(conn: AsyncConnection, *, type_: str, events: list[tuple[Any, dict[str, Any]]],
+                      at: datetime) -> None:
+    """Queue many events of one type, `(subject, data)` each, in one multi-row insert (jobs that move thousands
+    of rows at once: one statement instead of one per event)."""
+    rows = []
+    for subject, data in events:
+        event_id = uuid.uuid4()
+        rows.append({"id": event_id, "type": type_, "subject": str(subject), "created_at": at,
+                     "envelope": envelope(event_id=event_id, type_=type_, subject=str(subject), time=at, data=data)})
+    for start in range(0, len(rows), _BATCH):
+        await conn.execute(outbox_events.insert(), rows[start:start + _BATCH])
+
+
+_BATCH = 1000
