@@ -292,11 +292,11 @@ def restore_drill(rounds: int, pg_bin: str | None, keep: bool) -> None:
     (row counts, `sales audit verify`, outbox order). Exit 1 when anything does not match. Never touches
     SALES_DATABASE_URL."""
     from sales.ops import drill
-    from sales.ops.cluster import DEFAULT_BIN_DIR, missing_binaries
+    from sales.ops.cluster import DEFAULT_BIN_DIR, unavailable
 
     bin_dir = pg_bin or DEFAULT_BIN_DIR
-    if missing := missing_binaries(bin_dir):
-        click.echo(f"PostgreSQL programs missing in {bin_dir}: {', '.join(missing)}", err=True)
+    if problem := unavailable(bin_dir):
+        click.echo(problem, err=True)
         sys.exit(2)
     report = drill.run(rounds=rounds, bin_dir=bin_dir, keep=keep, say=lambda line: click.echo(f"drill: {line}"))
     for problem in report.problems:

@@ -36,7 +36,7 @@ from sales import migrate
 from sales.core.auth import issue_token
 from sales.core.http import dumps
 from sales.ops import invariants
-from sales.ops.cluster import DEFAULT_BIN_DIR, Cluster, missing_binaries, workspace
+from sales.ops.cluster import DEFAULT_BIN_DIR, Cluster, unavailable, workspace
 from sales.settings import Settings
 from tests.e2e.event_harness import (
     IN_CI, NATS_SERVER, SECRET, NatsServer, Proc, assert_delivered_once_in_order, free_port, read_stream,
@@ -101,8 +101,8 @@ class Stack:
 
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[Stack]:
-    if missing := missing_binaries(DEFAULT_BIN_DIR):
-        _fail_or_skip(f"PostgreSQL programs missing in {DEFAULT_BIN_DIR}: {', '.join(missing)}")
+    if problem := unavailable(DEFAULT_BIN_DIR):
+        _fail_or_skip(problem)
     if not Path(NATS_SERVER).exists():
         _fail_or_skip(f"{NATS_SERVER} is not installed")
     root = workspace("sales-crash-")

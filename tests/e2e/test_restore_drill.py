@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sales.ops.cluster import DEFAULT_BIN_DIR, missing_binaries
+from sales.ops.cluster import DEFAULT_BIN_DIR, unavailable
 
 pytestmark = pytest.mark.e2e
 
@@ -19,8 +19,7 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 @pytest.fixture
 def pg_binaries() -> str:
-    if missing := missing_binaries(DEFAULT_BIN_DIR):
-        message = f"PostgreSQL programs missing in {DEFAULT_BIN_DIR}: {', '.join(missing)} (apt-get install postgresql-15)"
+    if message := unavailable(DEFAULT_BIN_DIR):
         if IN_CI:
             pytest.fail(message, pytrace=False)
         pytest.skip(message)

@@ -36,6 +36,20 @@ def missing_binaries(bin_dir: str = DEFAULT_BIN_DIR) -> list[str]:
             if not os.access(Path(bin_dir) / name, os.X_OK)]
 
 
+def unavailable(bin_dir: str = DEFAULT_BIN_DIR) -> str | None:
+    """Why scratch clusters cannot be made here (None when they can)."""
+    if missing := missing_binaries(bin_dir):
+        return f"PostgreSQL programs missing in {bin_dir}: {', '.join(missing)}"
+    if os.geteuid() == 0:
+        try:
+            pwd.getpwnam(SERVER_USER)
+        except KeyError:
+            return f"running as root and there is no {SERVER_USER!r} user to run PostgreSQL as"
+        if shutil.which("runuser") is None:
+            return "running as root and `runuser` is missing (util-linux)"
+    return None
+
+
 def _as_server_user() -> list[str]:
     return ["runuser", "-u", SERVER_USER, "--"] if os.geteuid() == 0 else []
 
