@@ -1,4 +1,4 @@
-"""The `sales` command: serve, worker, migrate, seed, token, bench, audit."""
+"""The `sales` command: serve, worker, migrate, seed, token, bench, audit, ops."""
 from __future__ import annotations
 
 import asyncio
@@ -274,6 +274,37 @@ def audit_verify() -> None:
     verdict = "intact" if report.intact else f"TAMPERED: {len(report.findings)} finding(s)"
     click.echo(f"audit trail {verdict}: {report.rows} rows in {report.partitions} chains")
     sys.exit(0 if report.intact else 1)
+
+
+@main.group()
+def ops() -> None:
+    """Operations drills (docs/operations.md)."""
+
+
+@ops.command("restore-drill")
+@click.option("--rounds", type=click.IntRange(1, 1000), default=5, show_default=True,
+              help="Write rounds before the backup and before the target instant (half as many after it).")
+@click.option("--pg-bin", default=None, help="PostgreSQL programs (default: $SALES_PG_BIN_DIR or "
+              "/usr/lib/postgresql/15/bin).")
+@click.option("--keep", is_flag=True, help="Keep the scratch directory (clusters stopped) to look at.")
+def restore_drill(rounds: int, pg_bin: str | None, keep: bool) -> None:
+    """Base backup + WAL archive of a scratch cluster, restored to an instant in another one, then checked
+    (row counts, `sales audit verify`, outbox order). Exit 1 when anything does not match. Never touches
+    SALES_DATABASE_URL."""
+    from sales.ops import drill
+    from sales.ops.cluster import DEFAULT_BIN_DIR, unavailable
+
+    bin_dir = pg_bin or DEFAULT_BIN_DIR
+    if problem := unavailable(bin_dir):
+        click.echo(problem, err=True)
+        sys.exit(2)
+    report = drill.run(rounds=rounds, bin_dir=bin_dir, keep=keep, say=lambda line: click.echo(f"drill: {line}"))
+    for problem in report.problems:
+        click.echo(f"drill: PROBLEM: {problem}")
+    total = sum(seconds for _, seconds in report.steps)
+    verdict = "passed" if report.ok else f"FAILED ({len(report.problems)} problem(s))"
+    click.echo(f"restore drill {verdict} in {total:.1f}s" + (f"; kept {report.workdir}" if keep else ""))
+    sys.exit(0 if report.ok else 1)
 
 
 if __name__ == "__main__":

@@ -171,9 +171,9 @@ def start_worker(tmp: Path, database_url: str, nats_url: str | None, *args: str,
     return Proc([SALES_BIN, "worker", *args], base_env(database_url, nats_url, **env), tmp / f"{name}.log")
 
 
-def start_server(tmp: Path, database_url: str, nats_url: str | None, port: int) -> Proc:
+def start_server(tmp: Path, database_url: str, nats_url: str | None, port: int, *, timeout: float = 30) -> Proc:
     proc = Proc([SALES_BIN, "serve", "--port", str(port)], base_env(database_url, nats_url), tmp / "serve.log")
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + timeout
     while not port_open(port):
         assert proc.popen.poll() is None, proc.log.read_text()
         assert time.monotonic() < deadline, "sales serve did not start"
