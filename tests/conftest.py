@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 import uuid
 import warnings
 from collections.abc import AsyncIterator
@@ -165,3 +166,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+
+
+@pytest.fixture
+def still_rate_window(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> None:
+    """Hold the rate limiter's wall clock in the middle of the current window: a test that counts requests
+    must not see its counters reset because a slow machine carried it across a window's edge."""
+    from sales.core import ratelimit
+
+    window = settings.rate_limit_window_seconds
+    middle = (time.time() // window) * window + window / 2
+    monkeypatch.setattr(ratelimit, "wall_clock", lambda: middle)

@@ -126,15 +126,21 @@ def counters_for(settings: Settings) -> Counters:
     return RedisCounters(settings.redis_url) if settings.redis_url else LocalCounters()
 
 
+def wall_clock() -> float:
+    """Seconds since the epoch: the windows are wall-clock minutes shared by every replica (tests hold it
+    still, so that a test never straddles two windows on a slow machine)."""
+    return time.time()
+
+
 class RateLimitMiddleware:
     """Pure ASGI: refuses a request over budget with 429 before anything else reads it."""
 
     def __init__(self, app: ASGIApp, *, settings: Settings, counters: Counters,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] | None = None) -> None:
         self.app = app
         self.settings = settings
         self.counters = counters
-        self.clock = clock
+        self.clock = clock or (lambda: wall_clock())
         self.window_seconds = settings.rate_limit_window_seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

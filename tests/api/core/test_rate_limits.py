@@ -18,6 +18,8 @@ from tests.builders import API
 from tests.checks import assert_problem
 from tests.conftest import IN_CI
 
+pytestmark = pytest.mark.usefixtures("still_rate_window")  # counted tests never straddle a window
+
 REDIS_URL = "redis://127.0.0.1:6379/14"  # a database index of its own: the tests' counters only
 TIGHT = RateBudget(reads=3, writes=2, allocation=2, refunds=1, public=2)
 WIDE = RateBudget(reads=1000, writes=1000, allocation=1000, refunds=1000, public=1000)

@@ -5,11 +5,14 @@ account and address: tests/api/console.)"""
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from sales.app import create_app
 from sales.settings import RateBudget, Settings
 from tests.builders import API
 from tests.checks import assert_problem
+
+pytestmark = pytest.mark.usefixtures("still_rate_window")  # counted tests never straddle a window
 
 
 def test_sensitive_flows_have_tighter_default_budgets():
