@@ -1,4 +1,4 @@
-"""The `sales` command: serve, worker, migrate, seed, token, bench, audit, ops."""
+"""The `sales` command: serve, worker, migrate, seed, token, bench, audit, ops, jobs."""
 from __future__ import annotations
 
 import asyncio
@@ -305,6 +305,57 @@ def restore_drill(rounds: int, pg_bin: str | None, keep: bool) -> None:
     verdict = "passed" if report.ok else f"FAILED ({len(report.problems)} problem(s))"
     click.echo(f"restore drill {verdict} in {total:.1f}s" + (f"; kept {report.workdir}" if keep else ""))
     sys.exit(0 if report.ok else 1)
+
+
+@main.group()
+def jobs() -> None:
+    """The periodic jobs `sales worker` runs, on demand."""
+
+
+@jobs.command("list")
+def jobs_list() -> None:
+    """Name and interval of every periodic job."""
+    from sales.worker import discover_jobs
+
+    for name, job in sorted(discover_jobs().items()):
+        click.echo(f"{name}\tevery {job.interval_seconds:g} s")
+
+
+@jobs.command("run")
+@click.argument("name")
+@click.option("--until-idle", is_flag=True, help="Run again while a run processed something (e.g. `archive` "
+                                                 "working through a backlog one batch per run).")
+def jobs_run(name: str, until_idle: bool) -> None:
+    """Run one job now, each run in its own transaction, and print what it did (JSON, one line a run)."""
+    from sales.core.clock import business_now
+    from sales.core.db import create_engine, unit_of_work
+    from sales.core.http import dumps
+    from sales.worker import discover_jobs
+
+    settings = _settings()
+    registered = discover_jobs()
+    if name not in registered:
+        click.echo(f"unknown job {name!r}; known: {', '.join(sorted(registered))}", err=True)
+        sys.exit(2)
+
+    async def run() -> None:
+        engine = create_engine(settings)
+        try:
+            while True:
+                async with unit_of_work(engine) as conn:
+                    now = await business_now(conn, frozen_allowed=not settings.is_production)
+                    result = await registered[name].run(conn, now)
+                click.echo(dumps({"job": name, **result}).decode())
+                if not until_idle or not result.get("processed"):
+                    return
+        finally:
+            await engine.dispose()
+
+    try:
+        asyncio.run(run())
+    except ConfigurationError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from sales.orders import models as _orders  # noqa: F401
 from sales.notifications import models as _notifications  # noqa: F401
 from sales.pipelines import models as _pipelines  # noqa: F401
 from sales.refunds import models as _refunds  # noqa: F401
+from sales.retention import models as _retention  # noqa: F401
 from sales.targets import models as _targets  # noqa: F401
 from sales.tasks import models as _tasks  # noqa: F401
 from sales.upsell import models as _upsell  # noqa: F401

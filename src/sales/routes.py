@@ -23,6 +23,7 @@ def include_routers(app: FastAPI, *, prefix: str) -> None:
     from sales.orders.api import router as orders_router
     from sales.usage.api import router as usage_router
     from sales.refunds.api import router as refunds_router
+    from sales.retention import jobs as _retention_jobs  # noqa: F401  (registers archive)
     from sales.targets import jobs as _targets_jobs  # noqa: F401  (registers targets-refresh, targets-close)
     from sales.targets.api import router as targets_router
     from sales.upsell import jobs as _upsell_jobs  # noqa: F401  (registers upsell-expiry)

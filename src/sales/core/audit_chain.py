@@ -161,11 +161,15 @@ async def verify(conn: AsyncConnection) -> Report:
 
 
 def _check_chain(partition: int, rows: list[dict[str, Any]], head: Any) -> Iterator[Finding]:
-    expected_position, previous = 1, GENESIS
+    """From the chain's archived anchor (position 0 and the genesis hash while nothing is archived: the
+    `archive` job moves a chain's start out with its last hash, sales.retention.archive) to its head."""
+    archived, previous = (int(head.archived_length), str(head.archived_hash)) if head is not None else (0, GENESIS)
+    expected_position = archived + 1
     for row in rows:
         position, seq = int(row["chain_pos"]), int(row["seq"])
         if position < expected_position:
-            yield Finding(partition, position, seq, "a second row at this position (inserted)")
+            yield Finding(partition, position, seq, "a row at an archived position (inserted)" if position <= archived
+                          else "a second row at this position (inserted)")
             continue
         if position > expected_position:
             missing = f"position {expected_position}" if position == expected_position + 1 else \

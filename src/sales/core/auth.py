@@ -115,12 +115,23 @@ def _verified_claims(token: str, settings: Settings) -> dict[str, Any]:
     """Only the algorithm the configuration names is accepted: RS256 with a JWKS, HS256 with a secret."""
     algorithm = jwt.get_unverified_header(token).get("alg")
     if algorithm == "RS256" and settings.jwt_jwks_url:
-        key: Any = _jwks_client(settings.jwt_jwks_url).get_signing_key_from_jwt(token).key
+        key: Any = _signing_key(settings.jwt_jwks_url, token)
     elif algorithm == "HS256" and settings.hs256_secret:
         key = settings.hs256_secret
     else:
         raise jwt.InvalidAlgorithmError("the token's algorithm is not accepted here")
     return jwt.decode(token, key, algorithms=[algorithm], options={"require": ["exp", "iat", "sub"]}, leeway=30)
+
+
+def _signing_key(url: str, token: str) -> Any:
+    """The token's key from the identity service's JWKS (OWASP API10): a response that is not a usable key set
+    (HTML, a list, malformed JSON, a key that does not parse) is a failed verification (401), never a 500."""
+    try:
+        return _jwks_client(url).get_signing_key_from_jwt(token).key
+    except jwt.PyJWTError:
+        raise
+    except (ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:
+        raise jwt.PyJWKClientError(f"the key set at the JWKS URL is unusable ({type(exc).__name__})") from None
 
 
 def _principal(claims: dict[str, Any]) -> Principal:

@@ -49,6 +49,10 @@ audit_chain = Table(
     Column("partition", Integer, primary_key=True, autoincrement=False),
     Column("length", BigInteger, nullable=False),
     Column("head_hash", String(64), nullable=False),
+    # The archived start of the chain (sales.retention): rows 1..archived_length moved to the archive, the last
+    # one's hash is where verification of the rows still here starts.
+    Column("archived_length", BigInteger, nullable=False, server_default=text("0")),
+    Column("archived_hash", String(64), nullable=False, server_default=text("'" + "0" * 64 + "'")),
 )
 
 outbox_events = Table(

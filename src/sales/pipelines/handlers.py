@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales.events.payloads import object_data
@@ -25,7 +25,7 @@ class VisitCompleted(BaseModel):
     lead_id: UUID | None = None
     pipeline_id: UUID | None = None
     completed_at: datetime | None = None
-    outcome: str | None = None
+    outcome: str | None = Field(default=None, max_length=64)  # as visit_stops.outcome; longer is parked
     request_id: UUID | None = None  # a stop of a visit plan (issue 15): sales.visits handles it
     stop_id: UUID | None = None  # the same, by its other name
 

@@ -15,8 +15,11 @@ INFEASIBLE = problem_response("`infeasible`: `infeasible_stops` [{index, listing
                               "`best_plan` plans the others (or a field named in `errors`)")
 
 
+TRAVEL = problem_response("The travel-time provider failed or answered an unusable matrix")
+
+
 @router.post("/pipelines/{pipeline_id}/visit-plans", status_code=201, response_model=VisitPlanRead,
-             responses={409: problem_response("The pipeline is closed"), 422: INFEASIBLE})
+             responses={409: problem_response("The pipeline is closed"), 422: INFEASIBLE, 502: TRAVEL})
 async def create_visit_plan(pipeline_id: UUID, data: VisitPlanCreate, principal: VisitPlansWrite, conn: Conn,
                             now: Now):
     """Order the stops for the least total time (travel + waiting) within the customer's and the owners'
@@ -31,7 +34,8 @@ async def get_visit_plan(plan_id: UUID, principal: VisitPlansRead, conn: Conn):
 
 
 @router.post("/visit-plans/{plan_id}/replan", response_model=VisitPlanRead,
-             responses={409: problem_response("The plan is completed or changed meanwhile"), 422: INFEASIBLE})
+             responses={409: problem_response("The plan is completed or changed meanwhile"), 422: INFEASIBLE,
+                        502: TRAVEL})
 async def replan_visit_plan(plan_id: UUID, principal: VisitPlansWrite, conn: Conn, now: Now):
     """Re-plan the stops not yet visited from now, with the owners' latest availability."""
     return respond(await service.replan(conn, principal, plan_id=plan_id, now=now))

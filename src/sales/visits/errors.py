@@ -27,3 +27,9 @@ class VisitPlanChanged(Conflict):
 
 class StopNotVisitable(Conflict):
     code, title = "stop_not_visitable", "The stop was declined or unscheduled"
+
+
+class TravelTimesUnavailable(SalesError):
+    """The travel-time provider failed or answered something unusable (OWASP API10): nothing is planned."""
+
+    status_code, code, title = 502, "travel_times_unavailable", "Travel times unavailable"

@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales.events.payloads import object_data
-from sales.events.registry import ConsumedEvent, handles
+from sales.events.registry import ConsumedEvent, Unprocessable, handles
 from sales.visits import service
 from sales.visits.schemas import AvailabilityUpdated, VisitAnswer
 
@@ -18,15 +18,23 @@ async def availability_updated(conn: AsyncConnection, event: ConsumedEvent) -> N
                                   reported_at=data.updated_at or event.now, now=event.now)
 
 
+def _answer_to_a_request(event: ConsumedEvent) -> VisitAnswer:
+    """A confirmation or decline must name the request it answers (request_id or stop_id, as its schema says);
+    one that names none can never be applied: parked, not acknowledged as handled (OWASP API10)."""
+    answer = VisitAnswer.model_validate(object_data(event))
+    if answer.stop is None:
+        raise Unprocessable("request_id or stop_id is required")
+    return answer
+
+
 @handles("scheduling.visit.confirmed")
 async def visit_confirmed(conn: AsyncConnection, event: ConsumedEvent) -> None:
-    await service.on_confirmed(conn, answer=VisitAnswer.model_validate(object_data(event)), now=event.now)
+    await service.on_confirmed(conn, answer=_answer_to_a_request(event), now=event.now)
 
 
 @handles("scheduling.visit.declined")
 async def visit_declined(conn: AsyncConnection, event: ConsumedEvent) -> None:
-    await service.on_declined(conn, answer=VisitAnswer.model_validate(object_data(event)), actor=event.principal,
-                              now=event.now)
+    await service.on_declined(conn, answer=_answer_to_a_request(event), actor=event.principal, now=event.now)
 
 
 @handles("scheduling.visit.completed")

@@ -156,6 +156,10 @@ class AvailabilityUpdated(BaseModel):
     updated_at: datetime | None = None
 
 
+OUTCOME_MAX = 64
+ANSWER_TEXT_MAX = 2000
+
+
 class VisitAnswer(BaseModel):
     """scheduling.visit.confirmed / declined / completed naming our request (the stop id)."""
 
@@ -164,11 +168,12 @@ class VisitAnswer(BaseModel):
     request_id: UUID | None = None
     stop_id: UUID | None = None
     visit_id: UUID | None = None
-    reason: str | None = None
-    outcome: str | None = None
+    # Bounded like the columns they land in: longer text from Scheduling is parked, not stored (OWASP API10).
+    reason: str | None = Field(default=None, max_length=ANSWER_TEXT_MAX)
+    outcome: str | None = Field(default=None, max_length=OUTCOME_MAX)  # visit_stops.outcome
     interested: bool | None = None
     rating: int | None = Field(default=None, ge=1, le=5)
-    notes: str | None = None
+    notes: str | None = Field(default=None, max_length=ANSWER_TEXT_MAX)
 
     @property
     def stop(self) -> UUID | None:

@@ -26,7 +26,7 @@ from sales.visits.errors import (Infeasible, StopNotVisitable, VisitPlanChanged,
                                  VisitStopNotFound)
 from sales.visits.schemas import (BestPlan, InfeasibleStop, OwnerWindow, PlannedVisit, StopOutcome, StopRead,
                                   VisitAnswer, VisitPlanCreate, VisitPlanRead, plan_read)
-from sales.visits.travel import Point, travel_times
+from sales.visits.travel import Point, checked_minutes, travel_times
 
 log = structlog.get_logger(__name__)
 REQUESTED_EVENT = "sales.visit.requested"
@@ -82,7 +82,7 @@ def _solve(*, start: Point, departure: datetime, window_end: datetime, visit_min
            stops: list[_Stop]) -> tuple[planner.Problem, planner.Plan]:
     points = [start, *(Point(float(s.lat), float(s.lon)) for s in stops)]
     problem = rules.problem(departure=departure, window_end=window_end, visit_minutes=visit_minutes,
-                            travel=travel_times().minutes(points),
+                            travel=checked_minutes(travel_times(), points),
                             stops=[rules.StopInput(windows=tuple(s.windows)) for s in stops])
     return problem, planner.plan(problem)
 
