@@ -1,13 +1,13 @@
 """retention (issue 20): the archive's manifests; each audit chain's archived anchor
 
-Revision ID: 0033
+Revision ID: 0026
 Revises: 0025
 """
 from alembic import op
 import sqlalchemy as sa
 import sales.core.types
 
-revision = "0033"
+revision = "0026"
 down_revision = "0025"
 branch_labels = None
 depends_on = None
