@@ -317,7 +317,7 @@ async def claw_back(conn: AsyncConnection, *, transaction_id: UUID, at: datetime
     back; later, nothing changes. Whole (a cancellation, or a refund that completes the order's refunds): each
     unpaid line of the sale becomes CLAWED_BACK with the reason; each paid one gets a reversing line, approved at
     once so the next payout deducts it. A partial refund (`partial`): each line gets a PARTIAL_CLAWBACK line of
-    the refunded share (refund / order amount) of its amount, referencing it. The month is then re-tiered."""
+    the refunded share (refund / order amount) of its amount, referencing it. The caller re-tiers the month."""
     lines = await repository.lines_of_transaction(conn, transaction_id)
     sale = next((row for row in lines if row.kind == LineKind.SALE.value), None)
     if sale is None or not rules.claws_back(sale.sale_at, at):
@@ -329,9 +329,18 @@ async def claw_back(conn: AsyncConnection, *, transaction_id: UUID, at: datetime
         changed = await _claw_whole(conn, lines, transaction_id=transaction_id, at=at, why=why, now=now)
     else:
         changed = await _claw_share(conn, lines, partial=partial, at=at, why=why, now=now)
-    if changed:
-        await retier(conn, rm_id=sale.rm_id, period=sale.period, now=now)
     return changed
+
+
+async def _retier_order_month(conn: AsyncConnection, order: Any, now: datetime) -> None:
+    """CMR-003 after a refund or cancellation of an RM's order: its month's achievement may have moved, whether
+    the order earned a line or not (a sale without a plan counts as revenue all the same)."""
+    if order.rm_id is None:
+        return
+    rm = await repository.rm_facts(conn, order.rm_id, lock=True)
+    if rm is not None:
+        month = await targets_service.month_of(conn, city=rm.city, at=order.paid_at)
+        await retier(conn, rm_id=rm.id, period=rules.period_of(month), now=now)
 
 
 async def _claw_whole(conn: AsyncConnection, lines: list[Any], *, transaction_id: UUID, at: datetime, why: str,
@@ -421,6 +430,7 @@ async def on_order_refunded(conn: AsyncConnection, *, order: Any, refund: Any, n
     await claw_back(conn, transaction_id=order.order_id, at=refund.completed_at,
                     reason=f"refund {refund.refund_id} of {refund.amount:f} completed", now=now,
                     partial=None if whole else PartialRefund(refund.refund_id, refund.amount, order.amount))
+    await _retier_order_month(conn, order, now)
 
 
 @hooks.subscribe("order.recorded")
@@ -430,6 +440,7 @@ async def on_order_recorded(conn: AsyncConnection, *, order: Any, created: bool,
     order that becomes CANCELLED claws its commission back (CMR-002)."""
     if order.status == "CANCELLED" and previous_status not in (None, "CANCELLED"):
         await claw_back(conn, transaction_id=order.order_id, at=now, reason="order cancelled", now=now)
+        await _retier_order_month(conn, order, now)
         return
     if not created or order.rm_id is None or order.status != "ACTIVE" or order.amount <= 0:
         return
