@@ -111,4 +111,6 @@ async def batch_approve(request: Request, ctx: Write, conn: Conn, now: Now) -> R
     except SalesError as exc:
         message, _ = error_message(exc)
         return await _page(request, ctx, conn, now, status_code=exc.status_code, error=message)
-    return redirect("/console/commissions?" + urlencode({"done": f"approved {len(result.items)}"}), request)
+    period = str(form.get("period") or "")
+    back = {"period": period} if _PERIOD.fullmatch(period) else {}
+    return redirect("/console/commissions?" + urlencode({**back, "done": f"approved {len(result.items)}"}), request)
