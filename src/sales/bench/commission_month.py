@@ -4,7 +4,8 @@ Seeds 1,000 RMs with a monthly REVENUE target each and versioned plans (SUBSCRIP
 other types PERCENTAGE / FIXED), then feeds 100,000 completed sales of one month through the ledger's own use
 case (`commissions.service.record_sale`: plan in force, month revenue and total, tier, CMR-005 cap, CMR-003
 adjustment lines for the month's earlier lines), each sale in its own transaction as a consumed event would be,
-`workers` at a time. Then the month is closed the way finance does it: the `commissions-earn` job (CMR-001),
+`workers` at a time. Each sale is first inserted as its order (as the orders domain records it before its
+`order.recorded` hook), because the month's revenue achievement is the REVENUE targets' figure, read from orders. Then the month is closed the way finance does it: the `commissions-earn` job (CMR-001),
 batch approvals of 500 and one payout. The figures are checked (every line once, no RM-month above its cap,
 payout = sum of lines) and printed as JSON.
 """
@@ -27,12 +28,15 @@ from sales.commissions.models import commission_payouts, commission_plans, commi
 from sales.commissions.schemas import PayoutCreate, PlanCreate
 from sales.core.auth import Principal, Role
 from sales.core.db import create_engine, unit_of_work
+from sales.catalog.models import plans as catalog_plans
 from sales.directory.models import rms
+from sales.orders.models import orders
 from sales.settings import Settings
 from sales.targets.models import sales_targets
 
 MONTH_START = datetime(2026, 3, 1, tzinfo=UTC)
 EMAIL = "comm.bench.{}@mysqrft.com"
+CATALOG_PLAN = uuid.UUID("c0aa1551-0000-4000-8000-00000000be0c")  # the bench's own catalog plan for its orders
 TYPES = [("SUBSCRIPTION_NEW", 0.55), ("SUBSCRIPTION_RENEWAL", 0.2), ("SUBSCRIPTION_UPGRADE", 0.1),
          ("SERVICE_BOOKING", 0.1), ("AGREEMENT_EXECUTION", 0.05)]
 FINANCE = [Principal(sub=uuid.uuid4(), roles=frozenset({Role.FINANCE_ADMIN})) for _ in range(2)]
@@ -44,6 +48,8 @@ async def _reset(engine: Any) -> None:
         await conn.execute(delete(commission_payouts))
         await conn.execute(delete(commission_plans))
         bench_rms = select(rms.c.id).where(rms.c.email.like(EMAIL.format("%")))
+        await conn.execute(delete(orders).where(orders.c.plan_id == CATALOG_PLAN))
+        await conn.execute(delete(catalog_plans).where(catalog_plans.c.id == CATALOG_PLAN))
         await conn.execute(delete(sales_targets).where(sales_targets.c.assignee_id.in_(bench_rms)))
         await conn.execute(delete(rms).where(rms.c.email.like(EMAIL.format("%"))))
 
@@ -64,6 +70,9 @@ async def _seed(engine: Any, n_rms: int, rng: random.Random) -> list[uuid.UUID]:
             "target_value": Decimal(rng.choice([1500000, 2000000, 2500000])), "achieved_value": Decimal(0),
             "achievement_percentage": Decimal(0), "status": "ACTIVE", "created_by": FINANCE[0].sub,
             "created_at": now, "updated_at": now} for rm_id in ids])
+        await conn.execute(insert(catalog_plans).values(
+            id=CATALOG_PLAN, code="COMMISSION_BENCH", name="Commission bench", user_type="TENANT", tier=1,
+            price=Decimal("1499.00"), duration_days=30, features={}, active=True, created_at=now, updated_at=now))
         admin = FINANCE[0]
         tiers = [{"min_achievement": "0", "rate": "5.00"}, {"min_achievement": "100", "rate": "7.00"},
                  {"min_achievement": "120", "rate": "10.00"}]
@@ -99,8 +108,13 @@ async def _calculate(engine: Any, sales: list[dict[str, Any]], workers: int) -> 
         for sale in queue:
             started = time.perf_counter()
             async with unit_of_work(engine) as conn:
-                await service.record_sale(conn, **sale, customer_id=None, source="bench",
-                                          now=sale["sale_at"] + timedelta(minutes=5))
+                now = sale["sale_at"] + timedelta(minutes=5)
+                await conn.execute(insert(orders).values(
+                    order_id=sale["transaction_id"], user_id=uuid.uuid4(), user_type="TENANT", plan_id=CATALOG_PLAN,
+                    amount=sale["base"], currency="INR", paid_at=sale["sale_at"], starts_at=sale["sale_at"],
+                    ends_at=sale["sale_at"] + timedelta(days=30), status="ACTIVE", refunded_amount=Decimal(0),
+                    transaction_type=sale["transaction_type"], rm_id=sale["rm_id"], created_at=now, updated_at=now))
+                await service.record_sale(conn, **sale, customer_id=None, source="bench", now=now)
             latencies.append(time.perf_counter() - started)
             if len(latencies) % 10_000 == 0:
                 print(f"{len(latencies)} sales calculated in {time.perf_counter() - begun:.0f} s", file=sys.stderr,

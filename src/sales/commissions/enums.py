@@ -25,6 +25,7 @@ class LineKind(StrEnum):
     SALE = "SALE"
     TIER_ADJUSTMENT = "TIER_ADJUSTMENT"          # CMR-003
     CLAWBACK_REVERSAL = "CLAWBACK_REVERSAL"      # CMR-002, a paid line reversed
+    PARTIAL_CLAWBACK = "PARTIAL_CLAWBACK"        # CMR-002, the refunded share of a line (a partial refund)
     TEAM_BONUS = "TEAM_BONUS"                    # CMR-004
     DISPUTE_ADJUSTMENT = "DISPUTE_ADJUSTMENT"    # CMR-006, an upheld dispute
 

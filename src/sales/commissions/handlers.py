@@ -1,22 +1,12 @@
-"""Consumed events of the commission ledger (CMR-002).
+"""How events reach the commission ledger: through the in-process hooks of the domains that record the facts,
+so the ledger reads them as recorded. A sale: `order.recorded` (an order with an RM, after the orders domain
+stored it) and `pipeline.stage_changed` (a CLOSED_WON deal). A refund (CMR-002): `order.refunded`, emitted by
+the orders domain once per refund id after `billing.refund.completed` is applied to the order, so the refunded
+share and the RM's revenue (targets' definition) already count it. A refund the orders domain parks (above the
+order amount, mismatching) therefore claws nothing back.
 
-Sales themselves reach the ledger through the `order.recorded` hook (commissions.service): this module's
-handlers run before `sales.orders.handlers` (handlers of one event run in module order), when the order of a
-new payment is not recorded yet; the hook runs right after the orders domain records it, in the same
-transaction. A refund needs no order row: the order id is the sale's transaction id."""
+The event registry imports every domain's `handlers` module in the processes that consume events: importing
+the service here subscribes those hooks there. There is no handler of the ledger's own."""
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from sales.commissions import service
-from sales.events.payloads import object_data
-from sales.events.registry import ConsumedEvent, handles
-from sales.orders.schemas import RefundCompleted
-
-
-@handles("billing.refund.completed")
-async def claw_back_refunded_sale(conn: AsyncConnection, event: ConsumedEvent) -> None:
-    """CMR-002: a refund completed within 45 days of the sale claws its commission back."""
-    data = RefundCompleted.model_validate(object_data(event))
-    await service.claw_back(conn, transaction_id=data.order_id, at=data.completed_at,
-                            reason=f"refund {data.refund_id} of {data.amount:f} completed", now=event.now)
+from sales.commissions import service  # noqa: F401  (registers the ledger's hooks)

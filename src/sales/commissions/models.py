@@ -39,7 +39,8 @@ commissions = Table(
     Column("transaction_id", UUIDType, nullable=False),
     Column("transaction_type", String(32), nullable=False),
     Column("commission_type", String(16), nullable=False),
-    # SALE, TIER_ADJUSTMENT (CMR-003), CLAWBACK_REVERSAL (CMR-002), TEAM_BONUS (CMR-004), DISPUTE_ADJUSTMENT
+    # SALE, TIER_ADJUSTMENT (CMR-003), CLAWBACK_REVERSAL and PARTIAL_CLAWBACK (CMR-002), TEAM_BONUS (CMR-004),
+    # DISPUTE_ADJUSTMENT
     Column("kind", String(24), nullable=False),
     Column("base_amount", Money, nullable=False),
     Column("commission_rate", Numeric(8, 4), nullable=False),
@@ -79,8 +80,8 @@ commissions = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     CheckConstraint("status IN ('PENDING','EARNED','APPROVED','PAID','CLAWED_BACK','DISPUTED')", name="status_enum"),
-    CheckConstraint("kind IN ('SALE','TIER_ADJUSTMENT','CLAWBACK_REVERSAL','TEAM_BONUS','DISPUTE_ADJUSTMENT')",
-                    name="kind_enum"),
+    CheckConstraint("kind IN ('SALE','TIER_ADJUSTMENT','CLAWBACK_REVERSAL','TEAM_BONUS','DISPUTE_ADJUSTMENT',"
+                    "'PARTIAL_CLAWBACK')", name="kind_enum"),
     Index("ix_commissions_rm_period", "rm_id", "period", "created_at"),
     Index("ix_commissions_transaction", "transaction_id"),
     Index("ix_commissions_corrects", "corrects_id"),

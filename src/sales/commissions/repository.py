@@ -1,7 +1,7 @@
 """The only place commission SQL lives (Core statements)."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -24,8 +24,9 @@ c = commissions.c
 _reversals = commissions.alias("reversals")
 _REVERSED = exists().where(_reversals.c.corrects_id == c.id,
                            _reversals.c.kind == LineKind.CLAWBACK_REVERSAL.value)
-# Lines that count towards an RM's month (CMR-003 revenue, CMR-005 cap): neither a clawed-back line nor a paid
-# line reversed since (CMR-002); the reversal itself settles an earlier payout rather than adding to a month.
+# Lines that count towards an RM's month (CMR-003 re-tiering, CMR-005 cap): neither a clawed-back line nor a paid
+# line reversed since (CMR-002); the reversal itself settles an earlier payout rather than adding to a month. A
+# PARTIAL_CLAWBACK counts in the month of the line it corrects.
 _COUNTED = and_(c.status != CommissionStatus.CLAWED_BACK.value, c.kind != LineKind.CLAWBACK_REVERSAL.value,
                 ~_REVERSED)
 
@@ -86,9 +87,9 @@ async def list_plans(conn: AsyncConnection, *, plan_key: str | None, limit: int,
 # --- facts from other domains --------------------------------------------------------------------
 
 async def rm_facts(conn: AsyncConnection, rm_id: UUID, *, lock: bool = False) -> Any:
-    """The RM's base salary, team and name. `lock` takes the RM row's lock on PostgreSQL: it serializes the
+    """The RM's base salary, team, city and name. `lock` takes the RM row's lock on PostgreSQL: it serializes the
     RM's ledger writes (month total, tier) until commit; SQLite serializes writers on its own."""
-    query = select(rms.c.id, rms.c.name, rms.c.team_id, rms.c.base_salary).where(rms.c.id == rm_id)
+    query = select(rms.c.id, rms.c.name, rms.c.team_id, rms.c.city, rms.c.base_salary).where(rms.c.id == rm_id)
     if lock and is_postgres(conn):
         query = query.with_for_update()
     return (await conn.execute(query)).first()
@@ -96,16 +97,6 @@ async def rm_facts(conn: AsyncConnection, rm_id: UUID, *, lock: bool = False) ->
 
 async def rm_in_scope(conn: AsyncConnection, rm_id: UUID, scope: ColumnElement[bool]) -> Any:
     return (await conn.execute(select(rms.c.id, rms.c.name).where(rms.c.id == rm_id, scope))).first()
-
-
-async def monthly_revenue_target(conn: AsyncConnection, rm_id: UUID, month_start: date) -> Decimal | None:
-    """CMR-003: the target_value of the RM's INDIVIDUAL MONTHLY REVENUE target covering the month (not CANCELLED)."""
-    t = sales_targets.c
-    return (await conn.execute(
-        select(t.target_value).where(t.target_type == "INDIVIDUAL", t.assignee_id == rm_id, t.period_type == "MONTHLY",
-                                     t.metric_type == "REVENUE", t.status != "CANCELLED",
-                                     t.period_start <= month_start, t.period_end >= month_start)
-        .order_by(t.created_at.desc()).limit(1))).scalar()
 
 
 async def achieved_team_targets(conn: AsyncConnection) -> list[Any]:
@@ -168,12 +159,11 @@ async def month_lines(conn: AsyncConnection, rm_id: UUID, period: str) -> list[A
                                     .order_by(c.created_at, c.id))).all())
 
 
-async def month_figures(conn: AsyncConnection, rm_id: UUID, period: str) -> tuple[Decimal, Decimal]:
-    """(revenue of the month's live sales (CMR-003), the month's counted total (CMR-005))."""
-    row = (await conn.execute(select(
-        func.coalesce(func.sum(case((c.kind == LineKind.SALE.value, c.base_amount), else_=0)), 0),
-        func.coalesce(func.sum(c.final_amount), 0)).where(c.rm_id == rm_id, c.period == period, _COUNTED))).one()
-    return Decimal(row[0]), Decimal(row[1])
+async def month_total(conn: AsyncConnection, rm_id: UUID, period: str) -> Decimal:
+    """The month's counted total (CMR-005 cap)."""
+    total = (await conn.execute(select(func.coalesce(func.sum(c.final_amount), 0))
+                                .where(c.rm_id == rm_id, c.period == period, _COUNTED))).scalar()
+    return Decimal(total)
 
 
 async def tiered_plans_of_month(conn: AsyncConnection, rm_id: UUID, period: str) -> list[UUID]:

@@ -12,6 +12,7 @@ import csv
 import io
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -32,6 +33,7 @@ from sales.core.auth import Principal
 from sales.core.errors import InvalidInput, SalesError
 from sales.core.http import AFTER_TIME_AND_ID, cursor_after
 from sales.events.registry import CONSUMER
+from sales.targets import service as targets_service
 
 ZERO = Decimal("0.00")
 
@@ -160,20 +162,27 @@ async def record_sale(conn: AsyncConnection, *, rm_id: UUID, transaction_id: UUI
                       base: Decimal, sale_at: datetime, customer_id: UUID | None, source: str,
                       now: datetime) -> CommissionRead | None:
     """Calculate a completed sale's line (PENDING until CMR-001's 30 days) under the plan version in force at the
-    sale, then bring the month's earlier tiered lines to the new tier (CMR-003). No plan for the transaction
-    type, or no such RM: no line (the sale earns nothing). The same sale again: nothing new."""
+    sale, then bring the month's earlier tiered lines to the new tier (CMR-003). The month is the RM's city's
+    calendar month (the targets' calendar) and its revenue achievement is the one the RM's MONTHLY REVENUE target
+    shows (`targets.service.monthly_revenue`, which already counts this sale). No plan for the transaction type:
+    no line, but the month is still re-tiered (the sale moved the achievement). No such RM, or the same sale
+    again: nothing."""
     if await repository.has_sale_line(conn, transaction_id):
         return None
     rm = await repository.rm_facts(conn, rm_id, lock=True)
-    plan_row = await repository.plan_in_force(conn, transaction_type, sale_at)
-    if rm is None or plan_row is None:
+    if rm is None:
         return None
-    plan, period = _plan(plan_row), rules.period_of(sale_at)
-    revenue, month_total = await repository.month_figures(conn, rm_id, period)
-    revenue += base
-    target = await repository.monthly_revenue_target(conn, rm_id, rules.month_bounds(period)[0].date())
-    calc = rules.calculate(plan, transaction_type=transaction_type, base=base, target=target, revenue=revenue,
-                           achieved=rules.achievement(revenue, target))
+    month = await targets_service.month_of(conn, city=rm.city, at=sale_at)
+    period = rules.period_of(month)
+    plan_row = await repository.plan_in_force(conn, transaction_type, sale_at)
+    if plan_row is None:
+        await retier(conn, rm_id=rm_id, period=period, now=now)
+        return None
+    plan = _plan(plan_row)
+    standing = await targets_service.monthly_revenue(conn, rm_id=rm_id, city=rm.city, month_start=month)
+    month_total = await repository.month_total(conn, rm_id, period)
+    calc = rules.calculate(plan, transaction_type=transaction_type, base=base, target=standing.target,
+                           revenue=standing.revenue, achieved=rules.achievement(standing.revenue, standing.target))
     capped = rules.cap(calc.amount, month_total=month_total, base_salary=rm.base_salary)
     flagged = await repository.customer_flagged(conn, customer_id)
     exceptions = rules.exception_reasons(amount=capped.final, threshold=plan.exception_above, manual=False,
@@ -190,7 +199,7 @@ async def record_sale(conn: AsyncConnection, *, rm_id: UUID, transaction_id: UUI
         earned_at=rules.earned_at(sale_at), plan_id=plan.id, plan_version=plan.version, rule=calc.rule, text=text,
         inputs=inputs, now=now, customer_id=customer_id, exceptions=exceptions), now)
     if line is not None:
-        await retier(conn, rm_id=rm_id, period=period, now=now, moved=(revenue - base, revenue, target))
+        await retier(conn, rm_id=rm_id, period=period, now=now, standing=standing)
     return line
 
 
@@ -203,30 +212,53 @@ async def _plans(conn: AsyncConnection, ids: Sequence[UUID]) -> dict[UUID, rules
     return {plan_id: _PLANS.get(plan_id) or _plan(await repository.get_plan(conn, plan_id)) for plan_id in ids}
 
 
-async def retier(conn: AsyncConnection, *, rm_id: UUID, period: str, now: datetime,
-                 moved: tuple[Decimal, Decimal, Decimal | None] | None = None) -> list[CommissionRead]:
-    """CMR-003: bring every live tiered sale line of the RM's month to the tier its achievement now reaches,
-    each under its own plan version, with an adjustment line (never an edit). Called with the RM row locked.
+@dataclass(frozen=True)
+class _Standing:
+    """A tiered sale line as the ledger has it: its base less the refunded share (CMR-002 partial clawbacks), the
+    rate its latest tier adjustment (or the sale) applied, and the commission so far (the sale, its tier
+    adjustments and the partial clawbacks of those)."""
 
-    Every line of the month is at its tier after each call, so when a sale `moved` the revenue (before, after,
-    target) without any plan's tier changing there is nothing to adjust (the common case: no lines are read)."""
-    if moved is not None:
-        before, after, target = (rules.achievement(moved[0], moved[2]), rules.achievement(moved[1], moved[2]),
-                                 moved[2])
-        if before == after:
-            return []
-        plans = await _plans(conn, await repository.tiered_plans_of_month(conn, rm_id, period))
-        if all(rules.tier_for(p.tiers, before)[0] == rules.tier_for(p.tiers, after)[0] for p in plans.values()):
-            return []
-    revenue, month_total = await repository.month_figures(conn, rm_id, period)
-    target = await repository.monthly_revenue_target(conn, rm_id, rules.month_bounds(period)[0].date())
-    achieved = rules.achievement(revenue, target)
-    plans = await _plans(conn, await repository.tiered_plans_of_month(conn, rm_id, period))
+    kept_base: Decimal
+    rate: Decimal
+    gross: Decimal
+    counted: Decimal
+    adjustments: int
+
+
+def _standing(row: Any, corrections: dict[UUID, list[Any]]) -> _Standing:
+    own = corrections.get(row.id, [])
+    adjustments = [a for a in own if a.kind == LineKind.TIER_ADJUSTMENT.value]
+    refunded = [a for a in own if a.kind == LineKind.PARTIAL_CLAWBACK.value]
+    shares = refunded + [p for a in adjustments for p in corrections.get(a.id, [])
+                         if p.kind == LineKind.PARTIAL_CLAWBACK.value]
+    parts = [row, *adjustments, *shares]
+    return _Standing(kept_base=row.base_amount - sum((a.base_amount for a in refunded), ZERO),
+                     rate=adjustments[-1].commission_rate if adjustments else row.commission_rate,
+                     gross=sum((p.commission_amount for p in parts), ZERO),
+                     counted=sum((p.final_amount for p in parts), ZERO), adjustments=len(adjustments))
+
+
+async def retier(conn: AsyncConnection, *, rm_id: UUID, period: str, now: datetime,
+                 standing: targets_service.MonthlyRevenue | None = None) -> list[CommissionRead]:
+    """CMR-003: bring every live tiered sale line of the RM's month to the tier its revenue achievement (the
+    RM's MONTHLY REVENUE target's, `standing` when the caller measured it) now reaches, each under its own plan
+    version, with an adjustment line (never an edit) of its kept base (less partial refunds) at the new rate less
+    what it earned so far. Called with the RM row locked; a month without tiered lines reads nothing more."""
+    plan_ids = await repository.tiered_plans_of_month(conn, rm_id, period)
+    if not plan_ids:
+        return []
     rm = await repository.rm_facts(conn, rm_id, lock=True)
+    if standing is None:
+        standing = await targets_service.monthly_revenue(conn, rm_id=rm_id, city=rm.city,
+                                                         month_start=rules.month_bounds(period)[0].date())
+    revenue, target = standing.revenue, standing.target
+    achieved = rules.achievement(revenue, target)
+    plans = await _plans(conn, plan_ids)
+    month_total = await repository.month_total(conn, rm_id, period)
     lines = await repository.month_lines(conn, rm_id, period)
     corrections: dict[UUID, list[Any]] = {}
     for row in lines:
-        if row.kind == LineKind.TIER_ADJUSTMENT.value:
+        if row.corrects_id is not None:
             corrections.setdefault(row.corrects_id, []).append(row)
     made = []
     for row in lines:
@@ -234,23 +266,25 @@ async def retier(conn: AsyncConnection, *, rm_id: UUID, period: str, now: dateti
             continue
         plan = plans[row.plan_id]
         number, tier = rules.tier_for(plan.tiers, achieved)
-        earlier = corrections.get(row.id, [])
-        gross = row.commission_amount + sum((a.commission_amount for a in earlier), ZERO)
-        delta = rules.tier_delta(base=row.base_amount, new_rate=tier.rate, gross_so_far=gross)
+        now_at = _standing(row, corrections)
+        if now_at.rate == tier.rate:
+            continue
+        delta = rules.tier_delta(base=now_at.kept_base, new_rate=tier.rate, gross_so_far=now_at.gross)
         if delta == 0:
             continue
-        counted = row.final_amount + sum((a.final_amount for a in earlier), ZERO)
+        counted = now_at.counted
         capped = (rules.cap(delta, month_total=month_total, base_salary=rm.base_salary) if delta > 0
                   else rules.Capped(max(delta, -counted), None if delta >= -counted else delta + counted, None))
         month_total += capped.final
         shown = "no target" if achieved is None else f"{rules.paisa(achieved):f}%"
         rule = f"CMR-003 tier {number} ({tier.rate.normalize():f}%) adjustment"
+        kept = "" if now_at.kept_base == row.base_amount else f" (kept after refunds: {now_at.kept_base:f})"
         text = (f"{rule}: the month's REVENUE achievement is now {shown} (revenue {revenue:f}"
                 f"{'' if target is None else f' of target {target:f}'}), so sale {row.transaction_id} of "
-                f"{row.base_amount:f} earns {rules.paisa(row.base_amount * tier.rate / rules.HUNDRED):f} instead of "
-                f"{gross:f}: {delta:f}.")
+                f"{row.base_amount:f}{kept} earns {rules.paisa(now_at.kept_base * tier.rate / rules.HUNDRED):f} "
+                f"instead of {now_at.gross:f}: {delta:f}.")
         line = await _insert(conn, _line(
-            rm_id=rm_id, kind=LineKind.TIER_ADJUSTMENT, dedupe_key=f"TIER:{row.id}:{len(earlier) + 1}",
+            rm_id=rm_id, kind=LineKind.TIER_ADJUSTMENT, dedupe_key=f"TIER:{row.id}:{now_at.adjustments + 1}",
             transaction_id=row.transaction_id, transaction_type=row.transaction_type,
             commission_type=CommissionType.TIERED.value, base=row.base_amount, rate=tier.rate, amount=delta,
             capped=capped, status=_eligibility(row.earned_at, now), period=period, sale_at=row.sale_at,
@@ -259,7 +293,8 @@ async def retier(conn: AsyncConnection, *, rm_id: UUID, period: str, now: dateti
             customer_id=row.customer_id, exceptions=list(row.exception_reasons),
             inputs={"corrects": str(row.id), "tier": number, "rate": tier.rate, "month_revenue": revenue,
                     "monthly_revenue_target": target, "achievement_percentage": None if achieved is None
-                    else rules.paisa(achieved), "commission_so_far": gross, "at_new_rate": gross + delta}), now)
+                    else rules.paisa(achieved), "kept_base": now_at.kept_base, "commission_so_far": now_at.gross,
+                    "at_new_rate": now_at.gross + delta}), now)
         if line is not None:
             made.append(line)
     return made
@@ -267,11 +302,22 @@ async def retier(conn: AsyncConnection, *, rm_id: UUID, period: str, now: dateti
 
 # --- the ledger: clawbacks (CMR-002) -------------------------------------------------------------
 
-async def claw_back(conn: AsyncConnection, *, transaction_id: UUID, at: datetime, reason: str,
-                    now: datetime) -> list[CommissionRead]:
-    """CMR-002: a refund or cancellation within 45 days of the sale claws its commission back: each unpaid line
-    of the sale becomes CLAWED_BACK with the reason; each paid one gets a reversing line, approved at once so
-    the next payout deducts it. Later than 45 days: nothing changes. The month is then re-tiered (CMR-003)."""
+@dataclass(frozen=True)
+class PartialRefund:
+    """A refund of part of an order: `amount` of the order's `order_amount`."""
+
+    refund_id: UUID
+    amount: Decimal
+    order_amount: Decimal
+
+
+async def claw_back(conn: AsyncConnection, *, transaction_id: UUID, at: datetime, reason: str, now: datetime,
+                    partial: PartialRefund | None = None) -> list[CommissionRead]:
+    """CMR-002: a refund or cancellation within 45 days of the sale (day 45 inclusive) claws its commission
+    back; later, nothing changes. Whole (a cancellation, or a refund that completes the order's refunds): each
+    unpaid line of the sale becomes CLAWED_BACK with the reason; each paid one gets a reversing line, approved at
+    once so the next payout deducts it. A partial refund (`partial`): each line gets a PARTIAL_CLAWBACK line of
+    the refunded share (refund / order amount) of its amount, referencing it. The caller re-tiers the month."""
     lines = await repository.lines_of_transaction(conn, transaction_id)
     sale = next((row for row in lines if row.kind == LineKind.SALE.value), None)
     if sale is None or not rules.claws_back(sale.sale_at, at):
@@ -279,6 +325,26 @@ async def claw_back(conn: AsyncConnection, *, transaction_id: UUID, at: datetime
     await repository.rm_facts(conn, sale.rm_id, lock=True)
     days = (at - sale.sale_at).total_seconds() / 86400
     why = f"CMR-002: {reason} on day {days:.1f} after the sale (within 45 days)"
+    if partial is None:
+        changed = await _claw_whole(conn, lines, transaction_id=transaction_id, at=at, why=why, now=now)
+    else:
+        changed = await _claw_share(conn, lines, partial=partial, at=at, why=why, now=now)
+    return changed
+
+
+async def _retier_order_month(conn: AsyncConnection, order: Any, now: datetime) -> None:
+    """CMR-003 after a refund or cancellation of an RM's order: its month's achievement may have moved, whether
+    the order earned a line or not (a sale without a plan counts as revenue all the same)."""
+    if order.rm_id is None:
+        return
+    rm = await repository.rm_facts(conn, order.rm_id, lock=True)
+    if rm is not None:
+        month = await targets_service.month_of(conn, city=rm.city, at=order.paid_at)
+        await retier(conn, rm_id=rm.id, period=rules.period_of(month), now=now)
+
+
+async def _claw_whole(conn: AsyncConnection, lines: list[Any], *, transaction_id: UUID, at: datetime, why: str,
+                      now: datetime) -> list[CommissionRead]:
     changed: list[CommissionRead] = []
     for row in lines:
         if row.kind == LineKind.CLAWBACK_REVERSAL.value:
@@ -307,12 +373,65 @@ async def claw_back(conn: AsyncConnection, *, transaction_id: UUID, at: datetime
                 "approved_by": CONSUMER.sub, "approved_at": now}, now)
             if reversal is not None:
                 changed.append(reversal)
-    if changed:
-        await retier(conn, rm_id=sale.rm_id, period=sale.period, now=now)
+    return changed
+
+
+_CLAWED_IN_PART = (LineKind.SALE.value, LineKind.TIER_ADJUSTMENT.value, LineKind.DISPUTE_ADJUSTMENT.value)
+
+
+async def _claw_share(conn: AsyncConnection, lines: list[Any], *, partial: PartialRefund, at: datetime, why: str,
+                      now: datetime) -> list[CommissionRead]:
+    """One PARTIAL_CLAWBACK per live line of the sale: minus its amount x refund / order amount (to the paisa).
+    It follows the line it corrects: PENDING or EARNED with it (earned on the same day); APPROVED at once when
+    that line is APPROVED or PAID (a paid line's share is deducted from the next payout). Counted in the month of
+    the line it corrects (cap, tiers)."""
+    changed: list[CommissionRead] = []
+    share = partial.amount / partial.order_amount
+    for row in lines:
+        if row.kind not in _CLAWED_IN_PART or row.status == CommissionStatus.CLAWED_BACK.value:
+            continue
+        amount = -rules.paisa(row.final_amount * partial.amount / partial.order_amount)
+        if amount == 0:
+            continue
+        state = row.status_before_dispute if row.status == CommissionStatus.DISPUTED.value else row.status
+        approved = state in (CommissionStatus.APPROVED.value, CommissionStatus.PAID.value)
+        paid = (f" It was paid with {row.payout_reference}: deducted from the next payout."
+                if state == CommissionStatus.PAID.value else "")
+        text = (f"{why}: {partial.amount:f} of the order's {partial.order_amount:f} refunded "
+                f"({rules.paisa(share * rules.HUNDRED):f}%), so {-amount:f} of the {row.final_amount:f} of commission "
+                f"{row.id} ({row.kind}) is clawed back.{paid}")
+        values = _line(
+            rm_id=row.rm_id, kind=LineKind.PARTIAL_CLAWBACK, dedupe_key=f"PARTIAL:{partial.refund_id}:{row.id}",
+            transaction_id=row.transaction_id, transaction_type=row.transaction_type,
+            commission_type=row.commission_type, base=partial.amount, rate=row.commission_rate, amount=amount,
+            capped=rules.Capped(amount, None, None),
+            status=(CommissionStatus.APPROVED.value if approved else state), period=row.period,
+            sale_at=row.sale_at, earned_at=row.earned_at, plan_id=row.plan_id, plan_version=row.plan_version,
+            rule="CMR-002 clawback of a partial refund's share", text=text, now=now, corrects_id=row.id, reason=why,
+            customer_id=row.customer_id,
+            inputs={"corrects": str(row.id), "refund_id": str(partial.refund_id), "refund_amount": partial.amount,
+                    "order_amount": partial.order_amount, "line_amount": row.final_amount, "refunded_at": at,
+                    "payout_reference": row.payout_reference})
+        if approved:
+            values |= {"approved_by": CONSUMER.sub, "approved_at": now}
+        line = await _insert(conn, values, now)
+        if line is not None:
+            changed.append(line)
     return changed
 
 
 # --- in-process hooks from orders and pipelines --------------------------------------------------
+
+@hooks.subscribe("order.refunded")
+async def on_order_refunded(conn: AsyncConnection, *, order: Any, refund: Any, now: datetime, **_: Any) -> None:
+    """CMR-002: a refund completed within 45 days of the sale; the order already counts it. The refund that
+    completes the order's refunds claws the whole commission back; any other claws back its share."""
+    whole = order.refunded_amount >= order.amount
+    await claw_back(conn, transaction_id=order.order_id, at=refund.completed_at,
+                    reason=f"refund {refund.refund_id} of {refund.amount:f} completed", now=now,
+                    partial=None if whole else PartialRefund(refund.refund_id, refund.amount, order.amount))
+    await _retier_order_month(conn, order, now)
+
 
 @hooks.subscribe("order.recorded")
 async def on_order_recorded(conn: AsyncConnection, *, order: Any, created: bool, previous_status: str | None,
@@ -321,6 +440,7 @@ async def on_order_recorded(conn: AsyncConnection, *, order: Any, created: bool,
     order that becomes CANCELLED claws its commission back (CMR-002)."""
     if order.status == "CANCELLED" and previous_status not in (None, "CANCELLED"):
         await claw_back(conn, transaction_id=order.order_id, at=now, reason="order cancelled", now=now)
+        await _retier_order_month(conn, order, now)
         return
     if not created or order.rm_id is None or order.status != "ACTIVE" or order.amount <= 0:
         return
@@ -370,7 +490,7 @@ async def team_bonuses(conn: AsyncConnection, *, now: datetime) -> int:
     for target in await repository.achieved_team_targets(conn):
         rm = await repository.rm_facts(conn, target.rm_id, lock=True)
         period = f"{target.period_start.year:04d}-{target.period_start.month:02d}"
-        _, month_total = await repository.month_figures(conn, rm.id, period)
+        month_total = await repository.month_total(conn, rm.id, period)
         amount = rules.paisa(plan.amount or ZERO)
         capped = rules.cap(amount, month_total=month_total, base_salary=rm.base_salary)
         rule = f"CMR-004 team bonus {amount:f}"

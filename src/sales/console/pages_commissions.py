@@ -1,6 +1,6 @@
 """Commission pages (issue 13): the RM's lines with their explanations and a dispute button (CMR-006), and
-FINANCE_ADMIN's approval queue with batch approve and the month's payout report. The same use cases as
-GET /commissions, POST /commissions/{id}/dispute, POST /commissions/batch-approve and GET
+FINANCE_ADMIN's approval queue with batch approve and the month's payout report with its payroll CSV download.
+The same use cases as GET /commissions, POST /commissions/{id}/dispute, POST /commissions/batch-approve and GET
 /commissions/payout-report, in the request's transaction, with the session's principal."""
 from __future__ import annotations
 
@@ -58,6 +58,20 @@ async def commissions_page(request: Request, ctx: Reader, conn: Conn, now: Now) 
     return await _page(request, ctx, conn, now)
 
 
+@router.get("/commissions/payout-report.csv", include_in_schema=False)
+async def payout_csv(request: Request, ctx: Reader, conn: Conn, now: Now) -> Response:
+    """The payroll CSV of the month (as GET /commissions/payout-report with Accept: text/csv), FINANCE_ADMIN's."""
+    if ctx.role is not Role.FINANCE_ADMIN:
+        return render(request, "error.html", ctx, status_code=403, title="Not available for your role",
+                      message="Only finance downloads the payout report.")
+    period = request.query_params.get("period") or rules.period_of(now)
+    if not _PERIOD.fullmatch(period):
+        return await _page(request, ctx, conn, now, status_code=422, error="Period: enter a month as YYYY-MM.")
+    report = await commission_service.payout_report(conn, period=period)
+    return Response(commission_service.payout_csv(report), media_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="commission-payout-{period}.csv"', "Cache-Control": "no-store"})
+
+
 @router.post("/commissions/{commission_id}/dispute", include_in_schema=False)
 async def dispute(request: Request, commission_id: uuid.UUID, ctx: Write, conn: Conn, now: Now,
                   reason: Annotated[str, Form(max_length=1000)] = "") -> Response:
@@ -97,4 +111,6 @@ async def batch_approve(request: Request, ctx: Write, conn: Conn, now: Now) -> R
     except SalesError as exc:
         message, _ = error_message(exc)
         return await _page(request, ctx, conn, now, status_code=exc.status_code, error=message)
-    return redirect("/console/commissions?" + urlencode({"done": f"approved {len(result.items)}"}), request)
+    period = str(form.get("period") or "")
+    back = {"period": period} if _PERIOD.fullmatch(period) else {}
+    return redirect("/console/commissions?" + urlencode({**back, "done": f"approved {len(result.items)}"}), request)

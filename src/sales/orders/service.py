@@ -132,6 +132,7 @@ async def apply_refund(conn: AsyncConnection, principal: Principal, *, refund: R
         await audit.record(conn, principal, action="order.refunded", entity_type="order", entity_id=refund.order_id,
                            at=now, before=_read(current),
                            after={**order.model_dump(), "refund": refund.model_dump()})
+        await hooks.emit("order.refunded", conn, order=order, refund=refund, now=now)
         return order
     raise OrderChangedConcurrently(f"order {refund.order_id} kept changing; retry")
 

@@ -6,16 +6,17 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import (ColumnElement, Select, and_, distinct, exists, false, func, literal, or_, select, text, true,
-                        type_coerce, union_all, update)
+from sqlalchemy import (ColumnElement, Select, and_, distinct, exists, false, func, literal, literal_column, or_,
+                        select, text, true, type_coerce, union_all, update)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales.allocation.models import rm_allocations
 from sales.core.auth import Principal, Role
-from sales.core.db import dialect_insert
+from sales.commissions.rules import CLAWBACK_WINDOW
+from sales.core.db import dialect_insert, is_postgres
 from sales.core.types import Money
 from sales.directory.models import rms, teams
-from sales.orders.models import orders
+from sales.orders.models import order_refunds, orders
 from sales.pipelines.models import pipeline_stage_history, sales_pipelines
 from sales.targets.enums import MetricType, TargetType
 from sales.targets.models import LIVE_INDEX, sales_targets as t, target_csat_scores
@@ -209,11 +210,27 @@ def _counted(rows: Any, column: str) -> Select[Any]:
                    literal(0).label("base")).group_by(sub.c.rm_id))
 
 
-def _revenue(rm_ids: Select[Any], start: datetime, end: datetime) -> Select[Any]:
-    """Orders the RMs sold (paid in the period, gross: refunds are the commissions' clawbacks) and the deal
-    values of pipelines they won in the period that no order names (so a sale is never counted twice)."""
-    sold = (select(orders.c.rm_id.label("rm_id"), orders.c.amount.label("value"))
-            .where(orders.c.rm_id.in_(rm_ids), orders.c.paid_at >= start, orders.c.paid_at < end))
+def _within_clawback_window(refunded_at: Any, paid_at: Any, postgres: bool) -> ColumnElement[bool]:
+    """refunded_at <= paid_at + 45 days (CMR-002's window, day 45 inclusive), on either database."""
+    days = CLAWBACK_WINDOW.days
+    if postgres:
+        return refunded_at <= paid_at + literal_column(f"interval '{days} days'")
+    return func.julianday(refunded_at) <= func.julianday(paid_at, f"+{days} days")
+
+
+def _revenue(rm_ids: Select[Any], start: datetime, end: datetime, postgres: bool) -> Select[Any]:
+    """The one definition of an RM's revenue (REVENUE targets and the CMR-003 commission tiers): the orders the
+    RMs sold (paid in the period, not CANCELLED), each net of the refunds completed within 45 days of its payment
+    (the CMR-002 clawback window: what claws the commission back also leaves the revenue), plus the deal values of
+    pipelines they won in the period that no order names (so a sale is never counted twice)."""
+    r = order_refunds
+    refunded = (select(func.coalesce(func.sum(r.c.amount), 0))
+                .where(r.c.order_id == orders.c.order_id,
+                       _within_clawback_window(r.c.completed_at, orders.c.paid_at, postgres))
+                .scalar_subquery())
+    sold = (select(orders.c.rm_id.label("rm_id"), (orders.c.amount - refunded).label("value"))
+            .where(orders.c.rm_id.in_(rm_ids), orders.c.paid_at >= start, orders.c.paid_at < end,
+                   orders.c.status != "CANCELLED"))
     won = _moves_into("CLOSED_WON", rm_ids, start, end).subquery()
     deals = (select(won.c.rm_id, won.c.value)
              .where(won.c.value.is_not(None), ~exists().where(orders.c.pipeline_id == won.c.pipeline_id)))
@@ -236,9 +253,10 @@ def _conversion(rm_ids: Select[Any], start: datetime, end: datetime) -> Select[A
                    func.sum(both.c.allocated).label("base")).group_by(both.c.rm_id))
 
 
-def _facts_query(metric: MetricType, rm_ids: Select[Any], start: datetime, end: datetime) -> Select[Any]:
+def _facts_query(metric: MetricType, rm_ids: Select[Any], start: datetime, end: datetime, postgres: bool
+                 ) -> Select[Any]:
     if metric is MetricType.REVENUE:
-        return _revenue(rm_ids, start, end)
+        return _revenue(rm_ids, start, end, postgres)
     if metric is MetricType.DEALS_CLOSED:
         return _counted(_moves_into("CLOSED_WON", rm_ids, start, end), "pipeline_id")
     if metric is MetricType.VISITS_SCHEDULED:
@@ -262,5 +280,5 @@ def _facts_query(metric: MetricType, rm_ids: Select[Any], start: datetime, end: 
 async def facts_by_rm(conn: AsyncConnection, metric: MetricType, rm_ids: Select[Any], start: datetime,
                       end: datetime) -> dict[UUID, Facts]:
     """One grouped aggregate: each RM's facts for the metric in [start, end) (RMs without any are absent)."""
-    rows = await conn.execute(_facts_query(metric, rm_ids, start, end))
+    rows = await conn.execute(_facts_query(metric, rm_ids, start, end, is_postgres(conn)))
     return {r.rm_id: Facts(total=r.total or Decimal(0), base=int(r.base or 0)) for r in rows}

@@ -72,6 +72,10 @@ def period_end(period_type: PeriodType, start: date) -> date:
     return _add_months(start, 1 if period_type is PeriodType.MONTHLY else 3) - timedelta(days=1)
 
 
+def local_date(at: datetime, timezone: str) -> date:
+    return at.astimezone(ZoneInfo(timezone)).date()
+
+
 def window(start: date, end: date, timezone: str) -> tuple[datetime, datetime]:
     """[start 00:00, end + 1 day 00:00) in the city's time zone, as UTC instants."""
     zone = ZoneInfo(timezone)

@@ -138,6 +138,39 @@ async def store(conn: AsyncConnection, rows: list[Any], *, now: datetime, settle
     return [stored.get(r.id, r) for r in rows]
 
 
+# --- for other domains: the RM's monthly revenue achievement ------------------------------------
+
+@dataclass(frozen=True)
+class MonthlyRevenue:
+    """An RM's month (in their city's time zone) with its REVENUE figure and the INDIVIDUAL MONTHLY REVENUE
+    target's value (None without a live one). The one definition of the month's revenue achievement: the
+    target's `achieved_value` and the commission tiers (CMR-003) are both this figure."""
+
+    month_start: date
+    revenue: Decimal
+    target: Decimal | None
+
+
+async def month_of(conn: AsyncConnection, *, city: str | None, at: datetime) -> date:
+    """The first day of the month holding `at` in the city's time zone (the calendar targets use)."""
+    zone = await _Zones(conn).of(city)
+    return rules.local_date(at, zone).replace(day=1)
+
+
+async def monthly_revenue(conn: AsyncConnection, *, rm_id: UUID, city: str | None, month_start: date
+                          ) -> MonthlyRevenue:
+    """The RM's REVENUE of the month beginning `month_start`, measured as a MONTHLY REVENUE target measures it
+    (the same query over the same window: the target's city time zone, else the RM's), and that target's value."""
+    target = await repository.live_target(conn, target_type=TargetType.INDIVIDUAL.value, assignee_id=rm_id,
+                                          metric=MetricType.REVENUE.value, period_type=PeriodType.MONTHLY.value,
+                                          period_start=month_start)
+    zone = await _Zones(conn).of(target.city if target is not None else city)
+    start, end = rules.window(month_start, rules.period_end(PeriodType.MONTHLY, month_start), zone)
+    facts = await repository.facts_by_rm(conn, MetricType.REVENUE, repository.rm_ids([rm_id]), start, end)
+    return MonthlyRevenue(month_start, rules.achieved_value(MetricType.REVENUE, facts.get(rm_id, rules.Facts())),
+                          None if target is None else rules.half_up(Decimal(str(target.target_value))))
+
+
 # --- create / update ------------------------------------------------------------------------------
 
 async def _assignee(conn: AsyncConnection, principal: Principal, data: TargetCreate) -> tuple[UUID, str]:

@@ -34,14 +34,14 @@ async def test_cmr_001_earned_on_day_30_not_before_with_sales_commission_earned(
     ("2026-02-24T10:00:00Z", "CLAWED_BACK"),   # day 45 exactly
     ("2026-02-25T10:00:00Z", "EARNED"),        # day 46: kept
 ])
-async def test_cmr_002_refund_within_45_days_claws_an_unpaid_line_back(client, auth, refunded_at, status):
+async def test_cmr_002_full_refund_within_45_days_claws_an_unpaid_line_back(client, auth, refunded_at, status):
     who = await seller(client, auth)
     await commission_plan(client, auth.headers("FINANCE_ADMIN"))
     order_id = await sell(client, auth, who, "2000.00", "2026-01-10T10:00:00Z")
     await set_clock(client, auth.admin, "2026-02-09T10:00:00Z")
     await run_job(client, auth.admin, "commissions-earn")
     await set_clock(client, auth.admin, refunded_at)
-    await refund(client, auth, order_id, "500.00", refunded_at)
+    await refund(client, auth, order_id, "2000.00", refunded_at)
     [line] = await lines(client, who["headers"])
     assert line["status"] == status
     if status == "CLAWED_BACK":

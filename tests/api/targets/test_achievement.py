@@ -4,6 +4,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 from tests.api.targets.helpers import allocation, csat, get, pipeline, sell, start, target, team_of
+from tests.commerce_builders import send
+from tests.commission_builders import refund, sell as sold_by, seller
 
 
 async def test_revenue_counts_orders_sold_and_deals_won_without_an_order_once(client, auth, engine):
@@ -117,3 +119,25 @@ async def test_a_csat_score_out_of_range_is_parked(client, auth):
     outcome = await deliver(client, auth, event("crm.csat.recorded", {"rm_id": priya["id"], "score": 11,
                                                                       "at": "2026-01-03T10:00:00Z"}, valid=False))
     assert outcome[0]["status"] == "PARKED"
+
+
+async def test_revenue_is_net_of_refunds_within_45_days_and_of_cancelled_orders(client, auth):
+    """The one revenue definition (shared with the CMR-003 commission tiers): a refund completed within 45 days of
+    the sale (CMR-002's clawback window, day 45 inclusive) reduces the revenue; a later one does not; a cancelled
+    order counts nothing."""
+    await start(client, auth, now="2026-03-01T00:00:00Z")
+    who = await seller(client, auth)
+    goal = await target(client, auth.admin, who["rm_id"], target_value=Decimal("10000.00"))
+    first = await sold_by(client, auth, who, "3000.00", "2026-01-05T10:00:00Z")
+    second = await sold_by(client, auth, who, "2000.00", "2026-01-06T10:00:00Z")
+    await refund(client, auth, first, "1000.00", "2026-02-19T10:00:00Z")    # day 45 exactly: counts
+    await refund(client, auth, second, "500.00", "2026-02-20T10:00:01Z")    # day 46: does not
+    cancelled = await sold_by(client, auth, who, "700.00", "2026-01-07T10:00:00Z")
+    assert Decimal(str((await get(client, auth.admin, goal["id"]))["achieved_value"])) == Decimal("4700.00")
+    order = (await client.get(f"/api/v1/sales/orders/{cancelled}", headers=auth.headers("SERVICE"))).json()
+    backfill = {k: order[k] for k in ("payment_id", "user_id", "user_type", "plan_id", "currency", "paid_at",
+                                      "rm_id")}
+    response = await send(client, "PUT", f"/api/v1/sales/orders/{cancelled}",
+                          {**backfill, "amount": Decimal("700.00"), "status": "CANCELLED"}, auth.headers("SERVICE"))
+    assert response.status_code == 200, response.text
+    assert Decimal(str((await get(client, auth.admin, goal["id"]))["achieved_value"])) == Decimal("4000.00")
