@@ -1,12 +1,12 @@
 """commissions (issue 13): PARTIAL_CLAWBACK lines, the proportional CMR-002 clawback of a partial refund
 
-Revision ID: 0026
-Revises: 0025
+Revision ID: 0027
+Revises: 0026
 """
 from alembic import op
 
-revision = "0026"
-down_revision = "0025"
+revision = "0027"
+down_revision = "0026"
 branch_labels = None
 depends_on = None
 
