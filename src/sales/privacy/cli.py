@@ -31,8 +31,8 @@ def rotate(batch: int) -> None:
     """Re-encrypt every sealed value under the active key, in batches, while the service runs; counts per table.
     Idempotent: values already under the active key are left alone."""
     from sales.core.db import create_engine
-    from sales.core.pii import PiiCipher, UnknownKey
-    from sales.privacy.rotation import rotate as run_rotation
+    from sales.core.pii import PiiCipher
+    from sales.privacy.rotation import RotationError, rotate as run_rotation
 
     settings = _settings()
     aead = PiiCipher(settings.pii_key_ring, settings.pii_active_key_id)
@@ -46,7 +46,7 @@ def rotate(batch: int) -> None:
 
     try:
         report = asyncio.run(run())
-    except UnknownKey as exc:
+    except RotationError as exc:
         click.echo(f"cannot rotate: {exc}", err=True)
         sys.exit(1)
     for table, counts in sorted(report.per_table().items()):

@@ -14,13 +14,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from cryptography.exceptions import InvalidTag
 from sqlalchemy import Column, and_, column, literal, not_, select, table, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sales.core import audit
 from sales.core.clock import business_now
 from sales.core.db import unit_of_work
-from sales.core.pii import PiiCipher
+from sales.core.pii import DEFAULT_KEY_ID, PiiCipher, UnknownKey
 from sales.core.sealed import sealed_columns
 from sales.models import metadata
 
@@ -62,6 +63,22 @@ async def rotate(engine: AsyncEngine, aead: PiiCipher, *, batch: int = BATCH, fr
     return report
 
 
+class RotationError(RuntimeError):
+    """A stored value that the configured key ring cannot open: nothing after it is rotated."""
+
+
+def _reseal(aead: PiiCipher, seen: str, sealed: Column[Any], key: list[Any]) -> str:
+    where = f"{sealed.table.name}.{sealed.name} (row {', '.join(str(k) for k in key)})"
+    try:
+        return aead.reseal(seen)
+    except UnknownKey as exc:
+        raise RotationError(f"{where}: {exc}") from None
+    except InvalidTag:
+        kid = seen.partition(":")[0] if ":" in seen else DEFAULT_KEY_ID
+        raise RotationError(f"{where}: the value does not open with key {kid!r} (a different key under that id)") \
+            from None
+
+
 async def _rotate_column(engine: AsyncEngine, aead: PiiCipher, sealed: Column[Any], batch: int) -> ColumnCount:
     keys = list(sealed.table.primary_key.columns)
     raw = table(sealed.table.name, *(column(k.name, k.type) for k in keys), column(sealed.name))
@@ -79,7 +96,8 @@ async def _rotate_column(engine: AsyncEngine, aead: PiiCipher, sealed: Column[An
             for row in rows:
                 *key, seen = row
                 match = and_(*(c == v for c, v in zip(key_columns, key, strict=True)), value == seen)
-                result = await conn.execute(update(raw).where(match).values({sealed.name: aead.reseal(seen)}))
+                result = await conn.execute(update(raw).where(match).values({sealed.name: _reseal(aead, seen, sealed,
+                                                                                                 key)}))
                 if result.rowcount:
                     count.rotated += 1
                 else:
