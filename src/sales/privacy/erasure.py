@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import JSON, ColumnElement, String, Table, Text, and_, cast, delete, false, or_, select, update
+from sqlalchemy import JSON, ColumnElement, String, Table, Text, and_, cast, delete, false, literal, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales.allocation.models import rm_allocations
@@ -50,6 +50,7 @@ from sales.upsell.models import upsell_decisions, upsells
 from sales.visits.models import visit_plans, visit_stops
 
 ERASED = "[erased]"
+BATCH = 1000
 # Columns whose whole value is the customer's (contacts, notes, comments): NULL after the erase.
 CLEARED = {(c.table.name, c.name) for c in (
     leads.c.customer_name, leads.c.customer_phone, leads.c.customer_email, sales_pipelines.c.notes, tasks.c.notes,
@@ -79,7 +80,7 @@ class Identity:
                 parts.append(r"(?:\+?\d{1,3}[\s-]*)?" + r"[\s-]*".join(digits))
         if names:
             words = {w for n in self.names for w in re.split(r"\s+", n) if len(w) >= 3}
-            parts += [re.escape(n) for n in sorted(self.names | words, key=len, reverse=True) if n.strip()]
+            parts += [rf"\b{re.escape(n)}\b" for n in sorted(self.names | words, key=len, reverse=True) if n.strip()]
         return re.compile("|".join(parts), re.IGNORECASE) if parts else None
 
     def needles(self) -> list[str]:
@@ -264,15 +265,24 @@ async def _scrub_sealed(conn: AsyncConnection, table: Table, column: Any, who: I
     keys = list(table.primary_key.columns)
     own = who.pattern()
     aead, marker = cipher(), str(who.user_id)
-    for row in (await conn.execute(select(*keys, column).where(column.is_not(None)))).all():
-        plain = aead.decrypt(row._mapping[column.name])
-        if plain is None:
-            continue
-        new = scrub(plain, own) if marker in plain else scrub(plain, pattern)
-        if new != plain:
-            match = and_(*(k == row._mapping[k.name] for k in keys))
-            await conn.execute(update(table).where(match).values({column.name: aead.encrypt(new)}))
-            result.count(table.name, 1)
+    position = tuple_(*keys) if len(keys) > 1 else keys[0]
+    last: tuple[Any, ...] | None = None
+    while True:  # keyset batches: the table may hold millions of rows
+        query = select(*keys, column).where(column.is_not(None))
+        if last is not None:
+            bound = [literal(v, k.type) for k, v in zip(keys, last, strict=True)]
+            query = query.where(position > (tuple_(*bound) if len(bound) > 1 else bound[0]))
+        rows = (await conn.execute(query.order_by(*keys).limit(BATCH))).all()
+        for row in rows:
+            plain = aead.decrypt(row._mapping[column.name])
+            new = scrub(plain, own) if plain and marker in plain else scrub(plain, pattern)
+            if new != plain:
+                match = and_(*(k == row._mapping[k.name] for k in keys))
+                await conn.execute(update(table).where(match).values({column.name: aead.encrypt(new)}))
+                result.count(table.name, 1)
+        if len(rows) < BATCH:
+            return
+        last = tuple(rows[-1][:len(keys)])
 
 
 async def _entity_ids(conn: AsyncConnection, user_id: UUID, linked: dict[Table, ColumnElement[bool]]) -> set[str]:
