@@ -1,4 +1,4 @@
-"""The `sales` command: serve, worker, migrate, seed, token, bench, audit, ops, jobs."""
+"""The `sales` command: serve, worker, migrate, seed, token, bench, audit, ops, jobs, keys, customers."""
 from __future__ import annotations
 
 import asyncio
@@ -188,6 +188,11 @@ def bench_suggestions(listings: int, requests: int, rounds: int) -> None:
 from sales.console.cli import users as _console_users  # noqa: E402
 
 main.add_command(_console_users)
+
+from sales.privacy.cli import customers as _customers, keys as _keys  # noqa: E402
+
+main.add_command(_keys)
+main.add_command(_customers)
 
 
 @bench.command("run")

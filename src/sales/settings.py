@@ -52,7 +52,11 @@ class Settings(BaseSettings):
     jwt_jwks_url: str | None = None
     nats_url: str | None = None
     redis_url: str | None = None
-    pii_key: str | None = None
+    pii_key: str | None = None  # one base64 AES-256 key, key id "default" (values written before key ids too)
+    # Key ring (issue 20): "kid1:base64,kid2:base64"; new values are sealed under pii_active_key, every key in
+    # the ring (and SALES_PII_KEY as "default") still opens the values sealed under it.
+    pii_keys: str | None = None
+    pii_active_key: str | None = None
     db_pool_size: int = 10
     max_body_bytes: int = Field(default=1024 * 1024, ge=1)  # larger request bodies are refused with 413
     max_import_bytes: int = Field(default=10 * 1024 * 1024, ge=1)  # the CSV import's limit
@@ -111,18 +115,23 @@ class Settings(BaseSettings):
     def _secure_in_production(self) -> "Settings":
         if self.env is Environment.PRODUCTION:
             self._check_production_token_keys()
-            if not self.pii_key:
-                raise ValueError("SALES_PII_KEY is required in production")
+            if not self.pii_key and not self.pii_keys:
+                raise ValueError("SALES_PII_KEY is required in production (or SALES_PII_KEYS)")
             if insecure := [origin for origin in self.cors_origins if not origin.startswith("https://")]:
                 raise ValueError(f"SALES_CORS_ORIGINS must be https:// origins in production ({insecure[0]})")
         if self.pii_key:
-            try:
-                raw = base64.b64decode(self.pii_key, validate=True)
-            except ValueError as exc:
-                raise ValueError("SALES_PII_KEY must be base64 of 32 bytes") from exc
-            if len(raw) != 32:
-                raise ValueError("SALES_PII_KEY must be base64 of 32 bytes")
+            _key_bytes(self.pii_key, "SALES_PII_KEY")
+        self._check_key_ring()
         return self
+
+    def _check_key_ring(self) -> None:
+        ring = _parse_key_ring(self.pii_keys) if self.pii_keys else {}
+        if self.pii_key and DEFAULT_KEY_ID in ring and ring[DEFAULT_KEY_ID] != _key_bytes(self.pii_key, ""):
+            raise ValueError(f"SALES_PII_KEYS names key id {DEFAULT_KEY_ID!r}, which is SALES_PII_KEY's")
+        if self.pii_active_key is not None and self.pii_active_key not in self.pii_key_ring:
+            raise ValueError(f"SALES_PII_ACTIVE_KEY {self.pii_active_key!r} is not a key id of SALES_PII_KEYS")
+        if self.pii_active_key is None and len(ring) > 1:
+            raise ValueError("SALES_PII_ACTIVE_KEY is required when SALES_PII_KEYS holds several keys")
 
     def _check_production_token_keys(self) -> None:
         """One kind of token, with a real key: ARCHITECTURE §2.2 ("never both, never a built-in secret")."""
@@ -168,11 +177,58 @@ class Settings(BaseSettings):
         return DEV_JWT_SECRET
 
     @property
-    def pii_key_bytes(self) -> bytes:
+    def pii_key_ring(self) -> dict[str, bytes]:
+        """Every key id that may open a stored value: SALES_PII_KEYS, and SALES_PII_KEY as "default" (outside
+        production a fixed derived development key stands in for it when no key is configured)."""
+        ring = _parse_key_ring(self.pii_keys) if self.pii_keys else {}
         if self.pii_key:
-            return base64.b64decode(self.pii_key)
-        # Development/test only (refused in production above): a fixed derived key.
-        return hashlib.sha256(b"mysqrft-sales-dev-pii-key").digest()
+            ring.setdefault(DEFAULT_KEY_ID, base64.b64decode(self.pii_key))
+        elif not self.is_production and (not ring or DEFAULT_KEY_ID not in ring):
+            ring.setdefault(DEFAULT_KEY_ID, hashlib.sha256(b"mysqrft-sales-dev-pii-key").digest())
+        return ring
+
+    @property
+    def pii_active_key_id(self) -> str:
+        """The key new values are sealed under."""
+        if self.pii_active_key:
+            return self.pii_active_key
+        if self.pii_keys:
+            return next(iter(_parse_key_ring(self.pii_keys)))
+        return DEFAULT_KEY_ID
+
+    @property
+    def pii_key_bytes(self) -> bytes:
+        """The active PII key: also the secret the console's device cookies and the shortlist page's form tokens
+        are derived from (they follow a rotation)."""
+        return self.pii_key_ring[self.pii_active_key_id]
+
+
+DEFAULT_KEY_ID = "default"
+_KEY_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
+
+
+def _key_bytes(value: str, name: str) -> bytes:
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be base64 of 32 bytes") from exc
+    if len(raw) != 32:
+        raise ValueError(f"{name} must be base64 of 32 bytes")
+    return raw
+
+
+def _parse_key_ring(value: str) -> dict[str, bytes]:
+    """"kid1:base64,kid2:base64" -> {kid: key}; key ids are letters, digits, _ and - (at most 32)."""
+    ring: dict[str, bytes] = {}
+    for entry in (part.strip() for part in value.split(",")):
+        kid, sep, key = entry.partition(":")
+        if not sep or not _KEY_ID.fullmatch(kid):
+            raise ValueError("SALES_PII_KEYS must be kid:base64 entries separated by commas "
+                             "(key ids: letters, digits, _ and -, at most 32)")
+        if kid in ring:
+            raise ValueError(f"SALES_PII_KEYS names key id {kid!r} twice")
+        ring[kid] = _key_bytes(key, f"SALES_PII_KEYS key {kid!r}")
+    return ring
 
 
 def load_settings() -> Settings:

@@ -344,8 +344,8 @@ class PipelineFactory:
             pipeline_id, lead_id, rm["id"], stage, source, deal_value, PROBABILITY[stage],
             (allocated_at + timedelta(days=rng.randrange(7, 60))).date(), changed_at.date() if closed else None,
             outcome, rows.history[-1][5] if stage == "CLOSED_LOST" else None,
-            rng.choice(NOTES) if rng.random() < 0.3 else None, allocated_at + SLA, changed_at, allocated_at,
-            changed_at))
+            aead.encrypt(rng.choice(NOTES)) if rng.random() < 0.3 else None,  # sealed like the service's notes
+            allocated_at + SLA, changed_at, allocated_at, changed_at))
 
         # The allocation that created it, and the one before it when the lead was reassigned.
         reassigned = teammates and rng.random() < 0.03

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, CheckConstraint, Column, ForeignKey, Index, Integer, String, Table
 
+from sales.core.sealed import SealedText
 from sales.core.tables import metadata
 from sales.core.types import JSONType, UTCDateTime, UUIDType
 
@@ -22,7 +23,7 @@ deal_documents = Table(
     Column("id", UUIDType, primary_key=True),
     Column("pipeline_id", UUIDType, ForeignKey("sales_pipelines.id", ondelete="CASCADE"), nullable=False),
     Column("kind", String(24), nullable=False),
-    Column("filename", String(255), nullable=False),
+    Column("filename", SealedText, nullable=False),  # the customer's own file name ("Aadhaar Rahul.pdf"): sealed
     Column("content_type", String(32), nullable=False),
     Column("size_bytes", BigInteger, nullable=False),
     Column("sha256", String(64), nullable=False),

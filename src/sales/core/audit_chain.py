@@ -114,6 +114,30 @@ def _as_stored(values: dict[str, Any]) -> dict[str, Any]:
                          for name in ("actor_roles", "before", "after")}}
 
 
+async def reseal(conn: AsyncConnection, partition: int, from_position: int) -> tuple[str, str]:
+    """Re-link a partition's chain from `from_position` to its head after rows there were redacted on purpose
+    (`sales customers erase`: personal data leaves the snapshots). Holds the head's lock like a writer; returns the
+    head hash before and after, which the caller records in its own audit row so the re-sealing is itself on the
+    trail. Never call it for anything but a recorded redaction."""
+    head = (await conn.execute(update(audit_chain).where(audit_chain.c.partition == partition)
+                               .values(length=audit_chain.c.length)
+                               .returning(audit_chain.c.head_hash))).first()
+    if head is None:
+        raise ValueError(f"audit partition {partition} has no chain")
+    rows = (await conn.execute(select(audit_log).where(audit_log.c.partition == partition,
+                                                       audit_log.c.chain_pos >= from_position)
+                               .order_by(audit_log.c.chain_pos, audit_log.c.seq))).mappings().all()
+    previous = str(rows[0]["prev_hash"]) if rows else str(head.head_hash)
+    for row in rows:
+        digest = row_hash(dict(row), partition=partition, position=int(row["chain_pos"]), previous=previous)
+        if (row["prev_hash"], row["hash"]) != (previous, digest):
+            await conn.execute(update(audit_log).where(audit_log.c.seq == row["seq"])
+                               .values(prev_hash=previous, hash=digest))
+        previous = digest
+    await conn.execute(update(audit_chain).where(audit_chain.c.partition == partition).values(head_hash=previous))
+    return str(head.head_hash), previous
+
+
 # --- verifying ----------------------------------------------------------------------------------
 
 @dataclass(frozen=True)

@@ -8,23 +8,50 @@ from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+DEFAULT_KEY_ID = "default"  # SALES_PII_KEY's id (sales.settings.DEFAULT_KEY_ID)
+
 
 class PiiCipher:
-    def __init__(self, key: bytes) -> None:
-        self._aead = AESGCM(key)
+    """AES-256-GCM under a key ring. A sealed value is `<key id>:<base64 of nonce + ciphertext + tag>`; values
+    written before key ids (plain base64, which never holds a colon) were sealed under the "default" key."""
+
+    def __init__(self, keys: bytes | dict[str, bytes], active: str = DEFAULT_KEY_ID) -> None:
+        ring = {DEFAULT_KEY_ID: keys} if isinstance(keys, bytes) else dict(keys)
+        if active not in ring:
+            raise ValueError(f"the active key {active!r} is not in the key ring")
+        self._aeads = {kid: AESGCM(key) for kid, key in ring.items()}
+        self.active = active
 
     def encrypt(self, plaintext: str | None) -> str | None:
         if plaintext is None:
             return None
         nonce = os.urandom(12)
-        sealed = self._aead.encrypt(nonce, plaintext.encode(), None)
-        return base64.b64encode(nonce + sealed).decode()
+        sealed = self._aeads[self.active].encrypt(nonce, plaintext.encode(), None)
+        return f"{self.active}:{base64.b64encode(nonce + sealed).decode()}"
 
     def decrypt(self, token: str | None) -> str | None:
         if token is None:
             return None
-        raw = base64.b64decode(token)
-        return self._aead.decrypt(raw[:12], raw[12:], None).decode()
+        kid, sep, body = token.partition(":")
+        if not sep:
+            kid, body = DEFAULT_KEY_ID, token
+        aead = self._aeads.get(kid)
+        if aead is None:
+            raise UnknownKey(f"a value is sealed under key id {kid!r}, which the key ring does not hold")
+        raw = base64.b64decode(body)
+        return aead.decrypt(raw[:12], raw[12:], None).decode()
+
+    def is_current(self, token: str) -> bool:
+        """Whether the value is sealed under the active key (rotation leaves it alone)."""
+        return token.startswith(f"{self.active}:")
+
+    def reseal(self, token: str) -> str:
+        """The same plaintext sealed under the active key."""
+        return self.encrypt(self.decrypt(token))  # type: ignore[return-value]
+
+
+class UnknownKey(ValueError):
+    """A stored value names a key id that is not configured (SALES_PII_KEYS lost a key still in use)."""
 
 
 _DIGITS = re.compile(r"\d")
@@ -93,9 +120,16 @@ _cipher: PiiCipher | None = None
 
 
 def cipher() -> PiiCipher:
-    """The process-wide cipher, keyed by SALES_PII_KEY."""
+    """The process-wide cipher: the key ring of SALES_PII_KEYS / SALES_PII_KEY, sealing under the active key."""
     global _cipher
     if _cipher is None:
         from sales.settings import get_settings
-        _cipher = PiiCipher(get_settings().pii_key_bytes)
+        settings = get_settings()
+        _cipher = PiiCipher(settings.pii_key_ring, settings.pii_active_key_id)
     return _cipher
+
+
+def use_cipher(value: PiiCipher | None) -> None:
+    """Replace the process-wide cipher (the CLI after loading its settings; tests rotating keys); None: reload."""
+    global _cipher
+    _cipher = value

@@ -81,7 +81,7 @@ inbox_events = Table(
     Column("type", String(128), nullable=False),
     Column("source", String(256), nullable=False),
     # The CloudEvent as received (JSON text), sealed with the PII cipher: events carry customer contacts.
-    Column("sealed_envelope", Text, nullable=False),
+    Column("sealed_envelope", Text, nullable=False, info={"sealed": True}),
     Column("status", String(16), nullable=False),
     Column("attempts", Integer, nullable=False, server_default=text("0")),
     Column("last_error", Text, nullable=True),
@@ -102,7 +102,7 @@ idempotency_keys = Table(
     # NULL while the first request runs; then its response, the body encrypted (it may hold customer PII).
     Column("status_code", SmallInteger, nullable=True),
     Column("content_type", String(128), nullable=True),
-    Column("response_body", Text, nullable=True),
+    Column("response_body", Text, nullable=True, info={"sealed": True}),
     Column("created_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
     Index("ix_idempotency_keys_expires_at", "expires_at"),

@@ -1,8 +1,9 @@
 """Handoffs between the self-service and the assisted (RM) journey (issue 15)."""
 from __future__ import annotations
 
-from sqlalchemy import CheckConstraint, Column, Index, String, Table, Text
+from sqlalchemy import CheckConstraint, Column, Index, String, Table
 
+from sales.core.sealed import SealedJSON, SealedText
 from sales.core.tables import metadata
 from sales.core.types import JSONType, UTCDateTime, UUIDType
 
@@ -11,8 +12,8 @@ handoffs = Table(
     Column("id", UUIDType, primary_key=True),
     Column("user_id", UUIDType, nullable=False),
     Column("direction", String(16), nullable=False),
-    Column("reason", Text, nullable=False),
-    Column("context", JSONType, nullable=True),
+    Column("reason", SealedText, nullable=False),  # the customer's words: sealed
+    Column("context", SealedJSON, nullable=True),  # what the customer was doing: sealed
     Column("outcome", String(16), nullable=False),  # ALLOCATED | QUEUED (to assisted), CLOSED (to self-service)
     Column("lead_id", UUIDType, nullable=True),
     Column("allocation_id", UUIDType, nullable=True),

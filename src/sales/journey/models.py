@@ -1,8 +1,9 @@
 """Requirements versions, shortlists with their frozen versions, share links and customer feedback (issue 14)."""
 from __future__ import annotations
 
-from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Integer, String, Table, Text, func, text
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Integer, String, Table, func, text
 
+from sales.core.sealed import SealedJSON, SealedText
 from sales.core.tables import metadata
 from sales.inventory.models import listings
 from sales.core.types import BigIntPK, JSONType, UTCDateTime, UUIDType
@@ -15,7 +16,7 @@ requirements = Table(
     # The lead's customer (platform user id) when the lead is known: the key of "their other pipelines".
     Column("customer_id", UUIDType, nullable=True),
     Column("version", Integer, nullable=False),
-    Column("data", JSONType, nullable=False),
+    Column("data", SealedJSON, nullable=False),  # the customer's needs and whereabouts (`near`): sealed
     Column("author_id", UUIDType, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Index("uq_journey_requirements_version", "pipeline_id", "version", unique=True),
@@ -29,8 +30,8 @@ shortlists = Table(
     "journey_shortlists", metadata,
     Column("id", UUIDType, primary_key=True),
     Column("pipeline_id", UUIDType, ForeignKey("sales_pipelines.id", ondelete="CASCADE"), nullable=False),
-    Column("title", String(200), nullable=False),
-    Column("notes", Text, nullable=True),
+    Column("title", SealedText, nullable=False),  # "Shortlist for <customer name>" by default: sealed
+    Column("notes", SealedText, nullable=True),
     Column("items", JSONType, nullable=False),
     Column("version", Integer, nullable=False),
     Column("shared_version", Integer, nullable=True),
@@ -48,7 +49,7 @@ shortlist_versions = Table(
     Column("shortlist_id", UUIDType, ForeignKey("journey_shortlists.id", ondelete="CASCADE"), primary_key=True),
     Column("version", Integer, primary_key=True),
     Column("items", JSONType, nullable=False),
-    Column("notes", Text, nullable=True),
+    Column("notes", SealedText, nullable=True),
     Column("diff", JSONType, nullable=False),
     Column("created_by", UUIDType, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
@@ -81,7 +82,7 @@ feedback = Table(
     Column("listing_id", UUIDType, nullable=False),
     Column("version", Integer, nullable=False),
     Column("reaction", String(16), nullable=False),
-    Column("comment", String(1000), nullable=True),
+    Column("comment", SealedText, nullable=True),  # the customer's words: sealed
     Column("created_at", UTCDateTime, nullable=False),
     CheckConstraint("reaction IN ('LIKE','DISLIKE','WANT_TO_VISIT')", name="reaction_enum"),
     Index("ix_journey_feedback_pipeline", "pipeline_id", "created_at"),

@@ -11,9 +11,9 @@ leads = Table(
     Column("id", UUIDType, primary_key=True),
     # The customer's platform user id (the `sub` of their token; the user_id of Billing/Entitlements/Users events).
     Column("customer_id", UUIDType, nullable=True),
-    Column("customer_name", Text, nullable=True),   # AES-256-GCM
-    Column("customer_phone", Text, nullable=True),  # AES-256-GCM
-    Column("customer_email", Text, nullable=True),  # AES-256-GCM
+    Column("customer_name", Text, nullable=True, info={"sealed": True}),   # AES-256-GCM (repository)
+    Column("customer_phone", Text, nullable=True, info={"sealed": True}),  # AES-256-GCM (repository)
+    Column("customer_email", Text, nullable=True, info={"sealed": True}),  # AES-256-GCM (repository)
     Column("city", String(100), nullable=True),
     Column("zone", String(100), nullable=True),
     Column("locality", String(200), nullable=True),

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import (CheckConstraint, Column, Date, ForeignKey, Index, SmallInteger, String, Table, Text, text)
 
+from sales.core.sealed import SealedText
 from sales.core.tables import metadata
 from sales.core.types import BigIntPK, Money, UTCDateTime, UUIDType
 
@@ -21,7 +22,7 @@ sales_pipelines = Table(
     Column("actual_close_date", Date, nullable=True),
     Column("outcome", String(16), nullable=False),
     Column("loss_reason", Text, nullable=True),
-    Column("notes", Text, nullable=True),
+    Column("notes", SealedText, nullable=True),  # the RM's notes on the customer: sealed
     Column("sla_deadline", UTCDateTime, nullable=False),
     Column("stage_changed_at", UTCDateTime, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, Index, Integer, String, Table, text
 
+from sales.core.sealed import SealedText
 from sales.core.tables import metadata
 from sales.core.types import BigIntPK, JSONType, Money, UTCDateTime, UUIDType
 
@@ -19,7 +20,7 @@ refunds = Table(
     Column("type", String(16), nullable=False),
     Column("status", String(32), nullable=False),
     Column("flagged", Boolean, nullable=False, server_default=text("false")),  # RFR-005 fraud review
-    Column("reason", String(1000), nullable=False),
+    Column("reason", SealedText, nullable=False),  # the customer's words: sealed
     Column("requested_amount", Money, nullable=False),  # asked for (the refundable amount when not named)
     Column("refundable_amount", Money, nullable=False),  # what the rules allowed at the request
     Column("amount", Money, nullable=True),  # approved amount (sent to Billing)
@@ -29,7 +30,7 @@ refunds = Table(
     Column("requested_at", UTCDateTime, nullable=False),
     Column("decided_at", UTCDateTime, nullable=True),
     Column("decided_by", UUIDType, nullable=True),  # null: decided by the rules (auto-approval, rejection)
-    Column("decision_reason", String(1000), nullable=True),
+    Column("decision_reason", SealedText, nullable=True),  # may quote the customer: sealed
     # A manager granted an ineligible (REJECTED) request with a reason (issue 12 policy exception).
     Column("policy_exception", Boolean, nullable=False, server_default=text("false")),
     Column("resolved_at", UTCDateTime, nullable=True),  # REJECTED, COMPLETED or FAILED: when (the SLA's end)
@@ -61,7 +62,7 @@ refund_events = Table(
     Column("at", UTCDateTime, nullable=False),
     Column("actor_id", UUIDType, nullable=True),
     Column("actor_role", String(32), nullable=False),
-    Column("note", String(1000), nullable=True),
+    Column("note", SealedText, nullable=True),  # copies reasons and evidence notes: sealed
     Column("data", JSONType, nullable=True),
     Index("ix_refund_events_refund", "refund_id", "seq"),
 )
@@ -90,8 +91,8 @@ refund_evidence = Table(
     Column("id", UUIDType, nullable=False, unique=True),
     Column("refund_id", UUIDType, ForeignKey("refunds.id", ondelete="CASCADE"), nullable=False),
     Column("kind", String(64), nullable=True),  # one of the guarantee's evidence_required, when named
-    Column("note", String(1000), nullable=True),
-    Column("filename", String(255), nullable=False),
+    Column("note", SealedText, nullable=True),
+    Column("filename", SealedText, nullable=False),  # the customer's own file name: sealed
     Column("content_type", String(32), nullable=False),
     Column("size_bytes", Integer, nullable=False),
     Column("sha256", String(64), nullable=False),

@@ -1,8 +1,9 @@
 """Follow-up tasks of RMs (issue 15): made by hand or automatically (after visits, on a stale stage)."""
 from __future__ import annotations
 
-from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, String, Table, Text, text
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, String, Table, text
 
+from sales.core.sealed import SealedText
 from sales.core.tables import metadata
 from sales.core.types import UTCDateTime, UUIDType
 
@@ -14,7 +15,7 @@ tasks = Table(
     Column("pipeline_id", UUIDType, ForeignKey("sales_pipelines.id", ondelete="CASCADE"), nullable=True),
     Column("rm_id", UUIDType, ForeignKey("rms.id"), nullable=False),
     Column("due_at", UTCDateTime, nullable=False),
-    Column("notes", Text, nullable=True),
+    Column("notes", SealedText, nullable=True),  # may hold contacts: sealed
     Column("source", String(24), nullable=False),  # MANUAL | VISIT_PLAN | STAGE_AGE | SHORTLIST_FEEDBACK
     Column("source_key", String(200), nullable=True),  # an automatic task is made once per cause
     Column("created_by", UUIDType, nullable=True),

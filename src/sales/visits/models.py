@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import (Boolean, CheckConstraint, Column, Date, ForeignKey, Index, Integer, Numeric, SmallInteger,
                         String, Table, Text, UniqueConstraint)
 
+from sales.core.sealed import SealedText
 from sales.core.tables import metadata
 from sales.core.types import JSONType, UTCDateTime, UUIDType
 
@@ -55,7 +56,7 @@ visit_stops = Table(
     Column("decline_reason", Text, nullable=True),
     Column("interested", Boolean, nullable=True),
     Column("rating", SmallInteger, nullable=True),
-    Column("notes", Text, nullable=True),
+    Column("notes", SealedText, nullable=True),  # the customer's feedback: sealed
     Column("outcome", String(64), nullable=True),  # as Scheduling reported it
     Column("completed_at", UTCDateTime, nullable=True),
     Column("reminded_24h_at", UTCDateTime, nullable=True),

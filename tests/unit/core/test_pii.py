@@ -6,7 +6,7 @@ import os
 import pytest
 from cryptography.exceptions import InvalidTag
 
-from sales.core.pii import PiiCipher, mask_contacts, mask_email, mask_phone, mask_text
+from sales.core.pii import PiiCipher, UnknownKey, mask_contacts, mask_email, mask_phone, mask_text
 
 
 @pytest.mark.parametrize(("phone", "masked"), [
@@ -73,3 +73,29 @@ def test_mask_contacts_masks_named_fields_and_free_text_anywhere_in_a_document()
         "data": {"customer": {"name": "Rahul Sharma", "phone": "98XXX", "customer_email": "r***@x.in",
                               "mobile": "+91-98XXXXXXXX"},
                  "notes": ["mail r***@x.in"], "value": 25000, "ok": True, "missing": None}}
+
+
+def test_each_value_names_its_key_and_old_keys_still_open_their_values():
+    """issue 20: a key id per value; a new active key leaves the values sealed under older keys readable."""
+    old, new = os.urandom(32), os.urandom(32)
+    sealed_old = PiiCipher({"k1": old}, "k1").encrypt("rahul@example.com")
+    assert sealed_old is not None and sealed_old.startswith("k1:")
+    ring = PiiCipher({"k1": old, "k2": new}, "k2")
+    assert ring.decrypt(sealed_old) == "rahul@example.com" and not ring.is_current(sealed_old)
+    resealed = ring.reseal(sealed_old)
+    assert resealed.startswith("k2:") and ring.is_current(resealed) and ring.decrypt(resealed) == "rahul@example.com"
+
+
+def test_values_from_before_key_ids_open_with_the_default_key():
+    key = os.urandom(32)
+    legacy = PiiCipher(key).encrypt("+91-9876543210").removeprefix("default:")  # the format before issue 20
+    assert ":" not in legacy
+    assert PiiCipher({"default": key, "k2": os.urandom(32)}, "k2").decrypt(legacy) == "+91-9876543210"
+
+
+def test_a_value_under_a_key_the_ring_does_not_hold_is_named():
+    sealed = PiiCipher({"gone": os.urandom(32)}, "gone").encrypt("x")
+    with pytest.raises(UnknownKey, match="key id 'gone'"):
+        PiiCipher(os.urandom(32)).decrypt(sealed)
+    with pytest.raises(ValueError, match="not in the key ring"):
+        PiiCipher({"k1": os.urandom(32)}, "k2")

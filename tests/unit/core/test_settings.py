@@ -70,3 +70,45 @@ def test_worker_metrics_listen_on_loopback_unless_widened(monkeypatch):
     assert EventSettings().worker_metrics_host == "127.0.0.1"
     monkeypatch.setenv("SALES_WORKER_METRICS_HOST", "0.0.0.0")
     assert EventSettings().worker_metrics_host == "0.0.0.0"
+
+
+K1, K2 = "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=", "YWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXphYmNkZWY="
+
+
+def test_the_pii_key_ring_from_configuration():
+    """issue 20: SALES_PII_KEYS="kid:base64,..." with SALES_PII_ACTIVE_KEY; SALES_PII_KEY stays key id "default"."""
+    import base64
+
+    settings = Settings(env="production", jwt_secret=STRONG_SECRET, pii_keys=f"k1:{K1},k2:{K2}", pii_active_key="k2")
+    assert settings.pii_key_ring == {"k1": base64.b64decode(K1), "k2": base64.b64decode(K2)}
+    assert settings.pii_active_key_id == "k2" and settings.pii_key_bytes == base64.b64decode(K2)
+    both = Settings(pii_key=K1, pii_keys=f"k2:{K2}", pii_active_key="k2")
+    assert set(both.pii_key_ring) == {"default", "k2"} and both.pii_key_ring["default"] == base64.b64decode(K1)
+    assert Settings(pii_key=K1).pii_active_key_id == "default"
+    assert Settings(pii_keys=f"only:{K1}").pii_active_key_id == "only"
+
+
+@pytest.mark.parametrize(("env", "named"), [
+    ({"SALES_PII_KEYS": K1}, "SALES_PII_KEYS must be kid:base64 entries"),
+    ({"SALES_PII_KEYS": f"k 1:{K1}"}, "SALES_PII_KEYS must be kid:base64 entries"),
+    ({"SALES_PII_KEYS": "k1:c2hvcnQ="}, "SALES_PII_KEYS key 'k1' must be base64 of 32 bytes"),
+    ({"SALES_PII_KEYS": f"k1:{K1},k1:{K2}"}, "names key id 'k1' twice"),
+    ({"SALES_PII_KEYS": f"k1:{K1},k2:{K2}"}, "SALES_PII_ACTIVE_KEY is required when SALES_PII_KEYS holds several"),
+    ({"SALES_PII_KEYS": f"k1:{K1}", "SALES_PII_ACTIVE_KEY": "k9"}, "SALES_PII_ACTIVE_KEY 'k9' is not a key id"),
+    ({"SALES_PII_KEYS": f"default:{K2}", "SALES_PII_KEY": K1}, "names key id 'default', which is SALES_PII_KEY's"),
+])
+def test_a_bad_key_ring_is_refused_at_start_up(monkeypatch, env, named):
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigurationError) as refused:
+        load_settings()
+    assert named in str(refused.value) and "\n" not in str(refused.value)
+
+
+def test_production_takes_a_key_ring_instead_of_one_key(monkeypatch):
+    monkeypatch.setenv("SALES_ENV", "production")
+    monkeypatch.setenv("SALES_JWT_SECRET", STRONG_SECRET)
+    with pytest.raises(ConfigurationError, match="SALES_PII_KEY is required in production"):
+        load_settings()
+    monkeypatch.setenv("SALES_PII_KEYS", f"k1:{K1}")
+    assert set(load_settings().pii_key_ring) == {"k1"}  # no development key in production
