@@ -67,7 +67,7 @@ def served(tmp_path: Path):  # type: ignore[no-untyped-def]
     process = subprocess.Popen([SALES, "serve", "--port", str(port), "--tls-cert", str(cert), "--tls-key", str(key)],
                                env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # a busy machine starts slowly
         while True:
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=1).close()
