@@ -1,7 +1,7 @@
 """Where deal documents are kept (issue 15): local disk under SALES_DOCUMENTS_DIR (default var/documents), or an
 S3-compatible bucket when SALES_FILES_S3_BUCKET is set; named by their SHA-256 (`sales.core.files`). A request's
 uploads are settled when its transaction ends (no orphan files), and the `files-sweep` job removes what a crash
-left behind."""
+left behind, here and in the refund claims' evidence directory (SALES_EVIDENCE_DIR)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sales.closure import repository
 from sales.core import files
 from sales.core.files import FileStore, LocalFileStore, S3FileStore
+from sales.refunds import repository as refunds_repository
 from sales.settings import Settings
 
 
@@ -39,6 +40,11 @@ def tracked(settings: Settings, engine: AsyncEngine) -> files.TrackedStore:
 
 
 async def sweep(settings: Settings, engine: AsyncEngine, *, now: datetime) -> int:
-    """Delete deal documents' files no row names, written more than SALES_FILES_SWEEP_HOURS ago."""
-    return await files.sweep(document_store(settings), engine=engine, referenced=referenced,
-                             older_than=now - timedelta(hours=settings.files_sweep_hours))
+    """Delete the deal documents' and the refund claims' evidence files no row names, written more than
+    SALES_FILES_SWEEP_HOURS ago."""
+    older_than = now - timedelta(hours=settings.files_sweep_hours)
+    documents = await files.sweep(document_store(settings), engine=engine, referenced=referenced,
+                                  older_than=older_than)
+    evidence = await files.sweep(LocalFileStore(settings.evidence_dir), engine=engine,
+                                 referenced=refunds_repository.evidence_keys, older_than=older_than)
+    return documents + evidence

@@ -239,7 +239,9 @@ async def sweep(store: FileStore, *, engine: AsyncEngine, referenced: Referenced
     for start in range(0, len(candidates), batch):
         chunk = candidates[start:start + batch]
         named = await _referenced(engine, referenced, chunk)
-        for key in chunk:
-            if key not in named and await discard(store, key, engine=engine, referenced=referenced):
-                deleted += 1
+        for key in (k for k in chunk if k not in named):
+            try:
+                deleted += await discard(store, key, engine=engine, referenced=referenced)
+            except Exception as exc:  # e.g. removed meanwhile by a rolled-back request; the next run sees again
+                log.warning("file_sweep_skipped", key=key, error=describe_exception(exc))
     return deleted

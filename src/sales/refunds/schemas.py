@@ -179,13 +179,13 @@ class GuaranteesRead(BaseModel):
 
 @dataclass(frozen=True)
 class EvidenceUpload:
-    """A multipart upload as the API received it, with where and how much to store (settings)."""
+    """A multipart upload as the API received it, with where (the request's tracked store) and how much to store."""
 
     content: bytes
     filename: str
     note: str | None
     kind: str | None
-    directory: str
+    store: Any  # sales.core.files.TrackedStore
     max_bytes: int
 
 

@@ -50,7 +50,8 @@ async def test_a_rollback_keeps_a_file_another_document_shares(client, auth, eng
     assert await count(engine, deal_documents) == 1
 
 
-async def test_files_sweep_removes_old_unreferenced_files_only(client, auth, engine, app, documents_dir):
+async def test_files_sweep_removes_old_unreferenced_files_only(client, auth, engine, app, documents_dir,
+                                                               tmp_path_factory):
     _, _, pipeline, headers = await _world(client, auth, engine)
     assert (await _upload(client, headers, pipeline["id"], "agreement.pdf", PDF)).status_code == 201
     store = files.LocalFileStore(documents_dir)
@@ -60,7 +61,8 @@ async def test_files_sweep_removes_old_unreferenced_files_only(client, auth, eng
     for key in (KEY, "ab/orphan-old.png"):
         os.utime(Path(documents_dir) / key, (day_ago, day_ago))
     (Path(documents_dir) / "ab" / ".upload-in-progress").write_bytes(b"%PDF-")  # another writer's temporary
-    removed = await storage.sweep(app.state.settings, engine, now=datetime.now(UTC))
+    settings = app.state.settings.model_copy(update={"evidence_dir": str(tmp_path_factory.mktemp("evidence"))})
+    removed = await storage.sweep(settings, engine, now=datetime.now(UTC))
     assert removed == 1
     assert sorted(k for k, _ in store.keys()) == sorted([KEY, "ab/orphan-young.png"])
     assert (Path(documents_dir) / "ab" / ".upload-in-progress").exists()
@@ -139,11 +141,12 @@ async def test_a_rolled_back_upload_leaves_no_object(client, auth, engine, s3_do
     assert await count(engine, deal_documents) == 0
 
 
-async def test_files_sweep_in_the_s3_store(client, auth, engine, app, s3_documents):
+async def test_files_sweep_in_the_s3_store(client, auth, engine, app, s3_documents, tmp_path_factory):
     _, _, pipeline, headers = await _world(client, auth, engine)
     assert (await _upload(client, headers, pipeline["id"], "agreement.pdf", PDF)).status_code == 201
     s3_documents.put("ab/orphan.png", PNG)
     now = datetime.now(UTC)
-    assert await storage.sweep(app.state.settings, engine, now=now) == 0  # nothing older than 24 hours yet
-    assert await storage.sweep(app.state.settings, engine, now=now + timedelta(hours=25)) == 1
+    settings = app.state.settings.model_copy(update={"evidence_dir": str(tmp_path_factory.mktemp("evidence"))})
+    assert await storage.sweep(settings, engine, now=now) == 0  # nothing older than 24 hours yet
+    assert await storage.sweep(settings, engine, now=now + timedelta(hours=25)) == 1
     assert [k for k, _ in s3_documents.keys()] == [KEY]
