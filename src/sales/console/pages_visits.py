@@ -163,8 +163,11 @@ async def _plan_page(request: Request, ctx: Ctx, conn: Conn, plan_id: UUID, *, e
     except VisitPlanNotFound:
         return render(request, "error.html", ctx, status_code=404, title="Visit plan not found",
                       message="This visit plan does not exist or is not in your scope.")
+    ids = [s.listing_id for s in (*plan.itinerary, *plan.unscheduled)]
+    labels = {str(k): v for k, v in (await visits_repository.listing_labels(conn, ids)).items()}
     return render(request, "visit_plan.html", ctx, status_code=status_code, plan=plan, drawing=plot(plan),
-                  can_work=ctx.role in PLANNER_ROLES, error=error, saved=request.query_params.get("saved"))
+                  labels=labels, can_work=ctx.role in PLANNER_ROLES, error=error,
+                  saved=request.query_params.get("saved"))
 
 
 @router.get("/visit-plans/{plan_id}", include_in_schema=False)
