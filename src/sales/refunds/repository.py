@@ -149,7 +149,7 @@ async def evidence_of(conn: AsyncConnection, refund_id: UUID) -> list[Any]:
 
 async def evidence_keys(conn: AsyncConnection, keys: list[str]) -> set[str]:
     """Which evidence files (`<refund id>/<sha256>`) an evidence row names."""
-    wanted = {}
+    wanted: dict[tuple[UUID, str], str] = {}
     for key in keys:
         refund_id, _, digest = key.partition("/")
         try:
@@ -160,5 +160,5 @@ async def evidence_keys(conn: AsyncConnection, keys: list[str]) -> set[str]:
         return set()
     query = select(refund_evidence.c.refund_id, refund_evidence.c.sha256).where(
         refund_evidence.c.refund_id.in_({r for r, _ in wanted}), refund_evidence.c.sha256.in_({d for _, d in wanted}))
-    return {wanted[(row.refund_id, row.sha256)] for row in await conn.execute(query) if (row.refund_id, row.sha256)
-            in wanted}
+    found = {(row.refund_id, row.sha256) for row in await conn.execute(query)}
+    return {key for pair, key in wanted.items() if pair in found}

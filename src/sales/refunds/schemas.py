@@ -8,6 +8,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sales.core.fields import Text, bounded_integer, bounded_text
+from sales.core.files import TrackedStore
 from sales.core.money import DecimalNumber, Money
 from sales.refunds.enums import RefundStatus, RefundType
 
@@ -185,7 +186,7 @@ class EvidenceUpload:
     filename: str
     note: str | None
     kind: str | None
-    store: Any  # sales.core.files.TrackedStore
+    store: TrackedStore
     max_bytes: int
 
 
