@@ -70,6 +70,15 @@ class Settings(BaseSettings):
     visit_speed_kmh: float = Field(default=20.0, gt=0, le=200)  # issue 15: city speed of the visit planner
     documents_dir: str = "var/documents"  # issue 15: uploaded deal documents
     max_document_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
+    # issue 15: deal documents in an S3-compatible store (AWS S3, MinIO, Ceph...) instead of documents_dir when
+    # a bucket is set; no keys = boto3's own credential chain (environment, instance role)
+    files_s3_bucket: str | None = None
+    files_s3_endpoint: str | None = None  # e.g. https://minio.internal:9000; None = AWS
+    files_s3_region: str = "us-east-1"
+    files_s3_prefix: str = "documents/"
+    files_s3_access_key: str | None = None
+    files_s3_secret_key: str | None = None
+    files_sweep_hours: int = Field(default=24, ge=1)  # files-sweep: unreferenced files older than this go
     stale_stage_days: int = Field(default=7, ge=1)  # issue 15: a pipeline this long in one stage gets a task
     # Browser origins allowed to call the API cross-origin (exact scheme://host[:port]; never a wildcard).
     cors_origins: list[str] = Field(default_factory=list)
@@ -86,6 +95,13 @@ class Settings(BaseSettings):
     def _known_driver(cls, value: str) -> str:
         if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ValueError("must be a sqlite+aiosqlite:// or postgresql+asyncpg:// URL")
+        return value
+
+    @field_validator("files_s3_endpoint")
+    @classmethod
+    def _s3_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError("must be an https:// (or http://) URL")
         return value
 
     @field_validator("jwt_jwks_url")

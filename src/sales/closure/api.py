@@ -11,20 +11,23 @@ from sales.closure import service
 from sales.closure.enums import DocumentKind
 from sales.closure.permissions import ClosureRead, ClosureWrite
 from sales.closure.schemas import UPLOAD_BODY, ChecklistRead, ChecklistUpdate, DocumentRead
-from sales.closure.storage import document_store
+from sales.closure.storage import tracked
 from sales.core.errors import InvalidInput
-from sales.core.files import FileStore
+from sales.core.files import TrackedStore
 from sales.core.http import Conn, Now, make_router, respond
 from sales.core.openapi import problem_response
 
 router = make_router(tags=["closure"])
 
 
-def _store(request: Request) -> FileStore:
-    return document_store(request.app.state.settings)
+def _store(request: Request) -> TrackedStore:
+    """The request's uploads, settled when its transaction ends: a rollback leaves no file behind."""
+    store = tracked(request.app.state.settings, request.app.state.engine)
+    request.state.uow.on_end(store.settle)
+    return store
 
 
-Store = Annotated[FileStore, Depends(_store)]
+Store = Annotated[TrackedStore, Depends(_store)]
 
 
 @router.get("/pipelines/{pipeline_id}/checklist", response_model=ChecklistRead)
@@ -52,8 +55,8 @@ async def list_documents(pipeline_id: UUID, principal: ClosureRead, conn: Conn):
                         415: problem_response("Not a PDF, JPEG or PNG by content, or its name or type lies")})
 async def upload_document(pipeline_id: UUID, request: Request, principal: ClosureWrite, conn: Conn, now: Now,
                           store: Store):
-    """Upload a deal document (multipart field `file`, optional `kind`): checked by its content, kept on disk
-    with its SHA-256."""
+    """Upload a deal document (multipart field `file`, optional `kind`): checked by its content, kept with its
+    SHA-256 on disk (or in the S3-compatible store when configured)."""
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise InvalidInput(("file",), "send the document as multipart/form-data with a `file` field")
     form = await request.form()

@@ -40,3 +40,11 @@ async def documents(conn: AsyncConnection, pipeline_id: UUID) -> list[Any]:
     query = select(deal_documents).where(deal_documents.c.pipeline_id == pipeline_id).order_by(
         deal_documents.c.uploaded_at, deal_documents.c.id)
     return list((await conn.execute(query)).all())
+
+
+async def stored_keys(conn: AsyncConnection, keys: list[str]) -> set[str]:
+    """Which of `keys` a document row names (files are shared by content: several rows may name one)."""
+    if not keys:
+        return set()
+    query = select(deal_documents.c.storage_key).where(deal_documents.c.storage_key.in_(keys)).distinct()
+    return set((await conn.execute(query)).scalars())

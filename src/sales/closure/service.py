@@ -15,7 +15,6 @@ from sales.closure.schemas import ChecklistItem, ChecklistRead, ChecklistUpdate,
 from sales.core import audit, files, hooks
 from sales.core.auth import Principal
 from sales.core.errors import InvalidInput
-from sales.core.files import FileStore
 from sales.pipelines import repository as pipelines_repository
 from sales.pipelines.enums import Stage
 from sales.pipelines.errors import PipelineClosed, PipelineNotFound
@@ -114,10 +113,11 @@ def _document(row: Any) -> DocumentRead:
 
 
 async def upload_document(conn: AsyncConnection, principal: Principal, *, pipeline_id: UUID, filename: str,
-                          declared_type: str | None, content: bytes, kind: DocumentKind, store: FileStore,
+                          declared_type: str | None, content: bytes, kind: DocumentKind, store: files.TrackedStore,
                           max_bytes: int, now: datetime) -> DocumentRead:
     """Keep a PDF/JPEG/PNG (by its content; a name or declared type that disagrees is refused) up to
-    `max_bytes`, with its SHA-256."""
+    `max_bytes`, with its SHA-256. The file is written before the row (a row never names a missing file); the
+    tracked store removes it again if the transaction does not commit."""
     await _pipeline(conn, principal, pipeline_id, for_update=True)
     if len(content) > max_bytes:
         raise DocumentTooLarge(f"the document has {len(content)} bytes; at most {max_bytes} are accepted",
@@ -133,8 +133,8 @@ async def upload_document(conn: AsyncConnection, principal: Principal, *, pipeli
               "content_type": content_type, "size_bytes": len(content), "sha256": digest,
               "storage_key": f"{digest[:2]}/{digest}{rules.extension_of(filename)}", "uploaded_by": principal.sub,
               "uploaded_at": now}
+    await store.put(values["storage_key"], content)
     await repository.insert_document(conn, values)
-    store.put(values["storage_key"], content)
     await audit.record(conn, principal, action="document.uploaded", entity_type="pipeline", entity_id=pipeline_id,
                        at=now, after={k: v for k, v in values.items() if k != "storage_key"})
     return DocumentRead.model_validate({k: v for k, v in values.items() if k != "storage_key"})

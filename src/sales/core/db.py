@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from decimal import Decimal
 from typing import Any
@@ -121,6 +121,11 @@ class LazyTransaction:
         # Set by a route that answers an error after recording why (a suppressed upsell decision, issue 11):
         # its writes are committed although the response is >= 400. Nothing else may have been written.
         self.commit_on_failure = False
+        self._on_end: list[Callable[[bool], Awaitable[None]]] = []
+
+    def on_end(self, hook: Callable[[bool], Awaitable[None]]) -> None:
+        """Run `hook(committed)` once the transaction has ended, whichever way (e.g. settling uploaded files)."""
+        self._on_end.append(hook)
 
     async def connection(self) -> AsyncConnection:
         if self._conn is None:
@@ -138,16 +143,23 @@ class LazyTransaction:
         return self._conn is not None
 
     async def finish(self, *, commit: bool) -> None:
-        if self._conn is None:
-            return
-        conn, self._conn = self._conn, None
+        committed = False
         try:
-            if commit:
-                await conn.commit()
-            else:
-                await conn.rollback()
+            if self._conn is None:
+                return
+            conn, self._conn = self._conn, None
+            try:
+                if commit:
+                    await conn.commit()
+                    committed = True
+                else:
+                    await conn.rollback()
+            finally:
+                await conn.close()
         finally:
-            await conn.close()
+            hooks, self._on_end = self._on_end, []
+            for hook in hooks:
+                await hook(committed)
 
 
 # Deadlock detected, serialization failure: the database rolled the transaction back; running it again can work.

@@ -11,11 +11,12 @@ from pydantic import Field, TypeAdapter, ValidationError
 from fastapi import Depends, Query, Request
 from starlette.datastructures import UploadFile
 
+from sales.core import files
 from sales.core.errors import InvalidInput
 from sales.core.fields import QueryBoolean, Text, UTCDatetime
 from sales.core.http import Conn, Now, Page, Paging, make_router, page_of, respond
 from sales.core.openapi import problem_response
-from sales.refunds import service
+from sales.refunds import repository, service
 from sales.refunds.enums import RefundStatus, RefundType
 from sales.refunds.permissions import EligibilityRead as EligibilityReader
 from sales.refunds.permissions import GuaranteesRead as GuaranteesReader
@@ -116,7 +117,10 @@ async def add_evidence(refund_id: UUID, request: Request, principal: RefundEvide
     by its content, at most SALES_MAX_EVIDENCE_BYTES (5 MB); `note` up to 1,000 characters; `kind` one of the
     guarantee's evidence_required). By the customer who filed it or refund staff; stored with its sha256."""
     settings = request.app.state.settings
-    upload = await _evidence_form(request, directory=settings.evidence_dir, max_bytes=settings.max_evidence_bytes)
+    store = files.TrackedStore(files.LocalFileStore(settings.evidence_dir), engine=request.app.state.engine,
+                               referenced=repository.evidence_keys)
+    request.state.uow.on_end(store.settle)  # a rolled-back request leaves no file behind
+    upload = await _evidence_form(request, store=store, max_bytes=settings.max_evidence_bytes)
     return respond(await service.add_evidence(conn, principal, refund_id=refund_id, upload=upload, now=now), 201)
 
 
@@ -124,7 +128,7 @@ _NOTE = TypeAdapter(Annotated[Text, Field(min_length=1, max_length=1000)])
 _KIND = TypeAdapter(EvidenceKind)
 
 
-async def _evidence_form(request: Request, *, directory: str, max_bytes: int) -> EvidenceUpload:
+async def _evidence_form(request: Request, *, store: files.TrackedStore, max_bytes: int) -> EvidenceUpload:
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise InvalidInput(("file",), "send multipart/form-data with a `file` field")
     form = await request.form()
@@ -143,7 +147,7 @@ async def _evidence_form(request: Request, *, directory: str, max_bytes: int) ->
             raise InvalidInput((name,), f"invalid `{name}`") from None
     content = await upload.read(max_bytes + 1)
     filename = (upload.filename or "evidence")[-255:]
-    return EvidenceUpload(content=content, filename=filename, directory=directory, max_bytes=max_bytes,
+    return EvidenceUpload(content=content, filename=filename, store=store, max_bytes=max_bytes,
                           **fields)
 
 

@@ -145,3 +145,20 @@ async def evidence_of(conn: AsyncConnection, refund_id: UUID) -> list[Any]:
     query = (select(refund_evidence).where(refund_evidence.c.refund_id == refund_id)
              .order_by(refund_evidence.c.seq))
     return list((await conn.execute(query)).all())
+
+
+async def evidence_keys(conn: AsyncConnection, keys: list[str]) -> set[str]:
+    """Which evidence files (`<refund id>/<sha256>`) an evidence row names."""
+    wanted: dict[tuple[UUID, str], str] = {}
+    for key in keys:
+        refund_id, _, digest = key.partition("/")
+        try:
+            wanted[(UUID(refund_id), digest)] = key
+        except ValueError:
+            continue
+    if not wanted:
+        return set()
+    query = select(refund_evidence.c.refund_id, refund_evidence.c.sha256).where(
+        refund_evidence.c.refund_id.in_({r for r, _ in wanted}), refund_evidence.c.sha256.in_({d for _, d in wanted}))
+    found = {(row.refund_id, row.sha256) for row in await conn.execute(query)}
+    return {key for pair, key in wanted.items() if pair in found}

@@ -8,6 +8,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sales.core.fields import Text, bounded_integer, bounded_text
+from sales.core.files import TrackedStore
 from sales.core.money import DecimalNumber, Money
 from sales.refunds.enums import RefundStatus, RefundType
 
@@ -179,13 +180,13 @@ class GuaranteesRead(BaseModel):
 
 @dataclass(frozen=True)
 class EvidenceUpload:
-    """A multipart upload as the API received it, with where and how much to store (settings)."""
+    """A multipart upload as the API received it, with where (the request's tracked store) and how much to store."""
 
     content: bytes
     filename: str
     note: str | None
     kind: str | None
-    directory: str
+    store: TrackedStore
     max_bytes: int
 
 

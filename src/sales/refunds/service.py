@@ -345,7 +345,7 @@ async def add_evidence(conn: AsyncConnection, principal: Principal, *, refund_id
     if upload.kind is not None and upload.kind not in required:
         raise InvalidInput(("kind",), f"not evidence this guarantee asks for ({', '.join(required) or 'none'})")
     digest = files.sha256_of(upload.content)  # <directory>/<refund id>/<sha256>
-    path = files.LocalFileStore(upload.directory).put(f"{refund_id}/{digest}", upload.content)
+    path = await upload.store.put(f"{refund_id}/{digest}", upload.content)  # removed again on a rollback
     row = await repository.add_evidence(conn, {
         "id": uuid.uuid4(), "refund_id": refund_id, "kind": upload.kind, "note": upload.note,
         "filename": upload.filename, "content_type": content_type, "size_bytes": len(upload.content),

@@ -31,6 +31,12 @@ async def listings_by_id(conn: AsyncConnection, ids: list[UUID]) -> dict[UUID, A
     return {row.id: row for row in rows}
 
 
+async def listing_labels(conn: AsyncConnection, ids: list[UUID]) -> dict[UUID, str]:
+    """What the console shows for a stop: the listing's locality and size (never its owner)."""
+    rows = await conn.execute(select(listings.c.id, listings.c.locality, listings.c.bhk).where(listings.c.id.in_(ids)))
+    return {row.id: f"{row.locality} · {row.bhk} BHK" if row.bhk else row.locality for row in rows}
+
+
 async def availability(conn: AsyncConnection, ids: list[UUID]) -> dict[UUID, list[tuple[datetime, datetime]]]:
     rows = await conn.execute(select(owner_availability).where(owner_availability.c.listing_id.in_(ids)))
     return {row.listing_id: [(datetime.fromisoformat(a), datetime.fromisoformat(b)) for a, b in row.windows]

@@ -204,3 +204,46 @@ async def test_evidence_bad_input_scoping_and_auth(client, auth, engine, evidenc
                                      files={"file": ("a.png", PNG, "image/png")}, headers=plain["customer"]),
                    409, "evidence_not_accepted")
     assert sorted(r.type for r in await fetch(engine, refunds)) == ["GUARANTEE_CLAIM", "REFUND"]
+
+
+async def test_evidence_of_a_rolled_back_request_leaves_no_file(client, auth, engine, evidence_dir, monkeypatch):
+    """Issue 15 (no orphan files): the file is written before its row; a later failure removes it again."""
+    from sales.core.errors import Conflict
+    from sales.refunds import service as refunds_service
+
+    async def conflict(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise Conflict("a concurrent change came first")
+
+    order, _ = await guaranteed_order(client, auth)
+    refund = exact_json(await send(client, "POST", REFUNDS, claim(order), order["customer"]))
+    monkeypatch.setattr(refunds_service.audit, "record", conflict)
+    response = await client.post(f"{REFUNDS}/{refund['id']}/evidence", headers=order["customer"],
+                                 files={"file": ("inbox.png", PNG, "image/png")})
+    assert response.status_code == 409, response.text
+    assert await count(engine, refund_evidence) == 0
+    assert [p for p in Path(evidence_dir).rglob("*") if p.is_file()] == []
+
+
+async def test_files_sweep_keeps_evidence_a_row_names(client, auth, engine, app, evidence_dir):
+    """Issue 15 (files-sweep): an old evidence file no row names goes; the claim's own evidence stays."""
+    import os
+    import time
+    from datetime import UTC, datetime
+
+    from sales.closure import storage
+
+    order, _ = await guaranteed_order(client, auth)
+    refund = exact_json(await send(client, "POST", REFUNDS, claim(order), order["customer"]))
+    response = await client.post(f"{REFUNDS}/{refund['id']}/evidence", headers=order["customer"],
+                                 files={"file": ("inbox.png", PNG, "image/png")})
+    assert response.status_code == 201, response.text
+    kept = Path(evidence_dir) / refund["id"] / hashlib.sha256(PNG).hexdigest()
+    orphan = Path(evidence_dir) / str(uuid.uuid4()) / hashlib.sha256(PDF).hexdigest()
+    orphan.parent.mkdir()
+    orphan.write_bytes(PDF)
+    old = time.time() - 25 * 3600
+    for path in (kept, orphan):
+        os.utime(path, (old, old))
+    settings = app.state.settings.model_copy(update={"documents_dir": str(Path(evidence_dir) / "no-documents")})
+    assert await storage.sweep(settings, engine, now=datetime.now(UTC)) == 1
+    assert kept.read_bytes() == PNG and not orphan.exists()
