@@ -34,7 +34,8 @@ def _candidate_query(today: date) -> Any:
                   rms.c.property_types, rms.c.segments, rms.c.max_deal_value, rms.c.capacity, rms.c.active_leads,
                   rms.c.status, rms.c.availability, rms.c.shifts, rms.c.is_backup, rms.c.performance_score,
                   rms.c.last_allocated_at, received.label("received_today"), on_leave.label("on_leave"),
-                  this_week.label("received_this_week"), rms.c.max_leads_per_day, rms.c.max_leads_per_week)
+                  this_week.label("received_this_week"), rms.c.max_leads_per_day, rms.c.max_leads_per_week,
+                  case((rms.c.rr_offset_date == today, rms.c.rr_offset), else_=0).label("fairness_offset"))
 
 
 def _candidate(row: Any, today: date) -> Candidate:
@@ -46,7 +47,8 @@ def _candidate(row: Any, today: date) -> Candidate:
         shifts=tuple(row.shifts or ()), leaves=((today, today),) if row.on_leave else (),
         is_backup=row.is_backup, performance_score=row.performance_score, received_today=row.received_today,
         last_allocated_at=row.last_allocated_at, received_this_week=row.received_this_week,
-        max_leads_per_day=row.max_leads_per_day, max_leads_per_week=row.max_leads_per_week)
+        max_leads_per_day=row.max_leads_per_day, max_leads_per_week=row.max_leads_per_week,
+        fairness_offset=row.fairness_offset)
 
 
 async def locality_candidates(conn: AsyncConnection, *, city: str, locality: str, today: date) -> list[Candidate]:
@@ -247,18 +249,12 @@ async def leads_allocated_between(conn: AsyncConnection, start: datetime, end: d
 
 # --- rule sets ---------------------------------------------------------------------------------
 
-async def current_rule_set(conn: AsyncConnection, city: str) -> Any:
-    query = select(allocation_rule_sets).where(allocation_rule_sets.c.city == city,
-                                               allocation_rule_sets.c.is_current == literal(True))
-    return (await conn.execute(query)).first()
-
-
-async def effective_rule_set(conn: AsyncConnection, city: str) -> Any:
-    """The city's own current rules, else the default ('*'), in one statement."""
-    query = (select(allocation_rule_sets)
-             .where(allocation_rule_sets.c.city.in_([city, "*"]), allocation_rule_sets.c.is_current == literal(True))
-             .order_by((allocation_rule_sets.c.city == "*").asc()).limit(1))
-    return (await conn.execute(query)).first()
+async def rule_sets_of(conn: AsyncConnection, city: str) -> tuple[Any, Any]:
+    """The city's own current rules (overrides) and the default ('*') current rules, in one statement."""
+    rows = (await conn.execute(select(allocation_rule_sets).where(
+        allocation_rule_sets.c.city.in_([city, "*"]), allocation_rule_sets.c.is_current == literal(True)))).all()
+    own = next((r for r in rows if r.city == city and city != "*"), None)
+    return own, next((r for r in rows if r.city == "*"), None)
 
 
 async def current_rule_sets(conn: AsyncConnection) -> list[Any]:
@@ -324,4 +320,33 @@ async def on_leave_with_pending(conn: AsyncConnection, *, around: date, limit: i
              .where(rm_leaves.c.start_date <= around + timedelta(days=1),
                     rm_leaves.c.end_date >= around - timedelta(days=1), pending)
              .order_by(rms.c.id, rm_leaves.c.start_date).limit(limit))
+    return list((await conn.execute(query)).all())
+
+
+# --- fairness (issue 17) -----------------------------------------------------------------------
+
+async def set_round_robin_offset(conn: AsyncConnection, rm_id: UUID, *, today: date, offset: int) -> None:
+    """The RM's round-robin offset for `today` (never lowered within the day: a second return keeps the first)."""
+    kept = case((rms.c.rr_offset_date == today, rms.c.rr_offset), else_=0)
+    await conn.execute(update(rms).where(rms.c.id == rm_id).values(
+        rr_offset=case((kept > offset, kept), else_=offset), rr_offset_date=today))
+
+
+async def ledger_rms(conn: AsyncConnection, *, scope: ColumnElement[bool], team_id: UUID | None,
+                     city: str | None) -> list[Any]:
+    query = select(rms.c.id, rms.c.name, rms.c.team_id, rms.c.city, rms.c.is_backup, rms.c.status).where(scope)
+    if team_id is not None:
+        query = query.where(rms.c.team_id == team_id)
+    if city is not None:
+        query = query.where(func.lower(rms.c.city) == norm(city))
+    return list((await conn.execute(query.order_by(rms.c.city, rms.c.team_id, rms.c.name, rms.c.id))).all())
+
+
+async def ledger_allocations(conn: AsyncConnection, *, rm_ids: list[UUID], cities: list[str], start: datetime,
+                             end: datetime) -> list[Any]:
+    """Allocations made in [start, end] to these RMs or for leads of these cities, with their decision traces
+    (the candidates each engine decision weighed)."""
+    query = select(a.c.rm_id, a.c.allocation_type, a.c.decision).where(
+        a.c.allocated_at >= start, a.c.allocated_at <= end,
+        or_(a.c.rm_id.in_(rm_ids), func.lower(a.c.city).in_(cities)))
     return list((await conn.execute(query)).all())

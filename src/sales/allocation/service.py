@@ -14,7 +14,7 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from sales.allocation import notices, repository, rules
+from sales.allocation import inheritance, notices, repository, rules
 from sales.allocation.config import DEFAULT_RULES, AllocationRules
 from sales.allocation.enums import LIVE_STATUSES, AllocationStatus, AllocationType
 from sales.allocation.errors import AllocationNotFound, AllocationNotLive, BulkReassignFailed, RMAtCapacity
@@ -60,11 +60,13 @@ def _engine_actor(principal: Principal | None) -> Principal:
 # --- rules -------------------------------------------------------------------------------------
 
 async def rules_for(conn: AsyncConnection, city: str) -> tuple[AllocationRules, int, bool]:
-    """The city's current rules (or the default '*'), their version, and whether they are inherited."""
-    row = await repository.effective_rule_set(conn, rules.norm(city))
-    if row is None:
+    """The city's effective rules (its overrides over the default '*', issue 17), the version of the city's own rules
+    (of the default's when it has none), and whether the city has no rules of its own."""
+    own, star = await repository.rule_sets_of(conn, rules.norm(city))
+    if own is None and star is None:
         return DEFAULT_RULES, 0, True
-    return AllocationRules.model_validate(row.config), row.version, row.city == "*"
+    config = inheritance.effective(star.config if star else None, own.config if own else None)
+    return config, (own or star).version, own is None
 
 
 def _lead_facts(lead: Any) -> rules.Lead:
