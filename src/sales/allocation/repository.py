@@ -350,3 +350,36 @@ async def ledger_allocations(conn: AsyncConnection, *, rm_ids: list[UUID], citie
         a.c.allocated_at >= start, a.c.allocated_at <= end,
         or_(a.c.rm_id.in_(rm_ids), func.lower(a.c.city).in_(cities)))
     return list((await conn.execute(query)).all())
+
+
+# --- rebalancing (issue 17) --------------------------------------------------------------------
+
+async def cities_with_teams(conn: AsyncConnection) -> list[str]:
+    query = select(func.lower(rms.c.city)).where(rms.c.team_id.is_not(None), rms.c.is_backup == literal(False),
+                                                 rms.c.status == "ACTIVE").distinct()
+    return sorted((await conn.execute(query)).scalars())
+
+
+async def movable_pending(conn: AsyncConnection, rm_id: UUID, *, deadline_after: datetime,
+                          since: datetime) -> list[Any]:
+    """An RM's PENDING leads nobody acted on, with more time left than the SLA guard and not moved by rebalancing
+    since `since` (the city's midnight), with the lead's facts; the most time left first."""
+    earlier = a.alias("earlier")
+    moved_today = exists().where(earlier.c.lead_id == a.c.lead_id, earlier.c.reassignment_reason == "REBALANCED",
+                                 earlier.c.allocated_at >= since)
+    query = (select(*ALLOCATION_COLUMNS, leads.c.zone, leads.c.locality, leads.c.property_type, leads.c.segment,
+                    leads.c.expected_deal_value, leads.c.city.label("lead_city"))
+             .select_from(a.join(leads, leads.c.id == a.c.lead_id))
+             .where(a.c.rm_id == rm_id, a.c.status == "PENDING", a.c.first_action_at.is_(None),
+                    a.c.sla_deadline > deadline_after, ~moved_today)
+             .order_by(a.c.sla_deadline.desc(), a.c.priority, a.c.id))
+    return list((await conn.execute(query)).all())
+
+
+async def end_if_unacted(conn: AsyncConnection, allocation_id: UUID, *, status: str, now: datetime) -> bool:
+    """End an allocation only while it is still PENDING and unacted (an accept racing with this wins or loses
+    as a whole)."""
+    result = await conn.execute(update(a).where(a.c.id == allocation_id, a.c.status == "PENDING",
+                                                a.c.first_action_at.is_(None))
+                                .values(status=status, ended_at=now, updated_at=now).returning(a.c.id))
+    return result.first() is not None
