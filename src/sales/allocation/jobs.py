@@ -35,6 +35,7 @@ async def sla_sweep(conn: AsyncConnection, now: datetime) -> dict[str, Any]:
             await repository.update_allocation(conn, row.id, {"status": AllocationStatus.ESCALATED.value,
                                                               "updated_at": now})
             await leads_repository.update_lead(conn, lead.id, {"allocation_status": "ESCALATED"}, now=now)
+            await repository.clear_queue_alerts(conn, rm_id=row.rm_id, team_id=row.team_id, now=now)
             await outbox.record(conn, type_="sales.lead.escalated", subject=lead.id, at=now, data={
                 "allocation_id": row.id, "lead_id": lead.id, "rm_id": row.rm_id, "team_id": row.team_id,
                 "sla_breaches": breaches, "reason": "SLA_BREACH"})

@@ -69,5 +69,6 @@ allocation_queue_alerts = Table(
     Column("key", String(80), primary_key=True),
     Column("over", Boolean, nullable=False),
     Column("depth", Integer, nullable=False),
+    Column("threshold", Integer, nullable=False),
     Column("changed_at", UTCDateTime, nullable=False),
 )

@@ -58,6 +58,7 @@ async def _move(conn: AsyncConnection, row: Any, *, donor: rules.Candidate, rece
             await step.rollback()
             return False
         await repository.release_capacity(conn, donor.id)
+        await repository.clear_queue_alerts(conn, rm_id=donor.id, team_id=row.team_id, now=now)
         lead = await leads_repository.get(conn, row.lead_id, for_update=True)
         await audit.record(conn, None, action="allocation.rebalanced", entity_type="allocation", entity_id=row.id,
                            at=now, before={"status": row.status, "rm_id": row.rm_id},

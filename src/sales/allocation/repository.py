@@ -11,10 +11,10 @@ from sqlalchemy import (ColumnElement, and_, case, exists, func, insert, literal
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales.allocation.enums import LIVE_STATUSES
-from sales.allocation.models import allocation_rule_sets, rm_allocations as a
+from sales.allocation.models import allocation_queue_alerts as queue_alerts, allocation_rule_sets, rm_allocations as a
 from sales.allocation.rules import Candidate, norm, week_start
 from sales.core.auth import Principal
-from sales.core.db import is_postgres
+from sales.core.db import insert_unless_exists, is_postgres
 from sales.directory.scoping import owned_or_supervised
 from sales.directory.models import rm_leaves, rm_localities, rms
 from sales.leads.models import leads
@@ -383,3 +383,49 @@ async def end_if_unacted(conn: AsyncConnection, allocation_id: UUID, *, status: 
                                                 a.c.first_action_at.is_(None))
                                 .values(status=status, ended_at=now, updated_at=now).returning(a.c.id))
     return result.first() is not None
+
+
+# --- queue depth alerts (issue 17) -------------------------------------------------------------
+
+def _pending_of(column: Any, value: UUID) -> Any:
+    return select(func.count()).select_from(a).where(column == value, a.c.status == "PENDING").scalar_subquery()
+
+
+async def team_pending_count(conn: AsyncConnection, team_id: UUID) -> int:
+    query = select(func.count()).select_from(a).where(a.c.team_id == team_id, a.c.status == "PENDING")
+    return int((await conn.execute(query)).scalar_one())
+
+
+async def queue_alert_crossed(conn: AsyncConnection, key: str, *, depth: int, threshold: int, now: datetime) -> bool:
+    """Record a queue's depth against its threshold; True only for the transaction that turns the alert on (one
+    conditional UPDATE: concurrent allocations over the threshold alert once)."""
+    if depth <= threshold:
+        await conn.execute(update(queue_alerts).where(queue_alerts.c.key == key, queue_alerts.c.over == literal(True))
+                           .values(over=False, depth=depth, threshold=threshold, changed_at=now))
+        return False
+    await conn.execute(insert_unless_exists(conn, queue_alerts, queue_alerts.c.key).values(
+        key=key, over=False, depth=depth, threshold=threshold, changed_at=now))
+    result = await conn.execute(update(queue_alerts).where(queue_alerts.c.key == key,
+                                                           queue_alerts.c.over == literal(False))
+                                .values(over=True, depth=depth, threshold=threshold, changed_at=now)
+                                .returning(queue_alerts.c.key))
+    return result.first() is not None
+
+
+async def clear_queue_alerts(conn: AsyncConnection, *, rm_id: UUID, team_id: UUID | None, now: datetime) -> None:
+    """A queue shrank (accepted, acted on, moved, ended): its alert turns off once back at or under the threshold
+    it was raised with, so the next crossing alerts again."""
+    keys = [(f"rm:{rm_id}", _pending_of(a.c.rm_id, rm_id))]
+    if team_id is not None:
+        keys.append((f"team:{team_id}", _pending_of(a.c.team_id, team_id)))
+    for key, depth in keys:
+        await conn.execute(update(queue_alerts).where(queue_alerts.c.key == key, queue_alerts.c.over == literal(True),
+                                                      depth <= queue_alerts.c.threshold)
+                           .values(over=False, depth=depth, changed_at=now))
+
+
+async def queue_alerts_on(conn: AsyncConnection, keys: list[str]) -> set[str]:
+    if not keys:
+        return set()
+    query = select(queue_alerts.c.key).where(queue_alerts.c.key.in_(keys), queue_alerts.c.over == literal(True))
+    return set((await conn.execute(query)).scalars())

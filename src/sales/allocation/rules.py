@@ -338,10 +338,3 @@ def simulate(leads: list[Lead], candidates_by_city: dict[str, list[Candidate]], 
             state[decision.rm_id] = after_allocation(state[decision.rm_id], now)
         results.append((lead, decision))
     return results, state
-
-
-
-
-def queue_over_threshold(queue_depth: int, rules: AllocationRules) -> bool:
-    """§2.2.5 queue depth alert: an RM's PENDING queue beyond the city's `queue_depth_alert` (as the workload room)."""
-    return queue_depth > rules.queue_depth_alert

@@ -192,6 +192,8 @@ class GroupWorkload(BaseModel):
     sla_breaches_today: int
     leads_received_today: int
     coefficient_of_variation: DecimalNumber | None
+    over_threshold: bool = Field(default=False, description="a team whose PENDING queue exceeds its city's "
+                                                            "team_queue_depth_alert (issue 17)")
 
 
 class WorkloadRead(BaseModel):

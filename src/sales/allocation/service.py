@@ -341,12 +341,15 @@ async def accept(conn: AsyncConnection, principal: Principal, *, allocation_id: 
     await audit.record(conn, principal, action="allocation.accepted", entity_type="allocation",
                        entity_id=allocation_id, at=now, before={"status": row.status},
                        after={"status": AllocationStatus.ACCEPTED})
+    await repository.clear_queue_alerts(conn, rm_id=row.rm_id, team_id=row.team_id, now=now)
     return _read(await repository.get(conn, allocation_id))
 
 
 async def _end(conn: AsyncConnection, row: Any, *, status: AllocationStatus, now: datetime) -> None:
     await repository.update_allocation(conn, row.id, {"status": status.value, "ended_at": now, "updated_at": now})
     await repository.release_capacity(conn, row.rm_id)
+    if row.status == AllocationStatus.PENDING:
+        await repository.clear_queue_alerts(conn, rm_id=row.rm_id, team_id=row.team_id, now=now)
 
 
 async def reject(conn: AsyncConnection, principal: Principal, *, allocation_id: UUID, reason: str,
@@ -423,6 +426,8 @@ async def _on_stage_changed(conn: AsyncConnection, *, pipeline_id: UUID, lead_id
     elif row.status in (AllocationStatus.PENDING, AllocationStatus.ACCEPTED):
         values["status"] = AllocationStatus.ACTIVE.value
     await repository.update_allocation(conn, row.id, values)
+    if row.status == AllocationStatus.PENDING:
+        await repository.clear_queue_alerts(conn, rm_id=row.rm_id, team_id=row.team_id, now=now)
 
 
 def day_bounds(now: datetime, timezone: str) -> tuple[date, datetime, datetime]:

@@ -43,6 +43,7 @@ def upgrade() -> None:
         sa.Column("key", sa.String(length=80), primary_key=True),
         sa.Column("over", sa.Boolean(), nullable=False),
         sa.Column("depth", sa.Integer(), nullable=False),
+        sa.Column("threshold", sa.Integer(), nullable=False),
         sa.Column("changed_at", sales.core.types.UTCDateTime(timezone=True), nullable=False),
     )
     # Rule sets stored a full copy of the rules; from now on a city's store only what differs from '*', and '*'
