@@ -98,7 +98,8 @@ async def mix_in(client: httpx.AsyncClient, base: str, admin: dict[str, str], ro
     regular = [r["id"] for r in rows]
     rng.shuffle(regular)
     tenth, twentieth = len(regular) // 10, len(regular) // 20
-    capped, on_leave, away = regular[:tenth], regular[tenth:tenth + twentieth], regular[tenth + twentieth:tenth + 2 * twentieth]
+    capped, on_leave = regular[:tenth], regular[tenth:tenth + twentieth]
+    away = regular[tenth + twentieth:tenth + 2 * twentieth]
     share = max(2, leads // len(rows))
     for rm_id in capped:
         response = await client.patch(f"{base}/rms/{rm_id}", json={"max_leads_per_day": max(1, share // 2)},
@@ -142,13 +143,15 @@ async def main() -> None:
     base = f"http://127.0.0.1:{args.port}/api/v1/sales"
     try:
         async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=args.clients + 5)) as client:
-            for _ in range(100):
+            for _ in range(600):  # up to 2 minutes on a busy machine
                 try:
                     if (await client.get(f"http://127.0.0.1:{args.port}/readyz")).status_code == 200:
                         break
                 except httpx.TransportError:
                     pass
                 await asyncio.sleep(0.2)
+            else:
+                raise SystemExit("the server did not become ready")
             admin = {"Authorization": f"Bearer {token(['SALES_ADMIN'])}"}
             service = {"Authorization": f"Bearer {token(['SERVICE'])}"}
             rows, localities = directory(rng, uniform=args.uniform_performance)

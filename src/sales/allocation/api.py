@@ -59,8 +59,9 @@ async def workload(principal: WorkloadRead, conn: Conn, now: Now, team_id: UUID 
 async def fairness(principal: WorkloadRead, conn: Conn, now: Now, team_id: UUID | None = None,
                    city: CityFilter = None, from_: Annotated[UTCDatetime | None, Query(alias="from")] = None,
                    to: UTCDatetime | None = None):
-    """Fairness ledger (issue 17): per RM, leads received from `from` to `to` inclusive (default: today so far), the expected
-    share from weights, availability and caps at each decision, the deficit, and the CV among comparable RMs."""
+    """Fairness ledger (issue 17): per RM, leads received from `from` to `to` inclusive (default: today so far),
+    the expected share from weights, availability and caps at each decision, the deficit, and the CV among
+    comparable RMs."""
     ledger = await fairness_ledger.ledger(conn, principal, team_id=team_id, city=city, from_=from_, to=to, now=now)
     return respond(ledger.model_dump(mode="python", by_alias=True))
 
