@@ -143,7 +143,7 @@ async def main() -> None:
     base = f"http://127.0.0.1:{args.port}/api/v1/sales"
     try:
         async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=args.clients + 5)) as client:
-            for _ in range(600):  # up to 2 minutes on a busy machine
+            for _ in range(1500):  # up to 5 minutes on a busy machine
                 try:
                     if (await client.get(f"http://127.0.0.1:{args.port}/readyz")).status_code == 200:
                         break
