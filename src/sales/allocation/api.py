@@ -14,7 +14,7 @@ from sales.allocation.schemas import (AllocationRead, BulkReassignRequest, BulkR
                                       LeadAllocationRequest, QueueItem, QueuedLead, QueuedReassignment,
                                       ReassignRequest, ReassignResult, RejectRequest, RejectResult, RuleSetChange, RuleSetRead, SimulationRequest, SimulationResult)
 from sales.allocation.schemas import WorkloadRead as WorkloadReadModel
-from sales.core.fields import Text, UTCDatetime, bounded_query_integer
+from sales.core.fields import Date, Text, UTCDatetime, bounded_query_integer
 from sales.core.openapi import problem_response
 from sales.core.http import CityFilter, Conn, Now, Page, Paging, make_router, page_of, respond
 
@@ -57,9 +57,11 @@ async def workload(principal: WorkloadRead, conn: Conn, now: Now, team_id: UUID 
 @router.get("/fairness", response_model=FairnessRead,
             responses={404: problem_response("team_id names no team in the caller's scope")})
 async def fairness(principal: WorkloadRead, conn: Conn, now: Now, team_id: UUID | None = None,
-                   city: CityFilter = None, from_: Annotated[UTCDatetime | None, Query(alias="from")] = None,
-                   to: UTCDatetime | None = None):
-    """Fairness ledger (issue 17): per RM, leads received from `from` to `to` inclusive (default: today so far),
+                   city: CityFilter = None,
+                   from_: Annotated[UTCDatetime | Date | None, Query(alias="from")] = None,
+                   to: UTCDatetime | Date | None = None):
+    """Fairness ledger (issue 17): per RM, leads received from `from` to `to` inclusive (timestamps, or dates: whole
+    days in the city's time zone; default: today so far),
     the expected share from weights, availability and caps at each decision, the deficit, and the CV among
     comparable RMs."""
     ledger = await fairness_ledger.ledger(conn, principal, team_id=team_id, city=city, from_=from_, to=to, now=now)

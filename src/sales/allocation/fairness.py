@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -94,16 +95,24 @@ def _cv(counts: list[int]) -> Decimal | None:
     return Decimal(str(round(cv, 4))) if cv is not None else None
 
 
+def _instant(value: datetime | date, timezone: str, *, end: bool) -> datetime:
+    """A timestamp as given; a date as the start (or the last instant) of that day in the city's time zone."""
+    if isinstance(value, datetime):
+        return value
+    midnight = datetime.combine(value + timedelta(days=1) if end else value, time.min, tzinfo=ZoneInfo(timezone))
+    return (midnight - timedelta(microseconds=1) if end else midnight).astimezone(UTC)
+
+
 async def ledger(conn: AsyncConnection, principal: Principal, *, team_id: UUID | None, city: str | None,
-                 from_: datetime | None, to: datetime | None, now: datetime) -> FairnessRead:
+                 from_: datetime | date | None, to: datetime | date | None, now: datetime) -> FairnessRead:
     """GET /allocations/fairness: the RMs the caller may see (a supervisor's teams, everyone for org-wide roles),
     narrowed to a team (404 outside the caller's scope) and/or a city; the period defaults to today so far in
     the city's time zone (the default rules' when no city is given)."""
     if team_id is not None:
         await directory_service.get_team(conn, principal, team_id=team_id)
     config, _, _ = await rules_for(conn, city or "*")
-    end = to or now
-    start = from_ or day_bounds(now, config.timezone)[1]
+    end = _instant(to, config.timezone, end=True) if to is not None else now
+    start = _instant(from_, config.timezone, end=False) if from_ is not None else day_bounds(now, config.timezone)[1]
     if start >= end:
         raise InvalidInput(("from",), "from must be before to")
     shown = await repository.ledger_rms(conn, scope=directory_repository.readable_rms(principal), team_id=team_id,

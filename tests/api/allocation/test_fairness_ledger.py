@@ -93,6 +93,12 @@ async def test_fairness_ledger_hand_computed_period(client, auth):
     assert body["coefficient_of_variation"] == 0.1429
     assert [(g["rms"], g["leads_received"], g["coefficient_of_variation"]) for g in body["groups"]] == [(2, 7, 0.1429)]
 
+    by_day = await client.get(f"{API}/allocations/fairness", params={"team_id": team["id"], "from": "2026-01-17",
+                                                                     "to": "2026-01-17"}, headers=auth.admin)
+    assert by_day.status_code == 200, by_day.text
+    assert (by_day.json()["from"], by_day.json()["to"]) == ("2026-01-17T00:00:00Z", "2026-01-17T23:59:59.999999Z")
+    assert by_day.json()["rms"] == body["rms"]
+
     later = await client.get(f"{API}/allocations/fairness", params={"from": "2026-01-17T10:31:00Z",
                                                                     "to": "2026-01-17T12:00:00Z"}, headers=auth.admin)
     assert later.status_code == 200, later.text
