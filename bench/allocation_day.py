@@ -126,6 +126,8 @@ async def main() -> None:
                         help="every RM scores 70, so LAR-005 favours nobody and comparable RMs are truly equal")
     parser.add_argument("--port", type=int, default=0, help="0 = a free port")
     parser.add_argument("--mix", action="store_true", help="caps, leaves and an OFFLINE spell (issue 17)")
+    parser.add_argument("--workers", type=int, default=2, help="server processes (1 on a loaded machine: uvicorn's "
+                        "supervisor restarts workers that do not answer its health check within 5 s)")
     args = parser.parse_args()
     if not args.port:
         with socket.socket() as probe:
@@ -137,21 +139,24 @@ async def main() -> None:
     env = {**os.environ, "SALES_ENV": "production", "SALES_DATABASE_URL": url, "SALES_JWT_SECRET": SECRET,
            "SALES_PII_KEY": PII_KEY, "SALES_LOG_LEVEL": "WARNING", "SALES_DB_POOL_SIZE": "20"}
     subprocess.run([SALES, "migrate"], env=env, check=True, capture_output=True)
-    server = subprocess.Popen([SALES, "serve", "--workers", "2", "--port", str(args.port)], env=env,
+    server = subprocess.Popen([SALES, "serve", "--workers", str(args.workers), "--port", str(args.port)], env=env,
                               start_new_session=True)
     rng = random.Random(42)
     base = f"http://127.0.0.1:{args.port}/api/v1/sales"
     try:
         async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=args.clients + 5)) as client:
+            last: object = None
             for _ in range(1500):  # up to 5 minutes on a busy machine
                 try:
-                    if (await client.get(f"http://127.0.0.1:{args.port}/readyz")).status_code == 200:
+                    ready = await client.get(f"http://127.0.0.1:{args.port}/readyz")
+                    if ready.status_code == 200:
                         break
-                except httpx.TransportError:
-                    pass
+                    last = (ready.status_code, ready.text[:200])
+                except httpx.TransportError as exc:
+                    last = exc
                 await asyncio.sleep(0.2)
             else:
-                raise SystemExit("the server did not become ready")
+                raise SystemExit(f"the server did not become ready: {last!r}")
             admin = {"Authorization": f"Bearer {token(['SALES_ADMIN'])}"}
             service = {"Authorization": f"Bearer {token(['SERVICE'])}"}
             rows, localities = directory(rng, uniform=args.uniform_performance)
@@ -240,7 +245,7 @@ async def main() -> None:
                               "max": round(max(group_cvs), 4)},
         "cv_per_city_mean": round(statistics.fmean(city_cvs), 4),
         "rms_over_capacity": over, "load_generator_cpu_seconds": round(client_cpu, 1),
-        "uniform_performance": args.uniform_performance, "mix": args.mix,
+        "uniform_performance": args.uniform_performance, "mix": args.mix, "server_workers": args.workers,
         **({"touched_rms": {k: len(v) for k, v in touched.items()},
             "received_vs_comparable_peers": versus_peers, "load_average": list(os.getloadavg())}
            if args.mix else {}),
