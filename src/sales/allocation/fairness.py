@@ -2,7 +2,8 @@
 
 Return: LAR-004 ranks RMs by (received today + 1) / weight, so an RM back from OFFLINE/INACTIVE in the middle
 of the day would get every lead until they caught up with those who worked while they were away. On return
-their round-robin offset for the day is set so that they stand level with the comparable RM furthest behind;
+their round-robin offset for the day is set so that they stand level with the comparable RM furthest behind
+(among the available RMs not held back by a cap who share a locality with them; else their zone, else city);
 the offset counts only for the deficit order, never for the daily or weekly caps.
 
 Ledger: per RM over a period, the leads received, the expected share and the deficit. Each engine decision
@@ -58,6 +59,16 @@ def _comparable(rm: rules.Candidate, other: rules.Candidate) -> bool:
             and other.availability == "ONLINE" and not other.leaves)
 
 
+def peers(rm: rules.Candidate, candidates: list[rules.Candidate], config: AllocationRules) -> list[rules.Candidate]:
+    """The RMs the returning one competes with (LAR-001 pools): available, not held back by a cap, sharing a
+    locality with them; else in their zone; else in their city."""
+    pool = [c for c in candidates if _comparable(rm, c) and rules.cap_reached(c, config) is None]
+    mine = {rules.norm(loc) for loc in rm.localities}
+    local = [c for c in pool if mine & {rules.norm(loc) for loc in c.localities}]
+    zone = [c for c in pool if rm.zone and c.zone and rules.norm(c.zone) == rules.norm(rm.zone)]
+    return local or zone or pool
+
+
 @hooks.subscribe("rm.available")
 async def rejoin_round_robin(conn: AsyncConnection, *, principal: Principal | None, rm_id: UUID,
                              team_id: UUID | None, city: str, now: datetime) -> None:
@@ -68,7 +79,7 @@ async def rejoin_round_robin(conn: AsyncConnection, *, principal: Principal | No
     rm = next((c for c in candidates if c.id == rm_id), None)
     if rm is None:
         return
-    offset = return_offset(rm, [c for c in candidates if _comparable(rm, c)], config)
+    offset = return_offset(rm, peers(rm, candidates, config), config)
     if offset <= rm.fairness_offset:
         return
     await repository.set_round_robin_offset(conn, rm_id, today=today, offset=offset)

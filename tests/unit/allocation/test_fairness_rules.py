@@ -51,3 +51,15 @@ def test_inheritance_overrides_overlay_and_sources():
     assert (sources["sla_minutes"], sources["skill_match.segment"], sources["skill_match.deal_size"]) == (
         "CITY", "DEFAULT", "BUILT_IN")
     assert inheritance.effective(None, None) == make_rules()
+
+
+def test_lar_004_peers_share_a_locality_and_are_not_held_back_by_a_cap():
+    config = make_rules(max_leads_per_day=5)
+    back = make_rm(0, localities=("Koramangala",))
+    local = make_rm(1, localities=("Koramangala", "HSR Layout"), received_today=4)
+    capped = make_rm(2, localities=("Koramangala",), received_today=5)
+    elsewhere = make_rm(3, localities=("Indiranagar",), received_today=0)
+    away = make_rm(4, localities=("Koramangala",), availability="OFFLINE")
+    assert fairness.peers(back, [back, local, capped, elsewhere, away], config) == [local]
+    assert fairness.peers(make_rm(5, localities=("Whitefield",), zone="East"), [local, elsewhere], config) == [
+        local, elsewhere]  # nobody shares the locality or the zone: the city
