@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 def include_routers(app: FastAPI, *, prefix: str) -> None:
     from sales.admin.api import router as admin_router
-    from sales.allocation import jobs as _allocation_jobs  # noqa: F401  (registers sla-sweep, overflow-retry, leave-start)
+    from sales.allocation import jobs as _allocation_jobs  # noqa: F401  (sla-sweep, overflow-retry, leave-start...)
     from sales.allocation.api import router as allocation_router
     from sales.commissions import jobs as _commission_jobs  # noqa: F401  (commissions-earn, -team-bonus)
     from sales.commissions.api import router as commissions_router

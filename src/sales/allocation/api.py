@@ -6,15 +6,16 @@ from uuid import UUID
 
 from fastapi import Query
 
-from sales.allocation import reads, ruleset, service
+from sales.allocation import fairness as fairness_ledger, reads, ruleset, service
 from sales.allocation.enums import AllocationStatus, AllocationType, DecidedBy
 from sales.allocation.permissions import (AllocationsCreate, AllocationsManage, AllocationsRead, AllocationsRespond,
                                           RulesAdmin, WorkloadRead)
-from sales.allocation.schemas import (AllocationRead, BulkReassignRequest, BulkReassignResult,
+from sales.allocation.schemas import (AllocationRead, BulkReassignRequest, BulkReassignResult, FairnessRead,
                                       LeadAllocationRequest, QueueItem, QueuedLead, QueuedReassignment,
                                       ReassignRequest, ReassignResult, RejectRequest, RejectResult, RuleSetChange, RuleSetRead, SimulationRequest, SimulationResult)
 from sales.allocation.schemas import WorkloadRead as WorkloadReadModel
-from sales.core.fields import Text, UTCDatetime, bounded_query_integer
+from sales.core.fields import Date, Text, UTCDatetime, bounded_query_integer
+from sales.core.openapi import problem_response
 from sales.core.http import CityFilter, Conn, Now, Page, Paging, make_router, page_of, respond
 
 router = make_router(tags=["allocations"])
@@ -51,6 +52,20 @@ async def workload(principal: WorkloadRead, conn: Conn, now: Now, team_id: UUID 
                    city: CityFilter = None):
     """Team workload: per RM, team and city, with today's distribution and queue-depth alerts."""
     return respond(await reads.workload(conn, principal, now=now, team_id=team_id, city=city))
+
+
+@router.get("/fairness", response_model=FairnessRead,
+            responses={404: problem_response("team_id names no team in the caller's scope")})
+async def fairness(principal: WorkloadRead, conn: Conn, now: Now, team_id: UUID | None = None,
+                   city: CityFilter = None,
+                   from_: Annotated[UTCDatetime | Date | None, Query(alias="from")] = None,
+                   to: UTCDatetime | Date | None = None):
+    """Fairness ledger (issue 17): per RM, leads received from `from` to `to` inclusive (timestamps, or dates: whole
+    days in the city's time zone; default: today so far),
+    the expected share from weights, availability and caps at each decision, the deficit, and the CV among
+    comparable RMs."""
+    ledger = await fairness_ledger.ledger(conn, principal, team_id=team_id, city=city, from_=from_, to=to, now=now)
+    return respond(ledger.model_dump(mode="python", by_alias=True))
 
 
 @router.get("/queued", response_model=Page[QueuedLead])

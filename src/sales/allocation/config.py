@@ -42,6 +42,17 @@ class TeamCaps(LeadCaps):
     team_id: UUID
 
 
+class RebalanceRules(BaseModel):
+    """Issue 17, PRD §11.3: the `rebalance` job moves PENDING leads from the most to the least loaded comparable
+    RMs of a team while the coefficient of variation of their active leads exceeds `max_cv` (PRD §9.3: 15%)."""
+
+    model_config = ConfigDict(extra="forbid")
+    enabled: Boolean = False
+    max_cv: bounded_number(ge=0.01, le=5) = 0.15
+    min_sla_minutes_left: bounded_integer(ge=0, le=7 * 24 * 60) = Field(
+        default=30, description="a lead with less time than this before its SLA deadline is never moved")
+
+
 class AllocationRules(BaseModel):
     model_config = ConfigDict(extra="forbid")
     geographic_widening: list[GeoLevel] = Field(default=["LOCALITY", "ZONE", "CITY"], min_length=1)
@@ -62,6 +73,10 @@ class AllocationRules(BaseModel):
         default=[], max_length=1000,
         description="per team: default caps of the team's RMs (an RM's own caps come first); the list is "
                     "replaced as a whole")
+    rebalance: RebalanceRules = RebalanceRules()
+    team_queue_depth_alert: bounded_integer(ge=1, le=100000) | None = Field(
+        default=None, description="§2.2.5: alert the supervisor when a team's PENDING leads exceed this (null: "
+                                  "RMs' queues only)")
     timezone: Annotated[Text, Field(max_length=64)] = Field(default="UTC", description="for shifts and leave days")
 
     @field_validator("geographic_widening")

@@ -1,4 +1,5 @@
-"""Periodic allocation work: the SLA sweep (LAR-006), the overflow retry (LAR-007) and leave starts (issue 17).
+"""Periodic allocation work: the SLA sweep (LAR-006), the overflow retry (LAR-007), leave starts and rebalancing
+(issue 17).
 
 Both are safe with several workers: rows are claimed with FOR UPDATE SKIP LOCKED on PostgreSQL.
 """
@@ -10,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from sales.allocation import notices, repository, rules, service
+from sales.allocation import notices, rebalance as rebalancing, repository, rules, service
 from sales.allocation.enums import AllocationStatus
 from sales.core import audit, outbox
 from sales.core.jobs import job
@@ -34,6 +35,7 @@ async def sla_sweep(conn: AsyncConnection, now: datetime) -> dict[str, Any]:
             await repository.update_allocation(conn, row.id, {"status": AllocationStatus.ESCALATED.value,
                                                               "updated_at": now})
             await leads_repository.update_lead(conn, lead.id, {"allocation_status": "ESCALATED"}, now=now)
+            await repository.clear_queue_alerts(conn, rm_id=row.rm_id, team_id=row.team_id, now=now)
             await outbox.record(conn, type_="sales.lead.escalated", subject=lead.id, at=now, data={
                 "allocation_id": row.id, "lead_id": lead.id, "rm_id": row.rm_id, "team_id": row.team_id,
                 "sla_breaches": breaches, "reason": "SLA_BREACH"})
@@ -80,3 +82,15 @@ async def leave_start(conn: AsyncConnection, now: datetime) -> dict[str, Any]:
                                                   leave=(row.start_date, row.end_date),
                                                   allocated_before=max(start, row.leave_recorded_at))
     return {"rms": len({row.id for row in rows}), "reallocated_or_queued": moved}
+
+
+@job("rebalance", every=600)
+async def rebalance(conn: AsyncConnection, now: datetime) -> dict[str, Any]:
+    """Issue 17, PRD §11.3: in every city whose rules enable it, move PENDING leads from the most to the least
+    loaded comparable RMs of each team until its spread is under `rebalance.max_cv` (see allocation/rebalance.py)."""
+    teams = moved = 0
+    for city in await repository.cities_with_teams(conn):
+        result = await rebalancing.rebalance_city(conn, city, now=now)
+        teams, moved = teams + result["teams"], moved + result["moved"]
+    return {"processed": teams, "moved": moved}
+

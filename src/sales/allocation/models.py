@@ -61,3 +61,14 @@ allocation_rule_sets = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Index("uq_allocation_rule_sets_city_version", "city", "version", unique=True),
 )
+
+# Queue depth alerts (issue 17): whether an RM's ("rm:<id>") or a team's ("team:<id>") PENDING queue is over its
+# threshold; the supervisor is told when `over` turns true (once per crossing), not on every allocation.
+allocation_queue_alerts = Table(
+    "allocation_queue_alerts", metadata,
+    Column("key", String(80), primary_key=True),
+    Column("over", Boolean, nullable=False),
+    Column("depth", Integer, nullable=False),
+    Column("threshold", Integer, nullable=False),
+    Column("changed_at", UTCDateTime, nullable=False),
+)

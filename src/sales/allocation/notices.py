@@ -3,8 +3,8 @@
 - US-SALE-010: a new lead to its RM, with the SLA deadline.
 - US-SALE-031: a reassignment to both RMs (the one who gave the lead up is not told when they did it themself).
 - LAR-006 escalation path: an escalated lead to the team's supervisor.
-- §2.2.5 queue depth monitoring: an RM's PENDING queue beyond the threshold to the team's supervisor, at most
-  once per team per hour (the workload room shows every RM over it).
+- §2.2.5 queue depth monitoring: an RM's (or the team's) PENDING queue beyond its threshold to the team's
+  supervisor, once per crossing (issue 17; the team room highlights every queue over it).
 
 The supervisor of a team is `teams.supervisor_id`; for a team without one the request is addressed to
 SUPERVISOR with `recipient.id` null and `recipient.team_id` set (Communications resolves the team's supervisors).
@@ -17,7 +17,7 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from sales.allocation import repository, rules
+from sales.allocation import repository
 from sales.allocation.config import AllocationRules
 from sales.allocation.schemas import AllocationRead
 from sales.core.auth import Principal
@@ -56,13 +56,25 @@ async def allocation_created(conn: AsyncConnection, principal: Principal | None,
             dedupe_key=f"lead_reassigned_away:{allocation.id}", transactional=True, now=now, data={
                 "allocation_id": previous.id, "new_allocation_id": allocation.id, "lead_id": allocation.lead_id,
                 "to_rm_id": allocation.rm_id, "reason": allocation.reassignment_reason})
-    depth = await repository.pending_count(conn, allocation.rm_id)
-    if rules.queue_over_threshold(depth, config):
-        await _notify_supervisor(
-            conn, allocation.team_id, template="queue_depth_alert", now=now,
-            dedupe_key=f"queue_depth_alert:{allocation.team_id}:{now.strftime('%Y-%m-%dT%H')}", data={
-                "team_id": allocation.team_id, "rm_id": allocation.rm_id, "queue_depth": depth,
-                "threshold": config.queue_depth_alert})
+    await queue_depth(conn, rm_id=allocation.rm_id, team_id=allocation.team_id, config=config, now=now)
+
+
+async def queue_depth(conn: AsyncConnection, *, rm_id: UUID, team_id: UUID | None, config: AllocationRules,
+                      now: datetime) -> None:
+    """§2.2.5, issue 17: the supervisor is told when an RM's PENDING queue passes `queue_depth_alert`, or the
+    team's passes `team_queue_depth_alert`, once per crossing: again only after the queue was back at or under
+    the threshold."""
+    depth = await repository.pending_count(conn, rm_id)
+    checks = [("RM", f"rm:{rm_id}", rm_id, depth, config.queue_depth_alert)]
+    if team_id is not None and config.team_queue_depth_alert is not None:
+        checks.append(("TEAM", f"team:{team_id}", None, await repository.team_pending_count(conn, team_id),
+                       config.team_queue_depth_alert))
+    for scope, key, who, count, threshold in checks:
+        if await repository.queue_alert_crossed(conn, key, depth=count, threshold=threshold, now=now):
+            await _notify_supervisor(conn, team_id, template="queue_depth_alert", now=now,
+                                     dedupe_key=f"queue_depth_alert:{key}:{now.isoformat()}", data={
+                                         "team_id": team_id, "rm_id": who, "queue_depth": count,
+                                         "threshold": threshold, "scope": scope})
 
 
 async def lead_escalated(conn: AsyncConnection, *, row: Any, lead: Any, sla_breaches: int, now: datetime) -> None:

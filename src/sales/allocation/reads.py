@@ -37,7 +37,7 @@ def _pct(part: int, whole: int) -> Decimal:
     return (Decimal(part * 100) / whole).quantize(Decimal("0.01")) if whole else Decimal("0.00")
 
 
-def _group(key: str, members: list[RMWorkload]) -> GroupWorkload:
+def _group(key: str, members: list[RMWorkload], threshold: int | None = None) -> GroupWorkload:
     regular = [m.leads_received_today for m in members if not m.is_backup and m.status == "ACTIVE"]
     cv = rules.coefficient_of_variation(regular)
     active, capacity = sum(m.active for m in members), sum(m.capacity for m in members)
@@ -45,7 +45,8 @@ def _group(key: str, members: list[RMWorkload]) -> GroupWorkload:
                          utilization=_pct(active, capacity), queue_depth=sum(m.queue_depth for m in members),
                          sla_breaches_today=sum(m.sla_breaches_today for m in members),
                          leads_received_today=sum(m.leads_received_today for m in members),
-                         coefficient_of_variation=Decimal(str(round(cv, 4))) if cv is not None else None)
+                         coefficient_of_variation=Decimal(str(round(cv, 4))) if cv is not None else None,
+                         over_threshold=threshold is not None and sum(m.queue_depth for m in members) > threshold)
 
 
 def _rm_workload(r: Any, config: AllocationRules, now: datetime, threshold: int) -> RMWorkload:
@@ -79,7 +80,8 @@ async def workload(conn: AsyncConnection, principal: Principal, *, now: datetime
                                           day_start=start, day_end=end)
     threshold = config.queue_depth_alert
     city_rules = {key: (await rules_for(conn, key))[0] for key in {rules.norm(r.city) for r in rows}}
-    per_rm = [_rm_workload(r, city_rules[rules.norm(r.city)], now, threshold) for r in rows]
+    per_rm = [_rm_workload(r, city_rules[rules.norm(r.city)], now, city_rules[rules.norm(r.city)].queue_depth_alert)
+              for r in rows]
     by_team: dict[str, list[RMWorkload]] = defaultdict(list)
     by_city: dict[str, list[RMWorkload]] = defaultdict(list)
     for item in per_rm:
@@ -87,7 +89,8 @@ async def workload(conn: AsyncConnection, principal: Principal, *, now: datetime
         by_city[item.city].append(item)
     return WorkloadRead(
         date=today, queue_depth_threshold=threshold, rms=per_rm,
-        teams=[_group(k, v) for k, v in sorted(by_team.items())],
+        teams=[_group(k, v, city_rules[rules.norm(v[0].city)].team_queue_depth_alert if k != "none" else None)
+               for k, v in sorted(by_team.items())],
         cities=[_group(k, v) for k, v in sorted(by_city.items())],
         total=_group("total", per_rm),
         queued_leads=await repository.count_queued(conn, await _queue_cities(conn, principal, city)),

@@ -11,10 +11,10 @@ from sqlalchemy import (ColumnElement, and_, case, exists, func, insert, literal
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales.allocation.enums import LIVE_STATUSES
-from sales.allocation.models import allocation_rule_sets, rm_allocations as a
+from sales.allocation.models import allocation_queue_alerts as queue_alerts, allocation_rule_sets, rm_allocations as a
 from sales.allocation.rules import Candidate, norm, week_start
 from sales.core.auth import Principal
-from sales.core.db import is_postgres
+from sales.core.db import insert_unless_exists, is_postgres
 from sales.directory.scoping import owned_or_supervised
 from sales.directory.models import rm_leaves, rm_localities, rms
 from sales.leads.models import leads
@@ -34,7 +34,8 @@ def _candidate_query(today: date) -> Any:
                   rms.c.property_types, rms.c.segments, rms.c.max_deal_value, rms.c.capacity, rms.c.active_leads,
                   rms.c.status, rms.c.availability, rms.c.shifts, rms.c.is_backup, rms.c.performance_score,
                   rms.c.last_allocated_at, received.label("received_today"), on_leave.label("on_leave"),
-                  this_week.label("received_this_week"), rms.c.max_leads_per_day, rms.c.max_leads_per_week)
+                  this_week.label("received_this_week"), rms.c.max_leads_per_day, rms.c.max_leads_per_week,
+                  case((rms.c.rr_offset_date == today, rms.c.rr_offset), else_=0).label("fairness_offset"))
 
 
 def _candidate(row: Any, today: date) -> Candidate:
@@ -46,7 +47,8 @@ def _candidate(row: Any, today: date) -> Candidate:
         shifts=tuple(row.shifts or ()), leaves=((today, today),) if row.on_leave else (),
         is_backup=row.is_backup, performance_score=row.performance_score, received_today=row.received_today,
         last_allocated_at=row.last_allocated_at, received_this_week=row.received_this_week,
-        max_leads_per_day=row.max_leads_per_day, max_leads_per_week=row.max_leads_per_week)
+        max_leads_per_day=row.max_leads_per_day, max_leads_per_week=row.max_leads_per_week,
+        fairness_offset=row.fairness_offset)
 
 
 async def locality_candidates(conn: AsyncConnection, *, city: str, locality: str, today: date) -> list[Candidate]:
@@ -247,18 +249,12 @@ async def leads_allocated_between(conn: AsyncConnection, start: datetime, end: d
 
 # --- rule sets ---------------------------------------------------------------------------------
 
-async def current_rule_set(conn: AsyncConnection, city: str) -> Any:
-    query = select(allocation_rule_sets).where(allocation_rule_sets.c.city == city,
-                                               allocation_rule_sets.c.is_current == literal(True))
-    return (await conn.execute(query)).first()
-
-
-async def effective_rule_set(conn: AsyncConnection, city: str) -> Any:
-    """The city's own current rules, else the default ('*'), in one statement."""
-    query = (select(allocation_rule_sets)
-             .where(allocation_rule_sets.c.city.in_([city, "*"]), allocation_rule_sets.c.is_current == literal(True))
-             .order_by((allocation_rule_sets.c.city == "*").asc()).limit(1))
-    return (await conn.execute(query)).first()
+async def rule_sets_of(conn: AsyncConnection, city: str) -> tuple[Any, Any]:
+    """The city's own current rules (overrides) and the default ('*') current rules, in one statement."""
+    rows = (await conn.execute(select(allocation_rule_sets).where(
+        allocation_rule_sets.c.city.in_([city, "*"]), allocation_rule_sets.c.is_current == literal(True)))).all()
+    own = next((r for r in rows if r.city == city and city != "*"), None)
+    return own, next((r for r in rows if r.city == "*"), None)
 
 
 async def current_rule_sets(conn: AsyncConnection) -> list[Any]:
@@ -325,3 +321,111 @@ async def on_leave_with_pending(conn: AsyncConnection, *, around: date, limit: i
                     rm_leaves.c.end_date >= around - timedelta(days=1), pending)
              .order_by(rms.c.id, rm_leaves.c.start_date).limit(limit))
     return list((await conn.execute(query)).all())
+
+
+# --- fairness (issue 17) -----------------------------------------------------------------------
+
+async def set_round_robin_offset(conn: AsyncConnection, rm_id: UUID, *, today: date, offset: int) -> None:
+    """The RM's round-robin offset for `today` (never lowered within the day: a second return keeps the first)."""
+    kept = case((rms.c.rr_offset_date == today, rms.c.rr_offset), else_=0)
+    await conn.execute(update(rms).where(rms.c.id == rm_id).values(
+        rr_offset=case((kept > offset, kept), else_=offset), rr_offset_date=today))
+
+
+async def ledger_rms(conn: AsyncConnection, *, scope: ColumnElement[bool], team_id: UUID | None,
+                     city: str | None) -> list[Any]:
+    query = select(rms.c.id, rms.c.name, rms.c.team_id, rms.c.city, rms.c.is_backup, rms.c.status).where(scope)
+    if team_id is not None:
+        query = query.where(rms.c.team_id == team_id)
+    if city is not None:
+        query = query.where(func.lower(rms.c.city) == norm(city))
+    return list((await conn.execute(query.order_by(rms.c.city, rms.c.team_id, rms.c.name, rms.c.id))).all())
+
+
+async def ledger_allocations(conn: AsyncConnection, *, rm_ids: list[UUID], cities: list[str], start: datetime,
+                             end: datetime) -> list[Any]:
+    """Allocations made in [start, end] to these RMs or for leads of these cities, with their decision traces
+    (the candidates each engine decision weighed)."""
+    query = select(a.c.rm_id, a.c.allocation_type, a.c.decision).where(
+        a.c.allocated_at >= start, a.c.allocated_at <= end,
+        or_(a.c.rm_id.in_(rm_ids), func.lower(a.c.city).in_(cities)))
+    return list((await conn.execute(query)).all())
+
+
+# --- rebalancing (issue 17) --------------------------------------------------------------------
+
+async def cities_with_teams(conn: AsyncConnection) -> list[str]:
+    query = select(func.lower(rms.c.city)).where(rms.c.team_id.is_not(None), rms.c.is_backup == literal(False),
+                                                 rms.c.status == "ACTIVE").distinct()
+    return sorted((await conn.execute(query)).scalars())
+
+
+async def movable_pending(conn: AsyncConnection, rm_id: UUID, *, deadline_after: datetime,
+                          since: datetime) -> list[Any]:
+    """An RM's PENDING leads nobody acted on, with more time left than the SLA guard and not moved by rebalancing
+    since `since` (the city's midnight), with the lead's facts; the most time left first."""
+    earlier = a.alias("earlier")
+    moved_today = exists().where(earlier.c.lead_id == a.c.lead_id, earlier.c.reassignment_reason == "REBALANCED",
+                                 earlier.c.allocated_at >= since)
+    query = (select(*ALLOCATION_COLUMNS, leads.c.zone, leads.c.locality, leads.c.property_type, leads.c.segment,
+                    leads.c.expected_deal_value, leads.c.city.label("lead_city"))
+             .select_from(a.join(leads, leads.c.id == a.c.lead_id))
+             .where(a.c.rm_id == rm_id, a.c.status == "PENDING", a.c.first_action_at.is_(None),
+                    a.c.sla_deadline > deadline_after, ~moved_today)
+             .order_by(a.c.sla_deadline.desc(), a.c.priority, a.c.id))
+    return list((await conn.execute(query)).all())
+
+
+async def end_if_unacted(conn: AsyncConnection, allocation_id: UUID, *, status: str, now: datetime) -> bool:
+    """End an allocation only while it is still PENDING and unacted (an accept racing with this wins or loses
+    as a whole)."""
+    result = await conn.execute(update(a).where(a.c.id == allocation_id, a.c.status == "PENDING",
+                                                a.c.first_action_at.is_(None))
+                                .values(status=status, ended_at=now, updated_at=now).returning(a.c.id))
+    return result.first() is not None
+
+
+# --- queue depth alerts (issue 17) -------------------------------------------------------------
+
+def _pending_of(column: Any, value: UUID) -> Any:
+    return select(func.count()).select_from(a).where(column == value, a.c.status == "PENDING").scalar_subquery()
+
+
+async def team_pending_count(conn: AsyncConnection, team_id: UUID) -> int:
+    query = select(func.count()).select_from(a).where(a.c.team_id == team_id, a.c.status == "PENDING")
+    return int((await conn.execute(query)).scalar_one())
+
+
+async def queue_alert_crossed(conn: AsyncConnection, key: str, *, depth: int, threshold: int, now: datetime) -> bool:
+    """Record a queue's depth against its threshold; True only for the transaction that turns the alert on (one
+    conditional UPDATE: concurrent allocations over the threshold alert once)."""
+    if depth <= threshold:
+        await conn.execute(update(queue_alerts).where(queue_alerts.c.key == key, queue_alerts.c.over == literal(True))
+                           .values(over=False, depth=depth, threshold=threshold, changed_at=now))
+        return False
+    await conn.execute(insert_unless_exists(conn, queue_alerts, queue_alerts.c.key).values(
+        key=key, over=False, depth=depth, threshold=threshold, changed_at=now))
+    result = await conn.execute(update(queue_alerts).where(queue_alerts.c.key == key,
+                                                           queue_alerts.c.over == literal(False))
+                                .values(over=True, depth=depth, threshold=threshold, changed_at=now)
+                                .returning(queue_alerts.c.key))
+    return result.first() is not None
+
+
+async def clear_queue_alerts(conn: AsyncConnection, *, rm_id: UUID, team_id: UUID | None, now: datetime) -> None:
+    """A queue shrank (accepted, acted on, moved, ended): its alert turns off once back at or under the threshold
+    it was raised with, so the next crossing alerts again."""
+    keys = [(f"rm:{rm_id}", _pending_of(a.c.rm_id, rm_id))]
+    if team_id is not None:
+        keys.append((f"team:{team_id}", _pending_of(a.c.team_id, team_id)))
+    for key, depth in keys:
+        await conn.execute(update(queue_alerts).where(queue_alerts.c.key == key, queue_alerts.c.over == literal(True),
+                                                      depth <= queue_alerts.c.threshold)
+                           .values(over=False, depth=depth, changed_at=now))
+
+
+async def queue_alerts_on(conn: AsyncConnection, keys: list[str]) -> set[str]:
+    if not keys:
+        return set()
+    query = select(queue_alerts.c.key).where(queue_alerts.c.key.in_(keys), queue_alerts.c.over == literal(True))
+    return set((await conn.execute(query)).scalars())

@@ -60,6 +60,7 @@ class Candidate:
     received_this_week: int = 0
     max_leads_per_day: int | None = None      # the RM's own caps; None: the rule set's team or city default
     max_leads_per_week: int | None = None
+    fairness_offset: int = 0   # leads counted for round robin today on the RM's return (issue 17); not for caps
 
 
 @dataclass
@@ -204,15 +205,18 @@ def weight(rm: Candidate, lead: Lead, rules: AllocationRules) -> float:
 
 def rank(eligible: list[Candidate], lead: Lead, rules: AllocationRules) -> list[tuple[Candidate, dict[str, Any]]]:
     """LAR-004 deficit round robin: the RM furthest behind their weighted share today goes first, i.e. the
-    lowest (received_today + 1) / weight; ties go to the lower utilization, then the longest wait since the
-    last lead, then the id (deterministic)."""
+    lowest (received_today + fairness_offset + 1) / weight; ties go to the lower utilization, then the longest
+    wait since the last lead, then the id (deterministic). The offset of an RM who came back today stands for the
+    leads the others received while they were away (issue 17: no burst on return)."""
     scored = []
     for rm in eligible:
         w = weight(rm, lead, rules)
-        deficit = (rm.received_today + 1) / w
-        scored.append((rm, {"received_today": rm.received_today, "weight": round(w, 4),
-                            "score": round(deficit, 4), "utilization": round(rm.active_leads / rm.capacity, 4)
-                            if rm.capacity else 1.0}))
+        deficit = (rm.received_today + rm.fairness_offset + 1) / w
+        entry = {"received_today": rm.received_today, "weight": round(w, 4), "score": round(deficit, 4),
+                 "utilization": round(rm.active_leads / rm.capacity, 4) if rm.capacity else 1.0}
+        if rm.fairness_offset:
+            entry["fairness_offset"] = rm.fairness_offset
+        scored.append((rm, entry))
     never = datetime.min.replace(tzinfo=None)
     scored.sort(key=lambda item: (item[1]["score"], item[1]["utilization"],
                                   (item[0].last_allocated_at.replace(tzinfo=None) if item[0].last_allocated_at
@@ -334,10 +338,3 @@ def simulate(leads: list[Lead], candidates_by_city: dict[str, list[Candidate]], 
             state[decision.rm_id] = after_allocation(state[decision.rm_id], now)
         results.append((lead, decision))
     return results, state
-
-
-
-
-def queue_over_threshold(queue_depth: int, rules: AllocationRules) -> bool:
-    """§2.2.5 queue depth alert: an RM's PENDING queue beyond the city's `queue_depth_alert` (as the workload room)."""
-    return queue_depth > rules.queue_depth_alert

@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from sales.allocation import repository, rules
+from sales.allocation import inheritance, repository, rules
 from sales.allocation.config import AllocationRules
 from sales.allocation.schemas import (LeadAllocationRequest, RuleSetChange, RuleSetRead, SimulatedAllocation,
                                       SimulatedRM, SimulationRequest, SimulationResult)
@@ -29,34 +29,35 @@ def _city_key(city: str) -> str:
     return "*" if city.strip() == "*" else rules.norm(city)
 
 
+def _read(key: str, own: Any, star: Any) -> RuleSetRead:
+    """The effective rules of a city with where each value comes from (issue 17)."""
+    row = own if key != "*" else star
+    shown = own if own is not None else star
+    star_config = star.config if star is not None else None
+    own_config = own.config if own is not None and key != "*" else None
+    return RuleSetRead(
+        city=key, version=shown.version if shown is not None else 0, inherited=key != "*" and own is None,
+        rules=inheritance.effective(star_config, own_config), overrides=(row.config if row is not None else {}),
+        sources=inheritance.sources(star_config, own_config),
+        created_by=shown.created_by if shown is not None else None,
+        created_at=shown.created_at if shown is not None else None)
+
+
 async def get_rules(conn: AsyncConnection, *, city: str) -> RuleSetRead:
     key = _city_key(city)
-    row = await repository.current_rule_set(conn, key)
-    inherited = row is None and key != "*"
-    if row is None:
-        row = await repository.current_rule_set(conn, "*")
-    if row is None:
-        return RuleSetRead(city=key, version=0, inherited=key != "*", rules=AllocationRules(), created_by=None,
-                           created_at=None)
-    return RuleSetRead(city=key, version=row.version, inherited=inherited, rules=AllocationRules.model_validate(
-        row.config), created_by=row.created_by, created_at=row.created_at)
+    own, star = await repository.rule_sets_of(conn, key)
+    return _read(key, own, star)
 
 
 async def list_rules(conn: AsyncConnection) -> list[RuleSetRead]:
     rows = await repository.current_rule_sets(conn)
-    return [RuleSetRead(city=r.city, version=r.version, inherited=False, rules=AllocationRules.model_validate(r.config),
-                        created_by=r.created_by, created_at=r.created_at) for r in rows]
+    star = next((r for r in rows if r.city == "*"), None)
+    return [_read(r.city, r, star) for r in rows]
 
 
 def _merged(current: AllocationRules, change: dict[str, Any]) -> AllocationRules:
-    base = current.model_dump(mode="json")
-    for key, value in change.items():
-        if isinstance(value, dict) and isinstance(base.get(key), dict):
-            base[key] = {**base[key], **value}
-        else:
-            base[key] = value
     try:
-        return AllocationRules.model_validate(base)
+        return AllocationRules.model_validate(inheritance.overlay(current.model_dump(mode="json"), change))
     except ValidationError as exc:
         raise InvalidRules("the proposed rules are invalid", extra={"errors": [
             {"loc": ["body", "rules", *[str(p) for p in e["loc"]]], "msg": e["msg"]} for e in exc.errors()]}) from None
@@ -64,17 +65,24 @@ def _merged(current: AllocationRules, change: dict[str, Any]) -> AllocationRules
 
 async def put_rules(conn: AsyncConnection, principal: Principal, *, change: RuleSetChange,
                     now: datetime) -> RuleSetRead:
-    """Save a new version of a city's rules (partial changes merge over the current effective rules)."""
+    """Save a new version of a city's rules: the change merges over the current effective rules, and what is
+    stored is only what then differs from the default '*' rules (for '*': from the built-in defaults), so a
+    later change to the default reaches every city that did not override that field (issue 17). Setting a
+    city's field to the default's value drops the override: the city follows the default again."""
     key = _city_key(change.city)
     if not key:
         raise InvalidInput(("city",), "city must not be blank")
     await repository.lock_rules_of_city(conn, key)
     before = await get_rules(conn, city=key)
-    proposed = _merged(before.rules, change.rules)
+    proposed = _merged(before.rules, change.rules).model_dump(mode="json")
+    if key == "*":
+        stored = inheritance.overrides(proposed, AllocationRules().model_dump(mode="json"))
+    else:
+        _, star = await repository.rule_sets_of(conn, key)
+        stored = inheritance.overrides(proposed, inheritance.default_config(star.config if star else None))
     version = await repository.next_rule_version(conn, key)
-    await repository.insert_rule_set(conn, {"id": uuid.uuid4(), "city": key, "version": version,
-                                            "config": proposed.model_dump(mode="json"), "created_by": principal.sub,
-                                            "created_at": now})
+    await repository.insert_rule_set(conn, {"id": uuid.uuid4(), "city": key, "version": version, "config": stored,
+                                            "created_by": principal.sub, "created_at": now})
     after = await get_rules(conn, city=key)
     await audit.record(conn, principal, action="allocation_rules.changed", entity_type="allocation_rules",
                        entity_id=key, at=now, before=before.model_dump(mode="json"),

@@ -16,6 +16,7 @@ from sales.directory.enums import PropertyType, Segment
 from sales.pipelines.enums import Source
 
 Reason = Annotated[Text, Field(min_length=1, max_length=1000)]
+RuleSource = Literal["CITY", "DEFAULT", "BUILT_IN"]
 
 
 class _Strict(BaseModel):
@@ -191,6 +192,8 @@ class GroupWorkload(BaseModel):
     sla_breaches_today: int
     leads_received_today: int
     coefficient_of_variation: DecimalNumber | None
+    over_threshold: bool = Field(default=False, description="a team whose PENDING queue exceeds its city's "
+                                                            "team_queue_depth_alert (issue 17)")
 
 
 class WorkloadRead(BaseModel):
@@ -207,7 +210,11 @@ class RuleSetRead(BaseModel):
     city: str
     version: int
     inherited: bool = Field(description="true when the city has no rules of its own and uses the default ('*')")
-    rules: AllocationRules
+    rules: AllocationRules = Field(description="the effective rules: the city's overrides over the default '*'")
+    overrides: dict[str, Any] = Field(description="what this rule set stores: for a city, only what differs from "
+                                                  "'*'; for '*', what differs from the built-in defaults")
+    sources: dict[str, RuleSource] = Field(description="where each effective value comes from, per field (`field` "
+                                                       "or `object.key`): CITY, DEFAULT ('*') or BUILT_IN")
     created_by: UUID | None
     created_at: datetime | None
 
@@ -264,3 +271,43 @@ class SimulationResult(BaseModel):
     distribution: list[SimulatedRM]
     coefficient_of_variation: DecimalNumber | None
     variance: DecimalNumber | None
+
+
+class FairnessRM(BaseModel):
+    """One RM's line of the fairness ledger (issue 17)."""
+    rm_id: UUID
+    name: str
+    team_id: UUID | None
+    city: str
+    is_backup: bool
+    status: str
+    comparable: bool = Field(description="a regular ACTIVE RM: counted in the coefficient of variation")
+    leads_received: int = Field(description="allocations made to the RM in the period (engine and manual)")
+    manual_received: int = Field(description="of which MANUAL (a supervisor's choice)")
+    expected_share: DecimalNumber = Field(description="the sum, over the period's engine decisions, of the RM's "
+                                                      "weight / the weights of the RMs eligible at that moment "
+                                                      "(availability, shifts, capacity and caps), plus their "
+                                                      "manual allocations")
+    deficit: DecimalNumber = Field(description="expected_share - leads_received: positive = behind their share")
+
+
+class FairnessGroup(BaseModel):
+    city: str
+    team_id: UUID | None
+    rms: int
+    leads_received: int
+    coefficient_of_variation: DecimalNumber | None = Field(
+        description="standard deviation / mean of leads received among the group's comparable RMs")
+
+
+class FairnessRead(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    from_: datetime = Field(alias="from")
+    to: datetime
+    team_id: UUID | None
+    city: str | None
+    rms: list[FairnessRM]
+    coefficient_of_variation: DecimalNumber | None = Field(
+        description="standard deviation / mean of leads received among the comparable RMs shown")
+    groups: list[FairnessGroup] = Field(description="per city and team")

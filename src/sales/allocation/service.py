@@ -14,7 +14,7 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from sales.allocation import notices, repository, rules
+from sales.allocation import inheritance, notices, repository, rules
 from sales.allocation.config import DEFAULT_RULES, AllocationRules
 from sales.allocation.enums import LIVE_STATUSES, AllocationStatus, AllocationType
 from sales.allocation.errors import AllocationNotFound, AllocationNotLive, BulkReassignFailed, RMAtCapacity
@@ -60,11 +60,13 @@ def _engine_actor(principal: Principal | None) -> Principal:
 # --- rules -------------------------------------------------------------------------------------
 
 async def rules_for(conn: AsyncConnection, city: str) -> tuple[AllocationRules, int, bool]:
-    """The city's current rules (or the default '*'), their version, and whether they are inherited."""
-    row = await repository.effective_rule_set(conn, rules.norm(city))
-    if row is None:
+    """The city's effective rules (its overrides over the default '*', issue 17), the version of the city's own rules
+    (of the default's when it has none), and whether the city has no rules of its own."""
+    own, star = await repository.rule_sets_of(conn, rules.norm(city))
+    if own is None and star is None:
         return DEFAULT_RULES, 0, True
-    return AllocationRules.model_validate(row.config), row.version, row.city == "*"
+    config = inheritance.effective(star.config if star else None, own.config if own else None)
+    return config, (own or star).version, own is None
 
 
 def _lead_facts(lead: Any) -> rules.Lead:
@@ -339,12 +341,15 @@ async def accept(conn: AsyncConnection, principal: Principal, *, allocation_id: 
     await audit.record(conn, principal, action="allocation.accepted", entity_type="allocation",
                        entity_id=allocation_id, at=now, before={"status": row.status},
                        after={"status": AllocationStatus.ACCEPTED})
+    await repository.clear_queue_alerts(conn, rm_id=row.rm_id, team_id=row.team_id, now=now)
     return _read(await repository.get(conn, allocation_id))
 
 
 async def _end(conn: AsyncConnection, row: Any, *, status: AllocationStatus, now: datetime) -> None:
     await repository.update_allocation(conn, row.id, {"status": status.value, "ended_at": now, "updated_at": now})
     await repository.release_capacity(conn, row.rm_id)
+    if row.status == AllocationStatus.PENDING:
+        await repository.clear_queue_alerts(conn, rm_id=row.rm_id, team_id=row.team_id, now=now)
 
 
 async def reject(conn: AsyncConnection, principal: Principal, *, allocation_id: UUID, reason: str,
@@ -421,6 +426,8 @@ async def _on_stage_changed(conn: AsyncConnection, *, pipeline_id: UUID, lead_id
     elif row.status in (AllocationStatus.PENDING, AllocationStatus.ACCEPTED):
         values["status"] = AllocationStatus.ACTIVE.value
     await repository.update_allocation(conn, row.id, values)
+    if row.status == AllocationStatus.PENDING:
+        await repository.clear_queue_alerts(conn, rm_id=row.rm_id, team_id=row.team_id, now=now)
 
 
 def day_bounds(now: datetime, timezone: str) -> tuple[date, datetime, datetime]:

@@ -73,7 +73,7 @@ async def _room(request: Request, ctx: Ctx, conn: Conn, now: Any, *, team_id: UU
                if team is None or t.rm_id in {rm.rm_id for rm in rms}][:OVERDUE_SHOWN]
     return render(request, "team.html", ctx, status_code=status_code, teams=teams, team=team, team_id=team_id,
                   city=city, cities=cities, workload=workload, rms=rms, live=live, queued=queued, stats=stats,
-                  overdue_tasks=overdue,
+                  overdue_tasks=overdue, team_names={str(t.id): t.name for t in teams},
                   stages=order, funnel=funnel, form_error=form_error, item_errors=item_errors or {},
                   typed=typed or {}, done=done, now=now)
 

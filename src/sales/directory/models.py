@@ -52,6 +52,10 @@ rms = Table(
     Column("max_leads_per_week", Integer, nullable=True),
     Column("week_start", Date, nullable=True),
     Column("week_received", Integer, nullable=False, server_default=text("0")),
+    # Return without a burst (issue 17): leads counted as received for round robin on `rr_offset_date` only, set
+    # when the RM comes back so that their deficit did not accumulate while away (not counted by the caps).
+    Column("rr_offset", Integer, nullable=False, server_default=text("0")),
+    Column("rr_offset_date", Date, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     CheckConstraint("active_leads >= 0 AND active_leads <= capacity + override_leads", name="within_capacity"),

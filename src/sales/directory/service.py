@@ -148,7 +148,7 @@ async def update_rm(conn: AsyncConnection, principal: Principal, *, rm_id: UUID,
     rm = _rm_read(row, principal)
     await audit.record(conn, principal, action="rm.updated", entity_type="rm", entity_id=rm_id, at=now,
                        before=before, after=rm)
-    await _announce_unavailable(conn, principal, before=before, after=rm, now=now)
+    await _announce_availability(conn, principal, before=before, after=rm, now=now)
     return rm
 
 
@@ -183,14 +183,19 @@ async def change_availability(conn: AsyncConnection, principal: Principal, *, rm
     rm = _rm_read(row, principal)
     await audit.record(conn, principal, action="rm.availability_changed", entity_type="rm", entity_id=rm_id,
                        at=now, before={"availability": before.availability}, after={"availability": rm.availability})
-    await _announce_unavailable(conn, principal, before=before, after=rm, now=now)
+    await _announce_availability(conn, principal, before=before, after=rm, now=now)
     return rm
 
 
-async def _announce_unavailable(conn: AsyncConnection, principal: Principal, *, before: RMRead, after: RMRead,
+async def _announce_availability(conn: AsyncConnection, principal: Principal, *, before: RMRead, after: RMRead,
                                 now: datetime) -> None:
-    """Issue 17: an RM who just went OFFLINE or INACTIVE gives up their unacted leads (the allocation domain
-    reacts in this transaction)."""
+    """Issue 17: an RM who just went OFFLINE or INACTIVE gives up their unacted leads; one who is back (ONLINE and
+    ACTIVE again) re-enters round robin without a burst (the allocation domain reacts in this transaction)."""
+    was_away = before.status == "INACTIVE" or before.availability == "OFFLINE"
+    if was_away and after.status == "ACTIVE" and after.availability == "ONLINE":
+        await hooks.emit("rm.available", conn, principal=principal, rm_id=after.id, team_id=after.team_id,
+                         city=after.city, now=now)
+        return
     if after.status == "INACTIVE" and before.status != "INACTIVE":
         why = "INACTIVE"
     elif after.availability == "OFFLINE" and before.availability != "OFFLINE":

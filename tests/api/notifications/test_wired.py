@@ -119,25 +119,44 @@ async def test_lar_006_escalation_in_a_team_without_supervisor_is_addressed_to_t
     assert notice["recipient"] == {"type": "SUPERVISOR", "id": None, "team_id": team["id"]}
 
 
-async def test_queue_depth_over_the_threshold_alerts_the_supervisor_once_per_team_and_hour(client, auth, engine):
-    """§2.2.5: PENDING leads of an RM beyond the city's queue_depth_alert (as in the workload room)."""
+async def test_queue_depth_over_the_threshold_alerts_the_supervisor_once_per_crossing(client, auth, engine):
+    """§2.2.5, issue 17: PENDING leads of an RM beyond the city's queue_depth_alert tell the supervisor once per
+    crossing: not again while the queue stays over, again after it came back to the threshold."""
     await start(client, auth.admin)
     r = await client.put(f"{API}/allocations/rules", json={"city": "Bangalore", "rules": {"queue_depth_alert": 2}},
                          headers=auth.admin)
     assert r.status_code == 200, r.text
     team, [rm] = await city_with_rms(client, auth.admin, count=1)
-    for _ in range(2):
-        await allocated(client, auth.headers("SERVICE"))
+    given = [await allocated(client, auth.headers("SERVICE")) for _ in range(2)]
     assert await notices(engine, "queue_depth_alert") == []  # 2 is not over 2
-    await allocated(client, auth.headers("SERVICE"))
-    await allocated(client, auth.headers("SERVICE"))  # still over, same hour: no second alert
+    given.append(await allocated(client, auth.headers("SERVICE")))
+    given.append(await allocated(client, auth.headers("SERVICE")))  # still over: no second alert
     [alert] = await notices(engine, "queue_depth_alert")
     assert alert["recipient"] == {"type": "SUPERVISOR", "id": team["supervisor_id"], "team_id": team["id"]}
-    assert alert["data"] == {"team_id": team["id"], "rm_id": rm["id"], "queue_depth": 3, "threshold": 2}
-    assert alert["dedupe_key"] == f"queue_depth_alert:{team['id']}:2026-01-17T10"
+    assert alert["data"] == {"team_id": team["id"], "rm_id": rm["id"], "queue_depth": 3, "threshold": 2,
+                             "scope": "RM"}
     workload = (await client.get(f"{API}/allocations/workload", params={"city": "Bangalore"},
                                 headers=auth.admin)).json()
     assert [(x["rm_id"], x["queue_depth"], x["over_threshold"]) for x in workload["rms"]] == [(rm["id"], 4, True)]
     await advance(client, auth.admin, 3600)
-    await allocated(client, auth.headers("SERVICE"))
-    assert [n["data"]["queue_depth"] for n in await notices(engine, "queue_depth_alert")] == [3, 5]
+    await allocated(client, auth.headers("SERVICE"))  # an hour later, still over: still one alert
+    assert len(await notices(engine, "queue_depth_alert")) == 1
+    for allocation in given[:3]:  # 5 -> 2 PENDING: back at the threshold
+        accepted = await client.patch(f"{API}/allocations/{allocation['id']}/accept", headers=auth.rm(rm["id"]))
+        assert accepted.status_code == 200, accepted.text
+    await allocated(client, auth.headers("SERVICE"))  # 3: a new crossing
+    assert [n["data"]["queue_depth"] for n in await notices(engine, "queue_depth_alert")] == [3, 3]
+
+
+async def test_a_team_queue_over_its_threshold_alerts_once(client, auth, engine):
+    """Issue 17: the team's PENDING leads beyond team_queue_depth_alert, once per crossing (scope TEAM)."""
+    await start(client, auth.admin)
+    r = await client.put(f"{API}/allocations/rules", json={"city": "Bangalore", "rules": {
+        "team_queue_depth_alert": 3}}, headers=auth.admin)
+    assert r.status_code == 200, r.text
+    team, rms = await city_with_rms(client, auth.admin, count=2)
+    for _ in range(5):
+        await allocated(client, auth.headers("SERVICE"))
+    [alert] = await notices(engine, "queue_depth_alert")
+    assert alert["data"] == {"team_id": team["id"], "rm_id": None, "queue_depth": 4, "threshold": 3,
+                             "scope": "TEAM"}
