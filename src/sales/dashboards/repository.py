@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales.allocation.models import rm_allocations
 from sales.commissions.models import commissions
-from sales.directory.models import rms
+from sales.directory.models import rms, teams
 from sales.orders.models import orders
 from sales.pipelines.enums import Outcome, Stage
 from sales.pipelines.models import pipeline_stage_history, sales_pipelines
@@ -109,4 +109,21 @@ async def journeys(conn: AsyncConnection, members: Select[Any]) -> list[Any]:
                               .outerjoin(pipeline_stage_history, h.pipeline_id == p.id)
                               .where(or_(p.outcome != Outcome.PENDING.value, in_scope))
                               .order_by(p.id, h.seq))
+    return list(rows.all())
+
+
+# --- what a dashboard page offers to switch to ---------------------------------------------------
+
+async def teams_in_reach(conn: AsyncConnection, team_ids: frozenset[UUID] | None) -> list[Any]:
+    """(id, name, city) of the teams given (None: every team), by city and name."""
+    query = select(teams.c.id, teams.c.name, teams.c.city).order_by(teams.c.city, teams.c.name, teams.c.id)
+    if team_ids is not None:
+        query = query.where(teams.c.id.in_(sorted(team_ids)))
+    return list((await conn.execute(query)).all())
+
+
+async def team_rms(conn: AsyncConnection, team_id: UUID) -> list[Any]:
+    """(id, name) of a team's RMs, by name."""
+    rows = await conn.execute(select(rms.c.id, rms.c.name).where(rms.c.team_id == team_id)
+                              .order_by(rms.c.name, rms.c.id))
     return list(rows.all())
