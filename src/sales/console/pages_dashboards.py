@@ -2,11 +2,12 @@
 (the vendored Chart.js, wired by console.js from JSON data blocks), the same figures as tables, a period and scope
 switch, and a CSV export of every table (`?format=csv&table=<name>`). The same use cases as GET
 /dashboards/rm/{rmId}, /dashboards/team/{teamId}, /dashboards/city/{city} and /dashboards/forecast, in the request's
-transaction, with the session's principal and the same role gates (out-of-scope ids are 404 pages)."""
+transaction, with the session's principal and the same role gates (out-of-scope ids are 404 pages). The team, city
+and forecast pages are served from snapshots (`dashboards.snapshots`) and say how old they are."""
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 from uuid import UUID
@@ -20,7 +21,7 @@ from sales.console.web import Ctx, redirect, render, roles
 from sales.core.auth import Role
 from sales.core.errors import SalesError
 from sales.core.http import Conn, Now
-from sales.dashboards import repository, service
+from sales.dashboards import repository, service, snapshots
 from sales.dashboards.enums import ForecastPeriod
 from sales.targets import rules as target_rules
 from sales.targets.enums import LeaderboardScope, PeriodType
@@ -45,12 +46,14 @@ def _period(request: Request) -> tuple[PeriodType, date | None]:
     period_type = next((p for p in PeriodType if p.value == raw_type), None)
     if period_type is None:
         raise _BadQuery("Period: choose a day, week, month or quarter.")
-    raw_start = q.get("period_start") or None
+    raw_day = q.get("period_start") or None
     try:
-        start = date.fromisoformat(raw_start) if raw_start else None
+        day = date.fromisoformat(raw_day) if raw_day else None
     except ValueError:
-        raise _BadQuery("Period start: enter a date as YYYY-MM-DD.") from None
-    return period_type, start
+        raise _BadQuery("Period: enter a day as YYYY-MM-DD.") from None
+    # Any day picks the period containing it (the API wants the period's first day), so changing the period type
+    # keeps the date in view.
+    return period_type, None if day is None else target_rules.period_start_containing(period_type, day)
 
 
 def _neighbours(request: Request, period_type: PeriodType, start: date) -> tuple[str, str]:
@@ -141,22 +144,29 @@ async def rm_page(request: Request, rm_id: UUID, ctx: RmReader, conn: Conn, now:
                         following=following, **await _switch(conn, ctx, board.team_id))
 
 
-async def _scope_page(request: Request, ctx: Ctx, conn: Conn, board: Any) -> Response:
+def _staleness(served: snapshots.Served[Any], now: datetime) -> dict[str, Any]:
+    return {"computed_at": served.computed_at, "age_minutes": int((now - served.computed_at).total_seconds() // 60),
+            "refresh_minutes": int(snapshots.REFRESH_AFTER.total_seconds() // 60)}
+
+
+async def _scope_page(request: Request, ctx: Ctx, conn: Conn, served: snapshots.Served[Any], now: datetime
+                      ) -> Response:
+    board = served.model
     previous, following = _neighbours(request, board.period_type, board.period_start)
     return _csv_or_page(request, ctx, tables.scope_tables(board), f"{board.scope}-{board.name}-{board.period_start}",
                         "dashboard_scope.html", board=board, charts=tables.scope_charts(board), previous=previous,
-                        following=following, **await _switch(conn, ctx))
+                        following=following, **_staleness(served, now), **await _switch(conn, ctx))
 
 
 @router.get("/dashboards/team/{team_id}", include_in_schema=False)
 async def team_page(request: Request, team_id: UUID, ctx: ScopeReader, conn: Conn, now: Now) -> Response:
     try:
         period_type, start = _period(request)
-        board = await service.team_dashboard(conn, ctx.principal, team_id=team_id, period_type=period_type,
-                                             period_start=start, now=now)
+        served = await snapshots.team(conn, ctx.principal, team_id=team_id, period_type=period_type,
+                                      period_start=start, now=now)
     except (SalesError, _BadQuery) as exc:
         return _failure(request, ctx, exc)
-    return await _scope_page(request, ctx, conn, board)
+    return await _scope_page(request, ctx, conn, served, now)
 
 
 @router.get("/dashboards/city/{city}", include_in_schema=False)
@@ -165,11 +175,11 @@ async def city_page(request: Request, city: str, ctx: ScopeReader, conn: Conn, n
         period_type, start = _period(request)
         if not city.strip() or len(city) > 100:
             raise _BadQuery("City: name a city.")
-        board = await service.city_dashboard(conn, ctx.principal, city=city, period_type=period_type,
-                                             period_start=start, now=now)
+        served = await snapshots.city(conn, ctx.principal, city=city, period_type=period_type,
+                                      period_start=start, now=now)
     except (SalesError, _BadQuery) as exc:
         return _failure(request, ctx, exc)
-    return await _scope_page(request, ctx, conn, board)
+    return await _scope_page(request, ctx, conn, served, now)
 
 
 @router.get("/dashboards/forecast", include_in_schema=False)
@@ -183,10 +193,11 @@ async def forecast_page(request: Request, ctx: ScopeReader, conn: Conn, now: Now
     try:
         if scope is None or period is None or not scope_id or len(scope_id) > 100:
             raise _BadQuery("Choose a team or a city, and a monthly or quarterly back-test.")
-        found = await service.forecast(conn, ctx.principal, scope=scope, scope_id=scope_id,
-                                       period_type=PeriodType(period.value), now=now)
+        served = await snapshots.forecast(conn, ctx.principal, scope=scope, scope_id=scope_id,
+                                          period_type=PeriodType(period.value), now=now)
     except (SalesError, _BadQuery) as exc:
         return _failure(request, ctx, exc)
+    found = served.model
     return _csv_or_page(request, ctx, tables.forecast_tables(found), f"forecast-{scope.value}-{found.scope_id}",
                         "dashboard_forecast.html", found=found, period=period, periods=list(ForecastPeriod),
-                        charts=tables.forecast_charts(found), **switch)
+                        charts=tables.forecast_charts(found), **_staleness(served, now), **switch)

@@ -1,22 +1,27 @@
 """The only place dashboard SQL lives (Core aggregates over the other domains' tables)."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Select, and_, distinct, exists, func, or_, select
+from sqlalchemy import Select, and_, delete, distinct, exists, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales.allocation.models import rm_allocations
 from sales.commissions.models import commissions
+from sales.core.db import is_postgres
+from sales.dashboards.models import dashboard_snapshots
 from sales.directory.models import rms, teams
+from sales.leads.models import leads
 from sales.orders.models import orders
 from sales.pipelines.enums import Outcome, Stage
 from sales.pipelines.models import pipeline_stage_history, sales_pipelines
 from sales.refunds.enums import RefundStatus
 from sales.refunds.models import refunds
+from sales.upsell.models import upsells
 
 a = rm_allocations.c
 p = sales_pipelines.c
@@ -98,6 +103,25 @@ async def orders_and_refunded(conn: AsyncConnection, members: Select[Any], start
     return row[0], row[1]
 
 
+def upsell_rm() -> Any:
+    """The RM an upsell is attributed to: the RM of the user's latest pipeline created at or before the upsell
+    was presented (found through the pipeline's lead, whose customer is the upsell's user); null when the user had
+    no pipeline then. Upsells are offered to users, not by RMs: this credits the RM who owned the customer then."""
+    u = upsells.c
+    return (select(p.rm_id).join(leads, leads.c.id == p.lead_id)
+            .where(leads.c.customer_id == u.user_id, p.created_at <= u.presented_at)
+            .order_by(p.created_at.desc(), p.id.desc()).limit(1).scalar_subquery())
+
+
+async def upsell_presentations(conn: AsyncConnection, members: Select[Any], start: datetime, end: datetime
+                               ) -> tuple[int, int]:
+    """(upsells presented in [start, end) attributed to the members, those of them converted since)."""
+    u = upsells.c
+    row = (await conn.execute(select(func.count(u.id), func.count(u.converted_at))
+                              .where(u.presented_at >= start, u.presented_at < end, upsell_rm().in_(members)))).one()
+    return row[0], row[1]
+
+
 async def journeys(conn: AsyncConnection, members: Select[Any]) -> list[Any]:
     """Every closed pipeline (what the forecast learns from) and every pipeline of the members, each with its RM's
     city, whether it is in scope, and its stage moves in order (one row per move; a pipeline without any move has
@@ -127,3 +151,53 @@ async def team_rms(conn: AsyncConnection, team_id: UUID) -> list[Any]:
     rows = await conn.execute(select(rms.c.id, rms.c.name).where(rms.c.team_id == team_id)
                               .order_by(rms.c.name, rms.c.id))
     return list(rows.all())
+
+
+# --- the console's snapshots ------------------------------------------------------------------------
+
+s = dashboard_snapshots.c
+
+
+def _key(kind: str, scope_key: str, period_type: str, period_start: date) -> Any:
+    return and_(s.kind == kind, s.scope_key == scope_key, s.period_type == period_type, s.period_start == period_start)
+
+
+async def snapshot(conn: AsyncConnection, kind: str, scope_key: str, period_type: str, period_start: date,
+                   *, now: datetime) -> Any:
+    """(payload, computed_at) of a snapshot, marked read now; None without one."""
+    found = (await conn.execute(update(dashboard_snapshots).where(_key(kind, scope_key, period_type, period_start))
+                                .values(read_at=now).returning(s.payload, s.computed_at))).first()
+    return found
+
+
+async def store_snapshot(conn: AsyncConnection, kind: str, scope_key: str, period_type: str, period_start: date,
+                         *, payload: dict[str, Any], now: datetime, keep_read_at: bool = False) -> None:
+    """Insert or replace (a concurrent computation of the same snapshot: the last one wins, both are fresh);
+    `keep_read_at`: a refresh, not a read."""
+    values = {"kind": kind, "scope_key": scope_key, "period_type": period_type, "period_start": period_start,
+              "payload": payload, "computed_at": now, "read_at": now}
+    insert = (postgresql.insert if is_postgres(conn) else sqlite.insert)(dashboard_snapshots).values(**values)
+    replaced = {"payload": insert.excluded.payload, "computed_at": insert.excluded.computed_at}
+    if not keep_read_at:
+        replaced["read_at"] = insert.excluded.read_at
+    await conn.execute(insert.on_conflict_do_update(
+        index_elements=["kind", "scope_key", "period_type", "period_start"], set_=replaced))
+
+
+async def drop_snapshot(conn: AsyncConnection, kind: str, scope_key: str, period_type: str, period_start: date
+                        ) -> int:
+    return (await conn.execute(delete(dashboard_snapshots).where(_key(kind, scope_key, period_type, period_start))
+                               )).rowcount or 0
+
+
+async def snapshots_to_refresh(conn: AsyncConnection, *, computed_before: datetime, read_since: datetime,
+                               limit: int) -> list[Any]:
+    """Snapshots read since `read_since` and computed before `computed_before`, oldest first."""
+    rows = await conn.execute(select(s.kind, s.scope_key, s.period_type, s.period_start)
+                              .where(s.read_at >= read_since, s.computed_at < computed_before)
+                              .order_by(s.computed_at).limit(limit))
+    return list(rows.all())
+
+
+async def drop_unread_snapshots(conn: AsyncConnection, *, read_before: datetime) -> int:
+    return (await conn.execute(delete(dashboard_snapshots).where(s.read_at < read_before))).rowcount or 0

@@ -154,13 +154,13 @@ async def _kpis(conn: AsyncConnection, members: Any, window: tuple[datetime, dat
     won = await repository.won_in(conn, members, start, end)
     lines, disputed = await repository.commission_lines(conn, members, months)
     sold, refunded = await repository.orders_and_refunded(conn, members, start, end)
+    presented, converted = await repository.upsell_presentations(conn, members, start, end)
     capacity = sum(m.capacity for m in loads)
     every, scoped = _journeys(await repository.journeys(conn, members))
     backtest = _backtest(every, scoped, PeriodType.MONTHLY, timezone, now)
     return Kpis(
-        upsell_conversion_percentage=_kpi("upsell_conversion_percentage", None,
-                                          "upsell offers are made to users and not attributed to an RM, team or "
-                                          "city"),
+        upsell_conversion_percentage=_kpi("upsell_conversion_percentage", rules.percentage(converted, presented),
+                                          "no upsell attributed to the members was presented in the period"),
         lead_to_close_percentage=_kpi("lead_to_close_percentage", rules.percentage(len(won), len(outcomes)),
                                       "no lead was allocated in the period"),
         deal_cycle_days=_kpi("deal_cycle_days", rules.mean([rules.days_between(created, closed)
