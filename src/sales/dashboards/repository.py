@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Select, and_, delete, distinct, exists, func, or_, select, update
+from sqlalchemy import Select, and_, case, delete, distinct, exists, func, literal, or_, select, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -123,15 +123,12 @@ async def upsell_presentations(conn: AsyncConnection, members: Select[Any], star
 
 
 async def journeys(conn: AsyncConnection, members: Select[Any]) -> list[Any]:
-    """Every closed pipeline (what the forecast learns from) and every pipeline of the members, each with its RM's
-    city, whether it is in scope, and its stage moves in order (one row per move; a pipeline without any move has
-    one row with a null stage)."""
-    in_scope = p.rm_id.in_(members)
-    rows = await conn.execute(select(p.id, rms.c.city, p.deal_value, p.created_at, in_scope.label("in_scope"),
-                                     h.to_stage, h.changed_at)
+    """Every pipeline of the members with its RM's city and its stage moves in order (one row per move; a pipeline
+    without any move has one row with a null stage)."""
+    rows = await conn.execute(select(p.id, rms.c.city, p.deal_value, p.created_at, h.to_stage, h.changed_at)
                               .join(rms, rms.c.id == p.rm_id)
                               .outerjoin(pipeline_stage_history, h.pipeline_id == p.id)
-                              .where(or_(p.outcome != Outcome.PENDING.value, in_scope))
+                              .where(p.rm_id.in_(members))
                               .order_by(p.id, h.seq))
     return list(rows.all())
 
@@ -201,3 +198,45 @@ async def snapshots_to_refresh(conn: AsyncConnection, *, computed_before: dateti
 
 async def drop_unread_snapshots(conn: AsyncConnection, *, read_before: datetime) -> int:
     return (await conn.execute(delete(dashboard_snapshots).where(s.read_at < read_before))).rowcount or 0
+
+
+# --- the forecast's learning, counted by the database ----------------------------------------------
+
+CLOSED_STAGES = (Stage.CLOSED_WON.value, Stage.CLOSED_LOST.value)
+
+
+def _seconds_between(conn: AsyncConnection, start: Any, end: Any) -> Any:
+    if is_postgres(conn):
+        return func.extract("epoch", end - start)
+    return func.round((func.julianday(end) - func.julianday(start)) * 86400, 3)
+
+
+async def learned(conn: AsyncConnection, cuts: list[tuple[datetime, Decimal]]) -> list[list[tuple[str, str, int, int, int]]]:
+    """For each cut (before, horizon in seconds), per (city lower-case, stage): the pipelines closed before
+    `before` that had entered the stage, those of them won, and those won within the horizon of entering it (as
+    `rules.learn` counts them: NEW entered at creation, other stages at their first move in, the first closing move
+    decides won or lost). One pass over the closed pipelines' moves, grouped by city and stage."""
+    closing = (select(h.pipeline_id.label("pid"), func.min(h.changed_at).label("closed_at"),
+                      func.min(case((h.to_stage == Stage.CLOSED_WON.value, h.changed_at))).label("won_at"))
+               .where(h.to_stage.in_(CLOSED_STAGES)).group_by(h.pipeline_id).subquery())
+    moves = (select(h.pipeline_id.label("pid"), h.to_stage.label("stage"), func.min(h.changed_at).label("entered"))
+             .where(h.to_stage.not_in(CLOSED_STAGES + (Stage.NEW.value,)), h.pipeline_id.in_(select(closing.c.pid)))
+             .group_by(h.pipeline_id, h.to_stage))
+    created = (select(p.id.label("pid"), literal(Stage.NEW.value).label("stage"), p.created_at.label("entered"))
+               .where(p.id.in_(select(closing.c.pid))))
+    entries = union_all(moves, created).subquery()
+    won = closing.c.won_at == closing.c.closed_at
+    took = _seconds_between(conn, entries.c.entered, closing.c.closed_at)
+    columns = []
+    for before, horizon in cuts:
+        in_time = closing.c.closed_at < before
+        columns += [func.count().filter(in_time), func.count().filter(and_(in_time, won)),
+                    func.count().filter(and_(in_time, won, took <= horizon))]
+    city = func.lower(rms.c.city)
+    rows = (await conn.execute(select(city, entries.c.stage, *columns)
+                               .select_from(entries.join(closing, closing.c.pid == entries.c.pid)
+                                            .join(sales_pipelines, p.id == entries.c.pid)
+                                            .join(rms, rms.c.id == p.rm_id))
+                               .group_by(city, entries.c.stage))).all()
+    return [[(row[0], row[1], row[2 + 3 * i], row[3 + 3 * i], row[4 + 3 * i]) for row in rows]
+            for i in range(len(cuts))]
