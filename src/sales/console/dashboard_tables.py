@@ -153,7 +153,8 @@ def scope_charts(board: ScopeDashboard) -> dict[str, Any]:
 
 def forecast_charts(found: ForecastRead) -> dict[str, Any]:
     backtest = {"labels": [b.period_start.isoformat() for b in found.backtest], "axis": "INR",
-                "datasets": [{"label": "Forecast at the period's start", "data": [number(b.forecast) for b in found.backtest]},
+                "datasets": [{"label": "Forecast at the period's start",
+                              "data": [number(b.forecast) for b in found.backtest]},
                              {"label": "Actually won", "data": [number(b.actual) for b in found.backtest]}]}
     horizons = {"labels": ["Month", "Quarter"], "axis": "INR",
                 "datasets": [{"label": "Won to date", "data": [number(found.month.won_to_date),

@@ -2,8 +2,8 @@
 (the vendored Chart.js, wired by console.js from JSON data blocks), the same figures as tables, a period and scope
 switch, and a CSV export of every table (`?format=csv&table=<name>`). The same use cases as GET
 /dashboards/rm/{rmId}, /dashboards/team/{teamId}, /dashboards/city/{city} and /dashboards/forecast, in the request's
-transaction, with the session's principal and the same role gates (out-of-scope ids are 404 pages). The team, city
-and forecast pages are served from snapshots (`dashboards.snapshots`) and say how old they are."""
+transaction, with the session's principal and the same role gates (out-of-scope ids are 404 pages). The pages are
+served from snapshots (`dashboards.snapshots`) and say how old they are."""
 from __future__ import annotations
 
 import re
@@ -21,7 +21,7 @@ from sales.console.web import Ctx, redirect, render, roles
 from sales.core.auth import Role
 from sales.core.errors import SalesError
 from sales.core.http import Conn, Now
-from sales.dashboards import repository, service, snapshots
+from sales.dashboards import repository, snapshots
 from sales.dashboards.enums import ForecastPeriod
 from sales.targets import rules as target_rules
 from sales.targets.enums import LeaderboardScope, PeriodType
@@ -134,14 +134,15 @@ async def dashboards_index(request: Request, ctx: RmReader, conn: Conn) -> Respo
 async def rm_page(request: Request, rm_id: UUID, ctx: RmReader, conn: Conn, now: Now) -> Response:
     try:
         period_type, start = _period(request)
-        board = await service.rm_dashboard(conn, ctx.principal, rm_id=rm_id, period_type=period_type,
-                                           period_start=start, now=now)
+        served = await snapshots.rm(conn, ctx.principal, rm_id=rm_id, period_type=period_type, period_start=start,
+                                    now=now)
     except (SalesError, _BadQuery) as exc:
         return _failure(request, ctx, exc)
+    board = served.model
     previous, following = _neighbours(request, period_type, board.period_start)
     return _csv_or_page(request, ctx, tables.rm_tables(board), f"rm-{board.rm_name}-{board.period_start}",
                         "dashboard_rm.html", board=board, charts=tables.rm_charts(board), previous=previous,
-                        following=following, **await _switch(conn, ctx, board.team_id))
+                        following=following, **_staleness(served, now), **await _switch(conn, ctx, board.team_id))
 
 
 def _staleness(served: snapshots.Served[Any], now: datetime) -> dict[str, Any]:

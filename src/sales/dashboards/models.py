@@ -9,8 +9,8 @@ from sales.core.types import JSONType, UTCDateTime
 
 dashboard_snapshots = Table(
     "dashboard_snapshots", metadata,
-    Column("kind", String(16), nullable=False),  # team | city | forecast
-    Column("scope_key", String(160), nullable=False),  # team id, city (lower-case), "team:<id>" / "city:<name>"
+    Column("kind", String(16), nullable=False),  # rm | team | city | forecast
+    Column("scope_key", String(160), nullable=False),  # RM id, team id, city (lower-case), "team:<id>" / "city:<name>"
     Column("period_type", String(16), nullable=False),
     Column("period_start", Date, nullable=False),
     Column("payload", JSONType, nullable=False),  # the API's read model of it, as JSON

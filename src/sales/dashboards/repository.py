@@ -211,7 +211,8 @@ def _seconds_between(conn: AsyncConnection, start: Any, end: Any) -> Any:
     return func.round((func.julianday(end) - func.julianday(start)) * 86400, 3)
 
 
-async def learned(conn: AsyncConnection, cuts: list[tuple[datetime, Decimal]]) -> list[list[tuple[str, str, int, int, int]]]:
+async def learned(conn: AsyncConnection, cuts: list[tuple[datetime, Decimal]]
+                  ) -> list[list[tuple[str, str, int, int, int]]]:
     """For each cut (before, horizon in seconds), per (city lower-case, stage): the pipelines closed before
     `before` that had entered the stage, those of them won, and those won within the horizon of entering it (as
     `rules.learn` counts them: NEW entered at creation, other stages at their first move in, the first closing move

@@ -1,4 +1,4 @@
-"""Snapshots for the console's team, city and forecast pages (issue 18, PRD §8.1 "dashboard < 2 s").
+"""Snapshots for the console's RM, team, city and forecast pages (issue 18, PRD §8.1 "dashboard < 2 s").
 
 Measuring a team's or a city's KPIs and back-testing the forecast reads every closed pipeline: seconds at PRD scale,
 more at 10x. The pages therefore show a snapshot of the same read model the API returns, with its age:
@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sales.core.auth import Principal, Role
 from sales.dashboards import repository, service
 from sales.dashboards.errors import DashboardScopeNotFound
-from sales.dashboards.schemas import ForecastRead, ScopeDashboard
+from sales.dashboards.schemas import ForecastRead, RmDashboard, ScopeDashboard
 from sales.targets import rules as target_rules
 from sales.targets.enums import LeaderboardScope, PeriodType
 
@@ -55,6 +55,16 @@ async def _served(conn: AsyncConnection, key: tuple[str, str, str, date], model:
     fresh = await compute()
     await repository.store_snapshot(conn, *key, payload=fresh.model_dump(mode="json"), now=now)
     return Served(fresh, now)
+
+
+async def rm(conn: AsyncConnection, principal: Principal, *, rm_id: UUID, period_type: PeriodType,
+             period_start: date | None, now: datetime) -> Served[RmDashboard]:
+    """An RM's dashboard: the same for every caller who may see it (the RM, their SUPERVISOR, SALES_ADMIN)."""
+    found = await service._rm_in_scope(conn, principal, rm_id)
+    start, _ = service._period(period_type, period_start, await service._timezone(conn, found.city), now)
+    return await _served(conn, ("rm", str(rm_id), period_type.value, start), RmDashboard, lambda: (
+        service.rm_dashboard(conn, principal, rm_id=rm_id, period_type=period_type, period_start=start, now=now)),
+        now)
 
 
 async def team(conn: AsyncConnection, principal: Principal, *, team_id: UUID, period_type: PeriodType,
@@ -102,6 +112,9 @@ async def forecast(conn: AsyncConnection, principal: Principal, *, scope: Leader
 async def _recompute(conn: AsyncConnection, row: Any, now: datetime) -> BaseModel | None:
     """A snapshot's read model measured now, or None when it no longer applies (a forecast of a past month)."""
     period_type = PeriodType(row.period_type)
+    if row.kind == "rm":
+        return await service.rm_dashboard(conn, SYSTEM, rm_id=UUID(row.scope_key), period_type=period_type,
+                                          period_start=row.period_start, now=now)
     if row.kind == "team":
         return await service.team_dashboard(conn, SYSTEM, team_id=UUID(row.scope_key), period_type=period_type,
                                             period_start=row.period_start, now=now)

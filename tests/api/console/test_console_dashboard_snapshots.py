@@ -1,4 +1,4 @@
-"""The console's team, city and forecast pages are served from snapshots (issue 18, PRD §8.1 "dashboard < 2 s"):
+"""The console's dashboard pages are served from snapshots (issue 18, PRD §8.1 "dashboard < 2 s"):
 a snapshot is shown with its age, the API stays live, the dashboards-refresh job recomputes what is read and drops
 what is not, and scope is checked before a snapshot is served."""
 from __future__ import annotations
@@ -72,7 +72,11 @@ async def test_a_snapshot_is_never_served_outside_the_callers_scope(client, engi
     admin = await _user(engine, role="SALES_ADMIN")
     await _sign_in(client, admin)
     assert (await client.get(f"{PAGES}/team/{world['team']['id']}")).status_code == 200
+    assert (await client.get(f"{PAGES}/rm/{world['priya']['id']}")).status_code == 200
+    await _sign_in(client, await _user(engine, role="RM", rm_id=world["arjun"]["id"]))
+    assert (await client.get(f"{PAGES}/rm/{world['priya']['id']}")).status_code == 404
     await _sign_in(client, await _user(engine, role="SUPERVISOR", teams=[world["other_team"]["id"]]))
+    assert (await client.get(f"{PAGES}/rm/{world['priya']['id']}")).status_code == 404
     assert (await client.get(f"{PAGES}/team/{world['team']['id']}")).status_code == 404
     assert (await client.get(f"{PAGES}/forecast", params={"scope": "team", "scope_id": world["team"]["id"]})
             ).status_code == 404
