@@ -84,7 +84,8 @@ def scope_tables(board: ScopeDashboard) -> list[Table]:
         _table("health", f"Pipeline health now (stuck: over {health.stuck_after_days} days in the stage)",
                ("Stage", "Open pipelines", "Average age (days)", "Stuck"),
                [(_label(s.stage), s.count, s.average_age_days, s.stuck) for s in health.stages]
-               + [("Overdue expected close", health.overdue_expected_close, None, health.stuck)]),
+               + [("All open stages", sum(s.count for s in health.stages), None, health.stuck),
+                  ("Past their expected close date", health.overdue_expected_close, None, None)]),
         _table("workload", "Workload balance", ("RM", "Open pipelines", "Capacity", "Utilization (%)"),
                [(m.rm_name, m.open_pipelines, m.capacity, m.utilization_percentage) for m in board.workload]),
     ]
