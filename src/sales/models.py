@@ -6,6 +6,7 @@ from sales.commissions import models as _commissions  # noqa: F401
 from sales.console import models as _console  # noqa: F401
 from sales.core.tables import metadata
 from sales.customers import models as _customers  # noqa: F401
+from sales.dashboards import models as _dashboards  # noqa: F401
 from sales.directory import models as _directory  # noqa: F401
 from sales.events import models as _events  # noqa: F401
 from sales.experiments import models as _experiments  # noqa: F401

@@ -10,12 +10,13 @@ from sales.console.web import HERE, CsrfRejected, LoginRequired, PageForbidden, 
 
 def install(app: FastAPI) -> None:
     """Mount the console pages, their static assets and their error pages."""
-    from sales.console import (pages_admin, pages_auth, pages_commissions, pages_desk, pages_experiments,
-                               pages_journey, pages_refunds, pages_targets, pages_team, pages_upsell, pages_visits)
+    from sales.console import (pages_admin, pages_auth, pages_commissions, pages_dashboards, pages_desk,
+                               pages_experiments, pages_journey, pages_refunds, pages_targets, pages_team,
+                               pages_upsell, pages_visits)
 
     app.mount("/console/static", StaticFiles(directory=str(HERE / "static")), name="console-static")
     for module in (pages_auth, pages_desk, pages_team, pages_admin, pages_upsell, pages_refunds, pages_experiments,
-                   pages_targets, pages_commissions, pages_journey, pages_visits):
+                   pages_targets, pages_commissions, pages_journey, pages_visits, pages_dashboards):
         app.include_router(module.router, prefix="/console", include_in_schema=False)
     from sales.journey import public as journey_public  # the customer's page: public, outside /console
     app.include_router(journey_public.router, include_in_schema=False)

@@ -83,7 +83,7 @@ def _d(value: date | None) -> str:
 
 templates.env.filters.update(inr=_inr, inr_exact=_inr_exact, compact_inr=_compact_inr, label=_label, dt=_dt, d=_d,
                              tojson_safe=lambda v: dumps(v).decode().replace("</", "<\\/"))
-templates.env.globals["asset_version"] = "3"
+templates.env.globals["asset_version"] = "4"
 
 
 class LoginRequired(Exception):

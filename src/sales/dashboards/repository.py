@@ -1,22 +1,27 @@
 """The only place dashboard SQL lives (Core aggregates over the other domains' tables)."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Select, and_, distinct, exists, func, or_, select
+from sqlalchemy import Select, and_, case, delete, distinct, exists, func, literal, or_, select, union_all, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales.allocation.models import rm_allocations
 from sales.commissions.models import commissions
-from sales.directory.models import rms
+from sales.core.db import is_postgres
+from sales.dashboards.models import dashboard_snapshots
+from sales.directory.models import rms, teams
+from sales.leads.models import leads
 from sales.orders.models import orders
 from sales.pipelines.enums import Outcome, Stage
 from sales.pipelines.models import pipeline_stage_history, sales_pipelines
 from sales.refunds.enums import RefundStatus
 from sales.refunds.models import refunds
+from sales.upsell.models import upsells
 
 a = rm_allocations.c
 p = sales_pipelines.c
@@ -98,15 +103,141 @@ async def orders_and_refunded(conn: AsyncConnection, members: Select[Any], start
     return row[0], row[1]
 
 
+def upsell_rm() -> Any:
+    """The RM an upsell is attributed to: the RM of the user's latest pipeline created at or before the upsell
+    was presented (found through the pipeline's lead, whose customer is the upsell's user); null when the user had
+    no pipeline then. Upsells are offered to users, not by RMs: this credits the RM who owned the customer then."""
+    u = upsells.c
+    return (select(p.rm_id).join(leads, leads.c.id == p.lead_id)
+            .where(leads.c.customer_id == u.user_id, p.created_at <= u.presented_at)
+            .order_by(p.created_at.desc(), p.id.desc()).limit(1).scalar_subquery())
+
+
+async def upsell_presentations(conn: AsyncConnection, members: Select[Any], start: datetime, end: datetime
+                               ) -> tuple[int, int]:
+    """(upsells presented in [start, end) attributed to the members, those of them converted since)."""
+    u = upsells.c
+    row = (await conn.execute(select(func.count(u.id), func.count(u.converted_at))
+                              .where(u.presented_at >= start, u.presented_at < end, upsell_rm().in_(members)))).one()
+    return row[0], row[1]
+
+
 async def journeys(conn: AsyncConnection, members: Select[Any]) -> list[Any]:
-    """Every closed pipeline (what the forecast learns from) and every pipeline of the members, each with its RM's
-    city, whether it is in scope, and its stage moves in order (one row per move; a pipeline without any move has
-    one row with a null stage)."""
-    in_scope = p.rm_id.in_(members)
-    rows = await conn.execute(select(p.id, rms.c.city, p.deal_value, p.created_at, in_scope.label("in_scope"),
-                                     h.to_stage, h.changed_at)
+    """Every pipeline of the members with its RM's city and its stage moves in order (one row per move; a pipeline
+    without any move has one row with a null stage)."""
+    rows = await conn.execute(select(p.id, rms.c.city, p.deal_value, p.created_at, h.to_stage, h.changed_at)
                               .join(rms, rms.c.id == p.rm_id)
                               .outerjoin(pipeline_stage_history, h.pipeline_id == p.id)
-                              .where(or_(p.outcome != Outcome.PENDING.value, in_scope))
+                              .where(p.rm_id.in_(members))
                               .order_by(p.id, h.seq))
     return list(rows.all())
+
+
+# --- what a dashboard page offers to switch to ---------------------------------------------------
+
+async def teams_in_reach(conn: AsyncConnection, team_ids: frozenset[UUID] | None) -> list[Any]:
+    """(id, name, city) of the teams given (None: every team), by city and name."""
+    query = select(teams.c.id, teams.c.name, teams.c.city).order_by(teams.c.city, teams.c.name, teams.c.id)
+    if team_ids is not None:
+        query = query.where(teams.c.id.in_(sorted(team_ids)))
+    return list((await conn.execute(query)).all())
+
+
+async def team_rms(conn: AsyncConnection, team_id: UUID) -> list[Any]:
+    """(id, name) of a team's RMs, by name."""
+    rows = await conn.execute(select(rms.c.id, rms.c.name).where(rms.c.team_id == team_id)
+                              .order_by(rms.c.name, rms.c.id))
+    return list(rows.all())
+
+
+# --- the console's snapshots ------------------------------------------------------------------------
+
+s = dashboard_snapshots.c
+
+
+def _key(kind: str, scope_key: str, period_type: str, period_start: date) -> Any:
+    return and_(s.kind == kind, s.scope_key == scope_key, s.period_type == period_type, s.period_start == period_start)
+
+
+async def snapshot(conn: AsyncConnection, kind: str, scope_key: str, period_type: str, period_start: date,
+                   *, now: datetime) -> Any:
+    """(payload, computed_at) of a snapshot, marked read now; None without one."""
+    found = (await conn.execute(update(dashboard_snapshots).where(_key(kind, scope_key, period_type, period_start))
+                                .values(read_at=now).returning(s.payload, s.computed_at))).first()
+    return found
+
+
+async def store_snapshot(conn: AsyncConnection, kind: str, scope_key: str, period_type: str, period_start: date,
+                         *, payload: dict[str, Any], now: datetime, keep_read_at: bool = False) -> None:
+    """Insert or replace (a concurrent computation of the same snapshot: the last one wins, both are fresh);
+    `keep_read_at`: a refresh, not a read."""
+    values = {"kind": kind, "scope_key": scope_key, "period_type": period_type, "period_start": period_start,
+              "payload": payload, "computed_at": now, "read_at": now}
+    insert = (postgresql.insert if is_postgres(conn) else sqlite.insert)(dashboard_snapshots).values(**values)
+    replaced = {"payload": insert.excluded.payload, "computed_at": insert.excluded.computed_at}
+    if not keep_read_at:
+        replaced["read_at"] = insert.excluded.read_at
+    await conn.execute(insert.on_conflict_do_update(
+        index_elements=["kind", "scope_key", "period_type", "period_start"], set_=replaced))
+
+
+async def drop_snapshot(conn: AsyncConnection, kind: str, scope_key: str, period_type: str, period_start: date
+                        ) -> int:
+    return (await conn.execute(delete(dashboard_snapshots).where(_key(kind, scope_key, period_type, period_start))
+                               )).rowcount or 0
+
+
+async def snapshots_to_refresh(conn: AsyncConnection, *, computed_before: datetime, read_since: datetime,
+                               limit: int) -> list[Any]:
+    """Snapshots read since `read_since` and computed before `computed_before`, oldest first."""
+    rows = await conn.execute(select(s.kind, s.scope_key, s.period_type, s.period_start)
+                              .where(s.read_at >= read_since, s.computed_at < computed_before)
+                              .order_by(s.computed_at).limit(limit))
+    return list(rows.all())
+
+
+async def drop_unread_snapshots(conn: AsyncConnection, *, read_before: datetime) -> int:
+    return (await conn.execute(delete(dashboard_snapshots).where(s.read_at < read_before))).rowcount or 0
+
+
+# --- the forecast's learning, counted by the database ----------------------------------------------
+
+CLOSED_STAGES = (Stage.CLOSED_WON.value, Stage.CLOSED_LOST.value)
+
+
+def _seconds_between(conn: AsyncConnection, start: Any, end: Any) -> Any:
+    if is_postgres(conn):
+        return func.extract("epoch", end - start)
+    return func.round((func.julianday(end) - func.julianday(start)) * 86400, 3)
+
+
+async def learned(conn: AsyncConnection, cuts: list[tuple[datetime, Decimal]]
+                  ) -> list[list[tuple[str, str, int, int, int]]]:
+    """For each cut (before, horizon in seconds), per (city lower-case, stage): the pipelines closed before
+    `before` that had entered the stage, those of them won, and those won within the horizon of entering it (as
+    `rules.learn` counts them: NEW entered at creation, other stages at their first move in, the first closing move
+    decides won or lost). One pass over the closed pipelines' moves, grouped by city and stage."""
+    closing = (select(h.pipeline_id.label("pid"), func.min(h.changed_at).label("closed_at"),
+                      func.min(case((h.to_stage == Stage.CLOSED_WON.value, h.changed_at))).label("won_at"))
+               .where(h.to_stage.in_(CLOSED_STAGES)).group_by(h.pipeline_id).subquery())
+    moves = (select(h.pipeline_id.label("pid"), h.to_stage.label("stage"), func.min(h.changed_at).label("entered"))
+             .where(h.to_stage.not_in(CLOSED_STAGES + (Stage.NEW.value,)), h.pipeline_id.in_(select(closing.c.pid)))
+             .group_by(h.pipeline_id, h.to_stage))
+    created = (select(p.id.label("pid"), literal(Stage.NEW.value).label("stage"), p.created_at.label("entered"))
+               .where(p.id.in_(select(closing.c.pid))))
+    entries = union_all(moves, created).subquery()
+    won = closing.c.won_at == closing.c.closed_at
+    took = _seconds_between(conn, entries.c.entered, closing.c.closed_at)
+    columns = []
+    for before, horizon in cuts:
+        in_time = closing.c.closed_at < before
+        columns += [func.count().filter(in_time), func.count().filter(and_(in_time, won)),
+                    func.count().filter(and_(in_time, won, took <= horizon))]
+    city = func.lower(rms.c.city)
+    rows = (await conn.execute(select(city, entries.c.stage, *columns)
+                               .select_from(entries.join(closing, closing.c.pid == entries.c.pid)
+                                            .join(sales_pipelines, p.id == entries.c.pid)
+                                            .join(rms, rms.c.id == p.rm_id))
+                               .group_by(city, entries.c.stage))).all()
+    return [[(row[0], row[1], row[2 + 3 * i], row[3 + 3 * i], row[4 + 3 * i]) for row in rows]
+            for i in range(len(cuts))]

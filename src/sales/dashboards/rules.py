@@ -179,8 +179,45 @@ class Cell:
 
 
 @dataclass(frozen=True)
+class CountedCell:
+    """A cell counted by the database for one horizon (`repository.learned`): the same figures as `Cell` for
+    `horizon_days` only (wins within it counted, not listed)."""
+
+    reached: int
+    won: int
+    won_in_horizon: int
+    horizon_days: Decimal
+
+    def probability(self) -> Decimal:
+        return Decimal(self.won) / Decimal(self.reached)
+
+    def won_within(self, days: Decimal) -> Decimal:
+        if days != self.horizon_days:
+            raise ValueError(f"this cell was counted for {self.horizon_days} days, not {days}")
+        return Decimal(self.won_in_horizon) / Decimal(self.won) if self.won else Decimal(0)
+
+
+def counted_model(rows: Sequence[tuple[str, str, int, int, int]], horizon_days: Decimal) -> Model:
+    """A Model from per (city lower-case, stage) counts (reached, won, won within the horizon), with the per-stage
+    totals over all cities as the fallback cells."""
+    totals: dict[str, list[int]] = {}
+    cells: dict[tuple[str, str], Any] = {}
+    for city, stage, reached, won, within in rows:
+        if not reached:
+            continue
+        cells[(city, stage)] = CountedCell(reached, won, within, horizon_days)
+        total = totals.setdefault(stage, [0, 0, 0])
+        total[0] += reached
+        total[1] += won
+        total[2] += within
+    for stage, (reached, won, within) in totals.items():
+        cells[("*", stage)] = CountedCell(reached, won, within, horizon_days)
+    return Model(cells)
+
+
+@dataclass(frozen=True)
 class Model:
-    cells: dict[tuple[str, str], Cell]  # (city lower-case or "*", stage)
+    cells: dict[tuple[str, str], Any]  # (city lower-case or "*", stage) -> Cell or CountedCell
 
     def cell(self, city: str, stage: str) -> tuple[Cell, str] | None:
         """The (city, stage) cell with at least MIN_CELL closed pipelines, else the stage over all cities; None

@@ -92,7 +92,9 @@ class Kpi(BaseModel):
 
 class Kpis(BaseModel):
     """PRD §9.1 and §9.3 KPIs (percentages in %, the cycle in days, the response time in minutes). The forecast
-    accuracy is that of the monthly forecast's back-test over the last 6 completed months, whatever the period."""
+    accuracy is that of the monthly forecast's back-test over the last 6 completed months, whatever the period.
+    Upsell conversion: of the upsells presented in the period, the share converted (at any time since); an upsell
+    counts for the RM of the user's latest pipeline created at or before its presentation."""
 
     upsell_conversion_percentage: Kpi
     lead_to_close_percentage: Kpi

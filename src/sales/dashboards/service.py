@@ -1,6 +1,7 @@
 """Dashboard use cases (issue 18). Reads only; every figure measured from the facts when asked."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -154,13 +155,13 @@ async def _kpis(conn: AsyncConnection, members: Any, window: tuple[datetime, dat
     won = await repository.won_in(conn, members, start, end)
     lines, disputed = await repository.commission_lines(conn, members, months)
     sold, refunded = await repository.orders_and_refunded(conn, members, start, end)
+    presented, converted = await repository.upsell_presentations(conn, members, start, end)
     capacity = sum(m.capacity for m in loads)
-    every, scoped = _journeys(await repository.journeys(conn, members))
-    backtest = _backtest(every, scoped, PeriodType.MONTHLY, timezone, now)
+    backtest = await _backtest(conn, _journeys(await repository.journeys(conn, members)), PeriodType.MONTHLY,
+                               timezone, now)
     return Kpis(
-        upsell_conversion_percentage=_kpi("upsell_conversion_percentage", None,
-                                          "upsell offers are made to users and not attributed to an RM, team or "
-                                          "city"),
+        upsell_conversion_percentage=_kpi("upsell_conversion_percentage", rules.percentage(converted, presented),
+                                          "no upsell attributed to the members was presented in the period"),
         lead_to_close_percentage=_kpi("lead_to_close_percentage", rules.percentage(len(won), len(outcomes)),
                                       "no lead was allocated in the period"),
         deal_cycle_days=_kpi("deal_cycle_days", rules.mean([rules.days_between(created, closed)
@@ -255,53 +256,84 @@ async def city_dashboard(conn: AsyncConnection, principal: Principal, *, city: s
 # --- forecast --------------------------------------------------------------------------------------
 
 BACKTEST_PERIODS = 6
+SECONDS_PER_DAY = Decimal(86400)
 
 
-def _journeys(rows: list[Any]) -> tuple[list[rules.Journey], list[rules.Journey]]:
-    """(every journey, those in scope) from the rows of `repository.journeys`."""
+def _journeys(rows: list[Any]) -> list[rules.Journey]:
+    """The scope's journeys from the rows of `repository.journeys`."""
     grouped: dict[UUID, list[Any]] = {}
     for row in rows:
         grouped.setdefault(row.id, []).append(row)
-    every, scoped = [], []
-    for moves in grouped.values():
-        first = moves[0]
-        journey = rules.Journey(first.city, Decimal(str(first.deal_value or 0)), first.created_at,
-                                tuple((m.to_stage, m.changed_at) for m in moves if m.to_stage is not None))
-        every.append(journey)
-        if first.in_scope:
-            scoped.append(journey)
-    return every, scoped
+    return [rules.Journey(moves[0].city, Decimal(str(moves[0].deal_value or 0)), moves[0].created_at,
+                          tuple((m.to_stage, m.changed_at) for m in moves if m.to_stage is not None))
+            for moves in grouped.values()]
 
 
-def _figures(every: list[rules.Journey], scoped: list[rules.Journey], period_type: PeriodType, timezone: str,
-             now: datetime) -> ForecastFigures:
+@dataclass(frozen=True)
+class _Window:
+    """A forecast's period: its dates, its UTC window, and the instant the forecast is made at."""
+
+    start: date
+    end: date
+    window: tuple[datetime, datetime]
+    at: datetime
+
+    @property
+    def horizon_days(self) -> Decimal:
+        return rules.days_between(self.at, self.window[1])
+
+
+def _running(period_type: PeriodType, timezone: str, now: datetime) -> _Window:
     start = target_rules.period_start_containing(period_type, target_rules.local_day(now, timezone))
     end = target_rules.period_end(period_type, start)
-    window_start, window_end = target_rules.window(start, end, timezone)
-    won = rules.won_value(scoped, window_start, now)
-    found = rules.forecast(scoped, rules.learn(every, before=now), now, window_end)
-    return ForecastFigures(period_start=start, period_end=end, won_to_date=won, expected_from_open=found.expected,
-                           expected_total=won + found.expected, low=won + found.low, high=won + found.high,
-                           open_pipelines=found.pipelines, unscored_pipelines=found.unscored)
+    return _Window(start, end, target_rules.window(start, end, timezone), now)
 
 
-def _backtest(every: list[rules.Journey], scoped: list[rules.Journey], period_type: PeriodType, timezone: str,
-              now: datetime) -> list[BacktestPeriod]:
-    """The last BACKTEST_PERIODS completed periods, oldest first."""
+def _past(period_type: PeriodType, timezone: str, now: datetime) -> list[_Window]:
+    """The last BACKTEST_PERIODS completed periods, oldest first, each forecast at its start."""
     current = target_rules.period_start_containing(period_type, target_rules.local_day(now, timezone))
     starts = []
     for _ in range(BACKTEST_PERIODS):
         current = target_rules.period_start_containing(period_type, current - timedelta(days=1))
         starts.append(current)
-    result = []
+    windows = []
     for start in reversed(starts):
         end = target_rules.period_end(period_type, start)
-        window_start, window_end = target_rules.window(start, end, timezone)
-        found = rules.forecast(scoped, rules.learn(every, before=window_start), window_start, window_end)
-        actual = rules.won_value(scoped, window_start, window_end)
-        result.append(BacktestPeriod(period_start=start, period_end=end, forecast=found.expected, actual=actual,
-                                     accuracy_percentage=rules.accuracy(found.expected, actual)))
+        window = target_rules.window(start, end, timezone)
+        windows.append(_Window(start, end, window, window[0]))
+    return windows
+
+
+async def _models(conn: AsyncConnection, windows: list[_Window]) -> list[rules.Model]:
+    """The model learned for each window: from the pipelines closed before its forecast instant, for its horizon."""
+    counted = await repository.learned(conn, [(w.at, w.horizon_days * SECONDS_PER_DAY) for w in windows])
+    return [rules.counted_model(rows, w.horizon_days) for rows, w in zip(counted, windows, strict=True)]
+
+
+def _figures(scoped: list[rules.Journey], window: _Window, model: rules.Model) -> ForecastFigures:
+    won = rules.won_value(scoped, window.window[0], window.at)
+    found = rules.forecast(scoped, model, window.at, window.window[1])
+    return ForecastFigures(period_start=window.start, period_end=window.end, won_to_date=won,
+                           expected_from_open=found.expected, expected_total=won + found.expected,
+                           low=won + found.low, high=won + found.high, open_pipelines=found.pipelines,
+                           unscored_pipelines=found.unscored)
+
+
+def _backtest_of(scoped: list[rules.Journey], windows: list[_Window], models: list[rules.Model]
+                 ) -> list[BacktestPeriod]:
+    result = []
+    for window, model in zip(windows, models, strict=True):
+        found = rules.forecast(scoped, model, window.at, window.window[1])
+        actual = rules.won_value(scoped, *window.window)
+        result.append(BacktestPeriod(period_start=window.start, period_end=window.end, forecast=found.expected,
+                                     actual=actual, accuracy_percentage=rules.accuracy(found.expected, actual)))
     return result
+
+
+async def _backtest(conn: AsyncConnection, scoped: list[rules.Journey], period_type: PeriodType, timezone: str,
+                    now: datetime) -> list[BacktestPeriod]:
+    windows = _past(period_type, timezone, now)
+    return _backtest_of(scoped, windows, await _models(conn, windows))
 
 
 async def forecast(conn: AsyncConnection, principal: Principal, *, scope: LeaderboardScope, scope_id: str,
@@ -319,12 +351,15 @@ async def forecast(conn: AsyncConnection, principal: Principal, *, scope: Leader
         city, members = await _city(conn, principal, scope_id)
         canonical = city
     timezone = await _timezone(conn, city)
-    every, scoped = _journeys(await repository.journeys(conn, members))
-    backtest = _backtest(every, scoped, period_type, timezone, now)
+    scoped = _journeys(await repository.journeys(conn, members))
+    windows = [_running(PeriodType.MONTHLY, timezone, now), _running(PeriodType.QUARTERLY, timezone, now),
+               *_past(period_type, timezone, now)]
+    models = await _models(conn, windows)  # one pass over the closed pipelines for all eight
+    backtest = _backtest_of(scoped, windows[2:], models[2:])
     overall = rules.overall_accuracy([(b.forecast, b.actual) for b in backtest])
     goal = rules.GOALS["forecast_accuracy_percentage"]
     return ForecastRead(scope=scope.value, scope_id=canonical, as_of=now, min_cell=rules.MIN_CELL,
-                        month=_figures(every, scoped, PeriodType.MONTHLY, timezone, now),
-                        quarter=_figures(every, scoped, PeriodType.QUARTERLY, timezone, now),
+                        month=_figures(scoped, windows[0], models[0]),
+                        quarter=_figures(scoped, windows[1], models[1]),
                         backtest_period_type=period_type, backtest=backtest, backtest_accuracy_percentage=overall,
                         accuracy_target=goal.text(), accuracy_met=None if overall is None else goal.met(overall))

@@ -3,11 +3,14 @@ instants and amounts a hand-computed data set needs."""
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from decimal import Decimal
 
 from sales.allocation.models import rm_allocations
 from sales.commissions.models import commissions
+from sales.leads.models import leads
 from sales.pipelines.models import pipeline_stage_history, sales_pipelines
+from sales.upsell.models import upsells
 from tests.api.targets.helpers import at
 from tests.builders import API
 
@@ -50,3 +53,25 @@ async def journey(engine, *, rm_id: str, created_at: str, moves: list[tuple[str,
         for stage, when in moves:
             await conn.execute(pipeline_stage_history.insert().values(pipeline_id=pipeline_id, from_stage=None,
                                                                       to_stage=stage, changed_at=at(when)))
+
+
+async def customer_pipeline(engine, *, rm_id: str, customer_id: uuid.UUID, created_at: str) -> None:
+    """An open pipeline of the RM for the platform user `customer_id` (through its lead), created at `created_at`."""
+    lead_id = uuid.uuid4()
+    async with engine.begin() as conn:
+        await conn.execute(leads.insert().values(id=lead_id, customer_id=customer_id, allocation_status="ALLOCATED",
+                                                 sla_breaches=0, created_at=at(created_at), updated_at=at(created_at)))
+        await conn.execute(sales_pipelines.insert().values(
+            id=uuid.uuid4(), lead_id=lead_id, rm_id=uuid.UUID(rm_id), stage="CONTACTED", source="INBOUND_CALL",
+            outcome="PENDING", sla_deadline=at(created_at), stage_changed_at=at(created_at), created_at=at(created_at),
+            updated_at=at(created_at)))
+
+
+async def upsell(engine, *, user_id: uuid.UUID, presented_at: str, converted: bool) -> None:
+    """An upsell offered to the user, presented at `presented_at`, converted a day later or not."""
+    shown = at(presented_at)
+    async with engine.begin() as conn:
+        await conn.execute(upsells.insert().values(
+            id=uuid.uuid4(), user_id=user_id, user_type="OWNER", target_plan_id=uuid.uuid4(), trigger_event="test",
+            status="CONVERTED" if converted else "PRESENTED", channel="IN_APP_BANNER", presented_at=shown,
+            converted_at=shown + timedelta(days=1) if converted else None, created_at=shown, updated_at=shown))

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import update
 
 from sales.pipelines.models import sales_pipelines
-from tests.api.dashboards.helpers import DASHBOARDS, allocation, commission_line
+from tests.api.dashboards.helpers import DASHBOARDS, allocation, commission_line, customer_pipeline, upsell
 from tests.api.targets.helpers import pipeline, sell, start, team_of
 from tests.builders import make_team
 
@@ -88,6 +88,30 @@ async def test_city_pools_every_rm_of_the_city(client, auth, world):
     assert kpi(body, "rm_utilization_percentage") == (Decimal("4.00"), "70-85", False)  # 3 / 75
     assert kpi(body, "workload_variance_percentage") == (Decimal("81.65"), "< 15", False)  # sd(2, 1, 0) / 1
     assert kpi(body, "lead_to_close_percentage") == (Decimal("50.00"), "> 15", True)
+
+
+async def test_upsell_conversion_credits_the_rm_who_owned_the_customer_then(client, auth, engine, world):
+    """PRD §9.1 upsell conversion (% of presentations that convert, > 5%): an upsell counts for the RM of the
+    user's latest pipeline created at or before it was presented; none then, nobody's."""
+    users = {name: uuid.uuid4() for name in ("u1", "u2", "u3", "u4", "u5", "u6")}
+    for user, rm, created in (("u1", "priya", "2026-01-01"), ("u2", "arjun", "2026-01-01"),
+                              ("u3", "meera", "2026-01-01"), ("u5", "priya", "2026-01-15"),
+                              ("u6", "arjun", "2026-01-02"), ("u6", "meera", "2026-01-12")):
+        await customer_pipeline(engine, rm_id=world[rm]["id"], customer_id=users[user],
+                                created_at=f"{created}T08:00:00Z")
+    for user, presented, converted in (
+            ("u1", "2026-01-05", True), ("u1", "2026-01-06", False),  # priya's: 1 of 2
+            ("u2", "2026-01-07", True), ("u2", "2025-12-20", True),  # arjun's; December's is another period
+            ("u3", "2026-01-08", True),  # meera's: other team, same city
+            ("u4", "2026-01-08", True),  # no pipeline: nobody's
+            ("u5", "2026-01-10", True),  # presented before the user's pipeline existed: nobody's
+            ("u6", "2026-01-10", True),  # arjun owned u6 then
+            ("u6", "2026-01-13", False)):  # meera did by then
+        await upsell(engine, user_id=users[user], presented_at=f"{presented}T09:00:00Z", converted=converted)
+    team = (await client.get(f"{DASHBOARDS}/team/{world['team']['id']}", headers=auth.admin, params=JANUARY)).json()
+    assert kpi(team, "upsell_conversion_percentage") == (Decimal("75.00"), "> 5", True)  # 3 of u1 x2, u2, u6
+    city = (await client.get(f"{DASHBOARDS}/city/Bangalore", headers=auth.admin, params=JANUARY)).json()
+    assert kpi(city, "upsell_conversion_percentage") == (Decimal("66.67"), "> 5", True)  # + u3, u6 later: 4 of 6
 
 
 async def test_a_kpi_without_data_is_null_with_a_reason(client, auth, world):
