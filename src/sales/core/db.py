@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import re
 import warnings
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
@@ -72,9 +73,10 @@ def create_engine(settings: Settings, *, url: str | None = None, pool_size: int 
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     size = pool_size or settings.db_pool_size
-    engine = create_async_engine(url, pool_size=size, max_overflow=size, pool_pre_ping=False, pool_timeout=5,
-                                 **JSON_CODEC, connect_args={"server_settings": {"timezone": "UTC"}},
-                                 hide_parameters=True)
+    engine = create_async_engine(url, pool_size=size, max_overflow=size, pool_pre_ping=False,
+                                 pool_timeout=settings.db_queue_timeout_seconds, **JSON_CODEC,
+                                 connect_args={"server_settings": {"timezone": "UTC"}}, hide_parameters=True)
+    _queues[engine.sync_engine] = _Queue(settings.db_queue_max)
     event.listen(engine.sync_engine, "before_cursor_execute", _begin_before_first_write)
     event.listen(engine.sync_engine, "checkin", _transactions_again)
     return engine
@@ -114,6 +116,11 @@ async def reads_without_transaction(conn: AsyncConnection) -> None:
         (await conn.get_raw_connection()).dbapi_connection.autocommit = True
 
 
+def _pool_exhausted(engine: AsyncEngine) -> bool:
+    pool: Any = engine.sync_engine.pool
+    return pool.checkedout() >= pool.size() + max(0, pool._max_overflow)
+
+
 def is_postgres(conn: AsyncConnection) -> bool:
     return conn.dialect.name == "postgresql"
 
@@ -130,9 +137,35 @@ def insert_unless_exists(conn: AsyncConnection, table: Table, *conflict_columns:
     return dialect_insert(conn, table).on_conflict_do_nothing(index_elements=list(conflict_columns))
 
 
+class PoolQueueFull(sa_exc.TimeoutError):
+    """More requests are waiting for a database connection than the configured queue holds (answered 503)."""
+
+
+class _Queue:
+    """Who is waiting for a pooled connection: beyond the pool, requests queue (the pool serves them in order
+    as connections come back, up to its timeout); past `limit` waiting requests a new one is refused at once."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.waiting = 0
+
+
+_queues: "weakref.WeakKeyDictionary[Any, _Queue]" = weakref.WeakKeyDictionary()
+
+
 async def connect(engine: AsyncEngine, *, writes: bool) -> AsyncConnection:
     """A connection whose transactions are for writing (write lock at BEGIN on SQLite) or for reading."""
-    conn = await engine.connect()
+    queue = _queues.get(engine.sync_engine)
+    if queue is None:
+        conn = await engine.connect()
+    else:
+        if queue.waiting >= queue.limit and _pool_exhausted(engine):
+            raise PoolQueueFull(f"{queue.waiting} requests already wait for a database connection")
+        queue.waiting += 1
+        try:
+            conn = await engine.connect()
+        finally:
+            queue.waiting -= 1
     if writes:
         await conn.execution_options(**{_WRITES: True})
     return conn
