@@ -201,14 +201,19 @@ main.add_command(_customers)
 @click.option("--users", type=int, default=500, show_default=True)
 @click.option("--duration", type=float, default=60, show_default=True, help="Seconds of mixed load measured.")
 @click.option("--saturation-seconds", type=float, default=20, show_default=True)
+@click.option("--cost-seconds", type=float, default=8, show_default=True,
+              help="Seconds per operation of the cost runs (service CPU per request).")
+@click.option("--cost-only", is_flag=True, help="Only the cost runs (incl. the /healthz floor); latest.json untouched.")
 @click.option("--results-dir", type=click.Path(), default="bench/results", show_default=True)
-def bench_run(scale: str, smoke: bool, users: int, duration: float, saturation_seconds: float,
-              results_dir: str) -> None:
-    """The ISSUE 6 harness on a seeded database: mixed load, saturation, pgbench; writes latest.json."""
+def bench_run(scale: str, smoke: bool, users: int, duration: float, saturation_seconds: float, cost_seconds: float,
+              cost_only: bool, results_dir: str) -> None:
+    """The ISSUE 6 harness on a seeded database: mixed load, saturation, CPU per request, pgbench; writes
+    latest.json."""
     from sales.bench.cli import run_command
 
     run_command(_settings(), scale=scale, smoke=smoke, users=users, duration=duration,
-                saturation_seconds=saturation_seconds, results_dir=results_dir)
+                saturation_seconds=saturation_seconds, cost_seconds=cost_seconds, cost_only=cost_only,
+                results_dir=results_dir)
 
 
 @bench.command("ingest")

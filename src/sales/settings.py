@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     pii_keys: str | None = None
     pii_active_key: str | None = None
     db_pool_size: int = 10
+    # Requests beyond the pool wait for a connection, in arrival order, up to db_queue_timeout_seconds; only when
+    # more than db_queue_max are already waiting is a request answered 503 at once (issue 19).
+    db_queue_max: int = Field(default=512, ge=0)
+    db_queue_timeout_seconds: float = Field(default=30.0, gt=0)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1)  # larger request bodies are refused with 413
     max_import_bytes: int = Field(default=10 * 1024 * 1024, ge=1)  # the CSV import's limit
     idempotency_ttl_hours: int = Field(default=24, ge=1)  # how long a retry replays the first response

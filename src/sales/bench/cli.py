@@ -67,7 +67,8 @@ def suggestions_command(settings: Settings, *, listings: int, requests: int, rou
 
 
 def run_command(settings: Settings, *, scale: str, smoke: bool, users: int, duration: float,
-                saturation_seconds: float, results_dir: str) -> None:
+                saturation_seconds: float, results_dir: str, cost_seconds: float = 8.0,
+                cost_only: bool = False) -> None:
     from pathlib import Path
 
     from sales.bench import harness
@@ -77,7 +78,8 @@ def run_command(settings: Settings, *, scale: str, smoke: bool, users: int, dura
         options = harness.Options.smoke(Path(results_dir))
     else:
         options = harness.Options(scale=scale, users=users, duration=duration,
-                                  saturation_seconds=saturation_seconds, results_dir=Path(results_dir))
+                                  saturation_seconds=saturation_seconds, results_dir=Path(results_dir),
+                                  cost_seconds=cost_seconds, cost_only=cost_only)
     try:
         harness.run(settings, options, echo=click.echo)
     except RuntimeError as exc:

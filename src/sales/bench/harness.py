@@ -4,8 +4,13 @@
 2. start the service as in production (`sales serve --workers 2`, plus `sales worker` when it exists);
 3. mixed load: 500 virtual users with ~1 s think time (load generator in its own process);
 4. closed-loop saturation per operation (allocation, pipeline_list), resetting in between;
-5. stop the service; pgbench runs the equivalent raw database work on the same database;
-6. write bench/results/latest.json (exactly the issue's keys) and a detailed JSON beside it in tmp/.
+5. cost per operation (issue 19): 4 clients back to back per operation, `GET /healthz` (the HTTP stack's floor)
+   and `GET /pipelines?limit=50` included; `cpu_ms` = CPU seconds of the `sales serve` processes / requests;
+6. stop the service; pgbench runs the equivalent raw database work on the same database;
+7. write bench/results/latest.json (the issue's keys, `cpu_ms` per operation, `floor_cpu_ms`) and a detailed JSON
+   beside it in tmp/.
+
+`--cost-only` runs step 5 alone (a minute or two) and writes bench/results/tmp/cost-<scale>-<time>.json.
 """
 from __future__ import annotations
 
@@ -37,6 +42,9 @@ OPERATIONS = ("allocation", "pipeline_list", "pipeline_get", "stage_change", "qu
               "upsell_create")
 READS = ("pipeline_list", "pipeline_get", "queue", "workload", "stats")
 WRITES = ("allocation", "stage_change", "upsell_create")
+# Cost runs: the mixed operations, the 50-row list and the floor (issue 19).
+COST_OPERATIONS = ("healthz", "pipeline_get", "queue", "pipeline_list_50", "pipeline_list", "stage_change",
+                   "allocation", "workload", "stats", "upsell_create")
 PGBENCH_DIR = Path(__file__).parent / "pgbench"
 
 
@@ -55,12 +63,13 @@ class Options:
     upsell_customers: int = 2000  # customers POST /upsells offers plans to (upsell_create, issue 11)
     results_dir: Path = Path("bench/results")
     write_latest: bool = True
+    cost_only: bool = False  # only the cost runs (service CPU per request), nothing written to latest.json
 
     @classmethod
     def smoke(cls, results_dir: Path) -> "Options":
         return cls(scale="smoke", users=20, duration=2, ramp=0.5, saturation_seconds=1, saturation_concurrency=4,
                    service_workers=1, upsell_customers=40,
-                   pgbench_seconds=1, pgbench_clients=2, cost_seconds=0, results_dir=results_dir,
+                   pgbench_seconds=1, pgbench_clients=2, cost_seconds=1.0, results_dir=results_dir,
                    write_latest=False)
 
 
@@ -143,6 +152,10 @@ async def build_world(dsn: str, n_rms: int, rng: random.Random) -> dict[str, Any
 
 # --- the runs ---------------------------------------------------------------------------------------
 
+def _load_average() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
 def _machine_busy() -> tuple[float, float]:
     fields = [float(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
     idle = fields[3] + fields[4]
@@ -150,14 +163,23 @@ def _machine_busy() -> tuple[float, float]:
 
 
 def load_run(plan: dict, *, service_pids: list[int], workdir: Path) -> dict:
-    """Run the load generator in its own process; add service and whole-machine CPU use."""
+    """Run the load generator in its own process; add service and whole-machine CPU use.
+
+    `service_pids`: `sales serve` first (its uvicorn workers are its children), then `sales worker` if any."""
     plan_path, out_path = workdir / f"plan-{plan['name']}.json", workdir / f"result-{plan['name']}.json"
     plan_path.write_text(json.dumps(plan))
+    server0 = process_tree_cpu(service_pids[:1])
     cpu0, (busy0, total0), t0 = process_tree_cpu(service_pids), _machine_busy(), time.perf_counter()
     subprocess.run([sys.executable, "-m", "sales.bench.load", str(plan_path), str(out_path)], check=True)
     wall = time.perf_counter() - t0
     cpu1, (busy1, total1) = process_tree_cpu(service_pids), _machine_busy()
+    server1 = process_tree_cpu(service_pids[:1])
     result = json.loads(out_path.read_text())
+    requests = max(1, result["requests_total"])
+    # Issue 19's figure: CPU of the server processes (uvicorn) per request served; the worker's share apart.
+    result["cpu_ms"] = round(1000 * (server1 - server0) / requests, 3)
+    result["worker_cpu_ms"] = round(1000 * ((cpu1 - cpu0) - (server1 - server0)) / requests, 3)
+    result["load_average"] = _load_average()
     result["service_cpu_s"] = round(cpu1 - cpu0, 3)
     result["load_run_wall_s"] = round(wall, 3)
     result["service_cpu_pct_of_one_core"] = round(100 * (cpu1 - cpu0) / wall, 1)
@@ -256,51 +278,21 @@ def run(settings: Settings, options: Options, *, echo: Callable[[str], None] = p
         if options.scale != "smoke":
             load_run(warm, service_pids=service["pids"], workdir=workdir)
 
-        echo(f"  mixed load: {options.users} users, ~1 s think time, {options.duration} s ...")
-        mixed = load_run({**base_plan, "name": "mixed", "mode": "mixed", "users": options.users,
-                          "ramp": options.ramp, "duration": options.duration, "operations": sorted(ops)},
-                         service_pids=service["pids"], workdir=workdir)
-        detail["mixed"] = mixed
-        # `sales worker` must have lived through the load (SLA sweep, overflow retry ran alongside it)
-        detail["worker_alive_after_mixed"] = service["worker"] and Path(f"/proc/{service['pids'][-1]}").exists()
-        if service["worker"] and not detail["worker_alive_after_mixed"]:
-            echo("  WARNING: `sales worker` exited during the run; see bench/results/tmp/service.log")
-        echo(_mixed_table(mixed))
-        saturation = {}
-        for op in ("allocation", "pipeline_list"):
-            if op not in ops:
-                continue
-            asyncio.run(reset(dsn, since))
-            echo(f"  saturation {op}: {options.saturation_concurrency} clients back to back, "
-                 f"{options.saturation_seconds} s ...")
-            result = load_run({**base_plan, "name": f"saturation-{op}", "mode": "closed", "operation": op,
-                               "concurrency": options.saturation_concurrency, "ramp": min(3.0, options.ramp / 2),
-                               "duration": options.saturation_seconds}, service_pids=service["pids"],
-                              workdir=workdir)
-            saturation[op] = result
-            o = result["operations"].get(op, {})
-            echo(f"    {o.get('ok_rps')} ok req/s (p50 {o.get('p50_ms')} ms, p99 {o.get('p99_ms')} ms; "
-                 f"statuses {o.get('status')}); service CPU {result['service_cpu_ms_per_request']} ms/request; "
-                 f"generator CPU {result['generator_cpu_pct_of_one_core']}%; "
-                 f"machine busy {result['machine_cpu_busy_pct']}%")
-        detail["saturation"] = saturation
-        costs = {}
-        for op in (OPERATIONS if options.cost_seconds else ()):
-            if op not in ops:
-                continue
-            asyncio.run(reset(dsn, since))
-            result = load_run({**base_plan, "name": f"cost-{op}", "mode": "closed", "operation": op,
-                               "concurrency": 4, "ramp": 1, "duration": options.cost_seconds},
-                              service_pids=service["pids"], workdir=workdir)
-            o = result["operations"].get(op, {})
-            costs[op] = {"service_cpu_ms_per_request": result["service_cpu_ms_per_request"], "p50_ms": o.get("p50_ms"),
-                         "rps": o.get("ok_rps"), "status": o.get("status"),
-                         "machine_cpu_busy_pct": result["machine_cpu_busy_pct"]}
-            echo(f"  cost {op}: {costs[op]['service_cpu_ms_per_request']} ms service CPU per request "
-                 f"(4 clients; p50 {o.get('p50_ms')} ms; {o.get('status')})")
-        detail["cost"] = costs
+        if options.cost_only:
+            detail["cost"] = _cost_runs(options, base_plan, dsn, since, service, workdir, echo)
+        else:
+            mixed, saturation, costs = _load_runs(options, base_plan, ops, dsn, since, service, workdir, echo,
+                                                  detail)
     echo("  service stopped")
     asyncio.run(reset(dsn, since))
+    stamp = started.strftime("%Y%m%dT%H%M%SZ")
+    if options.cost_only:
+        detail_path = options.results_dir / "tmp" / f"cost-{options.scale}-{stamp}.json"
+        detail_path.write_text(json.dumps(detail, indent=1))
+        echo(_cost_table(detail["cost"]))
+        echo(f"  details: {detail_path}")
+        shutil.rmtree(workdir, ignore_errors=True)
+        return detail
 
     raw = {}
     defines = {"nrm": world["nrm"], "nloc": world["nloc"]}
@@ -312,20 +304,87 @@ def run(settings: Settings, options: Options, *, echo: Callable[[str], None] = p
         asyncio.run(reset(dsn, since))
     detail["pgbench"] = raw
 
-    latest = summarize(options.scale, detail["commit"], mixed, saturation, raw)
+    latest = summarize(options.scale, detail["commit"], mixed, saturation, raw, costs)
     detail["latest"] = latest
     detail["targets"] = targets(latest, mixed)
-    stamp = started.strftime("%Y%m%dT%H%M%SZ")
     detail_path = options.results_dir / "tmp" / f"run-{options.scale}-{stamp}.json"
     detail_path.write_text(json.dumps(detail, indent=1))
     if options.write_latest:
         (options.results_dir / "latest.json").write_text(json.dumps(latest, indent=2) + "\n")
     (options.results_dir / "tmp" / f"latest-{options.scale}.json").write_text(json.dumps(latest, indent=2) + "\n")
+    echo(_cost_table(costs))
     echo(_targets_table(detail["targets"]))
     echo(f"  ratios (service saturation / raw pgbench): {latest['ratios']}")
     echo(f"  details: {detail_path}")
     shutil.rmtree(workdir, ignore_errors=True)
     return detail
+
+
+def _load_runs(options: Options, base_plan: dict, ops: set[str], dsn: str, since: datetime, service: dict,
+               workdir: Path, echo: Callable[[str], None], detail: dict) -> tuple[dict, dict, dict]:
+    """Mixed load, saturation and the cost runs (steps 3-5)."""
+    echo(f"  mixed load: {options.users} users, ~1 s think time, {options.duration} s ...")
+    mixed = load_run({**base_plan, "name": "mixed", "mode": "mixed", "users": options.users,
+                      "ramp": options.ramp, "duration": options.duration, "operations": sorted(ops)},
+                     service_pids=service["pids"], workdir=workdir)
+    detail["mixed"] = mixed
+    # `sales worker` must have lived through the load (SLA sweep, overflow retry ran alongside it)
+    detail["worker_alive_after_mixed"] = service["worker"] and Path(f"/proc/{service['pids'][-1]}").exists()
+    if service["worker"] and not detail["worker_alive_after_mixed"]:
+        echo("  WARNING: `sales worker` exited during the run; see bench/results/tmp/service.log")
+    echo(_mixed_table(mixed))
+    saturation = {}
+    for op in ("allocation", "pipeline_list"):
+        if op not in ops:
+            continue
+        asyncio.run(reset(dsn, since))
+        echo(f"  saturation {op}: {options.saturation_concurrency} clients back to back, "
+             f"{options.saturation_seconds} s ...")
+        result = load_run({**base_plan, "name": f"saturation-{op}", "mode": "closed", "operation": op,
+                           "concurrency": options.saturation_concurrency, "ramp": min(3.0, options.ramp / 2),
+                           "duration": options.saturation_seconds}, service_pids=service["pids"],
+                          workdir=workdir)
+        saturation[op] = result
+        o = result["operations"].get(op, {})
+        echo(f"    {o.get('ok_rps')} ok req/s (p50 {o.get('p50_ms')} ms, p99 {o.get('p99_ms')} ms; "
+             f"statuses {o.get('status')}); service CPU {result['service_cpu_ms_per_request']} ms/request; "
+             f"generator CPU {result['generator_cpu_pct_of_one_core']}%; "
+             f"machine busy {result['machine_cpu_busy_pct']}%")
+    detail["saturation"] = saturation
+    detail["cost"] = costs = _cost_runs(options, base_plan, dsn, since, service, workdir, echo)
+    return mixed, saturation, costs
+
+
+def _cost_runs(options: Options, base_plan: dict, dsn: str, since: datetime, service: dict, workdir: Path,
+               echo: Callable[[str], None]) -> dict[str, dict]:
+    """Service CPU per request of each operation alone: 4 clients back to back for `cost_seconds`, from the
+    seeded state. `cpu_ms` is the `sales serve` processes' CPU / requests (issue 19); it hardly depends on what
+    else runs on the machine, unlike latency. The load average at the end of each run is kept beside it."""
+    costs: dict[str, dict] = {}
+    for op in (COST_OPERATIONS if options.cost_seconds else ()):
+        asyncio.run(reset(dsn, since))
+        result = load_run({**base_plan, "name": f"cost-{op}", "mode": "closed", "operation": op,
+                           "concurrency": 4, "ramp": min(1.0, options.cost_seconds), "duration": options.cost_seconds},
+                          service_pids=service["pids"], workdir=workdir)
+        o = result["operations"].get(op, {})
+        costs[op] = {"cpu_ms": result["cpu_ms"], "worker_cpu_ms": result["worker_cpu_ms"],
+                     "service_cpu_ms_per_request": result["service_cpu_ms_per_request"],
+                     "requests": result["requests_total"], "p50_ms": o.get("p50_ms"), "rps": o.get("ok_rps"),
+                     "status": o.get("status"), "machine_cpu_busy_pct": result["machine_cpu_busy_pct"],
+                     "load_average": result["load_average"]}
+        echo(f"  cost {op}: {result['cpu_ms']} ms server CPU per request (+{result['worker_cpu_ms']} worker; "
+             f"4 clients; p50 {o.get('p50_ms')} ms; {o.get('status')}; load average {result['load_average']})")
+    return costs
+
+
+def _cost_table(costs: dict[str, dict]) -> str:
+    floor = costs.get("healthz", {}).get("cpu_ms")
+    lines = [f"    {'operation':17s} {'cpu_ms':>8s} {'x floor':>8s} {'worker':>8s} {'requests':>9s}  load average"]
+    for op, c in costs.items():
+        times = f"{c['cpu_ms'] / floor:8.1f}" if floor else f"{'-':>8s}"
+        lines.append(f"    {op:17s} {c['cpu_ms']:8.3f} {times} {c['worker_cpu_ms']:8.3f} {c['requests']:9d}  "
+                     f"{c['load_average']}")
+    return "\n".join(lines)
 
 
 async def _count(dsn: str, table: str) -> int:
@@ -336,19 +395,22 @@ async def _count(dsn: str, table: str) -> int:
         await conn.close()
 
 
-def summarize(scale: str, commit: str, mixed: dict, saturation: dict, raw: dict) -> dict[str, Any]:
-    """bench/results/latest.json: exactly the keys ISSUE 6 names."""
+def summarize(scale: str, commit: str, mixed: dict, saturation: dict, raw: dict,
+              costs: dict[str, dict]) -> dict[str, Any]:
+    """bench/results/latest.json: the keys ISSUE 6 names, plus issue 19's `cpu_ms` per operation (server CPU
+    per request of the cost run; `healthz` and `pipeline_list_50` are measured there only) and the floor."""
     operations = {}
-    for op in OPERATIONS:
+    for op in COST_OPERATIONS:
         o = mixed["operations"].get(op, {})
         operations[op] = {"p50_ms": o.get("p50_ms"), "p95_ms": o.get("p95_ms"), "p99_ms": o.get("p99_ms"),
-                          "rps": o.get("rps")}
+                          "rps": o.get("rps"), "cpu_ms": costs.get(op, {}).get("cpu_ms"),
+                          "cpu_load_average": costs.get(op, {}).get("load_average")}
     sat = {op: saturation.get(op, {}).get("operations", {}).get(op, {}).get("ok_rps")
            for op in ("allocation", "pipeline_list")}
     tps = {op: raw.get(op, {}).get("tps") for op in ("allocation", "pipeline_list")}
     ratios = {op: round(sat[op] / tps[op], 3) if sat[op] and tps[op] else None for op in ("allocation", "pipeline_list")}
     return {"scale": scale, "commit": commit, "operations": operations, "saturation_rps": sat,
-            "raw_postgres_tps": tps, "ratios": ratios}
+            "raw_postgres_tps": tps, "ratios": ratios, "floor_cpu_ms": costs.get("healthz", {}).get("cpu_ms")}
 
 
 def targets(latest: dict, mixed: dict) -> list[dict]:

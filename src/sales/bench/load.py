@@ -103,6 +103,8 @@ async def rm_action(rec: Recorder, session: aiohttp.ClientSession, world: World,
         await rec.call(session, op, "GET", f"{world.base}/allocations/rm/{rm['id']}/queue", headers=headers)
     elif op == "pipeline_list":
         await rec.call(session, op, "GET", f"{world.base}/pipelines?limit=250", headers=headers)
+    elif op == "pipeline_list_50":
+        await rec.call(session, op, "GET", f"{world.base}/pipelines?limit=50", headers=headers)
     elif op == "pipeline_get":
         pipeline = world.rng.choice(rm["pipelines"])
         await rec.call(session, op, "GET", f"{world.base}/pipelines/{pipeline[0]}", headers=headers)
@@ -203,7 +205,9 @@ async def closed(plan: dict, rec: Recorder, session: aiohttp.ClientSession) -> N
     async def client(index: int) -> None:
         rng = random.Random(index)
         while time.perf_counter() < stop_at:
-            if op == "allocation":
+            if op == "healthz":  # the HTTP stack's floor: no auth, no database
+                await rec.call(session, op, "GET", f"{plan['base_url']}/healthz", headers={})
+            elif op == "allocation":
                 await allocate(rec, session, world)
             elif op == "upsell_create":
                 await upsell_create(rec, session, world, rng)

@@ -73,8 +73,23 @@ def _jwks_client(url: str) -> jwt.PyJWKClient:
     return jwt.PyJWKClient(url, cache_keys=True, timeout=5)
 
 
+LEEWAY_SECONDS = 30
+# Verified tokens, kept per process (issue 19: verifying costs ~80 us of CPU per request; a client sends the same
+# token for hours). An entry lives until the token expires (as jwt.decode would judge it, leeway included) and at
+# most VERIFIED_TTL_SECONDS, so a JWKS key withdrawn from the identity service stops working within a minute.
+# Failures are never kept: a token is verified again until it passes.
+VERIFIED_TTL_SECONDS = 60.0
+VERIFIED_MAX = 10_000
+_verified: dict[tuple[str, str | None, str | None], tuple[Principal, float]] = {}
+
+
 def decode_token(token: str, settings: Settings) -> Principal:
     """Validate signature, expiry (real wall clock) and claims; any failure is 401."""
+    key = (token, settings.hs256_secret, settings.jwt_jwks_url)
+    now = wall_now().timestamp()
+    cached = _verified.get(key)
+    if cached is not None and now < cached[1]:
+        return cached[0]
     try:
         claims = _verified_claims(token, settings)
     except jwt.ExpiredSignatureError:
@@ -82,9 +97,13 @@ def decode_token(token: str, settings: Settings) -> Principal:
     except jwt.PyJWTError as exc:
         raise NotAuthenticated(f"invalid token: {exc}") from None
     try:
-        return _principal(claims)
+        principal = _principal(claims)
     except (ValueError, TypeError) as exc:
         raise NotAuthenticated(f"invalid token claims: {exc}") from None
+    if len(_verified) >= VERIFIED_MAX:
+        _verified.clear()
+    _verified[key] = (principal, min(claims["exp"] + LEEWAY_SECONDS, now + VERIFIED_TTL_SECONDS))
+    return principal
 
 
 _VERIFIED = "verified_bearer"
@@ -120,7 +139,8 @@ def _verified_claims(token: str, settings: Settings) -> dict[str, Any]:
         key = settings.hs256_secret
     else:
         raise jwt.InvalidAlgorithmError("the token's algorithm is not accepted here")
-    return jwt.decode(token, key, algorithms=[algorithm], options={"require": ["exp", "iat", "sub"]}, leeway=30)
+    return jwt.decode(token, key, algorithms=[algorithm], options={"require": ["exp", "iat", "sub"]},
+                      leeway=LEEWAY_SECONDS)
 
 
 def _signing_key(url: str, token: str) -> Any:

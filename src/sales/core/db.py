@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import json
+import re
 import warnings
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Column, Table, event, exc as sa_exc
@@ -70,8 +73,52 @@ def create_engine(settings: Settings, *, url: str | None = None, pool_size: int 
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     size = pool_size or settings.db_pool_size
-    return create_async_engine(url, pool_size=size, max_overflow=size, pool_pre_ping=False, pool_timeout=5, **JSON_CODEC,
-                               connect_args={"server_settings": {"timezone": "UTC"}}, hide_parameters=True)
+    engine = create_async_engine(url, pool_size=size, max_overflow=size, pool_pre_ping=False,
+                                 pool_timeout=settings.db_queue_timeout_seconds, **JSON_CODEC,
+                                 connect_args={"server_settings": {"timezone": "UTC"}}, hide_parameters=True)
+    _queues[engine.sync_engine] = _Queue(settings.db_queue_max)
+    event.listen(engine.sync_engine, "before_cursor_execute", _begin_before_first_write)
+    event.listen(engine.sync_engine, "checkin", _transactions_again)
+    return engine
+
+
+# --- PostgreSQL reads without BEGIN/COMMIT (issue 19) ------------------------------------------------
+# A read request's connection starts in the driver's autocommit mode: its SELECTs run without the BEGIN and
+# COMMIT round trips (together ~20% of the CPU of a one-statement GET). Under READ COMMITTED every statement
+# takes its own snapshot inside a transaction too, so plain SELECTs see exactly what they would have seen. The
+# first statement that is not a plain SELECT (a write, a row lock, an advisory lock, a savepoint, ...) switches
+# the connection back: the driver BEGINs right before it, and the request's unit of work commits or rolls back
+# from there as usual. Every connection goes back to the pool with transactions on.
+_PLAIN_SELECT = re.compile(r"\s*SELECT\b", re.IGNORECASE)
+_NOT_PLAIN = re.compile(r"\bFOR\s+(?:UPDATE|SHARE|NO\s+KEY\s+UPDATE|KEY\s+SHARE)\b|advisory|nextval|setval"
+                        r"|\b(?:INSERT|UPDATE|DELETE|MERGE)\b", re.IGNORECASE)
+
+
+@lru_cache(maxsize=2048)  # statements repeat: decide once per text
+def _needs_transaction(statement: str) -> bool:
+    return not _PLAIN_SELECT.match(statement) or _NOT_PLAIN.search(statement) is not None
+
+
+def _begin_before_first_write(conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+    dbapi = conn.connection.dbapi_connection
+    if dbapi.autocommit and _needs_transaction(statement):
+        dbapi.autocommit = False  # the driver BEGINs before running this statement
+
+
+def _transactions_again(dbapi_connection: Any, _record: Any) -> None:
+    if dbapi_connection is not None:
+        dbapi_connection.autocommit = False
+
+
+async def reads_without_transaction(conn: AsyncConnection) -> None:
+    """PostgreSQL: run this connection's plain SELECTs without BEGIN/COMMIT until its first other statement."""
+    if is_postgres(conn):
+        (await conn.get_raw_connection()).dbapi_connection.autocommit = True
+
+
+def _pool_exhausted(engine: AsyncEngine) -> bool:
+    pool: Any = engine.sync_engine.pool
+    return pool.checkedout() >= pool.size() + max(0, pool._max_overflow)
 
 
 def is_postgres(conn: AsyncConnection) -> bool:
@@ -90,9 +137,35 @@ def insert_unless_exists(conn: AsyncConnection, table: Table, *conflict_columns:
     return dialect_insert(conn, table).on_conflict_do_nothing(index_elements=list(conflict_columns))
 
 
+class PoolQueueFull(sa_exc.TimeoutError):
+    """More requests are waiting for a database connection than the configured queue holds (answered 503)."""
+
+
+class _Queue:
+    """Who is waiting for a pooled connection: beyond the pool, requests queue (the pool serves them in order
+    as connections come back, up to its timeout); past `limit` waiting requests a new one is refused at once."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.waiting = 0
+
+
+_queues: "weakref.WeakKeyDictionary[Any, _Queue]" = weakref.WeakKeyDictionary()
+
+
 async def connect(engine: AsyncEngine, *, writes: bool) -> AsyncConnection:
     """A connection whose transactions are for writing (write lock at BEGIN on SQLite) or for reading."""
-    conn = await engine.connect()
+    queue = _queues.get(engine.sync_engine)
+    if queue is None:
+        conn = await engine.connect()
+    else:
+        if queue.waiting >= queue.limit and _pool_exhausted(engine):
+            raise PoolQueueFull(f"{queue.waiting} requests already wait for a database connection")
+        queue.waiting += 1
+        try:
+            conn = await engine.connect()
+        finally:
+            queue.waiting -= 1
     if writes:
         await conn.execution_options(**{_WRITES: True})
     return conn
@@ -131,6 +204,8 @@ class LazyTransaction:
         if self._conn is None:
             conn = await connect(self._engine, writes=self._writes)
             try:
+                if not self._writes:
+                    await reads_without_transaction(conn)
                 await conn.begin()
             except BaseException:
                 await conn.close()

@@ -18,6 +18,7 @@ from typing import Any
 
 import structlog
 from prometheus_client import Counter, Histogram
+from sqlalchemy import exc as sa_exc
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sales.core import idempotency
@@ -113,7 +114,11 @@ class UnitOfWorkMiddleware:
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
 
-        response = await self._respond(scope, receive, headers)
+        try:
+            response = await self._respond(scope, receive, headers)
+        except sa_exc.TimeoutError:  # no pooled connection within the queue's limits (the idempotency claim's own)
+            response = _Response.error(503, "Service overloaded", "no database connection became free in time; "
+                                       "retry shortly", code="service_overloaded", extra=((b"retry-after", b"1"),))
 
         await response.send_to(send, request_id)
         method, route_path = scope["method"], _route_template(scope)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy import ColumnElement, bindparam, false, or_, select, true
 
 from sales.core.auth import Principal, Role
 from sales.directory.models import rms
@@ -26,3 +26,40 @@ def owned_or_supervised(principal: Principal, *, owner: Any) -> ColumnElement[bo
     if principal.has(Role.RM, Role.SUPERVISOR):
         return owner == principal.sub
     return false()
+
+
+# --- prebuilt statements (issue 19) ---------------------------------------------------------------------
+# The same scopes with bind parameters, so a hot read builds its statement once per kind of principal and runs
+# it with the principal's values (no per-request statement construction or cache-key generation).
+ALL, TEAMS, OWN, NOTHING = "all", "teams", "own", "nothing"
+
+
+def scope_kind(principal: Principal) -> str:
+    """Which of owned_or_supervised's four predicates applies to this principal."""
+    if principal.reads_org_wide:
+        return ALL
+    if principal.supervised_teams:
+        return TEAMS
+    if principal.has(Role.RM, Role.SUPERVISOR):
+        return OWN
+    return NOTHING
+
+
+def bound_scopes(owner: Any) -> dict[str, ColumnElement[bool] | None]:
+    """owned_or_supervised's predicates with `scope_sub` / `scope_teams` parameters (None: no predicate;
+    NOTHING has no statement: the caller answers "not found" without asking the database)."""
+    return {
+        ALL: None,
+        TEAMS: owner.in_(select(_SCOPE_RMS.c.id).where(or_(
+            _SCOPE_RMS.c.team_id.in_(bindparam("scope_teams", expanding=True)),
+            _SCOPE_RMS.c.id == bindparam("scope_sub", type_=_SCOPE_RMS.c.id.type)))),
+        OWN: owner == bindparam("scope_sub", type_=owner.type),
+    }
+
+
+def scope_params(principal: Principal, kind: str) -> dict[str, Any]:
+    if kind == TEAMS:
+        return {"scope_sub": principal.sub, "scope_teams": sorted(principal.supervised_teams)}
+    if kind == OWN:
+        return {"scope_sub": principal.sub}
+    return {}

@@ -52,7 +52,7 @@ async def pipeline_stats(principal: PipelinesRead, conn: Conn, now: Now, filters
 @router.get("/{pipeline_id}", response_model=PipelineRead)
 async def get_pipeline(pipeline_id: UUID, principal: PipelinesRead, conn: Conn):
     """One pipeline with its customer and RM."""
-    return respond(await service.get_pipeline(conn, principal, pipeline_id=pipeline_id))
+    return respond(await service.read_pipeline(conn, principal, pipeline_id=pipeline_id))
 
 
 @router.put("/{pipeline_id}", response_model=PipelineRead)

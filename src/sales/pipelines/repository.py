@@ -6,11 +6,11 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, and_, case, func, insert, or_, select, text, true, update
+from sqlalchemy import ColumnElement, and_, bindparam, case, func, insert, or_, select, text, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales.core.auth import Principal
-from sales.directory.scoping import owned_or_supervised
+from sales.directory.scoping import NOTHING, bound_scopes, owned_or_supervised, scope_kind, scope_params
 from sales.core.db import dialect_insert, is_postgres
 from sales.directory.models import rms, teams
 from sales.leads.models import leads
@@ -40,6 +40,20 @@ async def get(conn: AsyncConnection, pipeline_id: UUID, *, scope: ColumnElement[
     return (await conn.execute(query)).first()
 
 
+_GET_READABLE = {kind: select(*PIPELINE_COLUMNS).select_from(_JOINED).where(
+    p.c.id == bindparam("pipeline_id", type_=p.c.id.type), *([] if predicate is None else [predicate]))
+    for kind, predicate in bound_scopes(p.c.rm_id).items()}
+
+
+async def get_readable(conn: AsyncConnection, pipeline_id: UUID, principal: Principal) -> Any:
+    """`get(conn, pipeline_id, scope=readable(principal))` through a statement built once per kind of scope."""
+    kind = scope_kind(principal)
+    if kind == NOTHING:
+        return None
+    return (await conn.execute(_GET_READABLE[kind],
+                               {"pipeline_id": pipeline_id, **scope_params(principal, kind)})).first()
+
+
 def _filtered(query: Any, f: dict[str, Any]) -> Any:
     for column in ("rm_id", "stage", "outcome", "source"):
         if f.get(column) is not None:
@@ -67,6 +81,35 @@ async def list_(conn: AsyncConnection, *, scope: ColumnElement[bool], filters: d
         query = query.where(or_(p.c.created_at < after[0], and_(p.c.created_at == after[0], p.c.id < after[1])))
     query = query.order_by(p.c.created_at.desc(), p.c.id.desc()).limit(limit + 1)
     return list((await conn.execute(query)).all())
+
+
+def _unfiltered_list(predicate: ColumnElement[bool] | None, after: bool) -> Any:
+    query = select(*PIPELINE_COLUMNS).select_from(_JOINED)
+    if predicate is not None:
+        query = query.where(predicate)
+    if after:
+        at, id_ = bindparam("after_at", type_=p.c.created_at.type), bindparam("after_id", type_=p.c.id.type)
+        query = query.where(or_(p.c.created_at < at, and_(p.c.created_at == at, p.c.id < id_)))
+    return query.order_by(p.c.created_at.desc(), p.c.id.desc()).limit(bindparam("page_rows"))
+
+
+# The list without filters (what the RM desk and the mobile app ask for), built once per kind of scope.
+_LIST_READABLE = {(kind, after): _unfiltered_list(predicate, after)
+                  for kind, predicate in bound_scopes(p.c.rm_id).items() for after in (False, True)}
+
+
+async def list_readable(conn: AsyncConnection, principal: Principal, *, filters: dict[str, Any], limit: int,
+                        after: tuple[datetime, UUID] | None) -> list[Any]:
+    """`list_(scope=readable(principal), ...)`; without filters through a prebuilt statement."""
+    if any(value is not None for value in filters.values()):
+        return await list_(conn, scope=readable(principal), filters=filters, limit=limit, after=after)
+    kind = scope_kind(principal)
+    if kind == NOTHING:
+        return []
+    params = {"page_rows": limit + 1, **scope_params(principal, kind)}
+    if after:
+        params.update(after_at=after[0], after_id=after[1])
+    return list((await conn.execute(_LIST_READABLE[kind, after is not None], params)).all())
 
 
 async def insert_pipeline(conn: AsyncConnection, values: dict[str, Any]) -> bool:

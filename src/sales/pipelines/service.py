@@ -140,10 +140,18 @@ def to_view(row: Any, principal: Principal) -> PipelineView:
 
 
 async def get_pipeline(conn: AsyncConnection, principal: Principal, *, pipeline_id: UUID) -> PipelineRead:
-    row = await repository.get(conn, pipeline_id, scope=repository.readable(principal))
+    row = await repository.get_readable(conn, pipeline_id, principal)
     if row is None:
         raise PipelineNotFound(f"pipeline {pipeline_id} not found")
     return to_read(row, principal)
+
+
+async def read_pipeline(conn: AsyncConnection, principal: Principal, *, pipeline_id: UUID) -> PipelineView:
+    """get_pipeline for GET /pipelines/{id}: the same JSON through the list's view (no model validation)."""
+    row = await repository.get_readable(conn, pipeline_id, principal)
+    if row is None:
+        raise PipelineNotFound(f"pipeline {pipeline_id} not found")
+    return to_view(row, principal)
 
 
 async def _load_for_change(conn: AsyncConnection, principal: Principal, pipeline_id: UUID) -> Any:
@@ -298,8 +306,8 @@ async def _apply_stage(conn: AsyncConnection, actor: Principal, row: Any, change
 async def list_pipelines(conn: AsyncConnection, principal: Principal, *, filters: dict[str, Any], limit: int,
                          cursor: list[Any] | None) -> list[PipelineView]:
     """Pipelines in the principal's scope, newest first (`limit + 1` rows: the extra one means more)."""
-    rows = await repository.list_(conn, scope=repository.readable(principal), filters=filters, limit=limit,
-                                  after=cursor_after(cursor, AFTER_TIME_AND_ID))
+    rows = await repository.list_readable(conn, principal, filters=filters, limit=limit,
+                                          after=cursor_after(cursor, AFTER_TIME_AND_ID))
     if not rows:
         return []
     build = view_builder(rows[0]._fields, principal)
