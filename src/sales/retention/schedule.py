@@ -108,12 +108,15 @@ SCHEDULE: tuple[Retention, ...] = (
               by="events-prune"),
     Retention("idempotency_keys", Disposal.PRUNE, "retry replays: deleted after SALES_IDEMPOTENCY_TTL_HOURS (24)",
               by="idempotency-prune"),
+    Retention("dashboard_snapshots", Disposal.PRUNE, "the console's cached dashboard figures (recomputable from the "
+              "records): deleted once unread for a week", by="dashboards-refresh"),
     # --- current state and configuration
     _keep("clock_state", "the business clock (one row)"),
     _keep("worker_jobs", "one row per periodic job: its next slot and last result"),
     _keep("console_users"),
     _keep("teams"), _keep("rms"), _keep("rm_localities"),
     _keep("allocation_rule_sets", "versioned allocation rules: they explain every allocation, kept with them"),
+    _keep("allocation_queue_alerts", "one row per RM or team queue: whether it is over its alert threshold now"),
     _keep("commission_plans", "versioned commission plans: they explain every commission, kept with them"),
     _keep("plans"), _keep("plan_guarantees"), _keep("plan_usage"),
     _keep("inventory_listings"), _keep("owner_availability"), _keep("customer_preferences"),
