@@ -1,7 +1,6 @@
 """create_app(): routers, middleware, error handlers."""
 from __future__ import annotations
 
-import re
 from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator
 

@@ -5,7 +5,6 @@ the service buffer a large body, and every response, errors included, carries th
 """
 from __future__ import annotations
 
-import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 

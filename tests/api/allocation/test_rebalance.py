@@ -93,7 +93,7 @@ async def test_rebalance_never_moves_a_lead_twice_in_a_day(client, auth):
 async def test_rebalance_never_moves_a_lead_with_less_than_30_minutes_of_sla_left(client, auth):
     await start(client, auth.admin)  # 10:30: SLA 120 minutes
     team = await make_team(client, auth.admin)
-    a = await make_rm(client, auth.admin, team_id=team["id"], name="A")
+    await make_rm(client, auth.admin, team_id=team["id"], name="A")
     b = await make_rm(client, auth.admin, team_id=team["id"], name="B", availability="OFFLINE")
     service = auth.headers("SERVICE")
     early = await allocated(client, service)                     # deadline 12:30
