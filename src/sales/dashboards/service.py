@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sales.allocation import service as allocation_service
 from sales.commissions import repository as commissions_repository
 from sales.commissions.enums import CommissionStatus
+from sales.core import hooks
 from sales.core.auth import Principal
 from sales.core.errors import InvalidInput
 from sales.dashboards import repository, rules
@@ -302,6 +303,13 @@ def _past(period_type: PeriodType, timezone: str, now: datetime) -> list[_Window
         window = target_rules.window(start, end, timezone)
         windows.append(_Window(start, end, window, window[0]))
     return windows
+
+
+@hooks.subscribe("pipeline.stage_changed")
+async def on_pipeline_stage_changed(conn: AsyncConnection, *, pipeline_id: UUID, new_stage: Any, **_: Any) -> None:
+    """A pipeline that closes is counted once into the forecast's learning, in the closing transaction."""
+    if Stage(new_stage).is_closed:
+        await repository.learn_closed(conn, pipeline_id)
 
 
 async def _models(conn: AsyncConnection, windows: list[_Window]) -> list[rules.Model]:
