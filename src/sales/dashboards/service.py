@@ -260,14 +260,14 @@ BACKTEST_PERIODS = 6
 SECONDS_PER_DAY = Decimal(86400)
 
 
-def _journeys(rows: list[Any]) -> list[rules.Journey]:
-    """The scope's journeys from the rows of `repository.journeys`."""
-    grouped: dict[UUID, list[Any]] = {}
-    for row in rows:
-        grouped.setdefault(row.id, []).append(row)
-    return [rules.Journey(moves[0].city, Decimal(str(moves[0].deal_value or 0)), moves[0].created_at,
-                          tuple((m.to_stage, m.changed_at) for m in moves if m.to_stage is not None))
-            for moves in grouped.values()]
+def _journeys(rows: tuple[list[Any], list[Any]]) -> list[rules.Journey]:
+    """The scope's journeys from the pipelines and moves of `repository.journeys`."""
+    pipelines, moves = rows
+    grouped: dict[UUID, list[tuple[str, datetime]]] = {}
+    for pipeline_id, stage, at in moves:
+        grouped.setdefault(pipeline_id, []).append((stage, at))
+    return [rules.Journey(row.city, Decimal(str(row.deal_value or 0)), row.created_at, tuple(grouped.get(row.id, ())))
+            for row in pipelines]
 
 
 @dataclass(frozen=True)
