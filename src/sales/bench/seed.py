@@ -60,7 +60,7 @@ SCALES = {
 
 BIG_TABLES = ("leads", "sales_pipelines", "pipeline_stage_history", "rm_allocations")
 # Everything the service owns, emptied by --replace (never alembic_version).
-ALL_TABLES = ("pipeline_stage_history", "sales_pipelines", "rm_allocations", "leads", "rm_leaves",
+ALL_TABLES = ("forecast_learning", "pipeline_stage_history", "sales_pipelines", "rm_allocations", "leads", "rm_leaves",
               "rm_localities", "rms", "teams", "audit_log", "outbox_events", "inbox_events", "idempotency_keys")
 
 OPEN_PATH = ["NEW", "CONTACTED", "REQUIREMENTS_CAPTURED", "SHORTLIST_SENT", "VISIT_SCHEDULED", "VISIT_COMPLETED",
@@ -546,6 +546,10 @@ async def seed(dsn: str, scale_name: str, *, pii_key: bytes, replace: bool = Fal
         phase("rm_bookkeeping", t)
 
         t = time.perf_counter()
+        await conn.execute(_forecast_learning_sql())
+        phase("forecast_learning", t)
+
+        t = time.perf_counter()
         await verify(conn)
         phase("verify", t)
 
@@ -559,6 +563,16 @@ async def seed(dsn: str, scale_name: str, *, pii_key: bytes, replace: bool = Fal
     finally:
         await conn.close()
     return report
+
+
+def _forecast_learning_sql() -> str:
+    """The forecast's learning rows of the seeded closed pipelines, as migration 0031 backfills them."""
+    from sqlalchemy.dialects import postgresql
+
+    from sales.dashboards.models import forecast_learning
+    from sales.dashboards.repository import LEARNING_COLUMNS, learning_rows
+    statement = forecast_learning.insert().from_select(LEARNING_COLUMNS, learning_rows())
+    return str(statement.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
 
 
 class SeedInconsistent(RuntimeError):

@@ -2,10 +2,10 @@
 to the console until refreshed (the API always measures live)."""
 from __future__ import annotations
 
-from sqlalchemy import Column, Date, Index, PrimaryKeyConstraint, String, Table
+from sqlalchemy import Boolean, Column, Date, Index, PrimaryKeyConstraint, String, Table
 
 from sales.core.tables import metadata
-from sales.core.types import JSONType, UTCDateTime
+from sales.core.types import JSONType, UTCDateTime, UUIDType
 
 dashboard_snapshots = Table(
     "dashboard_snapshots", metadata,
@@ -18,4 +18,19 @@ dashboard_snapshots = Table(
     Column("read_at", UTCDateTime, nullable=False),
     PrimaryKeyConstraint("kind", "scope_key", "period_type", "period_start"),
     Index("ix_dashboard_snapshots_read", "read_at"),
+)
+
+# The forecast's learning (issue 18): one row per closed pipeline and stage it entered, written when the pipeline
+# closes (`pipeline.stage_changed` hook, same transaction; closed is final) and backfilled by migration 0031, so the
+# forecast counts these rows instead of grouping every closed pipeline's stage history.
+forecast_learning = Table(
+    "forecast_learning", metadata,
+    Column("pipeline_id", UUIDType, nullable=False),
+    Column("stage", String(32), nullable=False),  # NEW (entered at creation) or a stage it moved into
+    Column("rm_id", UUIDType, nullable=False),  # its RM (the city is the RM's, read when counting)
+    Column("entered_at", UTCDateTime, nullable=False),  # first entered the stage
+    Column("closed_at", UTCDateTime, nullable=False),  # its first closing move
+    Column("won", Boolean, nullable=False),  # that move was CLOSED_WON
+    PrimaryKeyConstraint("pipeline_id", "stage"),
+    Index("ix_forecast_learning_closed", "closed_at"),
 )

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sales.allocation.models import rm_allocations
 from sales.commissions.models import commissions
 from sales.core.db import is_postgres
-from sales.dashboards.models import dashboard_snapshots
+from sales.dashboards.models import dashboard_snapshots, forecast_learning
 from sales.directory.models import rms, teams
 from sales.leads.models import leads
 from sales.orders.models import orders
@@ -122,15 +122,15 @@ async def upsell_presentations(conn: AsyncConnection, members: Select[Any], star
     return row[0], row[1]
 
 
-async def journeys(conn: AsyncConnection, members: Select[Any]) -> list[Any]:
-    """Every pipeline of the members with its RM's city and its stage moves in order (one row per move; a pipeline
-    without any move has one row with a null stage)."""
-    rows = await conn.execute(select(p.id, rms.c.city, p.deal_value, p.created_at, h.to_stage, h.changed_at)
-                              .join(rms, rms.c.id == p.rm_id)
-                              .outerjoin(pipeline_stage_history, h.pipeline_id == p.id)
-                              .where(p.rm_id.in_(members))
-                              .order_by(p.id, h.seq))
-    return list(rows.all())
+async def journeys(conn: AsyncConnection, members: Select[Any]) -> tuple[list[Any], list[Any]]:
+    """Every pipeline of the members with its RM's city, and their stage moves in order (pipeline id, stage, at):
+    two reads, so that a pipeline's columns are not repeated on each of its moves."""
+    pipelines = await conn.execute(select(p.id, rms.c.city, p.deal_value, p.created_at)
+                                   .join(rms, rms.c.id == p.rm_id).where(p.rm_id.in_(members)).order_by(p.id))
+    moves = await conn.execute(select(h.pipeline_id, h.to_stage, h.changed_at)
+                               .join(sales_pipelines, p.id == h.pipeline_id).where(p.rm_id.in_(members))
+                               .order_by(h.pipeline_id, h.seq))
+    return list(pipelines.all()), list(moves.all())
 
 
 # --- what a dashboard page offers to switch to ---------------------------------------------------
@@ -211,33 +211,53 @@ def _seconds_between(conn: AsyncConnection, start: Any, end: Any) -> Any:
     return func.round((func.julianday(end) - func.julianday(start)) * 86400, 3)
 
 
-async def learned(conn: AsyncConnection, cuts: list[tuple[datetime, Decimal]]
-                  ) -> list[list[tuple[str, str, int, int, int]]]:
-    """For each cut (before, horizon in seconds), per (city lower-case, stage): the pipelines closed before
-    `before` that had entered the stage, those of them won, and those won within the horizon of entering it (as
+def learning_rows(pipeline_ids: Any = None) -> Select[Any]:
+    """The `forecast_learning` rows of the closed pipelines (of `pipeline_ids`, a list or a subquery, if given), as
     `rules.learn` counts them: NEW entered at creation, other stages at their first move in, the first closing move
-    decides won or lost). One pass over the closed pipelines' moves, grouped by city and stage."""
-    closing = (select(h.pipeline_id.label("pid"), func.min(h.changed_at).label("closed_at"),
-                      func.min(case((h.to_stage == Stage.CLOSED_WON.value, h.changed_at))).label("won_at"))
-               .where(h.to_stage.in_(CLOSED_STAGES)).group_by(h.pipeline_id).subquery())
+    decides when it closed and whether it was won."""
+    closing_query = (select(h.pipeline_id.label("pid"), func.min(h.changed_at).label("closed_at"),
+                            func.min(case((h.to_stage == Stage.CLOSED_WON.value, h.changed_at))).label("won_at"))
+                     .where(h.to_stage.in_(CLOSED_STAGES)).group_by(h.pipeline_id))
+    if pipeline_ids is not None:
+        closing_query = closing_query.where(h.pipeline_id.in_(pipeline_ids))
+    closing = closing_query.subquery()
     moves = (select(h.pipeline_id.label("pid"), h.to_stage.label("stage"), func.min(h.changed_at).label("entered"))
              .where(h.to_stage.not_in(CLOSED_STAGES + (Stage.NEW.value,)), h.pipeline_id.in_(select(closing.c.pid)))
              .group_by(h.pipeline_id, h.to_stage))
     created = (select(p.id.label("pid"), literal(Stage.NEW.value).label("stage"), p.created_at.label("entered"))
                .where(p.id.in_(select(closing.c.pid))))
     entries = union_all(moves, created).subquery()
-    won = closing.c.won_at == closing.c.closed_at
-    took = _seconds_between(conn, entries.c.entered, closing.c.closed_at)
+    won = case((closing.c.won_at == closing.c.closed_at, True), else_=False)
+    return (select(entries.c.pid, entries.c.stage, p.rm_id, entries.c.entered, closing.c.closed_at, won)
+            .select_from(entries.join(closing, closing.c.pid == entries.c.pid)
+                         .join(sales_pipelines, p.id == entries.c.pid)))
+
+
+LEARNING_COLUMNS = ("pipeline_id", "stage", "rm_id", "entered_at", "closed_at", "won")
+
+
+async def learn_closed(conn: AsyncConnection, pipeline_id: UUID) -> None:
+    """(Re)write a pipeline's learning rows from its history (none while it is open)."""
+    await conn.execute(delete(forecast_learning).where(forecast_learning.c.pipeline_id == pipeline_id))
+    await conn.execute(forecast_learning.insert().from_select(LEARNING_COLUMNS, learning_rows([pipeline_id])))
+
+
+async def learned(conn: AsyncConnection, cuts: list[tuple[datetime, Decimal]]
+                  ) -> list[list[tuple[str, str, int, int, int]]]:
+    """For each cut (before, horizon in seconds), per (city lower-case, stage): the pipelines closed before
+    `before` that had entered the stage, those of them won, and those won within the horizon of entering it, counted
+    over `forecast_learning` (one row per closed pipeline and stage) and the RMs' current cities."""
+    f = forecast_learning.c
+    took = _seconds_between(conn, f.entered_at, f.closed_at)
+    won = f.won.is_(True)
     columns = []
     for before, horizon in cuts:
-        in_time = closing.c.closed_at < before
+        in_time = f.closed_at < before
         columns += [func.count().filter(in_time), func.count().filter(and_(in_time, won)),
                     func.count().filter(and_(in_time, won, took <= horizon))]
     city = func.lower(rms.c.city)
-    rows = (await conn.execute(select(city, entries.c.stage, *columns)
-                               .select_from(entries.join(closing, closing.c.pid == entries.c.pid)
-                                            .join(sales_pipelines, p.id == entries.c.pid)
-                                            .join(rms, rms.c.id == p.rm_id))
-                               .group_by(city, entries.c.stage))).all()
+    rows = (await conn.execute(select(city, f.stage, *columns)
+                               .select_from(forecast_learning.join(rms, rms.c.id == f.rm_id))
+                               .group_by(city, f.stage))).all()
     return [[(row[0], row[1], row[2 + 3 * i], row[3 + 3 * i], row[4 + 3 * i]) for row in rows]
             for i in range(len(cuts))]

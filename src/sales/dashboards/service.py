@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sales.allocation import service as allocation_service
 from sales.commissions import repository as commissions_repository
 from sales.commissions.enums import CommissionStatus
+from sales.core import hooks
 from sales.core.auth import Principal
 from sales.core.errors import InvalidInput
 from sales.dashboards import repository, rules
@@ -259,14 +260,14 @@ BACKTEST_PERIODS = 6
 SECONDS_PER_DAY = Decimal(86400)
 
 
-def _journeys(rows: list[Any]) -> list[rules.Journey]:
-    """The scope's journeys from the rows of `repository.journeys`."""
-    grouped: dict[UUID, list[Any]] = {}
-    for row in rows:
-        grouped.setdefault(row.id, []).append(row)
-    return [rules.Journey(moves[0].city, Decimal(str(moves[0].deal_value or 0)), moves[0].created_at,
-                          tuple((m.to_stage, m.changed_at) for m in moves if m.to_stage is not None))
-            for moves in grouped.values()]
+def _journeys(rows: tuple[list[Any], list[Any]]) -> list[rules.Journey]:
+    """The scope's journeys from the pipelines and moves of `repository.journeys`."""
+    pipelines, moves = rows
+    grouped: dict[UUID, list[tuple[str, datetime]]] = {}
+    for pipeline_id, stage, at in moves:
+        grouped.setdefault(pipeline_id, []).append((stage, at))
+    return [rules.Journey(row.city, Decimal(str(row.deal_value or 0)), row.created_at, tuple(grouped.get(row.id, ())))
+            for row in pipelines]
 
 
 @dataclass(frozen=True)
@@ -302,6 +303,13 @@ def _past(period_type: PeriodType, timezone: str, now: datetime) -> list[_Window
         window = target_rules.window(start, end, timezone)
         windows.append(_Window(start, end, window, window[0]))
     return windows
+
+
+@hooks.subscribe("pipeline.stage_changed")
+async def on_pipeline_stage_changed(conn: AsyncConnection, *, pipeline_id: UUID, new_stage: Any, **_: Any) -> None:
+    """A pipeline that closes is counted once into the forecast's learning, in the closing transaction."""
+    if Stage(new_stage).is_closed:
+        await repository.learn_closed(conn, pipeline_id)
 
 
 async def _models(conn: AsyncConnection, windows: list[_Window]) -> list[rules.Model]:

@@ -68,6 +68,8 @@ SCHEDULE: tuple[Retention, ...] = (
     _archive("rm_allocations", SEVEN_YEARS, "updated_at", COMMUNICATION),
     _archive("sales_pipelines", SEVEN_YEARS, "updated_at", COMMUNICATION),
     _archive("pipeline_stage_history", SEVEN_YEARS, "changed_at", COMMUNICATION),
+    _archive("forecast_learning", SEVEN_YEARS, "closed_at", "the forecast's learning rows of closed pipelines "
+             "(derived from their history): archived with it, 7 years after the close"),
     _archive("sales_tasks", SEVEN_YEARS, "updated_at", COMMUNICATION),
     _archive("deal_checklists", SEVEN_YEARS, "updated_at", COMMUNICATION),
     _archive("deal_documents", SEVEN_YEARS, "uploaded_at", COMMUNICATION + "; the stored file stays under the "

@@ -9,6 +9,7 @@ from decimal import Decimal
 from sales.allocation.models import rm_allocations
 from sales.commissions.models import commissions
 from sales.leads.models import leads
+from sales.dashboards import repository as dashboards_repository
 from sales.pipelines.models import pipeline_stage_history, sales_pipelines
 from sales.upsell.models import upsells
 from tests.api.targets.helpers import at
@@ -53,6 +54,7 @@ async def journey(engine, *, rm_id: str, created_at: str, moves: list[tuple[str,
         for stage, when in moves:
             await conn.execute(pipeline_stage_history.insert().values(pipeline_id=pipeline_id, from_stage=None,
                                                                       to_stage=stage, changed_at=at(when)))
+        await dashboards_repository.learn_closed(conn, pipeline_id)  # as the closing move's hook does
 
 
 async def customer_pipeline(engine, *, rm_id: str, customer_id: uuid.UUID, created_at: str) -> None:
