@@ -216,6 +216,20 @@ def bench_run(scale: str, smoke: bool, users: int, duration: float, saturation_s
                 results_dir=results_dir)
 
 
+@bench.command("baseline")
+@click.option("--clients", type=int, default=16, show_default=True)
+@click.option("--seconds", type=float, default=20, show_default=True, help="Seconds of pgbench per operation.")
+@click.option("--no-pgbench", is_flag=True, help="Only capture, write the scripts and print the statement counts.")
+@click.option("--results-dir", type=click.Path(), default="bench/results", show_default=True)
+def bench_baseline(clients: int, seconds: float, no_pgbench: bool, results_dir: str) -> None:
+    """The raw-SQL baseline alone (issue 19): capture the statements of one allocation and one pipeline list in
+    process, write pgbench scripts running exactly those, print the counts side by side and run pgbench."""
+    from sales.bench.cli import baseline_command
+
+    baseline_command(_settings(), clients=clients, seconds=seconds, run_pgbench=not no_pgbench,
+                     results_dir=results_dir)
+
+
 @bench.command("ingest")
 @click.option("--events", type=click.IntRange(1), default=100_000, show_default=True)
 @click.option("--batch-size", type=click.IntRange(1, 500), default=500, show_default=True,

@@ -65,7 +65,11 @@ def test_bench_harness_smoke(bench_db: str, tmp_path: Path) -> None:
     latest = json.loads((tmp_path / "tmp" / "latest-smoke.json").read_text())
     assert not (tmp_path / "latest.json").exists()  # smoke never overwrites the committed figures
     assert set(latest) == {"scale", "commit", "operations", "saturation_rps", "raw_postgres_tps", "ratios",
-                           "floor_cpu_ms"}
+                           "floor_cpu_ms", "statement_counts"}
+    # Issue 19: pgbench ran exactly the statements the service ran for one request of each baseline operation.
+    assert set(latest["statement_counts"]) == {"allocation", "pipeline_list"}
+    for counts in latest["statement_counts"].values():
+        assert counts["script"] == counts["service"] and counts["service"]["statements"] >= 1
     assert set(latest["operations"]) == set(COST_OPERATIONS)
     for figures in latest["operations"].values():
         assert set(figures) == {"p50_ms", "p95_ms", "p99_ms", "rps", "cpu_ms", "cpu_load_average"}
@@ -89,3 +93,43 @@ def test_bench_harness_smoke(bench_db: str, tmp_path: Path) -> None:
     assert upsell_statuses.get("201"), (detail["mixed"]["operations"], detail["cost"]["upsell_create"])
     assert latest["saturation_rps"]["pipeline_list"]
     assert latest["raw_postgres_tps"]["pipeline_list"]
+
+
+def test_bench_baseline_runs_the_services_statements(bench_db: str, tmp_path: Path) -> None:
+    """Issue 19: `sales bench baseline` captures the statements the service runs for one POST /allocations and one
+    GET /pipelines?limit=250 (in process, on PostgreSQL) and generates pgbench scripts with the same statements,
+    in the same order and transactions; pgbench runs them without a failed transaction, and what the capture and
+    pgbench wrote is removed again."""
+    _sales("migrate", url=bench_db)
+    _sales("bench", "seed", "--scale", "smoke", url=bench_db)
+    before = asyncio.run(_counts(bench_db))
+    out = _sales("bench", "baseline", "--clients", "2", "--seconds", "1", "--results-dir", str(tmp_path),
+                 url=bench_db, timeout=180)
+    result = json.loads(out.strip().splitlines()[-1])
+    counts = result["statement_counts"]
+    assert set(counts) == {"allocation", "pipeline_list"}
+    for op, c in counts.items():
+        assert c["script"] == c["service"], (op, c)
+    # the allocation is one transaction of many statements (not the 4 of the old hand-written script)
+    assert counts["allocation"]["service"]["transactions"] == 1
+    assert counts["allocation"]["service"]["statements"] > 10
+    # a read on PostgreSQL runs its one SELECT without BEGIN/COMMIT, and so does the script
+    assert counts["pipeline_list"]["service"] == {"statements": 1, "transactions": 0}
+    allocation = (tmp_path / "tmp" / "pgbench-allocation.sql").read_text()
+    for table in ("leads", "sales_pipelines", "rm_allocations", "outbox_events", "audit_log"):
+        assert f"INSERT INTO {table} " in allocation
+    for op in ("allocation", "pipeline_list"):
+        raw = result["pgbench"][op]
+        if raw["error"] == "pgbench not found":
+            continue
+        assert raw["tps"] and raw["failed"] == 0, raw
+    assert asyncio.run(_counts(bench_db)) == before
+
+
+async def _counts(url: str) -> dict[str, int]:
+    conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://", 1), timeout=5)
+    try:
+        return {t: await conn.fetchval(f"SELECT count(*) FROM {t}")  # noqa: S608 - fixed table names
+                for t in ("leads", "sales_pipelines", "rm_allocations", "outbox_events", "audit_log", "notifications")}
+    finally:
+        await conn.close()

@@ -87,6 +87,22 @@ def run_command(settings: Settings, *, scale: str, smoke: bool, users: int, dura
         sys.exit(1)
 
 
+def baseline_command(settings: Settings, *, clients: int, seconds: float, run_pgbench: bool,
+                     results_dir: str) -> None:
+    from pathlib import Path
+
+    from sales.bench import harness
+
+    _dsn(settings)
+    try:
+        result = harness.baseline(settings, results_dir=Path(results_dir), clients=clients, seconds=seconds,
+                                  run_pgbench=run_pgbench, echo=click.echo)
+    except RuntimeError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    click.echo(json.dumps(result))
+
+
 def ingest_command(settings: Settings, *, events: int, batch_size: int, clients: int, seed: int, workers: int,
                    dispatch: str, bad_share: float, results_dir: str, mix: str = "context") -> None:
     from pathlib import Path

@@ -6,7 +6,9 @@
 4. closed-loop saturation per operation (allocation, pipeline_list), resetting in between;
 5. cost per operation (issue 19): 4 clients back to back per operation, `GET /healthz` (the HTTP stack's floor)
    and `GET /pipelines?limit=50` included; `cpu_ms` = CPU seconds of the `sales serve` processes / requests;
-6. stop the service; pgbench runs the equivalent raw database work on the same database;
+6. stop the service; the statements the service runs for one allocation and one pipeline list are captured in
+   process (`bench.capture`) and pgbench runs exactly those, as scripts generated from the capture, on the same
+   database (statement counts of service and script side by side in the output);
 7. write bench/results/latest.json (the issue's keys, `cpu_ms` per operation, `floor_cpu_ms`) and a detailed JSON
    beside it in tmp/.
 
@@ -33,6 +35,7 @@ from urllib.parse import urlparse
 
 import asyncpg
 
+from sales.bench import capture
 from sales.bench.seed import SCALES, asyncpg_dsn, upsell_customers
 from sales.bench.server import bench_token, process_tree_cpu, running_service
 from sales.core.clock import wall_now
@@ -45,7 +48,6 @@ WRITES = ("allocation", "stage_change", "upsell_create")
 # Cost runs: the mixed operations, the 50-row list and the floor (issue 19).
 COST_OPERATIONS = ("healthz", "pipeline_get", "queue", "pipeline_list_50", "pipeline_list", "stage_change",
                    "allocation", "workload", "stats", "upsell_create")
-PGBENCH_DIR = Path(__file__).parent / "pgbench"
 
 
 @dataclass
@@ -93,7 +95,8 @@ async def reset(dsn: str, since: datetime) -> dict[str, int]:
             # Stage changes of seeded pipelines stay (with their history): the data ages a little per run.
             for table, column in (("rm_allocations", "created_at"), ("sales_pipelines", "created_at"), ("leads", "created_at"),
                                   ("outbox_events", "created_at"), ("audit_log", "at"),
-                                  ("upsells", "created_at"), ("upsell_decisions", "decided_at")):
+                                  ("upsells", "created_at"), ("upsell_decisions", "decided_at"),
+                                  ("notifications", "created_at")):
                 status = await conn.execute(f"DELETE FROM {table} WHERE {column} >= $1", since)
                 counts[table] = int(status.split()[-1])
             await conn.execute("""
@@ -189,7 +192,7 @@ def load_run(plan: dict, *, service_pids: list[int], workdir: Path) -> dict:
     return result
 
 
-def pgbench(dsn: str, script: str, *, clients: int, seconds: float, defines: dict[str, int]) -> dict:
+def pgbench(dsn: str, script: Path, *, clients: int, seconds: float, defines: dict[str, int]) -> dict:
     """Raw TPS of one pgbench script (prepared statements, as asyncpg uses them)."""
     exe = shutil.which("pgbench") or next(iter(sorted(Path("/usr/lib/postgresql").glob("*/bin/pgbench"))), None)
     if exe is None:
@@ -200,7 +203,7 @@ def pgbench(dsn: str, script: str, *, clients: int, seconds: float, defines: dic
         env["PGPASSWORD"] = url.password
     cmd = [str(exe), "-n", "-M", "prepared", "-c", str(clients), "-j", str(min(2, clients)), "-T",
            str(max(1, round(seconds))), "-h", url.hostname or "127.0.0.1", "-p", str(url.port or 5432),
-           "-U", url.username or "postgres", "-f", str(PGBENCH_DIR / script)]
+           "-U", url.username or "postgres", "-f", str(script)]
     for key, value in defines.items():
         cmd += ["-D", f"{key}={value}"]
     cmd.append(url.path.lstrip("/"))
@@ -296,15 +299,21 @@ def run(settings: Settings, options: Options, *, echo: Callable[[str], None] = p
 
     raw = {}
     defines = {"nrm": world["nrm"], "nloc": world["nloc"]}
+    echo("  capturing the statements of one allocation and one pipeline list (in process) ...")
+    scripts = capture.write_scripts(settings, world, options.results_dir / "tmp")
+    asyncio.run(reset(dsn, since))
+    detail["statement_counts"] = {op: {"service": c["service"], "script": c["script"]} for op, c in scripts.items()}
+    echo(capture.counts_table(scripts))
     for op in ("allocation", "pipeline_list"):
-        echo(f"  pgbench {op}: {options.pgbench_clients} clients, {options.pgbench_seconds} s ...")
-        raw[op] = pgbench(dsn, f"{op}.sql", clients=options.pgbench_clients, seconds=options.pgbench_seconds,
-                          defines=defines)
+        echo(f"  pgbench {op} ({scripts[op]['path']}): {options.pgbench_clients} clients, "
+             f"{options.pgbench_seconds} s ...")
+        raw[op] = pgbench(dsn, Path(scripts[op]["path"]), clients=options.pgbench_clients,
+                          seconds=options.pgbench_seconds, defines=defines)
         echo(f"    {raw[op]['tps']} TPS" + (f" ({raw[op]['error']})" if raw[op]["error"] else ""))
         asyncio.run(reset(dsn, since))
     detail["pgbench"] = raw
 
-    latest = summarize(options.scale, detail["commit"], mixed, saturation, raw, costs)
+    latest = summarize(options.scale, detail["commit"], mixed, saturation, raw, costs, detail["statement_counts"])
     detail["latest"] = latest
     detail["targets"] = targets(latest, mixed)
     detail_path = options.results_dir / "tmp" / f"run-{options.scale}-{stamp}.json"
@@ -318,6 +327,43 @@ def run(settings: Settings, options: Options, *, echo: Callable[[str], None] = p
     echo(f"  details: {detail_path}")
     shutil.rmtree(workdir, ignore_errors=True)
     return detail
+
+
+def baseline(settings: Settings, *, results_dir: Path, clients: int, seconds: float, run_pgbench: bool = True,
+             echo: Callable[[str], None] = print) -> dict[str, Any]:
+    """`sales bench baseline`: step 6 alone on a seeded database (no service started): capture, scripts, counts,
+    pgbench; whatever the capture and pgbench wrote is removed again. Writes results_dir/tmp/baseline-<time>.json."""
+    dsn = asyncpg_dsn(settings.database_url)
+    rms = asyncio.run(_count(dsn, "rms"))
+    if not rms:
+        raise RuntimeError("the database holds no RMs: run `sales bench seed` first")
+    since = asyncio.run(_db_now(dsn))
+    world = asyncio.run(build_world(dsn, min(500, rms), random.Random(6)))
+    tmp = results_dir / "tmp"
+    try:
+        scripts = capture.write_scripts(settings, world, tmp)
+    finally:
+        asyncio.run(reset(dsn, since))
+    echo(capture.counts_table(scripts))
+    result: dict[str, Any] = {"statement_counts": {op: {"service": c["service"], "script": c["script"]}
+                                                   for op, c in scripts.items()},
+                              "scripts": {op: c["path"] for op, c in scripts.items()}, "raw_postgres_tps": {},
+                              "pgbench": {}, "load_average_before": _load_average()}
+    defines = {"nrm": world["nrm"], "nloc": world["nloc"]}
+    for op in capture.CAPTURED_OPERATIONS if run_pgbench else ():
+        echo(f"  pgbench {op}: {clients} clients, {seconds} s ...")
+        try:
+            raw = pgbench(dsn, Path(scripts[op]["path"]), clients=clients, seconds=seconds, defines=defines)
+        finally:
+            asyncio.run(reset(dsn, since))
+        result["pgbench"][op] = raw
+        result["raw_postgres_tps"][op] = raw["tps"]
+        echo(f"    {raw['tps']} TPS, {raw['failed']} failed" + (f" ({raw['error']})" if raw["error"] else ""))
+    result["load_average_after"] = _load_average()
+    result["defines"] = defines
+    stamp = wall_now().strftime("%Y%m%dT%H%M%SZ")
+    (tmp / f"baseline-{stamp}.json").write_text(json.dumps(result, indent=1))
+    return result
 
 
 def _load_runs(options: Options, base_plan: dict, ops: set[str], dsn: str, since: datetime, service: dict,
@@ -396,9 +442,10 @@ async def _count(dsn: str, table: str) -> int:
 
 
 def summarize(scale: str, commit: str, mixed: dict, saturation: dict, raw: dict,
-              costs: dict[str, dict]) -> dict[str, Any]:
+              costs: dict[str, dict], statement_counts: dict[str, dict] | None = None) -> dict[str, Any]:
     """bench/results/latest.json: the keys ISSUE 6 names, plus issue 19's `cpu_ms` per operation (server CPU
-    per request of the cost run; `healthz` and `pipeline_list_50` are measured there only) and the floor."""
+    per request of the cost run; `healthz` and `pipeline_list_50` are measured there only), the floor, and the
+    statement counts of service and pgbench script per raw-SQL baseline (`statement_counts`)."""
     operations = {}
     for op in COST_OPERATIONS:
         o = mixed["operations"].get(op, {})
@@ -410,7 +457,8 @@ def summarize(scale: str, commit: str, mixed: dict, saturation: dict, raw: dict,
     tps = {op: raw.get(op, {}).get("tps") for op in ("allocation", "pipeline_list")}
     ratios = {op: round(sat[op] / tps[op], 3) if sat[op] and tps[op] else None for op in ("allocation", "pipeline_list")}
     return {"scale": scale, "commit": commit, "operations": operations, "saturation_rps": sat,
-            "raw_postgres_tps": tps, "ratios": ratios, "floor_cpu_ms": costs.get("healthz", {}).get("cpu_ms")}
+            "raw_postgres_tps": tps, "ratios": ratios, "floor_cpu_ms": costs.get("healthz", {}).get("cpu_ms"),
+            "statement_counts": statement_counts or {}}
 
 
 def targets(latest: dict, mixed: dict) -> list[dict]:

@@ -1,0 +1,82 @@
+"""Issue 19 step 6: the pgbench script generated from a captured request runs the same statements, in the same
+order and transactions, with what must vary per transaction turned into pgbench variables."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+from decimal import Decimal
+
+from sales.bench.capture import Capture, Statement, literal, pgbench_script, script_counts
+
+LEAD = uuid.UUID("58e00e8c-64be-4012-b312-41a982f11ec0")
+ALLOCATION = uuid.UUID("e0ec03d1-3da4-4586-a329-8634e72c53ff")
+RM = uuid.UUID("7b8b8e57-4058-4301-b6c1-44ea9ed845f2")
+ACTOR = uuid.UUID("ce3dd27c-0f9d-41b1-a880-cefb9f98d9db")
+
+
+def _capture() -> Capture:
+    items = [
+        "BEGIN",
+        Statement("SELECT rms.id FROM rms JOIN rm_localities ON rm_localities.rm_id = rms.id "
+                  "WHERE rm_localities.city = $1::VARCHAR AND rm_localities.locality = $2::VARCHAR",
+                  ("ahmedabad", "bodakdev"), ("city_1", "locality_1")),
+        Statement("UPDATE rms SET active_leads=(rms.active_leads + $1::INTEGER) WHERE rms.id = $2::UUID",
+                  (1, RM), ("active_leads_1", "id_1")),
+        Statement("INSERT INTO rm_allocations (id, lead_id, rm_id, deal_value, at) "
+                  "VALUES ($1::UUID, $2::UUID, $3::UUID, $4::NUMERIC, $5::TIMESTAMP WITH TIME ZONE)",
+                  (ALLOCATION, LEAD, RM, Decimal("1500000.00"), datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)),
+                  ("id", "lead_id", "rm_id", "deal_value", "at")),
+        Statement("UPDATE audit_chain SET length=(audit_chain.length + $1::BIGINT) WHERE audit_chain.partition = "
+                  "$2::INTEGER RETURNING audit_chain.length, audit_chain.head_hash",
+                  (1, 60), ("length_1", "partition_1")),
+        Statement("INSERT INTO audit_log (id, actor_id, partition, chain_pos, prev_hash) "
+                  "VALUES ($1::UUID, $2::UUID, $3::INTEGER, $4::BIGINT, $5::VARCHAR)",
+                  (uuid.UUID(int=7), ACTOR, 60, 12, "ab" * 32),
+                  ("id", "actor_id", "partition", "chain_pos", "prev_hash")),
+        Statement("INSERT INTO notifications (dedupe_key, data) VALUES ($1::VARCHAR, $2::JSONB)",
+                  (f"lead_assigned:{ALLOCATION}", f'{{"lead_id":"{LEAD}","ok":true}}'), ("dedupe_key", "data")),
+        "COMMIT",
+    ]
+    varying = {LEAD: "new_id", ALLOCATION: "new_id", uuid.UUID(int=7): "new_id", RM: "rm", "ahmedabad": "city",
+               "bodakdev": "locality"}
+    return Capture("allocation", 201, items, varying=varying)
+
+
+def test_script_has_the_captured_statements_in_order_inside_the_same_transaction() -> None:
+    script = pgbench_script(_capture())
+    assert (script.statements, script.transactions) == (6, 1)
+    assert script_counts(script.text) == {"statements": 6, "transactions": 1}
+    body = [line for line in script.text.splitlines() if line and not line.startswith(("--", "\\set"))]
+    assert body[0] == "BEGIN;" and body[-1] == "COMMIT;"
+    assert [line.split(" ")[0] for line in body[1:-1]] == ["SELECT", "UPDATE", "INSERT", "UPDATE", "INSERT", "INSERT"]
+
+
+def test_what_varies_per_transaction_becomes_pgbench_variables() -> None:
+    text = pgbench_script(_capture()).text
+    assert "\\set g1 random(" in text and "\\set r random(1, :nrm)" in text and "\\set k random(1, :nloc)" in text
+    # the lead id is one variable wherever it is used, also inside strings (event envelopes, dedupe keys)
+    lead_var = "md5(:g1::text)::uuid"
+    assert text.count(lead_var) == 2 and str(LEAD) not in text and str(ALLOCATION) not in text
+    assert "(E'lead_assigned\\x3a' || md5(:g2::text)::uuid::text)::VARCHAR" in text
+    assert "(SELECT id FROM bench_rm_ids WHERE n = :r)::UUID" in text and str(RM) not in text
+    assert "(SELECT city FROM bench_localities WHERE n = :k)::VARCHAR" in text
+    # the principal is the same in every request: a literal
+    assert f"E'{ACTOR}'::UUID" in text
+
+
+def test_audit_chain_positions_come_from_the_head_update() -> None:
+    text = pgbench_script(_capture()).text
+    assert "\\set p random(0, 63)" in text
+    head = next(line for line in text.splitlines() if line.startswith("UPDATE audit_chain"))
+    assert head.endswith(" \\gset") and "partition = :p::INTEGER" in head
+    row = next(line for line in text.splitlines() if line.startswith("INSERT INTO audit_log"))
+    assert ":p::INTEGER, :length::BIGINT, :head_hash::VARCHAR" in row
+
+
+def test_literals_never_look_like_pgbench_variables() -> None:
+    assert literal("09:00:00; 'x'\\") == "E'09\\x3a00\\x3a00\\x3b \\'x\\'\\\\'"
+    assert literal(datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)) == "E'2026-03-02T09\\x3a00\\x3a00+00\\x3a00'"
+    assert literal(None) == "NULL" and literal(True) == "true" and literal(3) == "3"
+    assert literal(Decimal("1500000.00")) == "1500000.00"
+    assert literal([]) == "E'{}'" and literal(["a", "b"]) == "ARRAY[E'a', E'b']"
+    assert literal(b"\x01\xff") == "E'\\\\x01ff'"
