@@ -14,18 +14,15 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 from urllib.parse import quote
 
-import httpx
 from sqlalchemy import text
 
-ROOT = Path(__file__).resolve().parents[1]
+from _browser import ROOT, app_server, chromium, sign_in
+
 sys.path.insert(0, str(ROOT / "src"))
 
 from sales.console import repository as console_repository, service as console_service  # noqa: E402
@@ -34,8 +31,6 @@ from sales.core.db import create_engine, unit_of_work  # noqa: E402
 from sales.settings import Settings  # noqa: E402
 
 PASSWORD = "bench-dashboard-password"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 TIMING = """() => { const n = performance.getEntriesByType('navigation')[0];
   return {ttfb: n.responseStart, load: n.loadEventEnd, bytes: n.transferSize}; }"""
 
@@ -65,24 +60,6 @@ async def _accounts(url: str) -> dict[str, str]:
         await engine.dispose()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _sign_in(browser, base: str, email: str):  # type: ignore[no-untyped-def]
-    ctx = browser.new_context(viewport={"width": 1440, "height": 900})
-    page = ctx.new_page()
-    page.set_default_timeout(600_000)
-    page.goto(f"{base}/console/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state("load")
-    return ctx, page
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--database-url", default=os.environ.get(
@@ -92,12 +69,6 @@ def main() -> None:
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "dashboard_render.json"))
     args = parser.parse_args()
     accounts = asyncio.run(_accounts(args.database_url))
-    port = _free_port()
-    env = {**os.environ, "SALES_DATABASE_URL": args.database_url, "SALES_ENV": "test", "SALES_LOG_LEVEL": "WARNING",
-           "PYTHONPATH": str(ROOT / "src")}
-    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "sales.asgi:app", "--host", "127.0.0.1", "--port",
-                               str(port), "--log-level", "warning", "--timeout-keep-alive", "600"], env=env)
-    base = f"http://127.0.0.1:{port}"
     city = quote(accounts["city"], safe="")
     pages = [("rm", "rm", f"/console/dashboards/rm/{accounts['rm_id']}"),
              ("admin", "team", f"/console/dashboards/team/{accounts['team_id']}"),
@@ -107,39 +78,27 @@ def main() -> None:
     results: dict[str, object] = {"database": args.database_url.rsplit("/", 1)[-1],
                                   **{k: accounts[k] for k in ("pipelines", "closed", "rm_pipelines", "city_rms")},
                                   "loadavg_before": os.getloadavg()}
-    try:
-        for _ in range(150):
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        from playwright.sync_api import sync_playwright
-
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=args.chromium, args=ARGS)
-            sessions = {who: _sign_in(browser, base, accounts[who]) for who in ("rm", "admin")}
-            for who, name, path in pages:
-                page = sessions[who][1]
+    with app_server(args.database_url, uvicorn_args=("--timeout-keep-alive", "600")) as base, \
+            chromium(args.chromium) as browser:
+        sessions = {who: sign_in(browser, base, accounts[who], PASSWORD, timeout_ms=600_000)
+                    for who in ("rm", "admin")}
+        for who, name, path in pages:
+            page = sessions[who][1]
+            page.goto(f"{base}{path}", wait_until="load")
+            cold = page.evaluate(TIMING)
+            warm = []
+            for _ in range(args.loads):
                 page.goto(f"{base}{path}", wait_until="load")
-                cold = page.evaluate(TIMING)
-                warm = []
-                for _ in range(args.loads):
-                    page.goto(f"{base}{path}", wait_until="load")
-                    warm.append(page.evaluate(TIMING))
-                load_ms = sorted(x["load"] for x in warm)
-                results[name] = {"path": path, "cold_load_ms": round(cold["load"], 1), "warm_loads": len(warm),
-                                 "warm_load_ms_median": round(statistics.median(load_ms), 1),
-                                 "warm_load_ms_max": round(load_ms[-1], 1),
-                                 "warm_ttfb_ms_median": round(statistics.median(x["ttfb"] for x in warm), 1),
-                                 "bytes": warm[-1]["bytes"], "loadavg": os.getloadavg()}
-                print(name, json.dumps(results[name]), flush=True)
-            for ctx, _ in sessions.values():
-                ctx.close()
-            browser.close()
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+                warm.append(page.evaluate(TIMING))
+            load_ms = sorted(x["load"] for x in warm)
+            results[name] = {"path": path, "cold_load_ms": round(cold["load"], 1), "warm_loads": len(warm),
+                             "warm_load_ms_median": round(statistics.median(load_ms), 1),
+                             "warm_load_ms_max": round(load_ms[-1], 1),
+                             "warm_ttfb_ms_median": round(statistics.median(x["ttfb"] for x in warm), 1),
+                             "bytes": warm[-1]["bytes"], "loadavg": os.getloadavg()}
+            print(name, json.dumps(results[name]), flush=True)
+        for ctx, _ in sessions.values():
+            ctx.close()
     print(json.dumps(results, indent=2))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

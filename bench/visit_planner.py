@@ -16,7 +16,6 @@ import json
 import math
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -24,11 +23,11 @@ import tempfile
 import time
 import uuid
 from datetime import datetime
-from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[1]
+from _browser import ROOT, app_server
+
 sys.path.insert(0, str(ROOT / "src"))
 
 from sales import migrate  # noqa: E402
@@ -41,12 +40,6 @@ SECRET = "bench-visit-planner-secret-0123456789"
 API = "/api/v1/sales"
 CENTRE = (18.5204, 73.8567)  # Pune
 STOPS = 12
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _spots(rng: random.Random) -> list[tuple[float, float]]:
@@ -114,19 +107,7 @@ def main() -> None:
     args = parser.parse_args()
     url = args.database_url or f"sqlite+aiosqlite:///{tempfile.mkdtemp(prefix='visit-bench-')}/sales.db"
     migrate.upgrade(url)
-    port = _free_port()
-    env = {**os.environ, "SALES_DATABASE_URL": url, "SALES_ENV": "test", "SALES_JWT_SECRET": SECRET,
-           "SALES_LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT / "src")}
-    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "sales.asgi:app", "--host", "127.0.0.1", "--port",
-                               str(port), "--log-level", "warning"], env=env)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(150):
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
+    with app_server(url, env={"SALES_JWT_SECRET": SECRET}) as base:
         client = Client(base, url)
         client.ok("PUT", "/admin/clock", json={"now": "2026-03-02T09:00:00Z"})
         tag = uuid.uuid4().hex[:6]
@@ -169,9 +150,6 @@ def main() -> None:
             "total_minutes": plan["total_minutes"], "travel_minutes": plan["travel_minutes"],
             "uptime": subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip(),
         }
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
     print(json.dumps(results, indent=2))
     out = ROOT / "bench" / "results" / "visit_planner.json"
     out.parent.mkdir(parents=True, exist_ok=True)

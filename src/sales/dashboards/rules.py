@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -159,6 +160,12 @@ class Journey:
         return first
 
     def closing(self) -> tuple[str, datetime] | None:
+        """Its first closing move (stage, at); None while open. Worked out once: the forecast and each back-test
+        period ask for it."""
+        return self._closing
+
+    @cached_property
+    def _closing(self) -> tuple[str, datetime] | None:
         return next(((s, when) for s, when in self.moves if s in CLOSED), None)
 
 
@@ -266,17 +273,20 @@ def forecast(journeys: Sequence[Journey], model: Model, at: datetime, until: dat
     days_left = days_between(at, until)
     expected = variance = Decimal(0)
     pipelines = unscored = 0
+    chances: dict[tuple[str, str], Decimal | None] = {}  # the same for every pipeline of a (city, stage)
     for journey in journeys:
         stage = journey.stage_at(at)
         if stage is None or stage in CLOSED:
             continue
         pipelines += 1
-        found = model.cell(journey.city, stage)
-        if found is None:
+        key = (journey.city, stage)
+        if key not in chances:
+            found = model.cell(journey.city, stage)
+            chances[key] = None if found is None else found[0].probability() * found[0].won_within(days_left)
+        p = chances[key]
+        if p is None:
             unscored += 1
             continue
-        cell = found[0]
-        p = cell.probability() * cell.won_within(days_left)
         expected += journey.deal_value * p
         variance += journey.deal_value ** 2 * p * (1 - p)
     margin = Z_95 * variance.sqrt()

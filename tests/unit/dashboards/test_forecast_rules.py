@@ -65,3 +65,17 @@ def test_won_value_and_accuracy():
     assert rules.accuracy(Decimal("600.00"), Decimal("700.00")) == Decimal("85.71")
     assert rules.accuracy(Decimal("2000.00"), Decimal("700.00")) == Decimal("0.00")
     assert rules.accuracy(Decimal("10.00"), Decimal("0.00")) is None
+
+
+def test_each_open_pipeline_is_scored_with_its_own_city_and_stage_cell():
+    """Pipelines sharing a (city, stage) share one probability; another city or stage gets its own (the forecast
+    works each cell's chance out once)."""
+    history = ([closed("Bangalore", i < 6) for i in range(10)] + [closed("Pune", i < 2) for i in range(10)])
+    model = rules.learn(history, before=T0 + timedelta(days=60))
+    at = T0 + timedelta(days=40)
+    pipelines = [open_at("Bangalore"), open_at("Pune", value="500.00"), open_at("Bangalore", value="2000.00"),
+                 open_at("Pune", stage="DEMO")]
+    result = rules.forecast(pipelines, model, at, at + timedelta(days=30))
+    # Bangalore NEGOTIATION 0.6: 1000 + 2000 -> 1800; Pune NEGOTIATION 0.2: 500 -> 100; DEMO never reached: unscored
+    assert (result.expected, result.pipelines, result.unscored) == (Decimal("1900.00"), 4, 1)
+    assert pipelines[0].closing() is None and history[0].closing() == ("CLOSED_WON", T0 + timedelta(days=11))
