@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Issue 19 step 4: POST /allocations in process (real app over ASGI, production settings) on a seeded database.
 
-    SALES_DATABASE_URL=... .venv/bin/python bench/allocation_inprocess.py [--requests 300] [--profile out.html]
+    SALES_DATABASE_URL=... .venv/bin/python bench/allocation_inprocess.py [--requests 300] [--profile out.txt]
 
-New leads (fresh ids every run) go to random seeded localities, as the harness's intake does. Prints one JSON line: process CPU per
-allocation (not wall time: the machine is shared), the statements per allocation, and the status codes. The
-allocations it makes stay in the database (re-seed with `sales bench seed --replace` when that matters).
+New leads (fresh ids every run) go to random seeded localities, as the harness's intake does. Prints one JSON
+line: process CPU per allocation (not wall time: the machine is shared), the statements per allocation, and the
+status codes. The allocations it makes stay in the database (re-seed with `sales bench seed --replace` when that
+matters).
 """
 from __future__ import annotations
 
@@ -68,8 +69,9 @@ async def main(requests: int, profile: str | None) -> dict:
                 open(profile, "w").write(profiler.output_text(unicode=False, show_all=False))
     finally:
         await engine.dispose()
-    return {"requests": requests, "cpu_ms": round(cpu * 1000 / requests, 3), "wall_ms": round(wall * 1000 / requests, 3),
-            "statements": round(statements[0] / requests, 2), "codes": dict(codes)}
+    return {"requests": requests, "cpu_ms": round(cpu * 1000 / requests, 3),
+            "wall_ms": round(wall * 1000 / requests, 3), "statements": round(statements[0] / requests, 2),
+            "codes": dict(codes)}
 
 
 if __name__ == "__main__":
