@@ -123,7 +123,7 @@ class Worker:
                     claimed = await repository.claim_job(conn, job.name, now=now, worker=self.name,
                                                          next_run_at=now + timedelta(seconds=interval))
                 if claimed:
-                    await self.run_job(job)
+                    await self.run_job(job, budget=interval)
             except Exception as exc:  # noqa: BLE001 - database away: try again next poll
                 log.warning("job scheduling failed", job=job.name, error=describe_exception(exc))
             try:
@@ -131,19 +131,34 @@ class Worker:
             except TimeoutError:
                 pass
 
-    async def run_job(self, job: Job) -> dict[str, Any] | None:
+    async def run_job(self, job: Job, *, budget: float | None = None) -> dict[str, Any] | None:
+        """Run `job` in a unit of work; while it reports a full batch (`job.again`), run it again in a new one,
+        up to `job.max_batches` batches and for at most `budget` seconds (default: its interval). The batches'
+        counts are summed."""
         started = time.perf_counter()
+        budget = job.interval_seconds if budget is None else budget
         result: dict[str, Any] | None = None
         error: str | None = None
+        batches = 0
         try:
-            async with unit_of_work(self.engine) as conn:
-                if not await repository.try_job_lock(conn, job.name):
-                    log.info("job still running elsewhere; slot skipped", job=job.name)
-                    return None
-                now = await business_now(conn, frozen_allowed=not self.settings.is_production)
-                result = orjson.loads(dumps(await job.run(conn, now)))
+            while True:
+                async with unit_of_work(self.engine) as conn:
+                    if not await repository.try_job_lock(conn, job.name):
+                        if batches == 0:
+                            log.info("job still running elsewhere; slot skipped", job=job.name)
+                            return None
+                        break
+                    now = await business_now(conn, frozen_allowed=not self.settings.is_production)
+                    part = orjson.loads(dumps(await job.run(conn, now)))
+                batches += 1
+                result = part if result is None else _merged(result, part)
+                if (job.again is None or batches >= job.max_batches or not job.again(part)
+                        or self.stop.is_set() or time.perf_counter() - started >= budget):
+                    break
         except Exception as exc:  # noqa: BLE001 - a failing job is recorded and retried next slot
             error = describe_exception(exc)
+        if result is not None and batches > 1:
+            result["batches"] = batches
         elapsed = time.perf_counter() - started
         metrics.JOB_DURATION.labels(job.name).observe(elapsed)
         metrics.JOB_RUNS.labels(job.name, "ok" if error is None else "failed").inc()
@@ -159,6 +174,16 @@ class Worker:
         except Exception as exc:  # noqa: BLE001
             log.warning("job result not recorded", job=job.name, error=describe_exception(exc))
         return result
+
+
+def _merged(total: dict[str, Any], part: dict[str, Any]) -> dict[str, Any]:
+    """The counts of two batches of one job run added up (other values: the last batch's)."""
+    merged = {**total, **part}
+    for key, value in part.items():
+        before = total.get(key)
+        if type(value) is int and type(before) is int:
+            merged[key] = before + value
+    return merged
 
 
 def main(settings: Settings, events: EventSettings, *, relay: bool, jobs: bool, consume: bool) -> int:

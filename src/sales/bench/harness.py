@@ -409,18 +409,43 @@ def _cost_runs(options: Options, base_plan: dict, dsn: str, since: datetime, ser
     costs: dict[str, dict] = {}
     for op in (COST_OPERATIONS if options.cost_seconds else ()):
         asyncio.run(reset(dsn, since))
+        jobs_before = asyncio.run(_job_runs(dsn))
         result = load_run({**base_plan, "name": f"cost-{op}", "mode": "closed", "operation": op,
                            "concurrency": 4, "ramp": min(1.0, options.cost_seconds), "duration": options.cost_seconds},
                           service_pids=service["pids"], workdir=workdir)
+        jobs = _jobs_that_worked(jobs_before, asyncio.run(_job_runs(dsn)))
         o = result["operations"].get(op, {})
-        costs[op] = {"cpu_ms": result["cpu_ms"], "worker_cpu_ms": result["worker_cpu_ms"],
+        costs[op] = {"cpu_ms": result["cpu_ms"], "worker_cpu_ms": result["worker_cpu_ms"], "worker_jobs": jobs,
                      "service_cpu_ms_per_request": result["service_cpu_ms_per_request"],
                      "requests": result["requests_total"], "p50_ms": o.get("p50_ms"), "rps": o.get("ok_rps"),
                      "status": o.get("status"), "machine_cpu_busy_pct": result["machine_cpu_busy_pct"],
                      "load_average": result["load_average"]}
         echo(f"  cost {op}: {result['cpu_ms']} ms server CPU per request (+{result['worker_cpu_ms']} worker; "
-             f"4 clients; p50 {o.get('p50_ms')} ms; {o.get('status')}; load average {result['load_average']})")
+             f"4 clients; p50 {o.get('p50_ms')} ms; {o.get('status')}; load average {result['load_average']})"
+             + (f"; worker jobs that did work meanwhile: {jobs}" if jobs else ""))
     return costs
+
+
+async def _job_runs(dsn: str) -> dict[str, tuple[int, Any]]:
+    """`worker_jobs`: runs so far and the last result of each periodic job of `sales worker`."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        return {r["name"]: (r["runs"], r["last_result"]) for r in
+                await conn.fetch("SELECT name, runs, last_result::text AS last_result FROM worker_jobs")}
+    finally:
+        await conn.close()
+
+
+def _jobs_that_worked(before: dict[str, tuple[int, Any]], after: dict[str, tuple[int, Any]]) -> dict[str, dict]:
+    """The jobs that finished a run during a cost run and processed something (the last run's result): the
+    worker's CPU in a cost run is these jobs' (without NATS the bench's worker relays and consumes nothing), not
+    work caused by the requests (issue 19, session 12: the SLA sweep's reallocations)."""
+    worked = {}
+    for name, (runs, last) in after.items():
+        result = json.loads(last) if last else {}
+        if runs > before.get(name, (0, None))[0] and result.get("processed"):
+            worked[name] = {"runs": runs - before.get(name, (0, None))[0], "last_result": result}
+    return worked
 
 
 def _cost_table(costs: dict[str, dict]) -> str:
