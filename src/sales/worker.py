@@ -26,7 +26,7 @@ import sales
 from sales.core.clock import business_now, wall_now
 from sales.core.db import create_engine, unit_of_work
 from sales.core.http import dumps
-from sales.core.jobs import JOBS, Job
+from sales.core.jobs import JOBS, Job, merged_counts
 from sales.core.logging import configure_logging, describe_exception
 from sales.events import metrics, repository
 from sales.events.config import EventSettings
@@ -151,7 +151,7 @@ class Worker:
                     now = await business_now(conn, frozen_allowed=not self.settings.is_production)
                     part = orjson.loads(dumps(await job.run(conn, now)))
                 batches += 1
-                result = part if result is None else _merged(result, part)
+                result = part if result is None else merged_counts(result, part)
                 if (job.again is None or batches >= job.max_batches or not job.again(part)
                         or self.stop.is_set() or time.perf_counter() - started >= budget):
                     break
@@ -174,16 +174,6 @@ class Worker:
         except Exception as exc:  # noqa: BLE001
             log.warning("job result not recorded", job=job.name, error=describe_exception(exc))
         return result
-
-
-def _merged(total: dict[str, Any], part: dict[str, Any]) -> dict[str, Any]:
-    """The counts of two batches of one job run added up (other values: the last batch's)."""
-    merged = {**total, **part}
-    for key, value in part.items():
-        before = total.get(key)
-        if type(value) is int and type(before) is int:
-            merged[key] = before + value
-    return merged
 
 
 def main(settings: Settings, events: EventSettings, *, relay: bool, jobs: bool, consume: bool) -> int:

@@ -13,7 +13,7 @@ from sales.core.auth import Principal, Role
 from sales.core.errors import InvalidInput, NotFound
 from sales.core.fields import Text, UTCDatetime
 from sales.core.http import AFTER_SEQ, Conn, Page, Paging, cursor_after, make_router, page_of, require, respond
-from sales.core.jobs import JOBS
+from sales.core.jobs import JOBS, run_slot
 from sales.core.openapi import problem_response
 from sales.core.tables import audit_log
 from sales.admin.schemas import AuditEntry, ClockChange, ClockRead, JobResult, within_clock_range
@@ -55,7 +55,7 @@ async def run_job(job: Annotated[Text, Path(max_length=64)], request: Request, p
     if job not in JOBS:
         raise NotFound(f"unknown job {job!r}; known: {', '.join(sorted(JOBS)) or 'none'}")
     now = await clock.business_now(conn, frozen_allowed=not request.app.state.settings.is_production)
-    result = await JOBS[job].run(conn, now)
+    result = await run_slot(JOBS[job], conn, now)
     return respond({"job": job, **result})
 
 

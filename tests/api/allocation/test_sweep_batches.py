@@ -23,9 +23,6 @@ async def test_lar_006_sweep_drains_a_backlog_batch_by_batch(client, auth, engin
     made = [await allocated(client, auth.headers("SERVICE")) for _ in range(5)]
     await advance(client, auth.admin, SLA)
 
-    once = await run_job(client, auth.admin, "sla-sweep")  # the admin endpoint runs one batch
-    assert (once["processed"], once["reallocated"]) == (2, 2)
-
     commits = []
     listener = lambda conn: commits.append(1)  # noqa: E731
     event.listen(engine.sync_engine, "commit", listener)
@@ -34,9 +31,10 @@ async def test_lar_006_sweep_drains_a_backlog_batch_by_batch(client, auth, engin
         result = await worker.run_job(JOBS["sla-sweep"])
     finally:
         event.remove(engine.sync_engine, "commit", listener)
-    # a full batch (2) is followed at once by the next, which is not full: two transactions, then the job record
-    assert result == {"processed": 3, "reallocated": 3, "escalated": 0, "queued": 0, "batches": 2}
-    assert len(commits) == 3
+    # full batches (2, 2) are followed at once by the next; the third is not full: three transactions, then the
+    # job record
+    assert result == {"processed": 5, "reallocated": 5, "escalated": 0, "queued": 0, "batches": 3}
+    assert len(commits) == 4
 
     for old in made:
         assert (await get_allocation(client, auth.admin, old["id"]))["status"] == "EXPIRED"
@@ -64,3 +62,17 @@ async def test_a_job_without_again_runs_one_batch_and_reports_as_before(client, 
     assert await worker.run_job(JOBS["overflow-retry"]) == {"processed": 0, "allocated": 0, "still_queued": 0}
     assert await worker.run_job(JOBS["sla-sweep"]) == {"processed": 0, "reallocated": 0, "escalated": 0,
                                                        "queued": 0}
+
+
+async def test_lar_006_the_admin_run_sweeps_a_whole_slot(client, auth, monkeypatch):
+    """`POST /admin/jobs/sla-sweep/run` does what one worker slot does (batch after batch, up to 200), not one
+    batch: an operator who runs the sweep sees every due allocation moved."""
+    monkeypatch.setattr(allocation_jobs, "SWEEP_BATCH", 2)
+    await start(client, auth.admin)
+    await city_with_rms(client, auth.admin, count=2)
+    made = [await allocated(client, auth.headers("SERVICE")) for _ in range(5)]
+    await advance(client, auth.admin, SLA)
+    result = await run_job(client, auth.admin, "sla-sweep")
+    assert (result["processed"], result["reallocated"]) == (5, 5)
+    for old in made:
+        assert (await get_allocation(client, auth.admin, old["id"]))["status"] == "EXPIRED"
