@@ -6,7 +6,8 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Select, and_, case, delete, distinct, exists, func, literal, select, union_all, update
+from sqlalchemy import (Select, and_, case, delete, distinct, exists, func, literal, literal_column, select, union_all,
+                        update)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -122,15 +123,70 @@ async def upsell_presentations(conn: AsyncConnection, members: Select[Any], star
     return row[0], row[1]
 
 
-async def journeys(conn: AsyncConnection, members: Select[Any]) -> tuple[list[Any], list[Any]]:
-    """Every pipeline of the members with its RM's city, and their stage moves in order (pipeline id, stage, at):
-    two reads, so that a pipeline's columns are not repeated on each of its moves."""
-    pipelines = await conn.execute(select(p.id, rms.c.city, p.deal_value, p.created_at)
-                                   .join(rms, rms.c.id == p.rm_id).where(p.rm_id.in_(members)).order_by(p.id))
-    moves = await conn.execute(select(h.pipeline_id, h.to_stage, h.changed_at)
-                               .join(sales_pipelines, p.id == h.pipeline_id).where(p.rm_id.in_(members))
-                               .order_by(h.pipeline_id, h.seq))
-    return list(pipelines.all()), list(moves.all())
+# --- the forecast's walk over a scope's pipelines, counted by the database --------------------------
+
+STAGE_CODES = {stage.value: code for code, stage in enumerate(Stage)}  # < 16: packed with the move's seq
+STAGES_BY_CODE = {code: stage for stage, code in STAGE_CODES.items()}
+PACK = 16
+
+
+def _stage_code(stage: Any) -> Any:
+    return case(*((stage == value, code) for value, code in STAGE_CODES.items()), else_=PACK - 1)
+
+
+async def walk(conn: AsyncConnection, members: Select[Any], cuts: list[datetime],
+               won_windows: list[tuple[datetime, datetime]]
+               ) -> tuple[list[list[tuple[str, str, Decimal, int]]], list[list[tuple[Decimal, int]]]]:
+    """The members' pipelines as `rules.Journey` walks them, counted here instead of read into Python:
+
+    - for each cut instant: the pipelines that existed at it (created at or before) and were not closed at it, per
+      (RM's city, stage at the cut, deal value): (city, stage, deal value or 0, how many). The stage at a cut is
+      that of the last move (by seq) made at or before it, NEW without one;
+    - for each window [start, end): the pipelines whose first closing move (by seq) is CLOSED_WON and was made in
+      it, per deal value: (deal value or 0, how many).
+
+    Grouped by deal value (a few hundred distinct ones), not summed, so that the sums are exact Decimals on both
+    databases."""
+    packed = h.seq * PACK + _stage_code(h.to_stage)
+    last_moves = [func.max(packed).filter(h.changed_at <= cut).label(f"s{i}") for i, cut in enumerate(cuts)]
+    walked = (select(p.id, rms.c.city, p.deal_value, p.created_at,
+                     func.min(h.seq).filter(h.to_stage.in_(CLOSED_STAGES)).label("closing_seq"), *last_moves)
+              .select_from(sales_pipelines.join(rms, rms.c.id == p.rm_id)
+                           .outerjoin(pipeline_stage_history, h.pipeline_id == p.id))
+              .where(p.rm_id.in_(members))
+              .group_by(p.id, rms.c.city, p.deal_value, p.created_at)).cte("walked")
+    w = walked.c
+    parts = []
+    for i, cut in enumerate(cuts):
+        last = w[f"s{i}"]
+        # constants inline: PostgreSQL matches the GROUP BY expression with the selected one only without binds
+        code = case((last.is_(None), literal_column(str(STAGE_CODES[Stage.NEW.value]))),
+                    else_=last % literal_column(str(PACK)))
+        parts.append(select(literal(i).label("cut"), w.city, code.label("code"), w.deal_value,
+                            func.count().label("n"))
+                     .where(w.created_at <= cut).group_by(w.city, code, w.deal_value))
+    found: list[list[tuple[str, str, Decimal, int]]] = [[] for _ in cuts]
+    closed_codes = {STAGE_CODES[stage] for stage in CLOSED_STAGES}
+    if parts:
+        for cut, city, code, deal_value, n in (await conn.execute(union_all(*parts))).all():
+            if code not in closed_codes:
+                found[cut].append((city, STAGES_BY_CODE[code], deal_value or Decimal(0), n))
+    won: list[list[tuple[Decimal, int]]] = [[] for _ in won_windows]
+    if won_windows:
+        closing = pipeline_stage_history.alias("closing")
+        c = closing.c
+        counts = [func.count().filter(and_(c.changed_at >= start, c.changed_at < end))
+                  for start, end in won_windows]
+        rows = (await conn.execute(
+            select(w.deal_value, *counts).select_from(walked.join(closing, c.seq == w.closing_seq))
+            .where(c.to_stage == Stage.CLOSED_WON.value, c.changed_at >= min(s for s, _ in won_windows),
+                   c.changed_at < max(e for _, e in won_windows))
+            .group_by(w.deal_value))).all()
+        for row in rows:
+            for i in range(len(won_windows)):
+                if row[1 + i]:
+                    won[i].append((row[0] or Decimal(0), row[1 + i]))
+    return found, won
 
 
 # --- what a dashboard page offers to switch to ---------------------------------------------------
