@@ -6,8 +6,8 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import (Select, and_, case, delete, distinct, exists, func, literal, literal_column, select, union_all,
-                        update)
+from sqlalchemy import (Select, and_, case, delete, distinct, exists, func, literal, literal_column, or_, select,
+                        union_all, update)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -146,42 +146,51 @@ async def walk(conn: AsyncConnection, members: Select[Any], cuts: list[datetime]
       it, per deal value: (deal value or 0, how many).
 
     Grouped by deal value (a few hundred distinct ones), not summed, so that the sums are exact Decimals on both
-    databases."""
-    packed = h.seq * PACK + _stage_code(h.to_stage)
-    last_moves = [func.max(packed).filter(h.changed_at <= cut).label(f"s{i}") for i, cut in enumerate(cuts)]
-    walked = (select(p.id, rms.c.city, p.deal_value, p.created_at,
-                     func.min(h.seq).filter(h.to_stage.in_(CLOSED_STAGES)).label("closing_seq"), *last_moves)
-              .select_from(sales_pipelines.join(rms, rms.c.id == p.rm_id)
-                           .outerjoin(pipeline_stage_history, h.pipeline_id == p.id))
-              .where(p.rm_id.in_(members))
-              .group_by(p.id, rms.c.city, p.deal_value, p.created_at)).cte("walked")
-    w = walked.c
-    parts = []
+    databases. The history is read only where the pipeline's row cannot answer: its `stage` and
+    `stage_changed_at` are those of its last move (`pipelines.service._apply_stage` writes both with the move; NEW
+    and `created_at` before any), so at a cut at or after `stage_changed_at` its stage is `stage` - unless
+    `stage_changed_at` is its creation instant and the stage is not NEW (a move made at creation, or a row written
+    without its history): then the history decides. A closed stage is final (no move out of it), so only a
+    pipeline in a closed stage has a closing move (its last: the row's stage and `stage_changed_at`), and one
+    closed at or before every cut is closed at each."""
+    n = pipeline_stage_history.alias("n")
+    packed = n.c.seq * PACK + _stage_code(n.c.to_stage)
+    new_code = literal_column(str(STAGE_CODES[Stage.NEW.value]))
+    moved_since_creation = or_(p.stage_changed_at > p.created_at, p.stage == Stage.NEW.value)
+    codes = []
     for i, cut in enumerate(cuts):
-        last = w[f"s{i}"]
-        # constants inline: PostgreSQL matches the GROUP BY expression with the selected one only without binds
-        code = case((last.is_(None), literal_column(str(STAGE_CODES[Stage.NEW.value]))),
-                    else_=last % literal_column(str(PACK)))
-        parts.append(select(literal(i).label("cut"), w.city, code.label("code"), w.deal_value,
-                            func.count().label("n"))
-                     .where(w.created_at <= cut).group_by(w.city, code, w.deal_value))
+        last_move = (select(func.max(packed)).where(n.c.pipeline_id == p.id, n.c.changed_at <= cut)
+                     .scalar_subquery())
+        codes.append(case((p.created_at > cut, None),
+                          (and_(p.stage_changed_at <= cut, moved_since_creation), _stage_code(p.stage)),
+                          else_=func.coalesce(last_move % literal_column(str(PACK)), new_code)).label(f"s{i}"))
+    parts = []
+    if cuts:
+        walked = (select(rms.c.city, p.deal_value, *codes).select_from(sales_pipelines.join(rms, rms.c.id == p.rm_id))
+                  .where(p.rm_id.in_(members), or_(p.stage.not_in(CLOSED_STAGES), p.stage_changed_at > min(cuts),
+                                                   ~moved_since_creation))).cte("walked")
+        w = walked.c
+        for i in range(len(cuts)):
+            code = w[f"s{i}"]
+            parts.append(select(literal(i).label("cut"), w.city, code, w.deal_value, func.count().label("n"))
+                         .where(code.is_not(None)).group_by(w.city, code, w.deal_value))
     found: list[list[tuple[str, str, Decimal, int]]] = [[] for _ in cuts]
     closed_codes = {STAGE_CODES[stage] for stage in CLOSED_STAGES}
     if parts:
-        for cut, city, code, deal_value, n in (await conn.execute(union_all(*parts))).all():
+        for cut, city, code, deal_value, count in (await conn.execute(union_all(*parts))).all():
             if code not in closed_codes:
-                found[cut].append((city, STAGES_BY_CODE[code], deal_value or Decimal(0), n))
+                found[cut].append((city, STAGES_BY_CODE[code], deal_value or Decimal(0), count))
     won: list[list[tuple[Decimal, int]]] = [[] for _ in won_windows]
     if won_windows:
-        closing = pipeline_stage_history.alias("closing")
-        c = closing.c
-        counts = [func.count().filter(and_(c.changed_at >= start, c.changed_at < end))
+        # the first closing move is the last move (closed is final): its stage and instant are the row's
+        counts = [func.count().filter(and_(p.stage_changed_at >= start, p.stage_changed_at < end))
                   for start, end in won_windows]
         rows = (await conn.execute(
-            select(w.deal_value, *counts).select_from(walked.join(closing, c.seq == w.closing_seq))
-            .where(c.to_stage == Stage.CLOSED_WON.value, c.changed_at >= min(s for s, _ in won_windows),
-                   c.changed_at < max(e for _, e in won_windows))
-            .group_by(w.deal_value))).all()
+            select(p.deal_value, *counts)
+            .where(p.rm_id.in_(members), p.stage == Stage.CLOSED_WON.value,
+                   p.stage_changed_at >= min(s for s, _ in won_windows),
+                   p.stage_changed_at < max(e for _, e in won_windows))
+            .group_by(p.deal_value))).all()
         for row in rows:
             for i in range(len(won_windows)):
                 if row[1 + i]:
