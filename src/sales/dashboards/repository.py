@@ -7,14 +7,14 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import (Select, and_, case, delete, distinct, exists, func, literal, literal_column, or_, select,
-                        union_all, update)
+                        text, union_all, update)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales.allocation.models import rm_allocations
 from sales.commissions.models import commissions
 from sales.core.db import is_postgres
-from sales.dashboards.models import dashboard_snapshots, forecast_learning
+from sales.dashboards.models import dashboard_snapshots, forecast_learning, forecast_learning_counts
 from sales.directory.models import rms, teams
 from sales.leads.models import leads
 from sales.orders.models import orders
@@ -42,6 +42,14 @@ async def open_pipelines_by_stage(conn: AsyncConnection, rm_id: UUID) -> list[tu
                               .where(p.rm_id == rm_id, p.outcome == Outcome.PENDING.value)
                               .group_by(p.stage))
     return [(stage, count, Decimal(str(total))) for stage, count, total in rows.all()]
+
+
+async def without_jit(conn: AsyncConnection) -> None:
+    """PostgreSQL: no JIT compilation for the rest of the transaction. A team's or a city's aggregates over the
+    x10 tables are estimated above `jit_above_cost`, and compiling them (with their many CASE and FILTER
+    expressions) took 2.7-4.8 s of a query that runs in 0.05-3.7 s without it (EXPLAIN ANALYZE, x10 bench)."""
+    if is_postgres(conn):
+        await conn.execute(text("SET LOCAL jit = off"))
 
 
 # --- a team's or a city's members (`members`: a SELECT of RM ids) -------------------------------
@@ -307,11 +315,38 @@ async def learn_closed(conn: AsyncConnection, pipeline_id: UUID) -> None:
     await conn.execute(forecast_learning.insert().from_select(LEARNING_COLUMNS, learning_rows([pipeline_id])))
 
 
-async def learned(conn: AsyncConnection, cuts: list[tuple[datetime, Decimal]]
+async def learned(conn: AsyncConnection, cuts: list[tuple[datetime, Decimal]], *, now: datetime | None = None
                   ) -> list[list[tuple[str, str, int, int, int]]]:
     """For each cut (before, horizon in seconds), per (city lower-case, stage): the pipelines closed before
     `before` that had entered the stage, those of them won, and those won within the horizon of entering it, counted
-    over `forecast_learning` (one row per closed pipeline and stage) and the RMs' current cities."""
+    over `forecast_learning` (one row per closed pipeline and stage) and the RMs' current cities.
+
+    With `now`: a cut made before it is read from `forecast_learning_counts` when counted earlier (and stored when
+    counted now); the triggers of migration 0035 delete those counts when a change can alter them."""
+    past = [] if now is None else list(dict.fromkeys((before, horizon) for before, horizon in cuts if before < now))
+    found: dict[tuple[datetime, str], list[tuple[str, str, int, int, int]]] = {}
+    m = forecast_learning_counts.c
+    if past:
+        rows = await conn.execute(select(m.cut_before, m.horizon_seconds, m.cells).where(
+            or_(*(and_(m.cut_before == before, m.horizon_seconds == str(horizon)) for before, horizon in past))))
+        for before, horizon, cells in rows.all():
+            found[(before, horizon)] = [tuple(cell) for cell in cells]  # type: ignore[misc]
+    missing = list(dict.fromkeys((before, horizon) for before, horizon in cuts
+                                 if (before, str(horizon)) not in found))
+    if missing:
+        counted = await _count_learned(conn, missing)
+        for (before, horizon), cells in zip(missing, counted, strict=True):
+            found[(before, str(horizon))] = cells
+            if (before, horizon) in past:
+                insert = (postgresql.insert if is_postgres(conn) else sqlite.insert)(forecast_learning_counts).values(
+                    cut_before=before, horizon_seconds=str(horizon), cells=[list(cell) for cell in cells],
+                    computed_at=now)
+                await conn.execute(insert.on_conflict_do_nothing(index_elements=["cut_before", "horizon_seconds"]))
+    return [found[(before, str(horizon))] for before, horizon in cuts]
+
+
+async def _count_learned(conn: AsyncConnection, cuts: list[tuple[datetime, Decimal]]
+                         ) -> list[list[tuple[str, str, int, int, int]]]:
     f = forecast_learning.c
     took = _seconds_between(conn, f.entered_at, f.closed_at)
     won = f.won.is_(True)

@@ -206,6 +206,7 @@ async def _scope_dashboard(conn: AsyncConnection, *, scope: str, scope_id: str, 
     timezone = await _timezone(conn, city)
     start, end = _period(period_type, period_start, timezone, now)
     window = target_rules.window(start, end, timezone)
+    await repository.without_jit(conn)
     loads = await repository.member_loads(conn, members)
     funnel = await repository.funnel(conn, members, *window)
     return ScopeDashboard(
@@ -301,9 +302,10 @@ async def on_pipeline_stage_changed(conn: AsyncConnection, *, pipeline_id: UUID,
         await repository.learn_closed(conn, pipeline_id)
 
 
-async def _models(conn: AsyncConnection, windows: list[_Window]) -> list[rules.Model]:
-    """The model learned for each window: from the pipelines closed before its forecast instant, for its horizon."""
-    counted = await repository.learned(conn, [(w.at, w.horizon_days * SECONDS_PER_DAY) for w in windows])
+async def _models(conn: AsyncConnection, windows: list[_Window], now: datetime) -> list[rules.Model]:
+    """The model learned for each window: from the pipelines closed before its forecast instant, for its horizon
+    (a past instant's counts kept once counted)."""
+    counted = await repository.learned(conn, [(w.at, w.horizon_days * SECONDS_PER_DAY) for w in windows], now=now)
     return [rules.counted_model(rows, w.horizon_days) for rows, w in zip(counted, windows, strict=True)]
 
 
@@ -351,7 +353,7 @@ async def _backtest(conn: AsyncConnection, members: Any, period_type: PeriodType
                     now: datetime) -> list[BacktestPeriod]:
     windows = _past(period_type, timezone, now)
     walked = await _walk(conn, members, windows, [w.window for w in windows])
-    return _backtest_of(walked, 0, windows, await _models(conn, windows))
+    return _backtest_of(walked, 0, windows, await _models(conn, windows, now))
 
 
 async def forecast(conn: AsyncConnection, principal: Principal, *, scope: LeaderboardScope, scope_id: str,
@@ -369,13 +371,14 @@ async def forecast(conn: AsyncConnection, principal: Principal, *, scope: Leader
         city, members = await _city(conn, principal, scope_id)
         canonical = city
     timezone = await _timezone(conn, city)
+    await repository.without_jit(conn)
     windows = [_running(PeriodType.MONTHLY, timezone, now), _running(PeriodType.QUARTERLY, timezone, now),
                *_past(period_type, timezone, now)]
     # won to date in the month and the quarter, then won in each back-test period
     walked = await _walk(conn, members, windows, [(windows[0].window[0], windows[0].at),
                                                   (windows[1].window[0], windows[1].at),
                                                   *(w.window for w in windows[2:])])
-    models = await _models(conn, windows)  # one pass over the closed pipelines for all eight
+    models = await _models(conn, windows, now)  # one pass over the closed pipelines for all eight
     backtest = _backtest_of(walked, 2, windows[2:], models[2:])
     overall = rules.overall_accuracy([(b.forecast, b.actual) for b in backtest])
     goal = rules.GOALS["forecast_accuracy_percentage"]
