@@ -1,13 +1,13 @@
 """The only place dashboard SQL lives (Core aggregates over the other domains' tables)."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import (Select, and_, case, delete, distinct, exists, func, literal, literal_column, or_, select,
-                        text, union_all, update)
+from sqlalchemy import (Integer, Select, and_, case, delete, distinct, exists, func, literal, literal_column, or_,
+                        select, text, union_all, update)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -321,32 +321,115 @@ async def learned(conn: AsyncConnection, cuts: list[tuple[datetime, Decimal]], *
     `before` that had entered the stage, those of them won, and those won within the horizon of entering it, counted
     over `forecast_learning` (one row per closed pipeline and stage) and the RMs' current cities.
 
-    With `now`: a cut made before it is read from `forecast_learning_counts` when counted earlier (and stored when
-    counted now); the triggers of migration 0035 delete those counts when a change can alter them."""
-    past = [] if now is None else list(dict.fromkeys((before, horizon) for before, horizon in cuts if before < now))
+    With `now`, the whole table is not counted again on every call (`forecast_learning_counts`; the triggers of
+    migration 0035 delete what a change can alter):
+    - a cut made before `now` is counted once and kept;
+    - a cut at `now` (the running month and quarter) adds to what is kept for the start of the UTC day (per cell:
+      reached, won, and the wins per whole day from entering the stage to winning) the rows closed since, and the
+      wins of the horizon's own day counted exactly."""
     found: dict[tuple[datetime, str], list[tuple[str, str, int, int, int]]] = {}
+    past = [] if now is None else list(dict.fromkeys((b, h) for b, h in cuts if b < now))
     m = forecast_learning_counts.c
     if past:
         rows = await conn.execute(select(m.cut_before, m.horizon_seconds, m.cells).where(
             or_(*(and_(m.cut_before == before, m.horizon_seconds == str(horizon)) for before, horizon in past))))
         for before, horizon, cells in rows.all():
             found[(before, horizon)] = [tuple(cell) for cell in cells]  # type: ignore[misc]
-    missing = list(dict.fromkeys((before, horizon) for before, horizon in cuts
-                                 if (before, str(horizon)) not in found))
+    running = [] if now is None else list(dict.fromkeys(
+        (b, h) for b, h in cuts if b == now and h >= 0 and _day_start(b) < b and (b, str(h)) not in found))
+    if running:
+        for (before, horizon), cells in zip(running, await _running_learned(conn, running, now), strict=True):
+            found[(before, str(horizon))] = cells
+    missing = list(dict.fromkeys((b, h) for b, h in cuts if (b, str(h)) not in found))
     if missing:
-        counted = await _count_learned(conn, missing)
-        for (before, horizon), cells in zip(missing, counted, strict=True):
+        for (before, horizon), cells in zip(missing, await _count_learned(conn, missing), strict=True):
             found[(before, str(horizon))] = cells
             if (before, horizon) in past:
-                insert = (postgresql.insert if is_postgres(conn) else sqlite.insert)(forecast_learning_counts).values(
-                    cut_before=before, horizon_seconds=str(horizon), cells=[list(cell) for cell in cells],
-                    computed_at=now)
-                await conn.execute(insert.on_conflict_do_nothing(index_elements=["cut_before", "horizon_seconds"]))
+                await _keep_counts(conn, before, str(horizon), [list(cell) for cell in cells], now)
     return [found[(before, str(horizon))] for before, horizon in cuts]
 
 
-async def _count_learned(conn: AsyncConnection, cuts: list[tuple[datetime, Decimal]]
+BY_DAY = "by-day"  # the horizon key of a start of day's per-day histogram
+DAY = 86400
+
+
+def _day_start(at: datetime) -> datetime:
+    return at.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+async def _keep_counts(conn: AsyncConnection, before: datetime, horizon: str, cells: Any, now: datetime | None
+                       ) -> None:
+    insert = (postgresql.insert if is_postgres(conn) else sqlite.insert)(forecast_learning_counts).values(
+        cut_before=before, horizon_seconds=horizon, cells=cells, computed_at=now)
+    await conn.execute(insert.on_conflict_do_nothing(index_elements=["cut_before", "horizon_seconds"]))
+
+
+def _took_day(conn: AsyncConnection, took: Any) -> Any:
+    """The whole days from entering a stage to closing (-1 for any negative duration)."""
+    day = literal_column(str(DAY))  # constants inline: the expression is grouped by
+    whole = func.floor(took / day) if is_postgres(conn) else func.cast(took / day, Integer)
+    return case((took < literal_column("0"), literal_column("-1")), else_=whole)
+
+
+async def day_counts(conn: AsyncConnection, now: datetime) -> list[Any]:
+    """The learning of the rows closed before today (UTC) started, per (city lower-case, stage): [city, stage,
+    reached, won, {whole days from entering the stage to winning: wins}], kept once counted (the
+    `dashboards-refresh` job counts it early in the day, so that no page pays for it)."""
+    base = _day_start(now)
+    m = forecast_learning_counts.c
+    kept = (await conn.execute(select(m.cells).where(m.cut_before == base, m.horizon_seconds == BY_DAY))).scalar()
+    if kept is not None:
+        return list(kept)
+    f = forecast_learning.c
+    took = _seconds_between(conn, f.entered_at, f.closed_at)
+    city = func.lower(rms.c.city)
+    day = _took_day(conn, took)
+    rows = (await conn.execute(select(city, f.stage, f.won, day, func.count())
+                               .select_from(forecast_learning.join(rms, rms.c.id == f.rm_id))
+                               .where(f.closed_at < base).group_by(city, f.stage, f.won, day))).all()
+    histogram: dict[tuple[str, str], list[Any]] = {}
+    for city_name, stage, won, whole_days, count in rows:
+        cell = histogram.setdefault((city_name, stage), [city_name, stage, 0, 0, {}])
+        cell[2] += count
+        if won:
+            cell[3] += count
+            cell[4][str(int(whole_days))] = cell[4].get(str(int(whole_days)), 0) + count
+    kept = list(histogram.values())
+    await _keep_counts(conn, base, BY_DAY, kept, now)
+    return kept
+
+
+async def _running_learned(conn: AsyncConnection, cuts: list[tuple[datetime, Decimal]], now: datetime
+                           ) -> list[list[tuple[str, str, int, int, int]]]:
+    """`_count_learned` of cuts at `now` from the day's kept histogram (counted and kept when missing), the rows
+    closed since the day started, and the wins of each horizon's own day: a win counts within horizon H when its
+    whole days are fewer than H's (D), or it took between D days and H."""
+    base = _day_start(now)
+    kept = await day_counts(conn, now)
+    since = await _count_learned(conn, cuts, since=base)
+    result = []
+    for (before, horizon), added in zip(cuts, since, strict=True):
+        days = int(horizon // DAY)
+        boundary = await _count_learned(conn, [(base, horizon)], took_at_least=Decimal(days * DAY))
+        cells: dict[tuple[str, str], list[int]] = {}
+        for city_name, stage, reached, won, by_day in kept:
+            cells[(city_name, stage)] = [reached, won, sum(n for d, n in by_day.items() if int(d) < days)]
+        for source in (added, boundary[0]):
+            for city_name, stage, reached, won, within in source:
+                cell = cells.setdefault((city_name, stage), [0, 0, 0])
+                if source is added:
+                    cell[0] += reached
+                    cell[1] += won
+                cell[2] += within
+        result.append([(city_name, stage, *counts) for (city_name, stage), counts in cells.items()])
+    return result
+
+
+async def _count_learned(conn: AsyncConnection, cuts: list[tuple[datetime, Decimal]], *,
+                         since: datetime | None = None, took_at_least: Decimal | None = None
                          ) -> list[list[tuple[str, str, int, int, int]]]:
+    """The counts of `learned`, over every row (`since`: only the rows closed at or after it; `took_at_least`: only
+    the wins that took at least that many seconds, through the index on the duration)."""
     f = forecast_learning.c
     took = _seconds_between(conn, f.entered_at, f.closed_at)
     won = f.won.is_(True)
@@ -356,8 +439,12 @@ async def _count_learned(conn: AsyncConnection, cuts: list[tuple[datetime, Decim
         columns += [func.count().filter(in_time), func.count().filter(and_(in_time, won)),
                     func.count().filter(and_(in_time, won, took <= horizon))]
     city = func.lower(rms.c.city)
-    rows = (await conn.execute(select(city, f.stage, *columns)
-                               .select_from(forecast_learning.join(rms, rms.c.id == f.rm_id))
-                               .group_by(city, f.stage))).all()
+    query = (select(city, f.stage, *columns).select_from(forecast_learning.join(rms, rms.c.id == f.rm_id))
+             .group_by(city, f.stage))
+    if since is not None:
+        query = query.where(f.closed_at >= since)
+    if took_at_least is not None:
+        query = query.where(won, took >= took_at_least, took <= max(horizon for _, horizon in cuts))
+    rows = (await conn.execute(query)).all()
     return [[(row[0], row[1], row[2 + 3 * i], row[3 + 3 * i], row[4 + 3 * i]) for row in rows]
             for i in range(len(cuts))]

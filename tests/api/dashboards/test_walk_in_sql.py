@@ -90,9 +90,14 @@ async def _memo_rows(engine) -> int:
 
 async def test_learning_kept_per_past_cut_is_dropped_when_a_change_can_alter_it(client, auth, engine):
     bangalore, pune, _ = await _history(client, auth, engine, 18)
-    now = at("2026-06-01T00:00:00Z")
+    now = at("2026-06-01T10:00:00Z")
+    # made today, before `now`: counted with the rows closed since the day started
+    await journey(engine, rm_id=bangalore["id"], created_at="2026-05-20T05:00:00Z", deal_value="10.00",
+                  moves=[("CONTACTED", "2026-05-21T05:00:00Z"), ("CLOSED_WON", "2026-06-01T05:00:00Z")])
     cuts = [(at("2025-09-01T00:00:00Z"), Decimal(30 * 86400)), (at("2026-01-01T00:00:00Z"), Decimal(31 * 86400)),
-            (now, Decimal(86400))]  # the last one is not in the past: never kept
+            (now, Decimal("1036800.5")), (now, Decimal(31 * 86400)), (now, Decimal(0))]
+    # the cuts at `now` use the per-day counts kept for 2026-06-01T00:00Z (12 days, 31 days and 0 days horizons:
+    # the 12-day and 31-day boundaries fall inside the histogram's days)
 
     async def kept_and_fresh() -> tuple[list, list]:
         async with unit_of_work(engine) as conn:
@@ -101,14 +106,14 @@ async def test_learning_kept_per_past_cut_is_dropped_when_a_change_can_alter_it(
         return [sorted(c) for c in kept], [sorted(c) for c in fresh]
 
     kept, fresh = await kept_and_fresh()
-    assert kept == fresh and await _memo_rows(engine) == 2
+    assert kept == fresh and await _memo_rows(engine) == 3  # two past cuts, the day's histogram
     assert (await kept_and_fresh())[0] == fresh  # read back from the kept counts
-    # a pipeline closed (backdated) between the two cuts: the later cut's counts are dropped, the earlier kept
+    # a pipeline closed (backdated) between the two cuts: the later cut's and the day's counts are dropped
     await journey(engine, rm_id=pune["id"], created_at="2025-10-01T05:00:00Z", deal_value="10.00",
                   moves=[("CONTACTED", "2025-10-02T05:00:00Z"), ("CLOSED_WON", "2025-10-05T05:00:00Z")])
     assert await _memo_rows(engine) == 1
     kept, changed = await kept_and_fresh()
-    assert kept == changed and changed[0] == fresh[0] and changed[1] != fresh[1]
+    assert kept == changed and changed[0] == fresh[0] and changed[1] != fresh[1] and changed[2] != fresh[2]
     # an RM moved to another city: every kept cut is dropped
     async with unit_of_work(engine) as conn:
         await conn.execute(update(rms).where(rms.c.id == uuid.UUID(pune["id"])).values(city="Mumbai"))
