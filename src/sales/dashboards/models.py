@@ -34,3 +34,16 @@ forecast_learning = Table(
     PrimaryKeyConstraint("pipeline_id", "stage"),
     Index("ix_forecast_learning_closed", "closed_at"),
 )
+
+# What `repository.learned` counted for a cut made in the past (issue 18): per (cut instant, horizon) every (city,
+# stage) cell, so that the back-test's learning is counted once, not on every cold page. Database triggers
+# (migration 0035) delete the cuts a change can alter: a `forecast_learning` row written or deleted with its close
+# before the cut, and any RM added, removed or moved to another city (the city is the RM's current one).
+forecast_learning_counts = Table(
+    "forecast_learning_counts", metadata,
+    Column("cut_before", UTCDateTime, nullable=False),  # the pipelines closed before this instant
+    Column("horizon_seconds", String(48), nullable=False),  # the horizon, the Decimal as text (exact)
+    Column("cells", JSONType, nullable=False),  # [[city lower-case, stage, reached, won, won in the horizon], ...]
+    Column("computed_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("cut_before", "horizon_seconds"),
+)

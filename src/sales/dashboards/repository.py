@@ -1,19 +1,20 @@
 """The only place dashboard SQL lives (Core aggregates over the other domains' tables)."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Select, and_, case, delete, distinct, exists, func, literal, select, union_all, update
+from sqlalchemy import (Integer, Select, and_, case, delete, distinct, exists, func, literal, literal_column, or_,
+                        select, text, union_all, update)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales.allocation.models import rm_allocations
 from sales.commissions.models import commissions
 from sales.core.db import is_postgres
-from sales.dashboards.models import dashboard_snapshots, forecast_learning
+from sales.dashboards.models import dashboard_snapshots, forecast_learning, forecast_learning_counts
 from sales.directory.models import rms, teams
 from sales.leads.models import leads
 from sales.orders.models import orders
@@ -41,6 +42,14 @@ async def open_pipelines_by_stage(conn: AsyncConnection, rm_id: UUID) -> list[tu
                               .where(p.rm_id == rm_id, p.outcome == Outcome.PENDING.value)
                               .group_by(p.stage))
     return [(stage, count, Decimal(str(total))) for stage, count, total in rows.all()]
+
+
+async def without_jit(conn: AsyncConnection) -> None:
+    """PostgreSQL: no JIT compilation for the rest of the transaction. A team's or a city's aggregates over the
+    x10 tables are estimated above `jit_above_cost`, and compiling them (with their many CASE and FILTER
+    expressions) took 2.7-4.8 s of a query that runs in 0.05-3.7 s without it (EXPLAIN ANALYZE, x10 bench)."""
+    if is_postgres(conn):
+        await conn.execute(text("SET LOCAL jit = off"))
 
 
 # --- a team's or a city's members (`members`: a SELECT of RM ids) -------------------------------
@@ -122,15 +131,79 @@ async def upsell_presentations(conn: AsyncConnection, members: Select[Any], star
     return row[0], row[1]
 
 
-async def journeys(conn: AsyncConnection, members: Select[Any]) -> tuple[list[Any], list[Any]]:
-    """Every pipeline of the members with its RM's city, and their stage moves in order (pipeline id, stage, at):
-    two reads, so that a pipeline's columns are not repeated on each of its moves."""
-    pipelines = await conn.execute(select(p.id, rms.c.city, p.deal_value, p.created_at)
-                                   .join(rms, rms.c.id == p.rm_id).where(p.rm_id.in_(members)).order_by(p.id))
-    moves = await conn.execute(select(h.pipeline_id, h.to_stage, h.changed_at)
-                               .join(sales_pipelines, p.id == h.pipeline_id).where(p.rm_id.in_(members))
-                               .order_by(h.pipeline_id, h.seq))
-    return list(pipelines.all()), list(moves.all())
+# --- the forecast's walk over a scope's pipelines, counted by the database --------------------------
+
+STAGE_CODES = {stage.value: code for code, stage in enumerate(Stage)}  # < 16: packed with the move's seq
+STAGES_BY_CODE = {code: stage for stage, code in STAGE_CODES.items()}
+PACK = 16
+
+
+def _stage_code(stage: Any) -> Any:
+    return case(*((stage == value, code) for value, code in STAGE_CODES.items()), else_=PACK - 1)
+
+
+async def walk(conn: AsyncConnection, members: Select[Any], cuts: list[datetime],
+               won_windows: list[tuple[datetime, datetime]]
+               ) -> tuple[list[list[tuple[str, str, Decimal, int]]], list[list[tuple[Decimal, int]]]]:
+    """The members' pipelines as `rules.Journey` walks them, counted here instead of read into Python:
+
+    - for each cut instant: the pipelines that existed at it (created at or before) and were not closed at it, per
+      (RM's city, stage at the cut, deal value): (city, stage, deal value or 0, how many). The stage at a cut is
+      that of the last move (by seq) made at or before it, NEW without one;
+    - for each window [start, end): the pipelines whose first closing move (by seq) is CLOSED_WON and was made in
+      it, per deal value: (deal value or 0, how many).
+
+    Grouped by deal value (a few hundred distinct ones), not summed, so that the sums are exact Decimals on both
+    databases. The history is read only where the pipeline's row cannot answer: its `stage` and
+    `stage_changed_at` are those of its last move (`pipelines.service._apply_stage` writes both with the move; NEW
+    and `created_at` before any), so at a cut at or after `stage_changed_at` its stage is `stage` - unless
+    `stage_changed_at` is its creation instant and the stage is not NEW (a move made at creation, or a row written
+    without its history): then the history decides. A closed stage is final (no move out of it), so only a
+    pipeline in a closed stage has a closing move (its last: the row's stage and `stage_changed_at`), and one
+    closed at or before every cut is closed at each."""
+    n = pipeline_stage_history.alias("n")
+    packed = n.c.seq * PACK + _stage_code(n.c.to_stage)
+    new_code = literal_column(str(STAGE_CODES[Stage.NEW.value]))
+    moved_since_creation = or_(p.stage_changed_at > p.created_at, p.stage == Stage.NEW.value)
+    codes = []
+    for i, cut in enumerate(cuts):
+        last_move = (select(func.max(packed)).where(n.c.pipeline_id == p.id, n.c.changed_at <= cut)
+                     .scalar_subquery())
+        codes.append(case((p.created_at > cut, None),
+                          (and_(p.stage_changed_at <= cut, moved_since_creation), _stage_code(p.stage)),
+                          else_=func.coalesce(last_move % literal_column(str(PACK)), new_code)).label(f"s{i}"))
+    parts = []
+    if cuts:
+        walked = (select(rms.c.city, p.deal_value, *codes).select_from(sales_pipelines.join(rms, rms.c.id == p.rm_id))
+                  .where(p.rm_id.in_(members), or_(p.stage.not_in(CLOSED_STAGES), p.stage_changed_at > min(cuts),
+                                                   ~moved_since_creation))).cte("walked")
+        w = walked.c
+        for i in range(len(cuts)):
+            code = w[f"s{i}"]
+            parts.append(select(literal(i).label("cut"), w.city, code, w.deal_value, func.count().label("n"))
+                         .where(code.is_not(None)).group_by(w.city, code, w.deal_value))
+    found: list[list[tuple[str, str, Decimal, int]]] = [[] for _ in cuts]
+    closed_codes = {STAGE_CODES[stage] for stage in CLOSED_STAGES}
+    if parts:
+        for cut, city, code, deal_value, count in (await conn.execute(union_all(*parts))).all():
+            if code not in closed_codes:
+                found[cut].append((city, STAGES_BY_CODE[code], deal_value or Decimal(0), count))
+    won: list[list[tuple[Decimal, int]]] = [[] for _ in won_windows]
+    if won_windows:
+        # the first closing move is the last move (closed is final): its stage and instant are the row's
+        counts = [func.count().filter(and_(p.stage_changed_at >= start, p.stage_changed_at < end))
+                  for start, end in won_windows]
+        rows = (await conn.execute(
+            select(p.deal_value, *counts)
+            .where(p.rm_id.in_(members), p.stage == Stage.CLOSED_WON.value,
+                   p.stage_changed_at >= min(s for s, _ in won_windows),
+                   p.stage_changed_at < max(e for _, e in won_windows))
+            .group_by(p.deal_value))).all()
+        for row in rows:
+            for i in range(len(won_windows)):
+                if row[1 + i]:
+                    won[i].append((row[0] or Decimal(0), row[1 + i]))
+    return found, won
 
 
 # --- what a dashboard page offers to switch to ---------------------------------------------------
@@ -242,11 +315,121 @@ async def learn_closed(conn: AsyncConnection, pipeline_id: UUID) -> None:
     await conn.execute(forecast_learning.insert().from_select(LEARNING_COLUMNS, learning_rows([pipeline_id])))
 
 
-async def learned(conn: AsyncConnection, cuts: list[tuple[datetime, Decimal]]
+async def learned(conn: AsyncConnection, cuts: list[tuple[datetime, Decimal]], *, now: datetime | None = None
                   ) -> list[list[tuple[str, str, int, int, int]]]:
     """For each cut (before, horizon in seconds), per (city lower-case, stage): the pipelines closed before
     `before` that had entered the stage, those of them won, and those won within the horizon of entering it, counted
-    over `forecast_learning` (one row per closed pipeline and stage) and the RMs' current cities."""
+    over `forecast_learning` (one row per closed pipeline and stage) and the RMs' current cities.
+
+    With `now`, the whole table is not counted again on every call (`forecast_learning_counts`; the triggers of
+    migration 0035 delete what a change can alter):
+    - a cut made before `now` is counted once and kept;
+    - a cut at `now` (the running month and quarter) adds to what is kept for the start of the UTC day (per cell:
+      reached, won, and the wins per whole day from entering the stage to winning) the rows closed since, and the
+      wins of the horizon's own day counted exactly."""
+    found: dict[tuple[datetime, str], list[tuple[str, str, int, int, int]]] = {}
+    past = [] if now is None else list(dict.fromkeys((b, h) for b, h in cuts if b < now))
+    m = forecast_learning_counts.c
+    if past:
+        rows = await conn.execute(select(m.cut_before, m.horizon_seconds, m.cells).where(
+            or_(*(and_(m.cut_before == before, m.horizon_seconds == str(horizon)) for before, horizon in past))))
+        for before, horizon, cells in rows.all():
+            found[(before, horizon)] = [tuple(cell) for cell in cells]  # type: ignore[misc]
+    running = [] if now is None else list(dict.fromkeys(
+        (b, h) for b, h in cuts if b == now and h >= 0 and _day_start(b) < b and (b, str(h)) not in found))
+    if running:
+        for (before, horizon), cells in zip(running, await _running_learned(conn, running, now), strict=True):
+            found[(before, str(horizon))] = cells
+    missing = list(dict.fromkeys((b, h) for b, h in cuts if (b, str(h)) not in found))
+    if missing:
+        for (before, horizon), cells in zip(missing, await _count_learned(conn, missing), strict=True):
+            found[(before, str(horizon))] = cells
+            if (before, horizon) in past:
+                await _keep_counts(conn, before, str(horizon), [list(cell) for cell in cells], now)
+    return [found[(before, str(horizon))] for before, horizon in cuts]
+
+
+BY_DAY = "by-day"  # the horizon key of a start of day's per-day histogram
+DAY = 86400
+
+
+def _day_start(at: datetime) -> datetime:
+    return at.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+async def _keep_counts(conn: AsyncConnection, before: datetime, horizon: str, cells: Any, now: datetime | None
+                       ) -> None:
+    insert = (postgresql.insert if is_postgres(conn) else sqlite.insert)(forecast_learning_counts).values(
+        cut_before=before, horizon_seconds=horizon, cells=cells, computed_at=now)
+    await conn.execute(insert.on_conflict_do_nothing(index_elements=["cut_before", "horizon_seconds"]))
+
+
+def _took_day(conn: AsyncConnection, took: Any) -> Any:
+    """The whole days from entering a stage to closing (-1 for any negative duration)."""
+    day = literal_column(str(DAY))  # constants inline: the expression is grouped by
+    whole = func.floor(took / day) if is_postgres(conn) else func.cast(took / day, Integer)
+    return case((took < literal_column("0"), literal_column("-1")), else_=whole)
+
+
+async def day_counts(conn: AsyncConnection, now: datetime) -> list[Any]:
+    """The learning of the rows closed before today (UTC) started, per (city lower-case, stage): [city, stage,
+    reached, won, {whole days from entering the stage to winning: wins}], kept once counted (the
+    `dashboards-refresh` job counts it early in the day, so that no page pays for it)."""
+    base = _day_start(now)
+    m = forecast_learning_counts.c
+    kept = (await conn.execute(select(m.cells).where(m.cut_before == base, m.horizon_seconds == BY_DAY))).scalar()
+    if kept is not None:
+        return list(kept)
+    f = forecast_learning.c
+    took = _seconds_between(conn, f.entered_at, f.closed_at)
+    city = func.lower(rms.c.city)
+    day = _took_day(conn, took)
+    rows = (await conn.execute(select(city, f.stage, f.won, day, func.count())
+                               .select_from(forecast_learning.join(rms, rms.c.id == f.rm_id))
+                               .where(f.closed_at < base).group_by(city, f.stage, f.won, day))).all()
+    histogram: dict[tuple[str, str], list[Any]] = {}
+    for city_name, stage, won, whole_days, count in rows:
+        cell = histogram.setdefault((city_name, stage), [city_name, stage, 0, 0, {}])
+        cell[2] += count
+        if won:
+            cell[3] += count
+            cell[4][str(int(whole_days))] = cell[4].get(str(int(whole_days)), 0) + count
+    kept = list(histogram.values())
+    await _keep_counts(conn, base, BY_DAY, kept, now)
+    return kept
+
+
+async def _running_learned(conn: AsyncConnection, cuts: list[tuple[datetime, Decimal]], now: datetime
+                           ) -> list[list[tuple[str, str, int, int, int]]]:
+    """`_count_learned` of cuts at `now` from the day's kept histogram (counted and kept when missing), the rows
+    closed since the day started, and the wins of each horizon's own day: a win counts within horizon H when its
+    whole days are fewer than H's (D), or it took between D days and H."""
+    base = _day_start(now)
+    kept = await day_counts(conn, now)
+    since = await _count_learned(conn, cuts, since=base)
+    result = []
+    for (before, horizon), added in zip(cuts, since, strict=True):
+        days = int(horizon // DAY)
+        boundary = await _count_learned(conn, [(base, horizon)], took_at_least=Decimal(days * DAY))
+        cells: dict[tuple[str, str], list[int]] = {}
+        for city_name, stage, reached, won, by_day in kept:
+            cells[(city_name, stage)] = [reached, won, sum(n for d, n in by_day.items() if int(d) < days)]
+        for source in (added, boundary[0]):
+            for city_name, stage, reached, won, within in source:
+                cell = cells.setdefault((city_name, stage), [0, 0, 0])
+                if source is added:
+                    cell[0] += reached
+                    cell[1] += won
+                cell[2] += within
+        result.append([(city_name, stage, *counts) for (city_name, stage), counts in cells.items()])
+    return result
+
+
+async def _count_learned(conn: AsyncConnection, cuts: list[tuple[datetime, Decimal]], *,
+                         since: datetime | None = None, took_at_least: Decimal | None = None
+                         ) -> list[list[tuple[str, str, int, int, int]]]:
+    """The counts of `learned`, over every row (`since`: only the rows closed at or after it; `took_at_least`: only
+    the wins that took at least that many seconds, through the index on the duration)."""
     f = forecast_learning.c
     took = _seconds_between(conn, f.entered_at, f.closed_at)
     won = f.won.is_(True)
@@ -256,8 +439,12 @@ async def learned(conn: AsyncConnection, cuts: list[tuple[datetime, Decimal]]
         columns += [func.count().filter(in_time), func.count().filter(and_(in_time, won)),
                     func.count().filter(and_(in_time, won, took <= horizon))]
     city = func.lower(rms.c.city)
-    rows = (await conn.execute(select(city, f.stage, *columns)
-                               .select_from(forecast_learning.join(rms, rms.c.id == f.rm_id))
-                               .group_by(city, f.stage))).all()
+    query = (select(city, f.stage, *columns).select_from(forecast_learning.join(rms, rms.c.id == f.rm_id))
+             .group_by(city, f.stage))
+    if since is not None:
+        query = query.where(f.closed_at >= since)
+    if took_at_least is not None:
+        query = query.where(won, took >= took_at_least, took <= max(horizon for _, horizon in cuts))
+    rows = (await conn.execute(query)).all()
     return [[(row[0], row[1], row[2 + 3 * i], row[3 + 3 * i], row[4 + 3 * i]) for row in rows]
             for i in range(len(cuts))]

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Any
 
 CENT = Decimal("0.01")
@@ -292,6 +292,61 @@ def forecast(journeys: Sequence[Journey], model: Model, at: datetime, until: dat
     margin = Z_95 * variance.sqrt()
     return Forecast(half_up(expected), half_up(max(expected - margin, Decimal(0))), half_up(expected + margin),
                     pipelines, unscored)
+
+
+EXACT = 200  # digits: sums of deal values and their squares never round
+
+
+def open_groups(journeys: Sequence[Journey], at: datetime) -> list[tuple[str, str, Decimal, int]]:
+    """The pipelines open at `at` per (city, stage at `at`, deal value): (city, stage, deal value, how many), as
+    `repository.walk` counts them in SQL (here for the tests, from journeys)."""
+    counts: dict[tuple[str, str, Decimal], int] = {}
+    for journey in journeys:
+        stage = journey.stage_at(at)
+        if stage is None or stage in CLOSED:
+            continue
+        key = (journey.city, stage, journey.deal_value)
+        counts[key] = counts.get(key, 0) + 1
+    return [(city, stage, value, n) for (city, stage, value), n in counts.items()]
+
+
+def forecast_grouped(groups: Sequence[tuple[str, str, Decimal, int]], model: Model, at: datetime, until: datetime
+                     ) -> Forecast:
+    """`forecast` from the open pipelines counted per (city, stage, deal value) (`open_groups`,
+    `repository.walk`): per (city, stage), the exact sum of the deal values x the chance, and of their squares x
+    p(1 - p). The same figures to the cent (the products are rounded to 28 digits once per cell instead of once
+    per pipeline)."""
+    days_left = days_between(at, until)
+    cells: dict[tuple[str, str], list[Any]] = {}
+    with localcontext() as exact:
+        exact.prec = EXACT
+        for city, stage, value, n in groups:
+            cell = cells.setdefault((city, stage), [0, Decimal(0), Decimal(0)])
+            cell[0] += n
+            cell[1] += value * n
+            cell[2] += value * value * n
+    expected = variance = Decimal(0)
+    pipelines = unscored = 0
+    for (city, stage), (n, total, squares) in cells.items():
+        pipelines += n
+        found = model.cell(city, stage)
+        if found is None:
+            unscored += n
+            continue
+        p = found[0].probability() * found[0].won_within(days_left)
+        expected += total * p
+        variance += squares * p * (1 - p)
+    margin = Z_95 * variance.sqrt()
+    return Forecast(half_up(expected), half_up(max(expected - margin, Decimal(0))), half_up(expected + margin),
+                    pipelines, unscored)
+
+
+def won_grouped(groups: Sequence[tuple[Decimal, int]]) -> Decimal:
+    """`won_value` from the won pipelines counted per deal value (`repository.walk`)."""
+    with localcontext() as exact:
+        exact.prec = EXACT
+        total = sum((value * n for value, n in groups), Decimal(0))
+    return half_up(total)
 
 
 def won_value(journeys: Sequence[Journey], start: datetime, end: datetime) -> Decimal:

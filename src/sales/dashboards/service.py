@@ -158,8 +158,7 @@ async def _kpis(conn: AsyncConnection, members: Any, window: tuple[datetime, dat
     sold, refunded = await repository.orders_and_refunded(conn, members, start, end)
     presented, converted = await repository.upsell_presentations(conn, members, start, end)
     capacity = sum(m.capacity for m in loads)
-    backtest = await _backtest(conn, _journeys(await repository.journeys(conn, members)), PeriodType.MONTHLY,
-                               timezone, now)
+    backtest = await _backtest(conn, members, PeriodType.MONTHLY, timezone, now)
     return Kpis(
         upsell_conversion_percentage=_kpi("upsell_conversion_percentage", rules.percentage(converted, presented),
                                           "no upsell attributed to the members was presented in the period"),
@@ -207,6 +206,7 @@ async def _scope_dashboard(conn: AsyncConnection, *, scope: str, scope_id: str, 
     timezone = await _timezone(conn, city)
     start, end = _period(period_type, period_start, timezone, now)
     window = target_rules.window(start, end, timezone)
+    await repository.without_jit(conn)
     loads = await repository.member_loads(conn, members)
     funnel = await repository.funnel(conn, members, *window)
     return ScopeDashboard(
@@ -260,16 +260,6 @@ BACKTEST_PERIODS = 6
 SECONDS_PER_DAY = Decimal(86400)
 
 
-def _journeys(rows: tuple[list[Any], list[Any]]) -> list[rules.Journey]:
-    """The scope's journeys from the pipelines and moves of `repository.journeys`."""
-    pipelines, moves = rows
-    grouped: dict[UUID, list[tuple[str, datetime]]] = {}
-    for pipeline_id, stage, at in moves:
-        grouped.setdefault(pipeline_id, []).append((stage, at))
-    return [rules.Journey(row.city, Decimal(str(row.deal_value or 0)), row.created_at, tuple(grouped.get(row.id, ())))
-            for row in pipelines]
-
-
 @dataclass(frozen=True)
 class _Window:
     """A forecast's period: its dates, its UTC window, and the instant the forecast is made at."""
@@ -312,36 +302,58 @@ async def on_pipeline_stage_changed(conn: AsyncConnection, *, pipeline_id: UUID,
         await repository.learn_closed(conn, pipeline_id)
 
 
-async def _models(conn: AsyncConnection, windows: list[_Window]) -> list[rules.Model]:
-    """The model learned for each window: from the pipelines closed before its forecast instant, for its horizon."""
-    counted = await repository.learned(conn, [(w.at, w.horizon_days * SECONDS_PER_DAY) for w in windows])
+async def _models(conn: AsyncConnection, windows: list[_Window], now: datetime) -> list[rules.Model]:
+    """The model learned for each window: from the pipelines closed before its forecast instant, for its horizon
+    (a past instant's counts kept once counted)."""
+    counted = await repository.learned(conn, [(w.at, w.horizon_days * SECONDS_PER_DAY) for w in windows], now=now)
     return [rules.counted_model(rows, w.horizon_days) for rows, w in zip(counted, windows, strict=True)]
 
 
-def _figures(scoped: list[rules.Journey], window: _Window, model: rules.Model) -> ForecastFigures:
-    won = rules.won_value(scoped, window.window[0], window.at)
-    found = rules.forecast(scoped, model, window.at, window.window[1])
+@dataclass(frozen=True)
+class _Walked:
+    """What the forecast needs of a scope's pipelines (`repository.walk`): per cut instant the open pipelines
+    grouped by (city, stage, deal value), per window the won deal values grouped."""
+
+    cuts: list[datetime]
+    open_at: list[list[tuple[str, str, Decimal, int]]]
+    won: list[list[tuple[Decimal, int]]]
+
+    def forecast(self, model: rules.Model, at: datetime, until: datetime) -> rules.Forecast:
+        return rules.forecast_grouped(self.open_at[self.cuts.index(at)], model, at, until)
+
+
+async def _walk(conn: AsyncConnection, members: Any, windows: list[_Window],
+                won_windows: list[tuple[datetime, datetime]]) -> _Walked:
+    cuts = list(dict.fromkeys(w.at for w in windows))
+    open_at, won = await repository.walk(conn, members, cuts, won_windows)
+    return _Walked(cuts, open_at, won)
+
+
+def _figures(walked: _Walked, won_index: int, window: _Window, model: rules.Model) -> ForecastFigures:
+    won = rules.won_grouped(walked.won[won_index])
+    found = walked.forecast(model, window.at, window.window[1])
     return ForecastFigures(period_start=window.start, period_end=window.end, won_to_date=won,
                            expected_from_open=found.expected, expected_total=won + found.expected,
                            low=won + found.low, high=won + found.high, open_pipelines=found.pipelines,
                            unscored_pipelines=found.unscored)
 
 
-def _backtest_of(scoped: list[rules.Journey], windows: list[_Window], models: list[rules.Model]
+def _backtest_of(walked: _Walked, won_from: int, windows: list[_Window], models: list[rules.Model]
                  ) -> list[BacktestPeriod]:
     result = []
-    for window, model in zip(windows, models, strict=True):
-        found = rules.forecast(scoped, model, window.at, window.window[1])
-        actual = rules.won_value(scoped, *window.window)
+    for i, (window, model) in enumerate(zip(windows, models, strict=True)):
+        found = walked.forecast(model, window.at, window.window[1])
+        actual = rules.won_grouped(walked.won[won_from + i])
         result.append(BacktestPeriod(period_start=window.start, period_end=window.end, forecast=found.expected,
                                      actual=actual, accuracy_percentage=rules.accuracy(found.expected, actual)))
     return result
 
 
-async def _backtest(conn: AsyncConnection, scoped: list[rules.Journey], period_type: PeriodType, timezone: str,
+async def _backtest(conn: AsyncConnection, members: Any, period_type: PeriodType, timezone: str,
                     now: datetime) -> list[BacktestPeriod]:
     windows = _past(period_type, timezone, now)
-    return _backtest_of(scoped, windows, await _models(conn, windows))
+    walked = await _walk(conn, members, windows, [w.window for w in windows])
+    return _backtest_of(walked, 0, windows, await _models(conn, windows, now))
 
 
 async def forecast(conn: AsyncConnection, principal: Principal, *, scope: LeaderboardScope, scope_id: str,
@@ -359,15 +371,19 @@ async def forecast(conn: AsyncConnection, principal: Principal, *, scope: Leader
         city, members = await _city(conn, principal, scope_id)
         canonical = city
     timezone = await _timezone(conn, city)
-    scoped = _journeys(await repository.journeys(conn, members))
+    await repository.without_jit(conn)
     windows = [_running(PeriodType.MONTHLY, timezone, now), _running(PeriodType.QUARTERLY, timezone, now),
                *_past(period_type, timezone, now)]
-    models = await _models(conn, windows)  # one pass over the closed pipelines for all eight
-    backtest = _backtest_of(scoped, windows[2:], models[2:])
+    # won to date in the month and the quarter, then won in each back-test period
+    walked = await _walk(conn, members, windows, [(windows[0].window[0], windows[0].at),
+                                                  (windows[1].window[0], windows[1].at),
+                                                  *(w.window for w in windows[2:])])
+    models = await _models(conn, windows, now)  # one pass over the closed pipelines for all eight
+    backtest = _backtest_of(walked, 2, windows[2:], models[2:])
     overall = rules.overall_accuracy([(b.forecast, b.actual) for b in backtest])
     goal = rules.GOALS["forecast_accuracy_percentage"]
     return ForecastRead(scope=scope.value, scope_id=canonical, as_of=now, min_cell=rules.MIN_CELL,
-                        month=_figures(scoped, windows[0], models[0]),
-                        quarter=_figures(scoped, windows[1], models[1]),
+                        month=_figures(walked, 0, windows[0], models[0]),
+                        quarter=_figures(walked, 1, windows[1], models[1]),
                         backtest_period_type=period_type, backtest=backtest, backtest_accuracy_percentage=overall,
                         accuracy_target=goal.text(), accuracy_met=None if overall is None else goal.met(overall))

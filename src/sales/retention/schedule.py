@@ -112,6 +112,8 @@ SCHEDULE: tuple[Retention, ...] = (
               by="idempotency-prune"),
     Retention("dashboard_snapshots", Disposal.PRUNE, "the console's cached dashboard figures (recomputable from the "
               "records): deleted once unread for a week", by="dashboards-refresh"),
+    _keep("forecast_learning_counts", "the forecast's learning counted per past cut (recomputable; its triggers "
+          "delete a cut's counts when a change can alter them; a few rows a month)"),
     # --- current state and configuration
     _keep("clock_state", "the business clock (one row)"),
     _keep("worker_jobs", "one row per periodic job: its next slot and last result"),
