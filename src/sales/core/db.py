@@ -65,6 +65,12 @@ def _sqlite_connect(dbapi_connection: Any, record: Any) -> None:
     _sqlite_pragmas(dbapi_connection, record)
 
 
+# No JIT compilation: this is an OLTP service whose statements run in milliseconds. PostgreSQL estimates the
+# dashboards' aggregates over the x10 tables above `jit_above_cost`, and compiling them (their many CASE and FILTER
+# expressions) took 2.7-4.8 s of queries that run in 0.05-3.7 s without it (EXPLAIN ANALYZE, x10 bench, issue 18).
+_SERVER_SETTINGS = {"timezone": "UTC", "jit": "off"}
+
+
 def create_engine(settings: Settings, *, url: str | None = None, pool_size: int | None = None) -> AsyncEngine:
     url = url or settings.database_url
     if url.startswith("sqlite"):
@@ -75,7 +81,7 @@ def create_engine(settings: Settings, *, url: str | None = None, pool_size: int 
     size = pool_size or settings.db_pool_size
     engine = create_async_engine(url, pool_size=size, max_overflow=size, pool_pre_ping=False,
                                  pool_timeout=settings.db_queue_timeout_seconds, **JSON_CODEC,
-                                 connect_args={"server_settings": {"timezone": "UTC"}}, hide_parameters=True)
+                                 connect_args={"server_settings": _SERVER_SETTINGS}, hide_parameters=True)
     _queues[engine.sync_engine] = _Queue(settings.db_queue_max)
     event.listen(engine.sync_engine, "before_cursor_execute", _begin_before_first_write)
     event.listen(engine.sync_engine, "checkin", _transactions_again)

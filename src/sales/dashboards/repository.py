@@ -7,7 +7,7 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import (Integer, Select, and_, case, delete, distinct, exists, func, literal, literal_column, or_,
-                        select, text, union_all, update)
+                        select, union_all, update)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -42,14 +42,6 @@ async def open_pipelines_by_stage(conn: AsyncConnection, rm_id: UUID) -> list[tu
                               .where(p.rm_id == rm_id, p.outcome == Outcome.PENDING.value)
                               .group_by(p.stage))
     return [(stage, count, Decimal(str(total))) for stage, count, total in rows.all()]
-
-
-async def without_jit(conn: AsyncConnection) -> None:
-    """PostgreSQL: no JIT compilation for the rest of the transaction. A team's or a city's aggregates over the
-    x10 tables are estimated above `jit_above_cost`, and compiling them (with their many CASE and FILTER
-    expressions) took 2.7-4.8 s of a query that runs in 0.05-3.7 s without it (EXPLAIN ANALYZE, x10 bench)."""
-    if is_postgres(conn):
-        await conn.execute(text("SET LOCAL jit = off"))
 
 
 # --- a team's or a city's members (`members`: a SELECT of RM ids) -------------------------------

@@ -206,7 +206,6 @@ async def _scope_dashboard(conn: AsyncConnection, *, scope: str, scope_id: str, 
     timezone = await _timezone(conn, city)
     start, end = _period(period_type, period_start, timezone, now)
     window = target_rules.window(start, end, timezone)
-    await repository.without_jit(conn)
     loads = await repository.member_loads(conn, members)
     funnel = await repository.funnel(conn, members, *window)
     return ScopeDashboard(
@@ -371,7 +370,6 @@ async def forecast(conn: AsyncConnection, principal: Principal, *, scope: Leader
         city, members = await _city(conn, principal, scope_id)
         canonical = city
     timezone = await _timezone(conn, city)
-    await repository.without_jit(conn)
     windows = [_running(PeriodType.MONTHLY, timezone, now), _running(PeriodType.QUARTERLY, timezone, now),
                *_past(period_type, timezone, now)]
     # won to date in the month and the quarter, then won in each back-test period
