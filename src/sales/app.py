@@ -1,6 +1,7 @@
 """create_app(): routers, middleware, error handlers."""
 from __future__ import annotations
 
+import gc
 from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator
 
@@ -101,6 +102,21 @@ def install_error_handlers(app: FastAPI) -> None:
                                               code="internal_error"))
 
 
+_frozen = False
+
+
+def freeze_startup_objects() -> None:
+    """Move what start-up built (modules, the app and its routes, tables, compiled statements) out of the
+    cyclic garbage collector's generations (issue 19): a full collection no longer walks those objects again
+    and again, and their pages are not written to by a collection (copy-on-write). Once per process: what a
+    later app (tests build many) leaves behind must stay collectable."""
+    global _frozen
+    if not _frozen:
+        _frozen = True
+        gc.collect()
+        gc.freeze()
+
+
 def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level, json=settings.log_json)
@@ -109,6 +125,7 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        freeze_startup_objects()
         yield
         await engine.dispose()
         if isinstance(counters, RedisCounters):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import base64
 import os
 import re
+from binascii import a2b_base64
 from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -38,7 +39,7 @@ class PiiCipher:
         aead = self._aeads.get(kid)
         if aead is None:
             raise UnknownKey(f"a value is sealed under key id {kid!r}, which the key ring does not hold")
-        raw = base64.b64decode(body)
+        raw = a2b_base64(body)  # what base64.b64decode does, without its per-call argument handling
         return aead.decrypt(raw[:12], raw[12:], None).decode()
 
     def is_current(self, token: str) -> bool:

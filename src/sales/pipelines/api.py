@@ -39,7 +39,8 @@ async def create_pipeline(data: PipelineCreate, principal: PipelinesCreate, conn
 @router.get("", response_model=Page[PipelineRead])
 async def list_pipelines(principal: PipelinesRead, conn: Conn, paging: Paging, filters: Filters):
     """Pipelines in the caller's scope, newest first."""
-    items = await service.list_pipelines(conn, principal, filters=filters, limit=paging.limit, cursor=paging.cursor)
+    items = await service.list_pipelines(conn, principal, filters=filters, limit=paging.limit, cursor=paging.cursor,
+                                         wire=True)
     return respond(page_of(items, paging.limit, lambda p: (p.created_at.isoformat(), p.id)))
 
 

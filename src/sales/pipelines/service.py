@@ -9,6 +9,7 @@ from operator import itemgetter
 from typing import Any, Callable
 from uuid import UUID
 
+import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales.core import audit, hooks, outbox
@@ -65,11 +66,12 @@ def to_read(row: Any, principal: Principal) -> PipelineRead:
 # A list of 250 pipelines spent most of its time validating PipelineRead models and dumping them again
 # (docs/performance.md). Lists use these slotted views instead: the same fields in the same order, the
 # same enum members, so orjson writes the same JSON bytes as for PipelineRead and templates read the
-# same attributes. tests/unit/bench/test_pipeline_view.py keeps the two in step.
+# same attributes. tests/unit/bench/test_pipeline_view.py keeps the two in step. Views built for the wire
+# (view_builder(wire=True)) hold their ids as str and money as orjson.Fragment (the `| str`, `| Fragment`).
 
 @dataclass(slots=True)
 class CustomerView:
-    id: UUID | None
+    id: UUID | str | None
     name: str | None
     phone: str | None
     email: str | None
@@ -77,19 +79,19 @@ class CustomerView:
 
 @dataclass(slots=True)
 class RMView:
-    id: UUID
+    id: UUID | str
     name: str
     team: str | None
 
 
 @dataclass(slots=True)
 class PipelineView:
-    id: UUID
-    lead_id: UUID
-    rm_id: UUID
+    id: UUID | str
+    lead_id: UUID | str
+    rm_id: UUID | str
     stage: Stage
     source: Source
-    deal_value: Decimal | None
+    deal_value: Decimal | orjson.Fragment | None
     probability: int | None
     expected_close_date: date | None
     actual_close_date: date | None
@@ -111,11 +113,21 @@ _VIEW_COLUMNS = ("id", "lead_id", "rm_id", "stage", "source", "deal_value", "pro
                  "customer_id", "customer_name", "customer_phone", "customer_email")
 
 
-def view_builder(fields: tuple[str, ...], principal: Principal) -> Callable[[Any], PipelineView]:
+def view_builder(fields: tuple[str, ...], principal: Principal, *,
+                 wire: bool = False) -> Callable[[Any], PipelineView]:
     """A function turning rows with these `fields` into views (what to_read holds, without model validation:
-    the rows come from our own columns). Columns are picked by position, located once per result."""
+    the rows come from our own columns). Columns are picked by position, located once per result.
+
+    `wire=True` builds views for an HTTP answer only: ids as `str` and money as an `orjson.Fragment` of its
+    digits, which orjson writes as they are (without its `default=` callback, called once per such value
+    otherwise): the same bytes as `PipelineRead`. Without it (the console's templates) ids are UUIDs and money
+    is Decimal. Who sees the customer's contacts unmasked (`may_see_pii`) is settled here once per request."""
     pick = itemgetter(*(fields.index(name) for name in _VIEW_COLUMNS))
     aead = cipher()
+    # may_see_pii(principal, rm_id=, team_id=) with the principal's side worked out once.
+    everyone, sub, teams = principal.is_admin, principal.sub, principal.supervised_teams
+    uuid_out = str if wire else _same
+    money_out = _money_fragment if wire else _same
 
     def build(row: Any) -> PipelineView:
         (id_, lead_id, rm_id, stage, source, deal_value, probability, expected_close_date, actual_close_date,
@@ -124,10 +136,13 @@ def view_builder(fields: tuple[str, ...], principal: Principal) -> Callable[[Any
         customer = None
         if lead_known is not None:
             phone, email = aead.decrypt(phone), aead.decrypt(email)
-            if not may_see_pii(principal, rm_id=rm_id, team_id=rm_team_id):
+            if not (everyone or rm_id == sub or (rm_team_id is not None and rm_team_id in teams)):
                 phone, email = mask_phone(phone), mask_email(email)
-            customer = CustomerView(customer_id, aead.decrypt(name), phone, email)
-        return PipelineView(id_, lead_id, rm_id, _STAGES[stage], _SOURCES[source], deal_value, probability,
+            customer = CustomerView(None if customer_id is None else uuid_out(customer_id), aead.decrypt(name),
+                                    phone, email)
+        rm_id = uuid_out(rm_id)
+        return PipelineView(uuid_out(id_), uuid_out(lead_id), rm_id, _STAGES[stage], _SOURCES[source],
+                            None if deal_value is None else money_out(deal_value), probability,
                             expected_close_date, actual_close_date, _OUTCOMES[outcome], loss_reason, notes,
                             created_at, updated_at, stage_changed_at, sla_deadline, customer,
                             RMView(rm_id, rm_name, team_name))
@@ -135,8 +150,17 @@ def view_builder(fields: tuple[str, ...], principal: Principal) -> Callable[[Any
     return build
 
 
-def to_view(row: Any, principal: Principal) -> PipelineView:
-    return view_builder(row._fields, principal)(row)
+def _same(value: Any) -> Any:
+    return value
+
+
+def _money_fragment(value: Decimal) -> orjson.Fragment:
+    """Money as `sales.core.http.dumps` writes a Decimal: a JSON number with its own places."""
+    return orjson.Fragment(format(value, "f"))
+
+
+def to_view(row: Any, principal: Principal, *, wire: bool = False) -> PipelineView:
+    return view_builder(row._fields, principal, wire=wire)(row)
 
 
 async def get_pipeline(conn: AsyncConnection, principal: Principal, *, pipeline_id: UUID) -> PipelineRead:
@@ -151,7 +175,7 @@ async def read_pipeline(conn: AsyncConnection, principal: Principal, *, pipeline
     row = await repository.get_readable(conn, pipeline_id, principal)
     if row is None:
         raise PipelineNotFound(f"pipeline {pipeline_id} not found")
-    return to_view(row, principal)
+    return to_view(row, principal, wire=True)
 
 
 async def _load_for_change(conn: AsyncConnection, principal: Principal, pipeline_id: UUID) -> Any:
@@ -304,13 +328,14 @@ async def _apply_stage(conn: AsyncConnection, actor: Principal, row: Any, change
 
 
 async def list_pipelines(conn: AsyncConnection, principal: Principal, *, filters: dict[str, Any], limit: int,
-                         cursor: list[Any] | None) -> list[PipelineView]:
-    """Pipelines in the principal's scope, newest first (`limit + 1` rows: the extra one means more)."""
+                         cursor: list[Any] | None, wire: bool = False) -> list[PipelineView]:
+    """Pipelines in the principal's scope, newest first (`limit + 1` rows: the extra one means more);
+    `wire`: views for the HTTP answer only (see view_builder)."""
     rows = await repository.list_readable(conn, principal, filters=filters, limit=limit,
                                           after=cursor_after(cursor, AFTER_TIME_AND_ID))
     if not rows:
         return []
-    build = view_builder(rows[0]._fields, principal)
+    build = view_builder(rows[0]._fields, principal, wire=wire)
     return [build(row) for row in rows]
 
 
