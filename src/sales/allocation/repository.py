@@ -158,9 +158,10 @@ async def live_for_lead(conn: AsyncConnection, lead_id: UUID) -> Any:
     return (await conn.execute(query)).first()
 
 
-def live_allocation_of_lead() -> ColumnElement[bool]:
-    """True for a stored `leads` row whose lead has a live allocation (a condition for the lead's upsert)."""
-    return exists().where(a.c.lead_id == leads.c.id, a.c.status.in_(LIVE))
+def live_allocation_of_lead(lead_id: UUID) -> ColumnElement[bool]:
+    """True while the lead has a live allocation (a condition for the lead's upsert; by value, since an EXISTS
+    inside ON CONFLICT ... WHERE cannot be correlated to the conflicting row)."""
+    return exists().where(a.c.lead_id == lead_id, a.c.status.in_(LIVE))
 
 
 async def rms_who_had_lead(conn: AsyncConnection, lead_id: UUID) -> set[UUID]:

@@ -50,10 +50,9 @@ async def upsert_and_lock(conn: AsyncConnection, values: dict[str, Any], *, now:
 
 async def upsert_and_lock_unless(conn: AsyncConnection, values: dict[str, Any], *, now: datetime,
                                  refresh_facts: bool, unless: ColumnElement[bool]) -> tuple[Any, bool]:
-    """`upsert_and_lock`, except that a stored lead for which `unless` holds (a condition on the stored row,
-    evaluated as a look-up before the statement would be) is locked but neither rewritten nor returned: (None,
-    False). Otherwise (the row, whether this statement inserted it); on SQLite `inserted` is always False (it
-    cannot tell)."""
+    """`upsert_and_lock`, except that a stored lead is locked but neither rewritten nor returned while `unless`
+    holds (evaluated as a look-up before the statement would be): (None, False). Otherwise (the row, whether this
+    statement inserted it); on SQLite `inserted` is always False (it cannot tell)."""
     statement = _upsert(conn, values, now=now, refresh_facts=refresh_facts, unless=unless)
     if conn.dialect.name != "postgresql":
         return (await conn.execute(statement)).first(), False
