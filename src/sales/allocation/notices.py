@@ -64,8 +64,10 @@ async def queue_depth(conn: AsyncConnection, *, rm_id: UUID, team_id: UUID | Non
     """§2.2.5, issue 17: the supervisor is told when an RM's PENDING queue passes `queue_depth_alert`, or the
     team's passes `team_queue_depth_alert`, once per crossing: again only after the queue was back at or under
     the threshold."""
-    depth = await repository.pending_count(conn, rm_id)
-    checks = [("RM", f"rm:{rm_id}", rm_id, depth, config.queue_depth_alert)]
+    depth = await repository.rm_queue_depth(conn, rm_id, threshold=config.queue_depth_alert, now=now)
+    checks: list[tuple[str, str, UUID | None, int, int]] = []
+    if depth > config.queue_depth_alert:  # at or under it, rm_queue_depth has turned the alert off already
+        checks.append(("RM", f"rm:{rm_id}", rm_id, depth, config.queue_depth_alert))
     if team_id is not None and config.team_queue_depth_alert is not None:
         checks.append(("TEAM", f"team:{team_id}", None, await repository.team_pending_count(conn, team_id),
                        config.team_queue_depth_alert))

@@ -51,16 +51,44 @@ def _candidate(row: Any, today: date) -> Candidate:
         fairness_offset=row.fairness_offset)
 
 
+def _locality_query(today: date, city: str, locality: str) -> Any:
+    return _candidate_query(today).join(rm_localities, rm_localities.c.rm_id == rms.c.id).where(
+        rm_localities.c.city == norm(city), rm_localities.c.locality == norm(locality)).order_by(rms.c.id)
+
+
+def _city_query(today: date, city: str) -> Any:
+    return _candidate_query(today).where(func.lower(rms.c.city) == norm(city)).order_by(rms.c.id)
+
+
 async def locality_candidates(conn: AsyncConnection, *, city: str, locality: str, today: date) -> list[Candidate]:
     """RMs listing the lead's locality (indexed through rm_localities)."""
-    query = _candidate_query(today).join(rm_localities, rm_localities.c.rm_id == rms.c.id).where(
-        rm_localities.c.city == norm(city), rm_localities.c.locality == norm(locality)).order_by(rms.c.id)
-    return [_candidate(r, today) for r in (await conn.execute(query)).all()]
+    return [_candidate(r, today) for r in (await conn.execute(_locality_query(today, city, locality))).all()]
 
 
 async def city_candidates(conn: AsyncConnection, *, city: str, today: date) -> list[Candidate]:
-    query = _candidate_query(today).where(func.lower(rms.c.city) == norm(city)).order_by(rms.c.id)
-    return [_candidate(r, today) for r in (await conn.execute(query)).all()]
+    return [_candidate(r, today) for r in (await conn.execute(_city_query(today, city))).all()]
+
+
+RuleSetIds = tuple[UUID | None, UUID | None]
+
+
+def _current_rule_set_id(city: str) -> Any:
+    return (select(allocation_rule_sets.c.id).where(allocation_rule_sets.c.city == city,
+                                                    allocation_rule_sets.c.is_current == literal(True))
+            .limit(1).scalar_subquery())
+
+
+async def candidates_with_rule_sets(conn: AsyncConnection, *, city: str, locality: str | None,
+                                    today: date) -> tuple[list[Candidate], RuleSetIds | None]:
+    """The locality's candidates (the city's when `locality` is None) and, in the same statement, the ids of the
+    city's and the default's current rule sets (None when there are no candidates to carry them): a per-process
+    cache of the rules checks them against what it holds, in the allocation's own transaction."""
+    key = norm(city)
+    query = _locality_query(today, city, locality) if locality is not None else _city_query(today, city)
+    rows = (await conn.execute(query.add_columns(_current_rule_set_id(key).label("rule_set_own"),
+                                                 _current_rule_set_id("*").label("rule_set_star")))).all()
+    ids = (rows[0].rule_set_own, rows[0].rule_set_star) if rows else None
+    return [_candidate(r, today) for r in rows], ids
 
 
 async def candidates_in_cities(conn: AsyncConnection, *, cities: list[str], today: date,
@@ -128,6 +156,12 @@ async def get(conn: AsyncConnection, allocation_id: UUID, *, scope: ColumnElemen
 async def live_for_lead(conn: AsyncConnection, lead_id: UUID) -> Any:
     query = select(*ALLOCATION_COLUMNS, a.c.decision).where(a.c.lead_id == lead_id, a.c.status.in_(LIVE))
     return (await conn.execute(query)).first()
+
+
+def live_allocation_of_lead(lead_id: UUID) -> ColumnElement[bool]:
+    """True while the lead has a live allocation (a condition for the lead's upsert; by value, since an EXISTS
+    inside ON CONFLICT ... WHERE cannot be correlated to the conflicting row)."""
+    return exists().where(a.c.lead_id == lead_id, a.c.status.in_(LIVE))
 
 
 async def rms_who_had_lead(conn: AsyncConnection, lead_id: UUID) -> set[UUID]:
@@ -410,6 +444,26 @@ async def queue_alert_crossed(conn: AsyncConnection, key: str, *, depth: int, th
                                 .values(over=True, depth=depth, threshold=threshold, changed_at=now)
                                 .returning(queue_alerts.c.key))
     return result.first() is not None
+
+
+async def rm_queue_depth(conn: AsyncConnection, rm_id: UUID, *, threshold: int, now: datetime) -> int:
+    """The RM's queue depth (PENDING allocations, §2.2.5), and its alert turned off when the depth is at or under
+    `threshold` (`queue_alert_crossed` does the rest when it is over). One statement on PostgreSQL (the count and
+    the conditional UPDATE in one CTE chain), two on SQLite; the same rows either way."""
+    key = f"rm:{rm_id}"
+    if not is_postgres(conn):
+        depth = await pending_count(conn, rm_id)
+        if depth <= threshold:
+            await queue_alert_crossed(conn, key, depth=depth, threshold=threshold, now=now)
+        return depth
+    counted = select(func.count().label("n")).select_from(a).where(a.c.rm_id == rm_id, a.c.status == "PENDING").cte(
+        "depth")
+    n = select(counted.c.n).scalar_subquery()
+    cleared = (update(queue_alerts).where(queue_alerts.c.key == key, queue_alerts.c.over == literal(True),
+                                          n <= threshold)
+               .values(over=False, depth=n, threshold=threshold, changed_at=now).returning(queue_alerts.c.key)
+               .cte("cleared"))
+    return int((await conn.execute(select(counted.c.n).add_cte(cleared))).scalar_one())
 
 
 async def clear_queue_alerts(conn: AsyncConnection, *, rm_id: UUID, team_id: UUID | None, now: datetime) -> None:

@@ -9,6 +9,7 @@ import statistics
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -20,7 +21,9 @@ HIGH_INTENT_SOURCES = frozenset({"INBOUND_CALL", "REFERRAL", "WALK_IN"})
 HIGH_URGENCY = frozenset({"IMMEDIATE", "HIGH", "URGENT"})
 
 
+@lru_cache(maxsize=8192)
 def norm(value: str | None) -> str:
+    """Case and spacing folded (pure, so remembered: the engine folds every candidate's city and localities)."""
     return " ".join((value or "").lower().split())
 
 

@@ -14,7 +14,7 @@ from sales.allocation import inheritance, repository, rules
 from sales.allocation.config import AllocationRules
 from sales.allocation.schemas import (LeadAllocationRequest, RuleSetChange, RuleSetRead, SimulatedAllocation,
                                       SimulatedRM, SimulationRequest, SimulationResult)
-from sales.allocation.service import lead_cities_in_scope, rules_for
+from sales.allocation.service import forget_rules, lead_cities_in_scope, rules_for
 from sales.core import audit
 from sales.core.auth import Principal
 from sales.core.errors import InvalidInput, SalesError
@@ -83,6 +83,7 @@ async def put_rules(conn: AsyncConnection, principal: Principal, *, change: Rule
     version = await repository.next_rule_version(conn, key)
     await repository.insert_rule_set(conn, {"id": uuid.uuid4(), "city": key, "version": version, "config": stored,
                                             "created_by": principal.sub, "created_at": now})
+    forget_rules()
     after = await get_rules(conn, city=key)
     await audit.record(conn, principal, action="allocation_rules.changed", entity_type="allocation_rules",
                        entity_id=key, at=now, before=before.model_dump(mode="json"),

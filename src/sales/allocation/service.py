@@ -59,14 +59,40 @@ def _engine_actor(principal: Principal | None) -> Principal:
 
 # --- rules -------------------------------------------------------------------------------------
 
+# The effective rules per normalised city as last read by this process, keyed by the ids of the rule set rows they
+# came from (a row id is never reused, a version number could be after a rolled-back change). Only the engine's
+# hot path (`_route`) uses an entry, and only after the candidates statement of its own transaction has returned
+# the same ids as current; every `rules_for` call reads the rules and refreshes the entry.
+_RulesEntry = tuple[repository.RuleSetIds, tuple[AllocationRules, int, bool]]
+_rules_cache: dict[str, _RulesEntry] = {}
+_RULES_CACHE_SIZE = 1024
+
+
+class _RulesChanged(Exception):
+    """The cached rules of a city are no longer current (raised before anything is written)."""
+
+
 async def rules_for(conn: AsyncConnection, city: str) -> tuple[AllocationRules, int, bool]:
     """The city's effective rules (its overrides over the default '*', issue 17), the version of the city's own rules
     (of the default's when it has none), and whether the city has no rules of its own."""
-    own, star = await repository.rule_sets_of(conn, rules.norm(city))
+    key = rules.norm(city)
+    own, star = await repository.rule_sets_of(conn, key)
     if own is None and star is None:
-        return DEFAULT_RULES, 0, True
-    config = inheritance.effective(star.config if star else None, own.config if own else None)
-    return config, (own or star).version, own is None
+        result = DEFAULT_RULES, 0, True
+    else:
+        config = inheritance.effective(star.config if star else None, own.config if own else None)
+        result = config, (own or star).version, own is None
+    if key != "*":
+        if len(_rules_cache) >= _RULES_CACHE_SIZE:
+            _rules_cache.clear()
+        _rules_cache[key] = ((own.id if own else None, star.id if star else None), result)
+    return result
+
+
+def forget_rules() -> None:
+    """A rule set changed (PUT /allocations/rules): this process reads the rules again. Other processes find out
+    through the id check of `_route`."""
+    _rules_cache.clear()
 
 
 def _lead_facts(lead: Any) -> rules.Lead:
@@ -78,19 +104,33 @@ def _lead_facts(lead: Any) -> rules.Lead:
 # --- the engine around the database ------------------------------------------------------------
 
 async def _decide_and_claim(conn: AsyncConnection, lead: rules.Lead, config: AllocationRules, now: datetime, *,
-                            exclude: frozenset[UUID]) -> tuple[rules.Decision, dict[UUID, rules.Candidate]]:
+                            exclude: frozenset[UUID], rule_sets: repository.RuleSetIds | None = None
+                            ) -> tuple[rules.Decision, dict[UUID, rules.Candidate]]:
     """Run the engine on the locality's RMs first, then the whole city; take capacity in rank order with a
-    conditional update so concurrent allocations can never overfill an RM (LAR-002)."""
+    conditional update so concurrent allocations can never overfill an RM (LAR-002). With `rule_sets` (the ids
+    `config` was read from, cached) the first candidates statement checks them: `_RulesChanged` when they are
+    no longer current, before anything is written."""
     today = rules.local_time(now, config.timezone).date()
-    loaders = []
+    stages: list[tuple[str, str | None]] = []
     if "LOCALITY" in config.geographic_widening and lead.locality:
-        loaders.append(("LOCALITY", lambda: repository.locality_candidates(conn, city=lead.city,
-                                                                           locality=lead.locality, today=today)))
-    loaders.append(("CITY", lambda: repository.city_candidates(conn, city=lead.city, today=today)))
+        stages.append(("LOCALITY", lead.locality))
+    stages.append(("CITY", None))
     decision = rules.Decision(outcome="QUEUED", rm_id=None, geo_level=None, reason="no candidates")
     by_id: dict[UUID, rules.Candidate] = {}
-    for stage, load in loaders:
-        candidates = await load()
+    for stage, locality in stages:
+        if rule_sets is not None:
+            candidates, current = await repository.candidates_with_rule_sets(conn, city=lead.city,
+                                                                             locality=locality, today=today)
+            if current is None:  # no candidate row to carry the ids: read them
+                own, star = await repository.rule_sets_of(conn, rules.norm(lead.city))
+                current = (own.id if own else None, star.id if star else None)
+            if current != rule_sets:
+                raise _RulesChanged(lead.city)
+            rule_sets = None
+        elif locality is not None:
+            candidates = await repository.locality_candidates(conn, city=lead.city, locality=locality, today=today)
+        else:
+            candidates = await repository.city_candidates(conn, city=lead.city, today=today)
         by_id = {c.id: c for c in candidates}
         decision = rules.decide(lead, candidates, config, now, exclude=exclude)
         if stage == "LOCALITY" and not (decision.outcome == "ALLOCATED" and decision.geo_level == "LOCALITY"):
@@ -129,41 +169,42 @@ async def _create_allocation(conn: AsyncConnection, principal: Principal | None,
                              sla_deadline: datetime | None = None, decided_by: str | None = None) -> AllocationRead:
     allocation_id = uuid.uuid4()
     deadline = sla_deadline or rules.sla_deadline(now, config)
-    pipeline_id = await pipelines_service.find_open_for_lead(conn, lead_id=lead.id)
-    actor = _engine_actor(principal)
-    if pipeline_id is None:
-        pipeline_id = await pipelines_service.open_pipeline(conn, actor, now=now, sla_deadline=deadline, data=(
-            PipelineCreate(lead_id=lead.id, rm_id=rm_id, source=lead.source or Source.OTHER,
-                           deal_value=lead.expected_deal_value)))
-        if pipeline_id is None:  # POST /pipelines opened one for this lead concurrently
-            raise LeadHasOpenPipeline(f"lead {lead.id} got an open pipeline concurrently; retry")
-    else:
-        await pipelines_service.transfer(conn, actor, pipeline_id=pipeline_id, to_rm_id=rm_id, now=now,
-                                         sla_deadline=deadline, reason=reassignment_reason or reason)
-    allocation = _read(await repository.insert_allocation(conn, {
-        "id": allocation_id, "lead_id": lead.id, "rm_id": rm_id, "team_id": team_id, "city": lead.city,
-        "pipeline_id": pipeline_id, "allocation_type": allocation_type.value, "allocation_reason": reason,
-        "decided_by": decided_by,
-        "priority": lead.priority, "status": AllocationStatus.PENDING.value, "allocated_at": now,
-        "sla_deadline": deadline, "is_reassignment": previous is not None,
-        "previous_rm_id": previous.rm_id if previous is not None else None,
-        "reassignment_reason": reassignment_reason, "over_capacity": over_capacity, "decision": decision,
-        "created_at": now, "updated_at": now,
-    }))
-    await leads_repository.update_lead(conn, lead.id, {"allocation_status": "ALLOCATED", "queue_reason": None,
-                                                       "queued_at": None}, now=now)
-    await outbox.record(conn, type_="sales.lead.allocated", subject=lead.id, at=now, data={
-        "allocation_id": allocation_id, "lead_id": lead.id, "rm_id": rm_id, "allocation_type": allocation_type,
-        "priority": lead.priority, "sla_deadline": deadline, "is_reassignment": previous is not None,
-        "pipeline_id": pipeline_id})
-    if previous is not None:
-        await outbox.record(conn, type_="sales.lead.reassigned", subject=lead.id, at=now, data={
-            "allocation_id": allocation_id, "previous_allocation_id": previous.id, "lead_id": lead.id,
-            "from_rm_id": previous.rm_id, "to_rm_id": rm_id, "reason": reassignment_reason})
-    await audit.record(conn, principal, action="allocation.created", entity_type="allocation",
-                       entity_id=allocation_id, at=now, after=allocation.model_dump(exclude={"decision"}))
-    await notices.allocation_created(conn, principal, allocation=allocation, lead=lead, previous=previous,
-                                     config=config, now=now)  # US-SALE-010, US-SALE-031, §2.2.5
+    async with outbox.deferred(conn):  # the pipeline's, the allocation's and the notice's events: one INSERT
+        pipeline_id = await pipelines_service.find_open_for_lead(conn, lead_id=lead.id)
+        actor = _engine_actor(principal)
+        if pipeline_id is None:
+            pipeline_id = await pipelines_service.open_pipeline(conn, actor, now=now, sla_deadline=deadline, data=(
+                PipelineCreate(lead_id=lead.id, rm_id=rm_id, source=lead.source or Source.OTHER,
+                               deal_value=lead.expected_deal_value)))
+            if pipeline_id is None:  # POST /pipelines opened one for this lead concurrently
+                raise LeadHasOpenPipeline(f"lead {lead.id} got an open pipeline concurrently; retry")
+        else:
+            await pipelines_service.transfer(conn, actor, pipeline_id=pipeline_id, to_rm_id=rm_id, now=now,
+                                             sla_deadline=deadline, reason=reassignment_reason or reason)
+        allocation = _read(await repository.insert_allocation(conn, {
+            "id": allocation_id, "lead_id": lead.id, "rm_id": rm_id, "team_id": team_id, "city": lead.city,
+            "pipeline_id": pipeline_id, "allocation_type": allocation_type.value, "allocation_reason": reason,
+            "decided_by": decided_by,
+            "priority": lead.priority, "status": AllocationStatus.PENDING.value, "allocated_at": now,
+            "sla_deadline": deadline, "is_reassignment": previous is not None,
+            "previous_rm_id": previous.rm_id if previous is not None else None,
+            "reassignment_reason": reassignment_reason, "over_capacity": over_capacity, "decision": decision,
+            "created_at": now, "updated_at": now,
+        }))
+        await leads_repository.update_lead(conn, lead.id, {"allocation_status": "ALLOCATED", "queue_reason": None,
+                                                           "queued_at": None}, now=now)
+        await outbox.record(conn, type_="sales.lead.allocated", subject=lead.id, at=now, data={
+            "allocation_id": allocation_id, "lead_id": lead.id, "rm_id": rm_id, "allocation_type": allocation_type,
+            "priority": lead.priority, "sla_deadline": deadline, "is_reassignment": previous is not None,
+            "pipeline_id": pipeline_id})
+        if previous is not None:
+            await outbox.record(conn, type_="sales.lead.reassigned", subject=lead.id, at=now, data={
+                "allocation_id": allocation_id, "previous_allocation_id": previous.id, "lead_id": lead.id,
+                "from_rm_id": previous.rm_id, "to_rm_id": rm_id, "reason": reassignment_reason})
+        await audit.record(conn, principal, action="allocation.created", entity_type="allocation",
+                           entity_id=allocation_id, at=now, after=allocation.model_dump(exclude={"decision"}))
+        await notices.allocation_created(conn, principal, allocation=allocation, lead=lead, previous=previous,
+                                         config=config, now=now)  # US-SALE-010, US-SALE-031, §2.2.5
     return allocation
 
 
@@ -186,9 +227,17 @@ async def _route(conn: AsyncConnection, principal: Principal | None, *, lead: An
                  exclude: frozenset[UUID] = frozenset(), previous: Any = None,
                  reassignment_reason: str | None = None, sla_deadline: datetime | None = None) -> AllocationOutcome:
     """Let the engine place a lead (new, rejected, expired or reassigned) or queue it."""
-    config, version, _ = await rules_for(conn, lead.city)
     facts = _lead_facts(lead)
-    decision, candidates = await _decide_and_claim(conn, facts, config, now, exclude=exclude)
+    cached = _rules_cache.get(rules.norm(lead.city))
+    try:
+        if cached is None:
+            raise _RulesChanged(lead.city)
+        rule_sets, (config, version, _) = cached
+        decision, candidates = await _decide_and_claim(conn, facts, config, now, exclude=exclude,
+                                                       rule_sets=rule_sets)
+    except _RulesChanged:  # not cached, or changed since: read them in this transaction, as every time before
+        config, version, _ = await rules_for(conn, lead.city)
+        decision, candidates = await _decide_and_claim(conn, facts, config, now, exclude=exclude)
     breakdown = (lead.intent or {}).get("_priority_breakdown", {}) if isinstance(lead.intent, dict) else {}
     trace = decision.trace(lead=facts, rules_version=version, priority_breakdown=breakdown)
     if decision.rm_id is None:
@@ -243,17 +292,19 @@ async def allocate_lead(conn: AsyncConnection, principal: Principal, *, request:
         raise Forbidden("only a SUPERVISOR or SALES_ADMIN may name the RM")
     # A lead that already has a live allocation is answered as it stands: its read model is not rewritten by
     # a repeated delivery (checked again under the lead's lock below, for concurrent first deliveries).
-    existing = await repository.live_for_lead(conn, request.lead_id)
-    if existing is not None:
-        return await _visible_live(conn, principal, existing)
-    cities = await lead_cities_in_scope(conn, principal)
-    if cities is not None:  # org-wide callers (the Leads domain's deliveries: the hot path) need no look-up
+    org_wide = principal.reads_org_wide
+    cities = None
+    if not org_wide:  # org-wide callers (the Leads domain's deliveries: the hot path) fold this into the upsert
+        existing = await repository.live_for_lead(conn, request.lead_id)
+        if existing is not None:
+            return await _visible_live(conn, principal, existing)
+        cities = await lead_cities_in_scope(conn, principal)
         _check_lead_in_scope(cities, stored=await leads_repository.get(conn, request.lead_id), city=request.city)
     priority, breakdown = rules.score_lead(expected_deal_value=request.expected_deal_value,
                                            segment=request.segment.value, source=request.source.value,
                                            intent=request.intent)
     customer = request.customer
-    lead = await leads_repository.upsert_and_lock(conn, {
+    values = {
         "id": request.lead_id, "customer_id": customer.id if customer else None,
         "customer_name": customer.name if customer else None, "customer_phone": customer.phone if customer else None,
         "customer_email": str(customer.email) if customer and customer.email else None,
@@ -262,12 +313,33 @@ async def allocate_lead(conn: AsyncConnection, principal: Principal, *, request:
         "expected_deal_value": request.expected_deal_value, "source": request.source.value,
         "intent": {**(request.intent or {}), "_priority_breakdown": breakdown}, "priority": priority,
         "allocation_status": "NEW", "sla_breaches": 0, "created_at": now, "updated_at": now,
-    }, now=now, refresh_facts=principal.has(Role.SERVICE))
+    }
+    refresh = principal.has(Role.SERVICE)
+    if org_wide:
+        # One statement instead of a look-up and an upsert: a stored lead with a live allocation (as a look-up
+        # before the statement would see it) is locked but not rewritten and not returned. A lead this statement
+        # inserted has no allocation at all, so only a stored one is looked at again under the lock.
+        live = repository.live_allocation_of_lead(request.lead_id)
+        lead, inserted = await leads_repository.upsert_and_lock_unless(conn, values, now=now, refresh_facts=refresh,
+                                                                       unless=live)
+        if not inserted:
+            existing = await repository.live_for_lead(conn, request.lead_id)
+            if existing is not None:
+                return await _visible_live(conn, principal, existing)
+            if lead is None:  # its live allocation ended before the lock was ours: store the lead as ever
+                lead = await leads_repository.upsert_and_lock(conn, values, now=now, refresh_facts=refresh)
+        return await _place(conn, principal, request=request, lead=lead, now=now)
+    lead = await leads_repository.upsert_and_lock(conn, values, now=now, refresh_facts=refresh)
     # Under the lock: a concurrent first delivery may have stored the lead (with its own city) meanwhile.
     _check_lead_in_scope(cities, stored=lead, city=request.city)
     existing = await repository.live_for_lead(conn, request.lead_id)
     if existing is not None:
         return await _visible_live(conn, principal, existing)
+    return await _place(conn, principal, request=request, lead=lead, now=now)
+
+
+async def _place(conn: AsyncConnection, principal: Principal, *, request: LeadAllocationRequest, lead: Any,
+                 now: datetime) -> AllocationOutcome:
     if request.rm_id is not None:
         return AllocationOutcome(201, allocation=await _allocate_manually(
             conn, principal, lead=lead, rm_id=request.rm_id, reason=request.reason, now=now,

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
@@ -20,15 +22,47 @@ def envelope(*, event_id: uuid.UUID, type_: str, subject: str, time: datetime, d
     }
 
 
+_DEFERRED = "sales.outbox.deferred"
+
+
 async def record(conn: AsyncConnection, *, type_: str, subject: Any, data: dict[str, Any],
                  at: datetime) -> uuid.UUID:
-    """Queue one event; `subject` is the aggregate id and orders delivery per aggregate."""
+    """Queue one event; `subject` is the aggregate id and orders delivery per aggregate. Inside `deferred(conn)`
+    the row is kept until the block ends and written with the block's other events in one INSERT."""
     event_id = uuid.uuid4()
-    await conn.execute(outbox_events.insert().values(
-        id=event_id, type=type_, subject=str(subject), created_at=at,
-        envelope=envelope(event_id=event_id, type_=type_, subject=str(subject), time=at, data=data),
-    ))
+    row = {"id": event_id, "type": type_, "subject": str(subject), "created_at": at,
+           "envelope": envelope(event_id=event_id, type_=type_, subject=str(subject), time=at, data=data)}
+    pending = conn.info.get(_DEFERRED)
+    if pending is not None:
+        pending.append(row)
+    else:
+        await conn.execute(outbox_events.insert().values(**row))
     return event_id
+
+
+@asynccontextmanager
+async def deferred(conn: AsyncConnection) -> AsyncIterator[None]:
+    """Collect the events recorded on `conn` inside the block and write them at its end as one multi-row INSERT,
+    in the order they were recorded (so `seq` follows that order, as with one INSERT each). Nothing is written
+    when the block raises (its transaction or savepoint is rolled back by the caller). Nested blocks join the
+    outermost one."""
+    if conn.info.get(_DEFERRED) is not None:
+        yield
+        return
+    pending: list[dict[str, Any]] = []
+    conn.info[_DEFERRED] = pending
+    try:
+        yield
+    finally:
+        conn.info.pop(_DEFERRED, None)
+    await _insert_rows(conn, pending)
+
+
+async def _insert_rows(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    if len(rows) == 1:
+        await conn.execute(outbox_events.insert().values(**rows[0]))
+    elif rows:
+        await conn.execute(outbox_events.insert().values(rows))
 
 
 async def record_many(conn: AsyncConnection, *, type_: str, events: list[tuple[Any, dict[str, Any]]],

@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import ColumnElement, insert, literal_column, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales.core.pii import cipher
@@ -45,6 +45,23 @@ async def upsert_and_lock(conn: AsyncConnection, values: dict[str, Any], *, now:
     """Insert the lead, or lock the stored one: concurrent allocations of one lead serialize. A stored lead's
     facts (customer, place, property, value...) are rewritten only with `refresh_facts`, i.e. by the Leads
     domain that owns them; otherwise the stored row is returned unchanged."""
+    return (await conn.execute(_upsert(conn, values, now=now, refresh_facts=refresh_facts))).one()
+
+
+async def upsert_and_lock_unless(conn: AsyncConnection, values: dict[str, Any], *, now: datetime,
+                                 refresh_facts: bool, unless: ColumnElement[bool]) -> tuple[Any, bool]:
+    """`upsert_and_lock`, except that a stored lead is locked but neither rewritten nor returned while `unless`
+    holds (evaluated as a look-up before the statement would be): (None, False). Otherwise (the row, whether this
+    statement inserted it); on SQLite `inserted` is always False (it cannot tell)."""
+    statement = _upsert(conn, values, now=now, refresh_facts=refresh_facts, unless=unless)
+    if conn.dialect.name != "postgresql":
+        return (await conn.execute(statement)).first(), False
+    row = (await conn.execute(statement.returning(literal_column("xmax = 0").label("inserted")))).first()
+    return (row, bool(row.inserted)) if row is not None else (None, False)
+
+
+def _upsert(conn: AsyncConnection, values: dict[str, Any], *, now: datetime, refresh_facts: bool,
+            unless: ColumnElement[bool] | None = None) -> Any:
     if conn.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
     else:
@@ -57,9 +74,8 @@ async def upsert_and_lock(conn: AsyncConnection, values: dict[str, Any], *, now:
     else:
         changes = {"updated_at": leads.c.updated_at}  # writes nothing new, but still takes the row lock
     # ON CONFLICT DO UPDATE takes the row lock on PostgreSQL; SQLite holds the write lock from here on.
-    statement = dialect_insert(leads).values(**sealed).on_conflict_do_update(
-        index_elements=[leads.c.id], set_=changes).returning(*leads.c)
-    return (await conn.execute(statement)).one()
+    return dialect_insert(leads).values(**sealed).on_conflict_do_update(
+        index_elements=[leads.c.id], set_=changes, where=None if unless is None else ~unless).returning(*leads.c)
 
 
 async def latest_of_customer(conn: AsyncConnection, customer_id: UUID) -> Any:

@@ -88,6 +88,65 @@ async def test_second_post_for_a_live_lead_returns_the_same_allocation(client, a
         assert (await conn.execute(select(leads).where(leads.c.id == uuid.UUID(payload["lead_id"])))).one() == stored
 
 
+async def test_one_allocation_writes_its_events_in_order_in_one_insert(client, auth, engine):
+    """Issue 19: the pipeline's, the allocation's and the RM's notification's events of one allocation are written
+    together at its end (one multi-row INSERT), in the order they happened."""
+    from sqlalchemy import event, select
+
+    from sales.core.tables import outbox_events
+    await start(client, auth.admin)
+    await city_with_rms(client, auth.admin, count=2)
+    inserts: list[str] = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith("INSERT INTO OUTBOX_EVENTS"):
+            inserts.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        body = await allocated(client, auth.headers("SERVICE"))
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", seen)
+    assert len(inserts) == 1
+    async with engine.connect() as conn:
+        rows = (await conn.execute(select(outbox_events.c.type, outbox_events.c.envelope)
+                                   .order_by(outbox_events.c.seq))).all()
+    mine = [r for r in rows if body["id"] in str(r.envelope["data"]) or body["pipeline_id"] in str(r.envelope)]
+    assert [r.type for r in mine] == ["sales.pipeline.created", "sales.lead.allocated",
+                                      "sales.notification.requested"]
+
+
+async def test_redelivered_queued_lead_is_refreshed_by_one_upsert(client, auth, engine):
+    """A SERVICE redelivery of a lead without a live allocation rewrites its facts in the one upsert that also
+    locks it, while other leads' live allocations do not count against it."""
+    from sqlalchemy import event, select
+
+    from sales.leads.models import leads
+    await start(client, auth.admin)
+    await city_with_rms(client, auth.admin, count=1)
+    service = auth.headers("SERVICE")
+    assert (await allocate(client, service)).status_code == 201  # another lead, live
+    payload = lead_payload(city="Atlantis")
+    assert (await client.post(f"{API}/allocations", json=payload, headers=service)).status_code == 202
+    upserts: list[str] = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith("INSERT INTO LEADS"):
+            upserts.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        again = await client.post(f"{API}/allocations", json={**payload, "zone": "North", "locality": "Hebbal"},
+                                  headers=service)
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", seen)
+    assert again.status_code == 202, again.text
+    assert len(upserts) == 1
+    async with engine.connect() as conn:
+        stored = (await conn.execute(select(leads).where(leads.c.id == uuid.UUID(payload["lead_id"])))).one()
+    assert (stored.zone, stored.locality) == ("North", "Hebbal")
+
+
 @pytest.mark.parametrize("city", ["Atlantis", "Bangalore"], ids=["LAR-007-unknown-city", "LAR-007-nobody-free"])
 async def test_nobody_eligible_queues_the_lead_202(client, auth, engine, city):
     """LAR-007: no RM can take it -> 202 QUEUED with a reason; the lead is kept, nothing is allocated."""

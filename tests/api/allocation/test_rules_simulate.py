@@ -176,3 +176,54 @@ async def test_simulate_uses_backup_pool_as_overflow(client, auth):
     assert [a["outcome"] for a in body["allocations"]] == ["ALLOCATED", "OVERFLOW", "QUEUED"]
     assert body["allocations"][1]["rm_id"] == backup["id"]
     assert await make_team(client, auth.admin)  # the directory is still writable: nothing was left locked
+
+
+async def _rules_changed_elsewhere(engine, city: str, version: int, **config) -> None:  # type: ignore[no-untyped-def]
+    """What another worker process's PUT /allocations/rules leaves in the database (this process's cache of the
+    rules is not told)."""
+    from datetime import UTC, datetime
+
+    from sales.allocation import repository
+
+    async with engine.begin() as conn:
+        await repository.insert_rule_set(conn, {"id": uuid.uuid4(), "city": city, "version": version,
+                                                "config": config, "created_by": None,
+                                                "created_at": datetime(2026, 1, 17, tzinfo=UTC)})
+
+
+async def test_rules_changed_by_another_process_reach_the_next_allocation(client, auth, engine):
+    """The engine keeps each city's rules per process; the ids of the current rule sets come back with the
+    candidates in the allocation's own transaction, so a change made through another worker is used at once."""
+    await start(client, auth.admin)
+    await _put(client, auth, "Bangalore", sla_minutes=45)
+    await city_with_rms(client, auth.admin, count=2)
+    service = auth.headers("SERVICE")
+    first = await allocated(client, service, lead_id=str(uuid.uuid4()))
+    assert first["decision"]["rules_version"] == 1 and first["sla_deadline"] == "2026-01-17T11:15:00Z"
+    second = await allocated(client, service, lead_id=str(uuid.uuid4()))  # served from the cache
+    assert second["decision"]["rules_version"] == 1 and second["sla_deadline"] == "2026-01-17T11:15:00Z"
+
+    await _rules_changed_elsewhere(engine, "bangalore", 2, sla_minutes=30)
+    third = await allocated(client, service, lead_id=str(uuid.uuid4()))
+    assert third["decision"]["rules_version"] == 2 and third["sla_deadline"] == "2026-01-17T11:00:00Z"
+    await _rules_changed_elsewhere(engine, "*", 1, sla_minutes=20)  # the default moves; the city's own stays
+    fourth = await allocated(client, service, lead_id=str(uuid.uuid4()))
+    assert fourth["decision"]["rules_version"] == 2 and fourth["sla_deadline"] == "2026-01-17T11:00:00Z"
+
+
+async def test_rules_changed_elsewhere_reach_a_city_without_rms(client, auth, engine):
+    """No candidate row carries the rule set ids: they are read on their own, and a queued lead's trace names
+    the current version."""
+    await start(client, auth.admin)
+    await _put(client, auth, "Nowhereville", sla_minutes=45)
+    service = auth.headers("SERVICE")
+    body = {"city": "Nowhereville", "zone": "Z", "locality": "L"}
+    first = await client.post(f"{API}/allocations", json={**lead_payload(**body), "lead_id": str(uuid.uuid4())},
+                              headers=service)
+    assert first.status_code == 202, first.text
+    assert first.json()["decision"]["rules_version"] == 1
+    await _rules_changed_elsewhere(engine, "nowhereville", 2, sla_minutes=30)
+    second = await client.post(f"{API}/allocations", json={**lead_payload(**body), "lead_id": str(uuid.uuid4())},
+                               headers=service)
+    assert second.status_code == 202, second.text
+    assert second.json()["decision"]["rules_version"] == 2
