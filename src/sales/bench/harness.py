@@ -85,28 +85,43 @@ async def _db_now(dsn: str) -> datetime:
         await conn.close()
 
 
+RESET_ATTEMPTS = 5
+
+
 async def reset(dsn: str, since: datetime) -> dict[str, int]:
     """Delete what was created at or after `since` (by the service or pgbench) and recount live leads per RM,
-    so capacity freed by deleting those allocations is free again."""
+    so capacity freed by deleting those allocations is free again. The recount touches every RM: a worker job
+    locking some of them in another order (the SLA sweep) can make PostgreSQL pick this transaction as a deadlock
+    victim; it is then run again."""
     conn = await asyncpg.connect(dsn)
-    counts = {}
     try:
-        async with conn.transaction():
-            # Stage changes of seeded pipelines stay (with their history): the data ages a little per run.
-            for table, column in (("rm_allocations", "created_at"), ("sales_pipelines", "created_at"), ("leads", "created_at"),
-                                  ("outbox_events", "created_at"), ("audit_log", "at"),
-                                  ("upsells", "created_at"), ("upsell_decisions", "decided_at"),
-                                  ("notifications", "created_at")):
-                status = await conn.execute(f"DELETE FROM {table} WHERE {column} >= $1", since)
-                counts[table] = int(status.split()[-1])
-            await conn.execute("""
-                UPDATE rms SET active_leads = coalesce(l.n, 0), override_leads = 0
-                FROM rms r0 LEFT JOIN (SELECT rm_id, count(*) AS n FROM rm_allocations
-                                      WHERE status IN ('PENDING','ACCEPTED','ACTIVE','ESCALATED') GROUP BY rm_id) l
-                     ON l.rm_id = r0.id
-                WHERE rms.id = r0.id AND (rms.active_leads <> coalesce(l.n, 0) OR rms.override_leads <> 0)""")
+        for attempt in range(RESET_ATTEMPTS):
+            try:
+                return await _reset_once(conn, since)
+            except asyncpg.exceptions.DeadlockDetectedError:
+                if attempt == RESET_ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
     finally:
         await conn.close()
+
+
+async def _reset_once(conn: asyncpg.Connection, since: datetime) -> dict[str, int]:
+    counts = {}
+    async with conn.transaction():
+        # Stage changes of seeded pipelines stay (with their history): the data ages a little per run.
+        for table, column in (("rm_allocations", "created_at"), ("sales_pipelines", "created_at"), ("leads", "created_at"),
+                              ("outbox_events", "created_at"), ("audit_log", "at"),
+                              ("upsells", "created_at"), ("upsell_decisions", "decided_at"),
+                              ("notifications", "created_at")):
+            status = await conn.execute(f"DELETE FROM {table} WHERE {column} >= $1", since)
+            counts[table] = int(status.split()[-1])
+        await conn.execute("""
+            UPDATE rms SET active_leads = coalesce(l.n, 0), override_leads = 0
+            FROM rms r0 LEFT JOIN (SELECT rm_id, count(*) AS n FROM rm_allocations
+                                  WHERE status IN ('PENDING','ACCEPTED','ACTIVE','ESCALATED') GROUP BY rm_id) l
+                 ON l.rm_id = r0.id
+            WHERE rms.id = r0.id AND (rms.active_leads <> coalesce(l.n, 0) OR rms.override_leads <> 0)""")
     return counts
 
 
