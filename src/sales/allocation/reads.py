@@ -15,16 +15,18 @@ from sales.allocation.schemas import GroupWorkload, LeadSummary, QueuedLead, Que
 from sales.allocation.service import day_bounds, lead_cities_in_scope
 from sales.core.auth import Principal
 from sales.core.pii import cipher
-from sales.directory import service as directory_service
+from sales.directory.errors import RMNotFound
 from sales.directory.scoping import scope_kind, scope_params
 
 
 async def rm_queue(conn: AsyncConnection, principal: Principal, *, rm_id: UUID, now: datetime) -> list[QueueItem]:
     """An RM's live leads by priority then SLA deadline, with the time left (negative once overdue)."""
-    await directory_service.get_rm(conn, principal, rm_id=rm_id)  # 404 outside the caller's scope
+    rows = await repository.queue_if_visible(conn, principal, rm_id)
+    if rows is None:  # 404 outside the caller's scope
+        raise RMNotFound(f"RM {rm_id} not found")
     aead = cipher()
     items = []
-    for row in await repository.queue(conn, rm_id):
+    for row in rows:
         m = dict(row._mapping)
         lead = LeadSummary(customer_name=aead.decrypt(m.pop("customer_name")), locality=m.pop("locality"),
                            city=m.pop("lead_city"), property_type=m.pop("property_type"), segment=m.pop("segment"),

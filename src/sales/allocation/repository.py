@@ -15,7 +15,7 @@ from sales.allocation.models import allocation_queue_alerts as queue_alerts, all
 from sales.allocation.rules import Candidate, norm, week_start
 from sales.core.auth import Principal
 from sales.core.db import insert_unless_exists, is_postgres
-from sales.directory.scoping import NOTHING, bound_scopes, owned_or_supervised
+from sales.directory.scoping import NOTHING, bound_scopes, owned_or_supervised, scope_kind, scope_params
 from sales.directory.models import rm_leaves, rm_localities, rms, teams
 from sales.leads.models import leads
 
@@ -163,14 +163,35 @@ async def list_(conn: AsyncConnection, *, scope: ColumnElement[bool], filters: d
     return list((await conn.execute(query)).all())
 
 
-async def queue(conn: AsyncConnection, rm_id: UUID) -> list[Any]:
-    """An RM's live leads: highest priority first, then the nearest SLA deadline."""
-    query = (select(*ALLOCATION_COLUMNS, leads.c.customer_name, leads.c.locality, leads.c.city.label("lead_city"),
-                    leads.c.property_type, leads.c.segment, leads.c.expected_deal_value)
-             .select_from(a.outerjoin(leads, leads.c.id == a.c.lead_id))
-             .where(a.c.rm_id == rm_id, a.c.status.in_(LIVE))
-             .order_by(a.c.priority.desc(), a.c.sla_deadline, a.c.id))
-    return list((await conn.execute(query)).all())
+_QUEUE: dict[str, Any] = {}
+
+
+def _queue_statement(kind: str) -> Any:
+    """`queue` behind the RM's visibility (`readable_rms`): one row with a NULL allocation when the RM is visible
+    with nothing live, no row when the RM is not visible; built once per kind of scope."""
+    if kind in _QUEUE:
+        return _QUEUE[kind]
+    rm_id = bindparam("rm_id", type_=rms.c.id.type)
+    predicate = bound_scopes(rms.c.id)[kind]
+    visible = select(rms.c.id.label("visible_rm")).where(rms.c.id == rm_id, *([] if predicate is None else [predicate]))
+    live = (select(*ALLOCATION_COLUMNS, leads.c.customer_name, leads.c.locality, leads.c.city.label("lead_city"),
+                   leads.c.property_type, leads.c.segment, leads.c.expected_deal_value)
+            .select_from(a.outerjoin(leads, leads.c.id == a.c.lead_id))
+            .where(a.c.rm_id == rm_id, a.c.status.in_(LIVE)).subquery("live"))
+    visible = visible.subquery("visible")
+    statement = (select(*live.c).select_from(visible.outerjoin(live, true()))
+                 .order_by(live.c.priority.desc(), live.c.sla_deadline, live.c.id))
+    _QUEUE[kind] = statement
+    return statement
+
+
+async def queue_if_visible(conn: AsyncConnection, principal: Principal, rm_id: UUID) -> list[Any] | None:
+    """`queue(rm_id)` if the principal may read the RM (None otherwise: 404), in one round trip (issue 19)."""
+    kind = scope_kind(principal)
+    if kind == NOTHING:
+        return None
+    rows = (await conn.execute(_queue_statement(kind), {"rm_id": rm_id, **scope_params(principal, kind)})).all()
+    return [r for r in rows if r.id is not None] if rows else None
 
 
 async def sla_due(conn: AsyncConnection, *, now: datetime, limit: int) -> list[Any]:
