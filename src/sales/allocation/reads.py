@@ -9,21 +9,24 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from sales.allocation import repository, rules
-from sales.allocation.config import AllocationRules
+from sales.allocation import inheritance, repository, rules
+from sales.allocation.config import DEFAULT_RULES, AllocationRules
 from sales.allocation.schemas import GroupWorkload, LeadSummary, QueuedLead, QueueItem, RMWorkload, WorkloadRead
-from sales.allocation.service import day_bounds, lead_cities_in_scope, rules_for
+from sales.allocation.service import day_bounds, lead_cities_in_scope
 from sales.core.auth import Principal
 from sales.core.pii import cipher
-from sales.directory import repository as directory_repository, service as directory_service
+from sales.directory.errors import RMNotFound
+from sales.directory.scoping import scope_kind, scope_params
 
 
 async def rm_queue(conn: AsyncConnection, principal: Principal, *, rm_id: UUID, now: datetime) -> list[QueueItem]:
     """An RM's live leads by priority then SLA deadline, with the time left (negative once overdue)."""
-    await directory_service.get_rm(conn, principal, rm_id=rm_id)  # 404 outside the caller's scope
+    rows = await repository.queue_if_visible(conn, principal, rm_id)
+    if rows is None:  # 404 outside the caller's scope
+        raise RMNotFound(f"RM {rm_id} not found")
     aead = cipher()
     items = []
-    for row in await repository.queue(conn, rm_id):
+    for row in rows:
         m = dict(row._mapping)
         lead = LeadSummary(customer_name=aead.decrypt(m.pop("customer_name")), locality=m.pop("locality"),
                            city=m.pop("lead_city"), property_type=m.pop("property_type"), segment=m.pop("segment"),
@@ -70,16 +73,47 @@ def _rm_workload(r: Any, config: AllocationRules, now: datetime, threshold: int)
                       over_threshold=int(r.queue_depth) > threshold)
 
 
+# Effective rules by the ids of the rule sets they come from ((default '*', city's own); a row's config never
+# changes once written: a change is a new row), so every process agrees with the database without invalidation.
+_EFFECTIVE: dict[tuple[UUID | None, UUID | None], AllocationRules] = {}
+
+
+async def _rules_of(conn: AsyncConnection, current: dict[str, UUID], keys: set[str]) -> dict[str, AllocationRules]:
+    """`rules_for(key)[0]` for each city key, from the current rule sets' ids (`current`: city -> id); reads only
+    the configs this process has not combined yet."""
+    pairs = {key: (current.get("*"), current.get(key) if key != "*" else None) for key in keys}
+    missing = {pair for pair in pairs.values() if pair != (None, None) and pair not in _EFFECTIVE}
+    if missing:
+        configs = await repository.rule_configs(conn, [i for pair in missing for i in pair if i is not None])
+        if len(_EFFECTIVE) > 4096:
+            _EFFECTIVE.clear()
+        for star, own in missing:
+            _EFFECTIVE[star, own] = inheritance.effective(configs.get(star) if star else None,
+                                                           configs.get(own) if own else None)
+    return {key: DEFAULT_RULES if pair == (None, None) else _EFFECTIVE[pair] for key, pair in pairs.items()}
+
+
 async def workload(conn: AsyncConnection, principal: Principal, *, now: datetime, team_id: UUID | None = None,
                    city: str | None = None) -> WorkloadRead:
     """Per RM, team and city: load, utilization, queue depth, SLA breaches and leads received today, and how
-    evenly today's leads were spread (coefficient of variation among active regular RMs)."""
-    config, _, _ = await rules_for(conn, city or "*")
+    evenly today's leads were spread (coefficient of variation among active regular RMs).
+
+    Two round trips (issue 19): the current rule sets' ids with the caller's team cities, then the RMs' rows
+    with the count of queued leads, through statements built once per kind of scope."""
+    current, team_cities = await repository.rule_ids_and_team_cities(
+        conn, None if principal.reads_org_wide else principal.supervised_teams)
+    asked = rules.norm(city or "*")
+    config = (await _rules_of(conn, current, {asked}))[asked]
     today, start, end = day_bounds(now, config.timezone)
-    rows = await repository.workload_rows(conn, scope=directory_repository.readable_rms(principal), team_id=team_id, city=city,
-                                          day_start=start, day_end=end)
+    queue_cities = None if principal.reads_org_wide else {rules.norm(c) for c in team_cities}
+    if city is not None:
+        queue_cities = {rules.norm(city)} if queue_cities is None else queue_cities & {rules.norm(city)}
+    kind = scope_kind(principal)
+    rows, queued = await repository.workload_with_queued(
+        conn, kind=kind, params=scope_params(principal, kind), team_id=team_id, city=city, day_start=start,
+        day_end=end, queue_cities=queue_cities)
     threshold = config.queue_depth_alert
-    city_rules = {key: (await rules_for(conn, key))[0] for key in {rules.norm(r.city) for r in rows}}
+    city_rules = await _rules_of(conn, current, {rules.norm(r.city) for r in rows})
     per_rm = [_rm_workload(r, city_rules[rules.norm(r.city)], now, city_rules[rules.norm(r.city)].queue_depth_alert)
               for r in rows]
     by_team: dict[str, list[RMWorkload]] = defaultdict(list)
@@ -93,7 +127,7 @@ async def workload(conn: AsyncConnection, principal: Principal, *, now: datetime
                for k, v in sorted(by_team.items())],
         cities=[_group(k, v) for k, v in sorted(by_city.items())],
         total=_group("total", per_rm),
-        queued_leads=await repository.count_queued(conn, await _queue_cities(conn, principal, city)),
+        queued_leads=queued,
     )
 
 

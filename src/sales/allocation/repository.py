@@ -6,8 +6,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import (ColumnElement, and_, case, exists, func, insert, literal, or_, select, text, true,
-                        update)
+from sqlalchemy import (ColumnElement, and_, bindparam, case, exists, false, func, insert, literal, literal_column,
+                        or_, select, text, true, union_all, update)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales.allocation.enums import LIVE_STATUSES
@@ -15,8 +15,8 @@ from sales.allocation.models import allocation_queue_alerts as queue_alerts, all
 from sales.allocation.rules import Candidate, norm, week_start
 from sales.core.auth import Principal
 from sales.core.db import insert_unless_exists, is_postgres
-from sales.directory.scoping import owned_or_supervised
-from sales.directory.models import rm_leaves, rm_localities, rms
+from sales.directory.scoping import NOTHING, bound_scopes, owned_or_supervised, scope_kind, scope_params
+from sales.directory.models import rm_leaves, rm_localities, rms, teams
 from sales.leads.models import leads
 
 LIVE = [s.value for s in LIVE_STATUSES]
@@ -197,14 +197,35 @@ async def list_(conn: AsyncConnection, *, scope: ColumnElement[bool], filters: d
     return list((await conn.execute(query)).all())
 
 
-async def queue(conn: AsyncConnection, rm_id: UUID) -> list[Any]:
-    """An RM's live leads: highest priority first, then the nearest SLA deadline."""
-    query = (select(*ALLOCATION_COLUMNS, leads.c.customer_name, leads.c.locality, leads.c.city.label("lead_city"),
-                    leads.c.property_type, leads.c.segment, leads.c.expected_deal_value)
-             .select_from(a.outerjoin(leads, leads.c.id == a.c.lead_id))
-             .where(a.c.rm_id == rm_id, a.c.status.in_(LIVE))
-             .order_by(a.c.priority.desc(), a.c.sla_deadline, a.c.id))
-    return list((await conn.execute(query)).all())
+_QUEUE: dict[str, Any] = {}
+
+
+def _queue_statement(kind: str) -> Any:
+    """`queue` behind the RM's visibility (`readable_rms`): one row with a NULL allocation when the RM is visible
+    with nothing live, no row when the RM is not visible; built once per kind of scope."""
+    if kind in _QUEUE:
+        return _QUEUE[kind]
+    rm_id = bindparam("rm_id", type_=rms.c.id.type)
+    predicate = bound_scopes(rms.c.id)[kind]
+    visible = select(rms.c.id.label("visible_rm")).where(rms.c.id == rm_id, *([] if predicate is None else [predicate]))
+    live = (select(*ALLOCATION_COLUMNS, leads.c.customer_name, leads.c.locality, leads.c.city.label("lead_city"),
+                   leads.c.property_type, leads.c.segment, leads.c.expected_deal_value)
+            .select_from(a.outerjoin(leads, leads.c.id == a.c.lead_id))
+            .where(a.c.rm_id == rm_id, a.c.status.in_(LIVE)).subquery("live"))
+    visible = visible.subquery("visible")
+    statement = (select(*live.c).select_from(visible.outerjoin(live, true()))
+                 .order_by(live.c.priority.desc(), live.c.sla_deadline, live.c.id))
+    _QUEUE[kind] = statement
+    return statement
+
+
+async def queue_if_visible(conn: AsyncConnection, principal: Principal, rm_id: UUID) -> list[Any] | None:
+    """`queue(rm_id)` if the principal may read the RM (None otherwise: 404), in one round trip (issue 19)."""
+    kind = scope_kind(principal)
+    if kind == NOTHING:
+        return None
+    rows = (await conn.execute(_queue_statement(kind), {"rm_id": rm_id, **scope_params(principal, kind)})).all()
+    return [r for r in rows if r.id is not None] if rows else None
 
 
 async def sla_due(conn: AsyncConnection, *, now: datetime, limit: int) -> list[Any]:
@@ -219,36 +240,104 @@ async def sla_due(conn: AsyncConnection, *, now: datetime, limit: int) -> list[A
 
 # --- workload ----------------------------------------------------------------------------------
 
-async def workload_rows(conn: AsyncConnection, *, scope: ColumnElement[bool], team_id: UUID | None,
-                        city: str | None, day_start: datetime, day_end: datetime) -> list[Any]:
-    """One row per RM in scope with today's counters. The allocations are aggregated only for those RMs
-    (rm_id IN the scoped RM ids), so a team's room reads its RMs' allocations through the rm_id index instead
-    of grouping the whole table."""
-    shown = select(rms.c.id).where(scope)
-    if team_id is not None:
-        shown = shown.where(rms.c.team_id == team_id)
-    if city is not None:
-        shown = shown.where(func.lower(rms.c.city) == norm(city))
+def _per_rm(shown: Any, day_start: Any, day_end: Any) -> Any:
+    """Today's counters of the shown RMs. The allocations are aggregated only for those RMs (rm_id IN the shown
+    RM ids), so a team's room reads its RMs' allocations through the rm_id index instead of grouping the whole
+    table."""
     today_window = and_(a.c.allocated_at >= day_start, a.c.allocated_at < day_end)
-    per_rm = (select(a.c.rm_id,
-                     func.sum(case((a.c.status == "PENDING", 1), else_=0)).label("queue_depth"),
-                     func.sum(case((today_window, 1), else_=0)).label("received_today"),
-                     func.sum(case((and_(a.c.status.in_(["EXPIRED", "ESCALATED"]),
-                                         a.c.updated_at >= day_start, a.c.updated_at < day_end,
-                                         a.c.first_action_at.is_(None), a.c.sla_deadline < day_end), 1),
-                                   else_=0)).label("breaches_today"))
-              .where(a.c.rm_id.in_(shown),
-                     or_(a.c.status.in_(LIVE), a.c.allocated_at >= day_start, a.c.updated_at >= day_start))
-              .group_by(a.c.rm_id).subquery())
-    query = (select(rms.c.id, rms.c.name, rms.c.team_id, rms.c.city, rms.c.is_backup, rms.c.status,
-                    rms.c.availability, rms.c.active_leads, rms.c.capacity, rms.c.window_date, rms.c.window_received,
-                    rms.c.week_start, rms.c.week_received, rms.c.max_leads_per_day, rms.c.max_leads_per_week,
-                    func.coalesce(per_rm.c.queue_depth, 0).label("queue_depth"),
-                    func.coalesce(per_rm.c.received_today, 0).label("received_today"),
-                    func.coalesce(per_rm.c.breaches_today, 0).label("breaches_today"))
-             .select_from(rms.outerjoin(per_rm, per_rm.c.rm_id == rms.c.id))
-             .where(rms.c.id.in_(shown)).order_by(rms.c.city, rms.c.team_id, rms.c.name, rms.c.id))
-    return list((await conn.execute(query)).all())
+    return (select(a.c.rm_id,
+                   func.sum(case((a.c.status == "PENDING", 1), else_=0)).label("queue_depth"),
+                   func.sum(case((today_window, 1), else_=0)).label("received_today"),
+                   func.sum(case((and_(a.c.status.in_(["EXPIRED", "ESCALATED"]),
+                                       a.c.updated_at >= day_start, a.c.updated_at < day_end,
+                                       a.c.first_action_at.is_(None), a.c.sla_deadline < day_end), 1),
+                                 else_=0)).label("breaches_today"))
+            .where(a.c.rm_id.in_(shown),
+                   or_(a.c.status.in_(LIVE), a.c.allocated_at >= day_start, a.c.updated_at >= day_start))
+            .group_by(a.c.rm_id).subquery("per_rm"))
+
+
+def _workload_columns(per_rm: Any) -> list[Any]:
+    return [rms.c.id, rms.c.name, rms.c.team_id, rms.c.city, rms.c.is_backup, rms.c.status,
+            rms.c.availability, rms.c.active_leads, rms.c.capacity, rms.c.window_date, rms.c.window_received,
+            rms.c.week_start, rms.c.week_received, rms.c.max_leads_per_day, rms.c.max_leads_per_week,
+            func.coalesce(per_rm.c.queue_depth, 0).label("queue_depth"),
+            func.coalesce(per_rm.c.received_today, 0).label("received_today"),
+            func.coalesce(per_rm.c.breaches_today, 0).label("breaches_today")]
+
+
+# Issue 19: the workload room in two round trips through statements built once. First the ids of the current
+# rule sets (their configs are immutable per row: the caller caches the effective rules by those ids) together
+# with the caller's team cities; then the RMs' rows, each carrying the count of queued leads of those cities (one
+# row with a NULL RM when nobody is in scope, so the count always arrives).
+_RULE_IDS = select(allocation_rule_sets.c.id, allocation_rule_sets.c.city, literal_column("'r'").label("kind")).where(
+    allocation_rule_sets.c.is_current == literal(True))
+_RULE_IDS_AND_TEAM_CITIES = union_all(_RULE_IDS, select(teams.c.id, teams.c.city, literal_column("'t'")).where(
+    teams.c.id.in_(bindparam("team_ids", expanding=True))))
+
+
+async def rule_ids_and_team_cities(conn: AsyncConnection, team_ids: frozenset[UUID] | None) -> tuple[dict[str, UUID],
+                                                                                                       list[str]]:
+    """{city key: id} of the current rule sets, and the cities of these teams (none asked for when None)."""
+    if team_ids:
+        rows = (await conn.execute(_RULE_IDS_AND_TEAM_CITIES, {"team_ids": sorted(team_ids)})).all()
+    else:
+        rows = (await conn.execute(_RULE_IDS)).all()
+    return ({r.city: r.id for r in rows if r.kind == "r"}, [r.city for r in rows if r.kind == "t"])
+
+
+async def rule_configs(conn: AsyncConnection, ids: list[UUID]) -> dict[UUID, Any]:
+    rows = await conn.execute(select(allocation_rule_sets.c.id, allocation_rule_sets.c.config).where(
+        allocation_rule_sets.c.id.in_(ids)))
+    return {r.id: r.config for r in rows}
+
+
+_WORKLOAD: dict[tuple[str, bool, bool, bool], Any] = {}
+
+
+def _workload_statement(kind: str, by_team: bool, by_city: bool, queue_cities: bool) -> Any:
+    key = (kind, by_team, by_city, queue_cities)
+    if key in _WORKLOAD:
+        return _WORKLOAD[key]
+    predicate = false() if kind == NOTHING else bound_scopes(rms.c.id)[kind]
+    shown = select(rms.c.id)
+    if predicate is not None:
+        shown = shown.where(predicate)
+    if by_team:
+        shown = shown.where(rms.c.team_id == bindparam("team_id", type_=rms.c.team_id.type))
+    if by_city:
+        shown = shown.where(func.lower(rms.c.city) == bindparam("city", type_=rms.c.city.type))
+    day_start = bindparam("day_start", type_=a.c.allocated_at.type)
+    day_end = bindparam("day_end", type_=a.c.allocated_at.type)
+    per_rm = _per_rm(shown, day_start, day_end)
+    rows = (select(*_workload_columns(per_rm))
+            .select_from(rms.outerjoin(per_rm, per_rm.c.rm_id == rms.c.id))
+            .where(rms.c.id.in_(shown)).subquery("shown_rms"))
+    queued = select(func.count().label("queued_leads")).select_from(leads).where(leads.c.allocation_status == "QUEUED")
+    if queue_cities:
+        queued = queued.where(func.lower(leads.c.city).in_(bindparam("queue_cities", expanding=True)))
+    queued = queued.subquery("queued")
+    statement = (select(queued.c.queued_leads, *rows.c).select_from(queued.outerjoin(rows, true()))
+                 .order_by(rows.c.city, rows.c.team_id, rows.c.name, rows.c.id))
+    _WORKLOAD[key] = statement
+    return statement
+
+
+async def workload_with_queued(conn: AsyncConnection, *, kind: str, params: dict[str, Any], team_id: UUID | None,
+                               city: str | None, day_start: datetime, day_end: datetime,
+                               queue_cities: set[str] | None) -> tuple[list[Any], int]:
+    """One row per RM in scope (`kind` of scope with its `params`) with today's counters, and the count of leads
+    queued in `queue_cities` (every city when None), in one statement."""
+    values = {**params, "day_start": day_start, "day_end": day_end}
+    if team_id is not None:
+        values["team_id"] = team_id
+    if city is not None:
+        values["city"] = norm(city)
+    if queue_cities is not None:
+        values["queue_cities"] = sorted(queue_cities)
+    statement = _workload_statement(kind, team_id is not None, city is not None, queue_cities is not None)
+    rows = (await conn.execute(statement, values)).all()
+    return [r for r in rows if r.id is not None], int(rows[0].queued_leads if rows else 0)
 
 
 # --- queued leads ------------------------------------------------------------------------------

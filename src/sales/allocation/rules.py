@@ -5,6 +5,7 @@ LAR-004 round robin (weighted, by deficit), LAR-005 performance boost, LAR-006 S
 """
 from __future__ import annotations
 
+import functools
 import statistics
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -325,6 +326,13 @@ def coefficient_of_variation(counts: list[int]) -> float | None:
     """Standard deviation / mean of per-RM counts (population); None when undefined."""
     if len(counts) < 2:
         return None
+    return _coefficient_of_variation(tuple(sorted(counts)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _coefficient_of_variation(counts: tuple[int, ...]) -> float | None:
+    """Issue 19: pstdev's exact (Fraction) arithmetic costs ~0.15 ms per call; the result depends only on the
+    multiset of counts (fmean and pstdev are exactly rounded), and the same rooms are read again and again."""
     mean = statistics.fmean(counts)
     return statistics.pstdev(counts) / mean if mean else None
 

@@ -6,8 +6,8 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import (ColumnElement, DateTime, Numeric, and_, bindparam, case, func, insert, or_, select, text, true,
-                        type_coerce, update)
+from sqlalchemy import (ColumnElement, DateTime, Numeric, and_, bindparam, case, false, func, insert, or_, select, text,
+                        true, type_coerce, update)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales.core.auth import Principal
@@ -156,25 +156,66 @@ async def history(conn: AsyncConnection, pipeline_id: UUID, *, limit: int, after
     return list((await conn.execute(query.order_by(h.c.seq).limit(limit + 1))).all())
 
 
-async def stats(conn: AsyncConnection, *, scope: ColumnElement[bool], filters: dict[str, Any],
-                today: date) -> dict[str, Any]:
-    """Counts and values per stage, weighted value, win rate inputs, cycle time and overdue count."""
+_FILTER_COLUMNS = {"rm_id": p.c.rm_id, "stage": p.c.stage, "outcome": p.c.outcome, "source": p.c.source,
+                   "team_id": rms.c.team_id, "city": rms.c.city}
+_FILTER_RANGES = {"created_from": (p.c.created_at, ">="), "created_to": (p.c.created_at, "<="),
+                  "expected_close_from": (p.c.expected_close_date, ">="),
+                  "expected_close_to": (p.c.expected_close_date, "<=")}
+
+
+def _bound_filtered(query: Any, names: tuple[str, ...]) -> Any:
+    """`_filtered` with a bind parameter `f_<name>` per filter that is set."""
+    for name in names:
+        if name in _FILTER_COLUMNS:
+            column = _FILTER_COLUMNS[name]
+            query = query.where(column == bindparam(f"f_{name}", type_=column.type))
+        else:
+            column, op = _FILTER_RANGES[name]
+            value = bindparam(f"f_{name}", type_=column.type)
+            query = query.where(column >= value if op == ">=" else column <= value)
+    return query
+
+
+_STATS: dict[tuple[str, str, tuple[str, ...]], Any] = {}
+
+
+def _stats_statement(dialect: str, kind: str, names: tuple[str, ...]) -> Any:
+    """Counts and values per stage, weighted value, win rate inputs and overdue count, with the average cycle
+    time as a scalar subquery (one round trip), built once per dialect, kind of scope and set of filters."""
+    key = (dialect, kind, names)
+    if key in _STATS:
+        return _STATS[key]
+    predicate = bound_scopes(p.c.rm_id)[kind] if kind != NOTHING else false()
+    scope = [] if predicate is None else [predicate]
+    today = bindparam("today", type_=p.c.expected_close_date.type)
     is_open = p.c.outcome == "PENDING"
     value = func.coalesce(p.c.deal_value, 0)
-    per_stage = _filtered(
-        select(p.c.stage, func.count().label("n"), func.sum(value).label("value"),
-               func.sum(case((is_open, value * func.coalesce(p.c.probability, 0)), else_=0)).label("weighted"),
-               func.sum(case((and_(is_open, p.c.expected_close_date < today), 1), else_=0)).label("overdue"))
-        .select_from(p.join(rms, rms.c.id == p.c.rm_id)).where(scope).group_by(p.c.stage), filters)
-    rows = (await conn.execute(per_stage)).all()
-    if is_postgres(conn):
+    if dialect == "postgresql":
         days = func.avg(p.c.actual_close_date - func.date(p.c.created_at))
     else:
         days = func.avg(func.julianday(p.c.actual_close_date) - func.julianday(func.date(p.c.created_at)))
-    cycle = _filtered(select(days).select_from(p.join(rms, rms.c.id == p.c.rm_id))
-                      .where(scope, p.c.actual_close_date.is_not(None)), filters)
-    avg_days = (await conn.execute(cycle)).scalar()
-    return {"rows": rows, "avg_cycle_days": avg_days}
+    cycle = _bound_filtered(select(days).select_from(p.join(rms, rms.c.id == p.c.rm_id))
+                            .where(*scope, p.c.actual_close_date.is_not(None)), names).scalar_subquery()
+    statement = _bound_filtered(
+        select(p.c.stage, func.count().label("n"), func.sum(value).label("value"),
+               func.sum(case((is_open, value * func.coalesce(p.c.probability, 0)), else_=0)).label("weighted"),
+               func.sum(case((and_(is_open, p.c.expected_close_date < today), 1), else_=0)).label("overdue"),
+               cycle.label("avg_cycle_days"))
+        .select_from(p.join(rms, rms.c.id == p.c.rm_id)).where(*scope).group_by(p.c.stage), names)
+    _STATS[key] = statement
+    return statement
+
+
+async def stats_readable(conn: AsyncConnection, principal: Principal, *, filters: dict[str, Any],
+                         today: date) -> dict[str, Any]:
+    """Pipeline statistics of what this principal may read (`readable`), filtered, in one round trip through a
+    prebuilt statement (issue 19)."""
+    names = tuple(name for name in (*_FILTER_COLUMNS, *_FILTER_RANGES) if filters.get(name) is not None)
+    kind = scope_kind(principal)
+    params = {f"f_{name}": filters[name] for name in names}
+    params.update(scope_params(principal, kind), today=today)
+    rows = (await conn.execute(_stats_statement(conn.dialect.name, kind, names), params)).all()
+    return {"rows": rows, "avg_cycle_days": rows[0].avg_cycle_days if rows else None}
 
 
 def as_decimal(value: Any, places: str = "0.01") -> Decimal:

@@ -351,7 +351,7 @@ async def stage_history(conn: AsyncConnection, principal: Principal, *, pipeline
 async def pipeline_stats(conn: AsyncConnection, principal: Principal, *, filters: dict[str, Any],
                          today: date) -> PipelineStats:
     """Counts and values per stage, weighted value, win rate, cycle time, overdue, for the caller's scope."""
-    raw = await repository.stats(conn, scope=repository.readable(principal), filters=filters, today=today)
+    raw = await repository.stats_readable(conn, principal, filters=filters, today=today)
     stages = {stage: StageStats(count=0, deal_value=Decimal("0.00")) for stage in Stage}
     weighted = Decimal(0)
     overdue = 0

@@ -254,3 +254,32 @@ async def test_queued_leads_listed_by_priority_then_age_lar_007(client, auth):
     elsewhere = await client.get("/api/v1/sales/allocations/queued", headers=auth.supervisor())
     assert elsewhere.json()["items"] == []
     assert (await client.get("/api/v1/sales/allocations/queued", headers=auth.rm(team["id"]))).status_code == 403
+
+
+async def test_workload_follows_rule_changes_between_reads(client, auth):
+    """Issue 19: the workload combines the current rule sets by their ids (cached per process); a new version of
+    the default or of a city's rules shows in the next read, and an empty room still counts the queued leads."""
+    await start(client, auth.admin)
+    team = await make_team(client, auth.admin)
+    rm = await make_rm(client, auth.admin, team_id=team["id"])
+    supervisor = auth.supervisor(uuid.UUID(team["id"]))
+
+    async def room() -> dict:
+        response = await client.get(f"{API}/allocations/workload", headers=supervisor)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    before = await room()
+    assert before["queue_depth_threshold"] == 10 and before["teams"][0]["over_threshold"] is False
+    for body in ({"rules": {"queue_depth_alert": 1}}, {"city": "Bangalore", "rules": {"team_queue_depth_alert": 1}}):
+        response = await client.put(f"{API}/allocations/rules", json=body, headers=auth.admin)
+        assert response.status_code == 200, response.text
+    for _ in range(2):
+        await allocated(client, auth.headers("SERVICE"))
+    after = await room()
+    assert after["queue_depth_threshold"] == 1
+    [row] = after["rms"]
+    assert (row["rm_id"], row["queue_depth"], row["over_threshold"]) == (rm["id"], 2, True)
+    assert after["teams"][0]["over_threshold"] is True
+    empty = await client.get(f"{API}/allocations/workload", params={"city": "Nowhere"}, headers=auth.admin)
+    assert empty.status_code == 200 and empty.json()["rms"] == [] and empty.json()["queued_leads"] == 0
