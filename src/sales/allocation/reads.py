@@ -9,10 +9,10 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from sales.allocation import inheritance, repository, rules
-from sales.allocation.config import DEFAULT_RULES, AllocationRules
+from sales.allocation import repository, rules
+from sales.allocation.config import AllocationRules
 from sales.allocation.schemas import GroupWorkload, LeadSummary, QueuedLead, QueueItem, RMWorkload, WorkloadRead
-from sales.allocation.service import day_bounds, lead_cities_in_scope
+from sales.allocation.service import combine_rules, combined_rules, day_bounds, lead_cities_in_scope
 from sales.core.auth import Principal
 from sales.core.pii import cipher
 from sales.directory.errors import RMNotFound
@@ -73,24 +73,16 @@ def _rm_workload(r: Any, config: AllocationRules, now: datetime, threshold: int)
                       over_threshold=int(r.queue_depth) > threshold)
 
 
-# Effective rules by the ids of the rule sets they come from ((default '*', city's own); a row's config never
-# changes once written: a change is a new row), so every process agrees with the database without invalidation.
-_EFFECTIVE: dict[tuple[UUID | None, UUID | None], AllocationRules] = {}
-
-
 async def _rules_of(conn: AsyncConnection, current: dict[str, UUID], keys: set[str]) -> dict[str, AllocationRules]:
     """`rules_for(key)[0]` for each city key, from the current rule sets' ids (`current`: city -> id); reads only
     the configs this process has not combined yet."""
     pairs = {key: (current.get("*"), current.get(key) if key != "*" else None) for key in keys}
-    missing = {pair for pair in pairs.values() if pair != (None, None) and pair not in _EFFECTIVE}
+    missing = {pair for pair in pairs.values() if combined_rules(*pair) is None}
     if missing:
         configs = await repository.rule_configs(conn, [i for pair in missing for i in pair if i is not None])
-        if len(_EFFECTIVE) > 4096:
-            _EFFECTIVE.clear()
         for star, own in missing:
-            _EFFECTIVE[star, own] = inheritance.effective(configs.get(star) if star else None,
-                                                           configs.get(own) if own else None)
-    return {key: DEFAULT_RULES if pair == (None, None) else _EFFECTIVE[pair] for key, pair in pairs.items()}
+            combine_rules(star, configs.get(star) if star else None, own, configs.get(own) if own else None)
+    return {key: combined_rules(*pair) for key, pair in pairs.items()}
 
 
 async def workload(conn: AsyncConnection, principal: Principal, *, now: datetime, team_id: UUID | None = None,

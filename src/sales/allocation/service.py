@@ -72,6 +72,28 @@ class _RulesChanged(Exception):
     """The cached rules of a city are no longer current (raised before anything is written)."""
 
 
+# Effective rules by the ids of the rule set rows they combine ((default '*', the city's own)). A rule set row is
+# never edited (a change inserts a new row), so an entry never goes stale and every process agrees with the
+# database without invalidation: the engine and the workload read use it.
+_EFFECTIVE: dict[tuple[UUID | None, UUID | None], AllocationRules] = {}
+_EFFECTIVE_SIZE = 4096
+
+
+def combined_rules(star_id: UUID | None, own_id: UUID | None) -> AllocationRules | None:
+    """The effective rules of these two rule set rows if this process has combined them already."""
+    return DEFAULT_RULES if star_id is None and own_id is None else _EFFECTIVE.get((star_id, own_id))
+
+
+def combine_rules(star_id: UUID | None, star_config: Any, own_id: UUID | None, own_config: Any) -> AllocationRules:
+    """The city's own rules over the default '*' (issue 17), kept by the rows' ids."""
+    found = combined_rules(star_id, own_id)
+    if found is None:
+        if len(_EFFECTIVE) >= _EFFECTIVE_SIZE:
+            _EFFECTIVE.clear()
+        found = _EFFECTIVE[star_id, own_id] = inheritance.effective(star_config, own_config)
+    return found
+
+
 async def rules_for(conn: AsyncConnection, city: str) -> tuple[AllocationRules, int, bool]:
     """The city's effective rules (its overrides over the default '*', issue 17), the version of the city's own rules
     (of the default's when it has none), and whether the city has no rules of its own."""
@@ -80,7 +102,8 @@ async def rules_for(conn: AsyncConnection, city: str) -> tuple[AllocationRules, 
     if own is None and star is None:
         result = DEFAULT_RULES, 0, True
     else:
-        config = inheritance.effective(star.config if star else None, own.config if own else None)
+        config = combine_rules(star.id if star else None, star.config if star else None,
+                               own.id if own else None, own.config if own else None)
         result = config, (own or star).version, own is None
     if key != "*":
         if len(_rules_cache) >= _RULES_CACHE_SIZE:
