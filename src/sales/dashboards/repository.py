@@ -62,10 +62,16 @@ async def member_loads(conn: AsyncConnection, members: Select[Any]) -> list[Any]
     return list(rows.all())
 
 
+# A pipeline's row is written with each of its moves (`stage`, `stage_changed_at`: the last move's), and a closed
+# stage is final: so a pipeline moved in [start, end) has `stage_changed_at >= start`, and one moved to CLOSED_WON
+# is in CLOSED_WON now. Both are said to the database so that it reads the history of those pipelines only (found
+# through `ix_sales_pipelines_rm_changed`), not of every pipeline of a city's RMs (the same rows either way).
+
 async def won_in(conn: AsyncConnection, members: Select[Any], start: datetime, end: datetime) -> list[Any]:
     """The members' pipelines moved to CLOSED_WON in [start, end): created_at and when won."""
     rows = await conn.execute(select(p.created_at, func.min(h.changed_at)).join(sales_pipelines, p.id == h.pipeline_id)
-                              .where(p.rm_id.in_(members), h.to_stage == Stage.CLOSED_WON.value,
+                              .where(p.rm_id.in_(members), p.stage == Stage.CLOSED_WON.value,
+                                     p.stage_changed_at >= start, h.to_stage == Stage.CLOSED_WON.value,
                                      h.changed_at >= start, h.changed_at < end)
                               .group_by(p.id, p.created_at))
     return list(rows.all())
@@ -75,7 +81,8 @@ async def funnel(conn: AsyncConnection, members: Select[Any], start: datetime, e
     """Per stage: the members' distinct pipelines that moved into it in [start, end)."""
     rows = await conn.execute(select(h.to_stage, func.count(distinct(h.pipeline_id)))
                               .join(sales_pipelines, p.id == h.pipeline_id)
-                              .where(p.rm_id.in_(members), h.changed_at >= start, h.changed_at < end)
+                              .where(p.rm_id.in_(members), p.stage_changed_at >= start,
+                                     h.changed_at >= start, h.changed_at < end)
                               .group_by(h.to_stage))
     return dict(rows.all())
 
@@ -258,6 +265,13 @@ async def snapshot(conn: AsyncConnection, kind: str, scope_key: str, period_type
     found = (await conn.execute(update(dashboard_snapshots).where(_key(kind, scope_key, period_type, period_start))
                                 .values(read_at=now).returning(s.payload, s.computed_at))).first()
     return found
+
+
+async def snapshot_computed_at(conn: AsyncConnection, kind: str, scope_key: str, period_type: str,
+                               period_start: date) -> datetime | None:
+    """When a snapshot was computed (not marked read); None without one."""
+    return (await conn.execute(select(s.computed_at).where(_key(kind, scope_key, period_type, period_start)))
+            ).scalar()
 
 
 async def store_snapshot(conn: AsyncConnection, kind: str, scope_key: str, period_type: str, period_start: date,
