@@ -6,8 +6,8 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import (Integer, Select, and_, case, delete, distinct, exists, func, literal, literal_column, or_,
-                        select, union_all, update)
+from sqlalchemy import (Integer, Numeric, Select, and_, case, delete, distinct, exists, extract, func, literal,
+                        literal_column, or_, select, union_all, update)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -62,10 +62,16 @@ async def member_loads(conn: AsyncConnection, members: Select[Any]) -> list[Any]
     return list(rows.all())
 
 
+# A pipeline's row is written with each of its moves (`stage`, `stage_changed_at`: the last move's), and a closed
+# stage is final: so a pipeline moved in [start, end) has `stage_changed_at >= start`, and one moved to CLOSED_WON
+# is in CLOSED_WON now. Both are said to the database so that it reads the history of those pipelines only (found
+# through `ix_sales_pipelines_rm_changed`), not of every pipeline of a city's RMs (the same rows either way).
+
 async def won_in(conn: AsyncConnection, members: Select[Any], start: datetime, end: datetime) -> list[Any]:
     """The members' pipelines moved to CLOSED_WON in [start, end): created_at and when won."""
     rows = await conn.execute(select(p.created_at, func.min(h.changed_at)).join(sales_pipelines, p.id == h.pipeline_id)
-                              .where(p.rm_id.in_(members), h.to_stage == Stage.CLOSED_WON.value,
+                              .where(p.rm_id.in_(members), p.stage == Stage.CLOSED_WON.value,
+                                     p.stage_changed_at >= start, h.to_stage == Stage.CLOSED_WON.value,
                                      h.changed_at >= start, h.changed_at < end)
                               .group_by(p.id, p.created_at))
     return list(rows.all())
@@ -75,15 +81,44 @@ async def funnel(conn: AsyncConnection, members: Select[Any], start: datetime, e
     """Per stage: the members' distinct pipelines that moved into it in [start, end)."""
     rows = await conn.execute(select(h.to_stage, func.count(distinct(h.pipeline_id)))
                               .join(sales_pipelines, p.id == h.pipeline_id)
-                              .where(p.rm_id.in_(members), h.changed_at >= start, h.changed_at < end)
+                              .where(p.rm_id.in_(members), p.stage_changed_at >= start,
+                                     h.changed_at >= start, h.changed_at < end)
                               .group_by(h.to_stage))
     return dict(rows.all())
 
 
-async def open_pipelines(conn: AsyncConnection, members: Select[Any]) -> list[Any]:
-    rows = await conn.execute(select(p.stage, p.stage_changed_at, p.expected_close_date)
-                              .where(p.rm_id.in_(members), p.outcome == Outcome.PENDING.value))
-    return list(rows.all())
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def epoch_seconds(at: datetime) -> Decimal:
+    """Seconds since 1970 to the microsecond, exactly."""
+    delta = at - EPOCH
+    return Decimal(delta.days * 86400 + delta.seconds) + Decimal(delta.microseconds) / Decimal(1_000_000)
+
+
+async def open_health(conn: AsyncConnection, members: Select[Any], *, stuck_before: datetime, today: date
+                      ) -> list[tuple[str, int, Decimal, int, int]]:
+    """The members' open pipelines now, per stage: (stage, how many, the sum of their `stage_changed_at` in epoch
+    seconds (exact, to the microsecond), how many changed stage before `stuck_before`, how many are expected to
+    close before `today`). PostgreSQL counts them (an index-only scan of `ix_sales_pipelines_rm_open`); SQLite's
+    timestamps are text, so there the rows are read and summed here, to the same figures."""
+    where = (p.rm_id.in_(members), p.outcome == Outcome.PENDING.value)
+    if is_postgres(conn):
+        rows = await conn.execute(
+            select(p.stage, func.count(), func.sum(extract("epoch", p.stage_changed_at), type_=Numeric()),
+                   func.count().filter(p.stage_changed_at < stuck_before),
+                   func.count().filter(p.expected_close_date < today))
+            .where(*where).group_by(p.stage))
+        return [(stage, count, Decimal(total), stuck, overdue) for stage, count, total, stuck, overdue in rows.all()]
+    found: dict[str, list[Any]] = {}
+    for stage, changed_at, expected in (await conn.execute(
+            select(p.stage, p.stage_changed_at, p.expected_close_date).where(*where))).all():
+        cell = found.setdefault(stage, [0, Decimal(0), 0, 0])
+        cell[0] += 1
+        cell[1] += epoch_seconds(changed_at)
+        cell[2] += changed_at < stuck_before
+        cell[3] += expected is not None and expected < today
+    return [(stage, *cell) for stage, cell in found.items()]
 
 
 async def commission_lines(conn: AsyncConnection, members: Select[Any], months: tuple[str, str]) -> tuple[int, int]:
@@ -230,6 +265,13 @@ async def snapshot(conn: AsyncConnection, kind: str, scope_key: str, period_type
     found = (await conn.execute(update(dashboard_snapshots).where(_key(kind, scope_key, period_type, period_start))
                                 .values(read_at=now).returning(s.payload, s.computed_at))).first()
     return found
+
+
+async def snapshot_computed_at(conn: AsyncConnection, kind: str, scope_key: str, period_type: str,
+                               period_start: date) -> datetime | None:
+    """When a snapshot was computed (not marked read); None without one."""
+    return (await conn.execute(select(s.computed_at).where(_key(kind, scope_key, period_type, period_start)))
+            ).scalar()
 
 
 async def store_snapshot(conn: AsyncConnection, kind: str, scope_key: str, period_type: str, period_start: date,

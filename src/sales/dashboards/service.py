@@ -187,18 +187,22 @@ async def _kpis(conn: AsyncConnection, members: Any, window: tuple[datetime, dat
                                           "nothing was won in the last 6 months to compare the forecast with"))
 
 
-def _health(rows: list[Any], today: date, now: datetime) -> PipelineHealth:
+def _health(found: list[tuple[str, int, Decimal, int, int]], now: datetime) -> PipelineHealth:
+    """Per stage: count, average days in the stage (the exact mean of now - stage_changed_at, 2 places half-up),
+    stuck (in the stage more than `stale_stage_days`); overdue expected close over every open pipeline."""
     stuck_after = get_settings().stale_stage_days
-    ages: dict[str, list[Decimal]] = {}
-    for row in rows:
-        ages.setdefault(row.stage, []).append(rules.days_between(row.stage_changed_at, now))
-    stages = [StageHealth(stage=stage, count=len(ages.get(stage.value, [])),
-                          average_age_days=rules.mean(ages.get(stage.value, [])),
-                          stuck=sum(1 for age in ages.get(stage.value, []) if age > stuck_after))
+    cells = {stage: (count, total, stuck) for stage, count, total, stuck, _ in found}
+    now_seconds = repository.epoch_seconds(now)
+
+    def average(count: int, total: Decimal) -> Decimal | None:
+        return rules.half_up((count * now_seconds - total) / (count * SECONDS_PER_DAY)) if count else None
+
+    stages = [StageHealth(stage=stage, count=cells.get(stage.value, (0,))[0],
+                          average_age_days=average(*cells.get(stage.value, (0, Decimal(0)))[:2]),
+                          stuck=cells.get(stage.value, (0, 0, 0))[2])
               for stage in Stage if not stage.is_closed]
     return PipelineHealth(stuck_after_days=stuck_after, stages=stages, stuck=sum(s.stuck for s in stages),
-                          overdue_expected_close=sum(1 for r in rows if r.expected_close_date is not None
-                                                     and r.expected_close_date < today))
+                          overdue_expected_close=sum(row[4] for row in found))
 
 
 async def _scope_dashboard(conn: AsyncConnection, *, scope: str, scope_id: str, name: str, city: str, members: Any,
@@ -213,8 +217,9 @@ async def _scope_dashboard(conn: AsyncConnection, *, scope: str, scope_id: str, 
         period_end=end, as_of=now, members=len(loads),
         kpis=await _kpis(conn, members, window, rules.months_of(start, end), loads, timezone, now),
         funnel=[FunnelStage(stage=stage, count=funnel.get(stage.value, 0)) for stage in Stage],
-        pipeline_health=_health(await repository.open_pipelines(conn, members),
-                                target_rules.local_day(now, timezone), now),
+        pipeline_health=_health(await repository.open_health(
+            conn, members, stuck_before=now - timedelta(days=get_settings().stale_stage_days),
+            today=target_rules.local_day(now, timezone)), now),
         workload=[MemberLoad(rm_id=m.id, rm_name=m.name, open_pipelines=m.open_pipelines, capacity=m.capacity,
                              utilization_percentage=rules.percentage(m.open_pipelines, m.capacity)) for m in loads])
 

@@ -7,7 +7,9 @@ more at 10x. The pages therefore show a snapshot of the same read model the API 
   was computed less than SERVE_FOR ago, else computes it (as the API does, live) and stores it;
 - the `dashboards-refresh` job recomputes every snapshot read in the last KEEP_WARM and older than REFRESH_AFTER,
   so a page viewed regularly is served from a snapshot at most about REFRESH_AFTER old, and drops the snapshots
-  nobody read for KEEP_UNREAD.
+  nobody read for KEEP_UNREAD;
+- it also keeps every city's page and city forecast of the running month computed, read or not (cities are few,
+  and at 10x a city's page measured live takes seconds: its first view must not), WARM_BATCH per run.
 
 The API (`/dashboards/...`) never reads snapshots: it always measures live.
 """
@@ -26,6 +28,7 @@ from sales.core.auth import Principal, Role
 from sales.dashboards import repository, service
 from sales.dashboards.errors import DashboardScopeNotFound
 from sales.dashboards.schemas import ForecastRead, RmDashboard, ScopeDashboard
+from sales.targets import repository as targets_repository
 from sales.targets import rules as target_rules
 from sales.targets.enums import LeaderboardScope, PeriodType
 
@@ -34,6 +37,7 @@ SERVE_FOR = timedelta(minutes=30)  # older (the job not running): the page recom
 KEEP_WARM = timedelta(days=1)
 KEEP_UNREAD = timedelta(days=7)
 REFRESH_BATCH = 50
+WARM_BATCH = 4  # city pages computed per run of the job: at 10x a few seconds each
 SYSTEM = Principal(sub=UUID(int=0), roles=frozenset({Role.SALES_ADMIN}), name="dashboards-refresh")
 
 M = TypeVar("M", bound=BaseModel)
@@ -145,4 +149,35 @@ async def refresh(conn: AsyncConnection, *, now: datetime) -> dict[str, int]:
                                         keep_read_at=True)
         refreshed += 1
     dropped += await repository.drop_unread_snapshots(conn, read_before=now - KEEP_UNREAD)
-    return {"processed": refreshed, "refreshed": refreshed, "dropped": dropped}
+    warmed = await _warm_cities(conn, now)
+    return {"processed": refreshed + warmed, "refreshed": refreshed, "warmed": warmed, "dropped": dropped}
+
+
+async def _warm_cities(conn: AsyncConnection, now: datetime) -> int:
+    """Compute (at most WARM_BATCH of) the monthly city page and the city forecast of the running month of every
+    city whose snapshot is missing or older than REFRESH_AFTER, with the keys the pages read. A snapshot made here
+    and never read is dropped after KEEP_UNREAD and made again by the next run."""
+    warmed = 0
+    for lowered in sorted({city.lower() for city in await targets_repository.cities(conn)}):
+        name = await targets_repository.city_named(conn, lowered) or lowered  # as the page spells it
+        timezone = await service._timezone(conn, name)
+        start, _ = service._period(PeriodType.MONTHLY, None, timezone, now)
+        month = target_rules.period_start_containing(PeriodType.MONTHLY, target_rules.local_day(now, timezone))
+        pages: list[tuple[tuple[str, str, str, date], Callable[[], Awaitable[BaseModel]]]] = [
+            (("city", name.lower(), PeriodType.MONTHLY.value, start),
+             lambda: service.city_dashboard(conn, SYSTEM, city=name, period_type=PeriodType.MONTHLY,
+                                            period_start=start, now=now)),
+            (("forecast", f"{LeaderboardScope.city.value}:{name.lower()}", PeriodType.MONTHLY.value, month),
+             lambda: service.forecast(conn, SYSTEM, scope=LeaderboardScope.city, scope_id=name.lower(),
+                                      period_type=PeriodType.MONTHLY, now=now))]
+        for key, compute in pages:
+            computed_at = await repository.snapshot_computed_at(conn, *key)
+            if computed_at is not None and now - computed_at < REFRESH_AFTER:
+                continue
+            if warmed == WARM_BATCH:
+                return warmed
+            fresh = await compute()
+            await repository.store_snapshot(conn, *key, payload=fresh.model_dump(mode="json"), now=now,
+                                            keep_read_at=computed_at is not None)
+            warmed += 1
+    return warmed
