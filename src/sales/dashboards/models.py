@@ -37,7 +37,7 @@ forecast_learning = Table(
 
 # What `repository.learned` counted for a cut made in the past (issue 18): per (cut instant, horizon) every (city,
 # stage) cell, so that the back-test's learning is counted once, not on every cold page. Database triggers
-# (migration 0035) delete the cuts a change can alter: a `forecast_learning` row written or deleted with its close
+# (migration 0032) delete the cuts a change can alter: a `forecast_learning` row written or deleted with its close
 # before the cut, and any RM added, removed or moved to another city (the city is the RM's current one).
 forecast_learning_counts = Table(
     "forecast_learning_counts", metadata,

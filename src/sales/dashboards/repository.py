@@ -356,7 +356,7 @@ async def learned(conn: AsyncConnection, cuts: list[tuple[datetime, Decimal]], *
     over `forecast_learning` (one row per closed pipeline and stage) and the RMs' current cities.
 
     With `now`, the whole table is not counted again on every call (`forecast_learning_counts`; the triggers of
-    migration 0035 delete what a change can alter):
+    migration 0032 delete what a change can alter):
     - a cut made before `now` is counted once and kept;
     - a cut at `now` (the running month and quarter) adds to what is kept for the start of the UTC day (per cell:
       reached, won, and the wins per whole day from entering the stage to winning) the rows closed since, and the

@@ -37,7 +37,7 @@ sales_pipelines = Table(
     Index("uq_sales_pipelines_open_lead", "lead_id", unique=True,
           postgresql_where=text(OPEN), sqlite_where=text(OPEN)),
     Index("ix_sales_pipelines_created", "created_at", "id"),
-    # Dashboards (issue 18): a team's or city's open pipelines per RM, counted from the index alone (migration 0036).
+    # Dashboards (issue 18): a team's or city's open pipelines per RM, counted from the index alone (migration 0033).
     Index("ix_sales_pipelines_rm_open", "rm_id", "stage", "stage_changed_at", postgresql_where=text(OPEN),
           postgresql_include=["expected_close_date"], sqlite_where=text(OPEN)),
     # Dashboards: a team's or city's pipelines moved since a period started (their last move is since then).

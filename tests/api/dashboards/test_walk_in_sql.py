@@ -1,6 +1,6 @@
 """The forecast's walk counted by the database (`repository.walk`) equals the reference walk over journeys
 (`rules.open_groups`, `rules.won_value`), and the learning kept per past cut (`forecast_learning_counts`, migration
-0035) is dropped by its triggers whenever a change can alter it, on SQLite and PostgreSQL (issue 18)."""
+0032) is dropped by its triggers whenever a change can alter it, on SQLite and PostgreSQL (issue 18)."""
 from __future__ import annotations
 
 import random

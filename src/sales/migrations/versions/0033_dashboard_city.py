@@ -2,14 +2,14 @@
 alone (`ix_sales_pipelines_rm_open`, partial: open pipelines; the pipeline-health table and the workload), and
 their pipelines moved since a period started (`ix_sales_pipelines_rm_changed`: the funnel and the wins)
 
-Revision ID: 0036
-Revises: 0035
+Revision ID: 0033
+Revises: 0032
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = "0036"
-down_revision = "0035"
+revision = "0033"
+down_revision = "0032"
 branch_labels = None
 depends_on = None
 

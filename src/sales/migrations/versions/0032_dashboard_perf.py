@@ -2,14 +2,14 @@
 (`forecast_learning_counts`), with the triggers that delete a cut's counts when a change can alter them, and (on
 PostgreSQL) an index on the learning rows' duration
 
-Revision ID: 0035
+Revision ID: 0032
 Revises: 0031
 """
 from alembic import op
 import sqlalchemy as sa
 import sales.core.types
 
-revision = "0035"
+revision = "0032"
 down_revision = "0031"
 branch_labels = None
 depends_on = None
