@@ -10,7 +10,7 @@ CLOSED_LOST, which closes the pipeline and completes its allocation). Prints one
 change (not wall time: the machine is shared), the statements per request and the status codes. The changes stay in
 the database (use a clone).
 
-`--show-statements` prints the statements of one stage change. `--dump` freezes the business clock (a fixed instant,
+`--with-loss-reason` closes with a reason (every request a 200, closings included). `--show-statements` prints the statements of one stage change. `--dump` freezes the business clock (a fixed instant,
 one second later per request) and writes every response (status, body) plus the rows the requests wrote (outbox,
 audit, history, allocations, leads; ids and hashes left out) to a JSON file: run it with the old and the new code on
 two fresh clones of the same seed and compare the files.
@@ -37,7 +37,7 @@ API = capture.API
 FROZEN = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
 
 
-async def main(requests: int, profile: str | None, show: bool, dump: str | None) -> dict:
+async def main(requests: int, profile: str | None, show: bool, dump: str | None, with_reason: bool = False) -> dict:
     from sales.app import create_app
     from sales.core import http as core_http
     from sales.core.db import create_engine
@@ -66,7 +66,7 @@ async def main(requests: int, profile: str | None, show: bool, dump: str | None)
         pipeline = rng.choice(open_[i])
         target = NEXT_STAGE[pipeline[1]]
         body = {"stage": target}
-        if dump and target == "CLOSED_LOST":  # the harness sends none (422); the comparison covers closing too
+        if (dump or with_reason) and target == "CLOSED_LOST":  # the harness sends none (422)
             body["loss_reason"] = "Bought elsewhere"
         response = await client.patch(f"{API}/pipelines/{pipeline[0]}/stage", json=body,
                                       headers={"Authorization": f"Bearer {world['rms'][i]['token']}"})
@@ -138,5 +138,7 @@ if __name__ == "__main__":
     parser.add_argument("--profile")
     parser.add_argument("--show-statements", action="store_true")
     parser.add_argument("--dump")
+    parser.add_argument("--with-loss-reason", action="store_true", help="close with a loss reason (200, not 422)")
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(main(args.requests, args.profile, args.show_statements, args.dump))))
+    print(json.dumps(asyncio.run(main(args.requests, args.profile, args.show_statements, args.dump,
+                                      args.with_loss_reason))))
