@@ -25,6 +25,23 @@ def envelope(*, event_id: uuid.UUID, type_: str, subject: str, time: datetime, d
 _DEFERRED = "sales.outbox.deferred"
 
 
+def row(*, type_: str, subject: Any, data: dict[str, Any], at: datetime) -> dict[str, Any]:
+    """One event's `outbox_events` values, for a caller that writes them inside a statement of its own (`record`
+    does the same in a statement of its own)."""
+    event_id = uuid.uuid4()
+    return {"id": event_id, "type": type_, "subject": str(subject), "created_at": at,
+            "envelope": envelope(event_id=event_id, type_=type_, subject=str(subject), time=at, data=data)}
+
+
+def defer_rows(conn: AsyncConnection, rows: list[dict[str, Any]]) -> bool:
+    """Add `row()`s to the open `deferred(conn)` block (written at its end, in order); False when none is open."""
+    pending = conn.info.get(_DEFERRED)
+    if pending is None:
+        return False
+    pending.extend(rows)
+    return True
+
+
 async def record(conn: AsyncConnection, *, type_: str, subject: Any, data: dict[str, Any],
                  at: datetime) -> uuid.UUID:
     """Queue one event; `subject` is the aggregate id and orders delivery per aggregate. Inside `deferred(conn)`

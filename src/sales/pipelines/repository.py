@@ -14,6 +14,8 @@ from sales.core.auth import Principal
 from sales.directory.scoping import NOTHING, bound_scopes, owned_or_supervised, scope_kind, scope_params
 from sales.core.db import dialect_insert, is_postgres
 from sales.core.types import MoneyType, UTCDateTime
+from sales.core import outbox
+from sales.core.tables import outbox_events
 from sales.directory.models import rms, teams
 from sales.leads.models import leads
 from sales.pipelines.models import OPEN, pipeline_stage_history, sales_pipelines as p
@@ -138,6 +140,71 @@ async def insert_pipeline(conn: AsyncConnection, values: dict[str, Any]) -> bool
     statement = dialect_insert(conn, p).values(**values).on_conflict_do_nothing(
         index_elements=[p.c.lead_id], index_where=text(OPEN)).returning(p.c.id)
     return (await conn.execute(statement)).first() is not None
+
+
+# the processed columns on both databases, as `get` reads them
+_GET_FOR_CHANGE = {kind: statement.with_for_update(of=p) for (kind, postgres), statement in _GET_READABLE.items()
+                   if not postgres}
+
+
+async def get_for_change(conn: AsyncConnection, pipeline_id: UUID, principal: Principal) -> Any:
+    """`get(conn, pipeline_id, scope=readable(principal), for_update=True)` through a statement built once."""
+    kind = scope_kind(principal)
+    if kind == NOTHING:
+        return None
+    return (await conn.execute(_GET_FOR_CHANGE[kind],
+                               {"pipeline_id": pipeline_id, **scope_params(principal, kind)})).first()
+
+
+_HISTORY_COLUMNS = ("pipeline_id", "from_stage", "to_stage", "changed_by", "changed_at", "reason")
+_EVENT_COLUMNS = ("id", "type", "subject", "envelope", "created_at")
+_CHANGE_STATEMENTS: dict[tuple, Any] = {}
+
+
+def _change_statement(postgres: bool, columns: tuple[str, ...], events: int) -> Any:
+    """UPDATE of the given pipeline columns RETURNING the pipeline's columns; on PostgreSQL with the history row
+    and the events inserted by the same statement (data-modifying CTEs). Built once per shape, bound parameters
+    `pid`, `set_<column>`, `h_<column>`, `e<i>_<column>`."""
+    key = (postgres, columns, events)
+    statement = _CHANGE_STATEMENTS.get(key)
+    if statement is not None:
+        return statement
+    changed = update(p).where(p.c.id == bindparam("pid", type_=p.c.id.type)).values(
+        {c: bindparam(f"set_{c}", type_=p.c[c].type) for c in columns}).returning(*p.c)
+    if postgres:
+        h, o = pipeline_stage_history, outbox_events
+        history = insert(h).values({c: bindparam(f"h_{c}", type_=h.c[c].type) for c in _HISTORY_COLUMNS})
+        u = changed.cte("changed")
+        statement = select(*u.c).add_cte(history.cte("history"))
+        if events:
+            queued = insert(o).values([{c: bindparam(f"e{i}_{c}", type_=o.c[c].type) for c in _EVENT_COLUMNS}
+                                       for i in range(events)])
+            statement = statement.add_cte(queued.cte("queued"))
+    else:
+        statement = changed
+    _CHANGE_STATEMENTS[key] = statement
+    return statement
+
+
+async def change_stage(conn: AsyncConnection, pipeline_id: UUID, values: dict[str, Any], *,
+                       history: dict[str, Any], events: list[dict[str, Any]]) -> Any:
+    """Update the pipeline (`values`), append its stage history row and queue its events (`outbox.row` values, in
+    order; inside `outbox.deferred(conn)` they join its block instead); returns the pipeline's columns as updated.
+    One statement on PostgreSQL, 2 + events on SQLite."""
+    postgres = is_postgres(conn)
+    if outbox.defer_rows(conn, events):
+        events = []
+    params: dict[str, Any] = {"pid": pipeline_id, **{f"set_{c}": v for c, v in values.items()}}
+    if postgres:
+        params.update({f"h_{c}": history.get(c) for c in _HISTORY_COLUMNS})
+        for i, event in enumerate(events):
+            params.update({f"e{i}_{c}": event[c] for c in _EVENT_COLUMNS})
+    row = (await conn.execute(_change_statement(postgres, tuple(values), len(events)), params)).one()
+    if not postgres:
+        await conn.execute(insert(pipeline_stage_history).values(**history))
+        for event in events:
+            await conn.execute(insert(outbox_events).values(**event))
+    return row
 
 
 async def update_pipeline(conn: AsyncConnection, pipeline_id: UUID, values: dict[str, Any]) -> None:

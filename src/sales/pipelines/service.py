@@ -180,7 +180,7 @@ async def read_pipeline(conn: AsyncConnection, principal: Principal, *, pipeline
 
 async def _load_for_change(conn: AsyncConnection, principal: Principal, pipeline_id: UUID) -> Any:
     """Lock the pipeline for a write; invisible -> 404, visible but not workable by this role -> 403."""
-    row = await repository.get(conn, pipeline_id, scope=repository.readable(principal), for_update=True)
+    row = await repository.get_for_change(conn, pipeline_id, principal)
     if row is None:
         raise PipelineNotFound(f"pipeline {pipeline_id} not found")
     if not (principal.is_admin or row.rm_id == principal.sub or principal.supervises(row.rm_team_id)):
@@ -287,12 +287,30 @@ async def change_stage(conn: AsyncConnection, principal: Principal, *, pipeline_
     # Other domains may refuse the move (deal closure: CLOSED_WON waits for the checklist, issue 15).
     await hooks.emit("pipeline.stage_changing", conn, pipeline_id=pipeline_id, lead_id=row.lead_id,
                      current=Stage(row.stage), target=change.stage)
-    return await _apply_stage(conn, principal, row, change, now=now)
+    return await _apply_stage(conn, principal, row, change, now=now, readable=True)
+
+
+class _Row:
+    """A row from a mapping (`to_read` reads `row._mapping` and attributes)."""
+
+    __slots__ = ("_mapping",)
+
+    def __init__(self, mapping: dict[str, Any]) -> None:
+        self._mapping = mapping
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._mapping[name]
+        except KeyError:
+            raise AttributeError(name) from None
 
 
 async def _apply_stage(conn: AsyncConnection, actor: Principal, row: Any, change: StageChange, *,
-                       now: datetime) -> PipelineRead:
-    """Persist a checked stage change: the row, its history, events, the in-process hook and the audit."""
+                       now: datetime, readable: bool = False) -> PipelineRead:
+    """Persist a checked stage change: the row, its history, events, the in-process hook and the audit.
+
+    `readable`: `row` has PIPELINE_COLUMNS and was read in the actor's scope (the change keeps it there), so the
+    answer is built from it and the UPDATE's RETURNING; otherwise the pipeline is read back in the actor's scope."""
     pipeline_id, current = row.id, Stage(row.stage)
     deal_value = change.deal_value if change.deal_value is not None else row.deal_value
     outcome = rules.outcome_for(change.stage)
@@ -306,20 +324,22 @@ async def _apply_stage(conn: AsyncConnection, actor: Principal, row: Any, change
         values["loss_reason"] = change.loss_reason
     if change.stage.is_closed:
         values["actual_close_date"] = now.date()
-    await repository.update_pipeline(conn, pipeline_id, values)
-    await repository.append_history(conn, {"pipeline_id": pipeline_id, "from_stage": current.value,
-                                           "to_stage": change.stage.value, "changed_by": actor.sub,
-                                           "changed_at": now, "reason": change.reason or change.loss_reason})
-    await outbox.record(conn, type_="sales.pipeline.stage_changed", subject=pipeline_id, at=now, data={
+    events = [outbox.row(type_="sales.pipeline.stage_changed", subject=pipeline_id, at=now, data={
         "pipeline_id": pipeline_id, "lead_id": row.lead_id, "rm_id": row.rm_id, "old_stage": current,
-        "new_stage": change.stage, "changed_by": actor.sub, "reason": change.reason})
+        "new_stage": change.stage, "changed_by": actor.sub, "reason": change.reason})]
     if change.stage.is_closed:
-        await outbox.record(conn, type_="sales.pipeline.closed", subject=pipeline_id, at=now, data={
+        events.append(outbox.row(type_="sales.pipeline.closed", subject=pipeline_id, at=now, data={
             "pipeline_id": pipeline_id, "lead_id": row.lead_id, "rm_id": row.rm_id, "outcome": outcome,
-            "value": deal_value, "loss_reason": change.loss_reason, "actual_close_date": now.date()})
+            "value": deal_value, "loss_reason": change.loss_reason, "actual_close_date": now.date()}))
+    changed = await repository.change_stage(conn, pipeline_id, values, events=events, history={
+        "pipeline_id": pipeline_id, "from_stage": current.value, "to_stage": change.stage.value,
+        "changed_by": actor.sub, "changed_at": now, "reason": change.reason or change.loss_reason})
     await hooks.emit("pipeline.stage_changed", conn, pipeline_id=pipeline_id, lead_id=row.lead_id,
                      rm_id=row.rm_id, old_stage=current, new_stage=change.stage, now=now)
-    after = await get_pipeline(conn, actor, pipeline_id=pipeline_id)
+    # The locked row (the RM's and the lead's columns: no hook changes them) with the pipeline's columns as the
+    # UPDATE returned them: what get_pipeline would read now, without reading it.
+    after = (to_read(_Row({**row._mapping, **changed._mapping}), actor) if readable
+             else await get_pipeline(conn, actor, pipeline_id=pipeline_id))
     await audit.record(conn, actor, action="pipeline.stage_changed", entity_type="pipeline",
                        entity_id=pipeline_id, at=now, before={"stage": current, "outcome": row.outcome},
                        after={"stage": after.stage, "outcome": after.outcome, "reason": change.reason,
