@@ -32,6 +32,7 @@ NEXT_STAGE = {"NEW": "CONTACTED", "CONTACTED": "REQUIREMENTS_CAPTURED", "REQUIRE
               # winning needs the deal's closure checklist (issue 15), which the load does not fill: its pipelines
               # end lost, which costs the same stage change
               "AGREEMENT_PENDING": "CLOSED_LOST"}
+LOSS_REASON = "Went with a competitor"  # a lost deal needs one (PIP rules); without it the close was a 422
 FIRST = ["Priya", "Rahul", "Ananya", "Vikram", "Sneha", "Arjun", "Kavya", "Rohan", "Meera", "Aditya"]
 LAST = ["Patel", "Sharma", "Iyer", "Reddy", "Nair", "Gupta", "Menon", "Joshi", "Rao", "Kulkarni"]
 SOURCES = ["WEBSITE", "MOBILE_APP", "INBOUND_CALL", "WHATSAPP", "REFERRAL", "CAMPAIGN", "PARTNER"]
@@ -114,8 +115,9 @@ async def rm_action(rec: Recorder, session: aiohttp.ClientSession, world: World,
             return await rm_action(rec, session, world, i, "pipeline_get")
         pipeline = world.rng.choice(open_)
         target = NEXT_STAGE[pipeline[1]]
+        body = {"stage": target, **({"loss_reason": LOSS_REASON} if target == "CLOSED_LOST" else {})}
         status, _ = await rec.call(session, op, "PATCH", f"{world.base}/pipelines/{pipeline[0]}/stage",
-                                   headers=headers, json_body={"stage": target})
+                                   headers=headers, json_body=body)
         if status == 200:
             pipeline[1] = target
         if status != 200 or target not in NEXT_STAGE:  # closed now, or moved/transferred elsewhere
