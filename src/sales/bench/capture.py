@@ -171,13 +171,16 @@ def _varying(capture: Capture, operation: str, body: dict, answer: Any, rm_id: s
     # ids the service generated for this request: UUIDs first seen as a parameter of an INSERT
     seen: set = set(constant)
     for stmt in capture.statements:
-        is_insert = stmt.sql.lstrip().upper().startswith("INSERT")
+        is_insert = _INSERTS.search(stmt.sql) is not None
         for value in _flat(stmt.params):
             if isinstance(value, uuid.UUID):
                 if is_insert and value not in seen and value not in varying:
                     varying[value] = "new_id"
                 seen.add(value)
     return varying
+
+
+_INSERTS = re.compile(r"^\s*INSERT\b|\bAS\s*\(\s*INSERT\b", re.IGNORECASE)  # plain, or inside a CTE
 
 
 def _flat(params: tuple) -> list:
@@ -242,6 +245,13 @@ _AUDIT_HEAD = re.compile(r"^\s*UPDATE audit_chain SET length=.*RETURNING", re.S)
 _FROM_HEAD = {"chain_pos": ":length", "prev_hash": ":head_hash"}
 
 
+def _audit_name(name: str) -> str:
+    """The column an audit statement's bind parameter stands for: `a_chain_pos` (the row's, in the row-and-head CTE
+    on PostgreSQL) -> `chain_pos`, `head_partition` -> `partition`."""
+    name = re.sub(r"_\d+$", "", name)
+    return "partition" if name == "head_partition" else name.removeprefix("a_")
+
+
 def pgbench_script(cap: Capture) -> Script:
     from sales.core.audit_chain import PARTITIONS
 
@@ -261,7 +271,7 @@ def pgbench_script(cap: Capture) -> Script:
         return f"(SELECT {kind} FROM bench_localities WHERE n = :k)"
 
     def expr(value: Any, name: str) -> str:
-        base = re.sub(r"_\d+$", "", name)
+        base = _audit_name(name)
         if uses_audit and base == "partition":
             return ":p"
         if uses_audit and base in _FROM_HEAD:
