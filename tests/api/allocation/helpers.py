@@ -1,10 +1,13 @@
 """Shared steps of the allocation API tests (on top of tests/allocation_builders.py)."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sales.allocation.models import rm_allocations
 from sales.core.tables import audit_log, outbox_events
@@ -72,3 +75,20 @@ async def event_data(engine: Any, type_: str) -> list[dict[str, Any]]:
         rows = (await conn.execute(select(outbox_events.c.envelope).where(outbox_events.c.type == type_)
                                    .order_by(outbox_events.c.seq))).scalars().all()
     return [envelope["data"] for envelope in rows]
+
+
+@contextmanager
+def statements_starting(engine: AsyncEngine, prefix: str) -> Iterator[list[str]]:
+    """The statements sent on `engine` inside the block that start with `prefix` (case-insensitive)."""
+    sent: list[str] = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith(prefix.upper()):
+            sent.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        yield sent
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", seen)
+

@@ -8,7 +8,7 @@ import pytest
 
 from tests.allocation_builders import allocate, city_with_rms, lead_payload
 from tests.api.allocation.helpers import (PRD_FIELDS, active_leads, allocated, event_data, get_pipeline, get_rm,
-                                          row_counts, start)
+                                          row_counts, start, statements_starting)
 from tests.builders import API, make_leave, make_rm, make_team
 from tests.checks import assert_problem
 from tests.events_schema import assert_valid
@@ -91,22 +91,13 @@ async def test_second_post_for_a_live_lead_returns_the_same_allocation(client, a
 async def test_one_allocation_writes_its_events_in_order_in_one_insert(client, auth, engine):
     """Issue 19: the pipeline's, the allocation's and the RM's notification's events of one allocation are written
     together at its end (one multi-row INSERT), in the order they happened."""
-    from sqlalchemy import event, select
+    from sqlalchemy import select
 
     from sales.core.tables import outbox_events
     await start(client, auth.admin)
     await city_with_rms(client, auth.admin, count=2)
-    inserts: list[str] = []
-
-    def seen(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
-        if statement.lstrip().upper().startswith("INSERT INTO OUTBOX_EVENTS"):
-            inserts.append(statement)
-
-    event.listen(engine.sync_engine, "before_cursor_execute", seen)
-    try:
+    with statements_starting(engine, "INSERT INTO outbox_events") as inserts:
         body = await allocated(client, auth.headers("SERVICE"))
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", seen)
     assert len(inserts) == 1
     async with engine.connect() as conn:
         rows = (await conn.execute(select(outbox_events.c.type, outbox_events.c.envelope)
@@ -119,7 +110,7 @@ async def test_one_allocation_writes_its_events_in_order_in_one_insert(client, a
 async def test_redelivered_queued_lead_is_refreshed_by_one_upsert(client, auth, engine):
     """A SERVICE redelivery of a lead without a live allocation rewrites its facts in the one upsert that also
     locks it, while other leads' live allocations do not count against it."""
-    from sqlalchemy import event, select
+    from sqlalchemy import select
 
     from sales.leads.models import leads
     await start(client, auth.admin)
@@ -128,18 +119,9 @@ async def test_redelivered_queued_lead_is_refreshed_by_one_upsert(client, auth, 
     assert (await allocate(client, service)).status_code == 201  # another lead, live
     payload = lead_payload(city="Atlantis")
     assert (await client.post(f"{API}/allocations", json=payload, headers=service)).status_code == 202
-    upserts: list[str] = []
-
-    def seen(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
-        if statement.lstrip().upper().startswith("INSERT INTO LEADS"):
-            upserts.append(statement)
-
-    event.listen(engine.sync_engine, "before_cursor_execute", seen)
-    try:
+    with statements_starting(engine, "INSERT INTO leads") as upserts:
         again = await client.post(f"{API}/allocations", json={**payload, "zone": "North", "locality": "Hebbal"},
                                   headers=service)
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", seen)
     assert again.status_code == 202, again.text
     assert len(upserts) == 1
     async with engine.connect() as conn:
