@@ -97,9 +97,7 @@ async def workload(conn: AsyncConnection, principal: Principal, *, now: datetime
     asked = rules.norm(city or "*")
     config = (await _rules_of(conn, current, {asked}))[asked]
     today, start, end = day_bounds(now, config.timezone)
-    queue_cities = None if principal.reads_org_wide else {rules.norm(c) for c in team_cities}
-    if city is not None:
-        queue_cities = {rules.norm(city)} if queue_cities is None else queue_cities & {rules.norm(city)}
+    queue_cities = _narrowed(None if principal.reads_org_wide else {rules.norm(c) for c in team_cities}, city)
     kind = scope_kind(principal)
     rows, queued = await repository.workload_with_queued(
         conn, kind=kind, params=scope_params(principal, kind), team_id=team_id, city=city, day_start=start,
@@ -123,12 +121,15 @@ async def workload(conn: AsyncConnection, principal: Principal, *, now: datetime
     )
 
 
-async def _queue_cities(conn: AsyncConnection, principal: Principal, city: str | None) -> set[str] | None:
+def _narrowed(cities: set[str] | None, city: str | None) -> set[str] | None:
     """The caller's lead cities (None = all), narrowed to `city` when one is asked for: never wider."""
-    cities = await lead_cities_in_scope(conn, principal)
     if city is None:
         return cities
     return {rules.norm(city)} if cities is None else cities & {rules.norm(city)}
+
+
+async def _queue_cities(conn: AsyncConnection, principal: Principal, city: str | None) -> set[str] | None:
+    return _narrowed(await lead_cities_in_scope(conn, principal), city)
 
 
 async def list_queued_leads(conn: AsyncConnection, principal: Principal, *, city: str | None = None,

@@ -353,13 +353,6 @@ async def queued_leads(conn: AsyncConnection, *, limit: int, lock: bool, cities:
     return list((await conn.execute(query)).all())
 
 
-async def count_queued(conn: AsyncConnection, cities: set[str] | None = None) -> int:
-    query = select(func.count()).select_from(leads).where(leads.c.allocation_status == "QUEUED")
-    if cities is not None:
-        query = query.where(func.lower(leads.c.city).in_(cities))
-    return int((await conn.execute(query)).scalar() or 0)
-
-
 async def leads_allocated_between(conn: AsyncConnection, start: datetime, end: datetime, *,
                                   cities: set[str] | None) -> list[Any]:
     """Leads first allocated (or queued) in a time range, for simulations; only these cities' unless None."""
@@ -565,10 +558,3 @@ async def clear_queue_alerts(conn: AsyncConnection, *, rm_id: UUID, team_id: UUI
         await conn.execute(update(queue_alerts).where(queue_alerts.c.key == key, queue_alerts.c.over == literal(True),
                                                       depth <= queue_alerts.c.threshold)
                            .values(over=False, depth=depth, changed_at=now))
-
-
-async def queue_alerts_on(conn: AsyncConnection, keys: list[str]) -> set[str]:
-    if not keys:
-        return set()
-    query = select(queue_alerts.c.key).where(queue_alerts.c.key.in_(keys), queue_alerts.c.over == literal(True))
-    return set((await conn.execute(query)).scalars())

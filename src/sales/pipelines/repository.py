@@ -211,10 +211,6 @@ async def update_pipeline(conn: AsyncConnection, pipeline_id: UUID, values: dict
     await conn.execute(update(p).where(p.c.id == pipeline_id).values(**values))
 
 
-async def append_history(conn: AsyncConnection, values: dict[str, Any]) -> None:
-    await conn.execute(insert(pipeline_stage_history).values(**values))
-
-
 async def history(conn: AsyncConnection, pipeline_id: UUID, *, limit: int, after_seq: int | None) -> list[Any]:
     h = pipeline_stage_history
     query = select(h).where(h.c.pipeline_id == pipeline_id)
