@@ -93,8 +93,12 @@ async def rejoin_round_robin(conn: AsyncConnection, *, principal: Principal | No
 def expected_shares(rm_id: UUID, allocation_type: str, decision: dict[str, Any] | None) -> dict[UUID, Fraction]:
     """How one allocation is expected to be shared: among the eligible candidates of its engine decision by
     weight; all of it to the RM for a manual allocation or a decision without candidates."""
-    weights = {UUID(c["rm_id"]): Fraction(str(c["weight"]))
-               for c in (decision or {}).get("candidates", []) if c.get("eligible") and "weight" in c}
+    pool = (decision or {}).get("pool")
+    if pool is not None:  # a large locality: the trace lists the best-ranked, the pool weighs every eligible RM
+        weights = {UUID(rm_id): Fraction(str(weight)) for rm_id, weight in pool["weights"].items()}
+    else:
+        weights = {UUID(c["rm_id"]): Fraction(str(c["weight"]))
+                   for c in (decision or {}).get("candidates", []) if c.get("eligible") and "weight" in c}
     total = sum(weights.values())
     if allocation_type == "MANUAL" or not total:
         return {rm_id: Fraction(1)}

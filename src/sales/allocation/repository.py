@@ -2,19 +2,22 @@
 from __future__ import annotations
 
 import zlib
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+import orjson
 from sqlalchemy import (ColumnElement, and_, bindparam, case, exists, false, func, insert, literal, literal_column,
                         or_, select, text, true, union_all, update)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales.allocation.enums import LIVE_STATUSES
 from sales.allocation.models import allocation_queue_alerts as queue_alerts, allocation_rule_sets, rm_allocations as a
-from sales.allocation.rules import Candidate, norm, week_start
+from sales.allocation.rules import Candidate, PoolSummary, norm, week_start
 from sales.core.auth import Principal
 from sales.core.db import insert_unless_exists, is_postgres
+from sales.core.types import UUIDType
 from sales.directory.scoping import NOTHING, bound_scopes, owned_or_supervised, scope_kind, scope_params
 from sales.directory.models import rm_leaves, rm_localities, rms, teams
 from sales.leads.models import leads
@@ -60,11 +63,6 @@ def _city_query(today: date, city: str) -> Any:
     return _candidate_query(today).where(func.lower(rms.c.city) == norm(city)).order_by(rms.c.id)
 
 
-async def locality_candidates(conn: AsyncConnection, *, city: str, locality: str, today: date) -> list[Candidate]:
-    """RMs listing the lead's locality (indexed through rm_localities)."""
-    return [_candidate(r, today) for r in (await conn.execute(_locality_query(today, city, locality))).all()]
-
-
 async def city_candidates(conn: AsyncConnection, *, city: str, today: date) -> list[Candidate]:
     return [_candidate(r, today) for r in (await conn.execute(_city_query(today, city))).all()]
 
@@ -89,6 +87,127 @@ async def candidates_with_rule_sets(conn: AsyncConnection, *, city: str, localit
                                                  _current_rule_set_id("*").label("rule_set_star")))).all()
     ids = (rows[0].rule_set_own, rows[0].rule_set_star) if rows else None
     return [_candidate(r, today) for r in rows], ids
+
+
+# Issue 19: a locality with more RMs than LIST_ALL_UP_TO is judged and ranked by PostgreSQL, and only its TOP
+# best-ranked eligible regular RMs come back to be scored; smaller ones (and every locality on SQLite) come back
+# whole and the trace lists everyone, as before.
+LIST_ALL_UP_TO = 64
+TOP = 10
+
+
+@dataclass(frozen=True)
+class RankedLocality:
+    candidates: list[Candidate]          # every candidate, or the TOP best-ranked eligible when `summary` is set
+    summary: PoolSummary | None
+    rule_sets: RuleSetIds | None         # the current rule set ids, when asked for and a row carried them
+
+
+# `rules.exclusion`, `rules.caps`, `rules.weight` and `rules.rank` once more, in SQL: the same first excluding rule
+# and the same order, computed in the same binary floating point (`rules.rank`'s docstring). Tested against the
+# engine on random localities (tests/api/allocation/test_ranked_locality_pg.py).
+_RANKED_LOCALITY = text("""
+WITH candidate AS (
+    SELECT r.id, r.name, r.team_id, r.city, r.zone, r.localities, r.property_types, r.segments, r.max_deal_value,
+           r.capacity, r.active_leads, r.status, r.availability, r.shifts, r.is_backup, r.performance_score,
+           r.last_allocated_at, r.max_leads_per_day, r.max_leads_per_week,
+           CASE WHEN r.window_date = CAST(:today AS date) THEN r.window_received ELSE 0 END AS received_today,
+           CASE WHEN r.week_start = CAST(:monday AS date) THEN r.week_received ELSE 0 END AS received_this_week,
+           CASE WHEN r.rr_offset_date = CAST(:today AS date) THEN r.rr_offset ELSE 0 END AS fairness_offset,
+           EXISTS (SELECT 1 FROM rm_leaves l WHERE l.rm_id = r.id AND l.start_date <= CAST(:today AS date)
+                   AND l.end_date >= CAST(:today AS date)) AS on_leave,
+           coalesce(nullif(r.max_leads_per_day, 0), nullif(team_cap.daily, 0), CAST(:daily_cap AS integer))
+               AS daily_cap,
+           coalesce(nullif(r.max_leads_per_week, 0), nullif(team_cap.weekly, 0), CAST(:weekly_cap AS integer))
+               AS weekly_cap
+    FROM rm_localities g
+    JOIN rms r ON r.id = g.rm_id
+    LEFT JOIN unnest(CAST(:cap_teams AS uuid[]), CAST(:cap_daily AS integer[]), CAST(:cap_weekly AS integer[]))
+        AS team_cap (team_id, daily, weekly) ON team_cap.team_id = r.team_id
+    WHERE g.city = :city AND g.locality = :locality
+), judged AS (
+    SELECT candidate.*,
+           CASE
+               WHEN id = ANY (CAST(:exclude AS uuid[])) THEN 'EXCLUDED'
+               WHEN status <> 'ACTIVE' OR availability <> 'ONLINE' OR on_leave THEN 'AVAILABILITY'
+               WHEN jsonb_array_length(shifts) > 0 AND NOT EXISTS (
+                   SELECT 1
+                   FROM jsonb_array_elements(shifts) AS s (shift),
+                        LATERAL (SELECT (shift ->> 'weekday')::integer AS day,
+                                        split_part(shift ->> 'start', ':', 1)::integer * 60
+                                            + split_part(shift ->> 'start', ':', 2)::integer AS starts,
+                                        split_part(shift ->> 'end', ':', 1)::integer * 60
+                                            + split_part(shift ->> 'end', ':', 2)::integer AS ends) AS w
+                   WHERE (w.starts < w.ends AND w.day = :weekday AND w.starts <= :minute AND :minute < w.ends)
+                      OR (w.starts > w.ends AND ((w.day = :weekday AND :minute >= w.starts)
+                                                 OR ((w.day + 1) % 7 = :weekday AND :minute < w.ends))))
+                   THEN 'AVAILABILITY'
+               WHEN CAST(:property_type AS text) IS NOT NULL
+                    AND NOT property_types @> jsonb_build_array(CAST(:property_type AS text)) THEN 'LAR-003'
+               WHEN CAST(:segment AS text) IS NOT NULL
+                    AND NOT segments @> jsonb_build_array(CAST(:segment AS text)) THEN 'LAR-003'
+               WHEN max_deal_value < CAST(:deal_value AS numeric) THEN 'LAR-003'
+               WHEN active_leads >= capacity THEN 'LAR-002'
+               WHEN received_today >= daily_cap THEN 'DAILY_CAP'
+               WHEN received_this_week >= weekly_cap THEN 'WEEKLY_CAP'
+           END AS excluded_by,
+           greatest(CASE WHEN :capacity_weighted THEN capacity::float8 / 25::float8 ELSE 1::float8 END
+                    * CASE WHEN CAST(:boost AS float8) IS NULL THEN 1::float8
+                           ELSE 1::float8 + CAST(:boost AS float8) * (performance_score - 50)::float8 / 50::float8
+                      END,
+                    1e-6::float8) AS weight
+    FROM candidate
+), ranked AS (
+    SELECT judged.*, excluded_by IS NULL AND NOT is_backup AS eligible, count(*) OVER () AS pool_size,
+           row_number() OVER (
+               PARTITION BY excluded_by IS NULL AND NOT is_backup
+               ORDER BY round((received_today + fairness_offset + 1)::float8 / weight * 10000::float8),
+                        round(CASE WHEN capacity > 0 THEN active_leads::float8 / capacity::float8 ELSE 1::float8 END
+                              * 10000::float8),
+                        last_allocated_at NULLS FIRST, id::text COLLATE "C") AS position
+    FROM judged
+)
+SELECT ranked.*,
+       (SELECT id FROM allocation_rule_sets WHERE city = :city AND is_current LIMIT 1) AS rule_set_own,
+       (SELECT id FROM allocation_rule_sets WHERE city = '*' AND is_current LIMIT 1) AS rule_set_star,
+       CASE WHEN pool_size > :list_all_up_to AND eligible AND position = 1 THEN (
+           SELECT json_build_object(
+               'excluded', (SELECT coalesce(json_object_agg(label, n ORDER BY label), '{}')
+                            FROM (SELECT coalesce(excluded_by, 'LAR-007') AS label, count(*) AS n FROM judged
+                                  WHERE excluded_by IS NOT NULL OR is_backup GROUP BY 1) AS per_rule),
+               'ids', array_agg(id::text ORDER BY id), 'weights', array_agg(weight ORDER BY id))::text
+           FROM ranked WHERE eligible) END AS summary
+FROM ranked
+WHERE pool_size <= :list_all_up_to OR (eligible AND position <= :top)
+ORDER BY id
+""").columns(**{name: rms.c[name].type for name in (
+    "id", "team_id", "localities", "property_types", "segments", "max_deal_value", "shifts", "last_allocated_at")},
+    rule_set_own=UUIDType, rule_set_star=UUIDType)
+
+
+async def ranked_locality(conn: AsyncConnection, *, city: str, locality: str, inputs: dict[str, Any],
+                          list_all_up_to: int = LIST_ALL_UP_TO) -> RankedLocality:
+    """The RMs listing the lead's locality (indexed through rm_localities) with the ids of the city's and the default's
+    current rule sets; on PostgreSQL a locality of more than `list_all_up_to` RMs comes back as its TOP
+    best-ranked eligible regular RMs and a summary of the rest (`inputs`: `rules.ranking_inputs`)."""
+    today = inputs["today"]
+    if not is_postgres(conn):
+        candidates, rule_sets = await candidates_with_rule_sets(conn, city=city, locality=locality, today=today)
+        return RankedLocality(candidates, None, rule_sets)
+    rows = (await conn.execute(_RANKED_LOCALITY, {
+        **inputs, "city": norm(city), "locality": norm(locality), "list_all_up_to": list_all_up_to, "top": TOP,
+    })).all()
+    if not rows:
+        return RankedLocality([], None, None)
+    summary = None
+    if rows[0].pool_size > list_all_up_to:
+        counted = next((orjson.loads(r.summary) for r in rows if r.summary is not None), None)
+        summary = PoolSummary(size=rows[0].pool_size, eligible=len(counted["ids"]) if counted else 0,
+                              excluded=counted["excluded"] if counted else {},
+                              weights=dict(zip(counted["ids"], (round(w, 4) for w in counted["weights"])))
+                              if counted else {})
+    return RankedLocality([_candidate(r, today) for r in rows], summary,
+                          (rows[0].rule_set_own, rows[0].rule_set_star))
 
 
 async def candidates_in_cities(conn: AsyncConnection, *, cities: list[str], today: date,

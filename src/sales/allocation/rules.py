@@ -68,6 +68,22 @@ class Candidate:
 
 
 @dataclass
+class PoolSummary:
+    """A large locality judged and ranked by the database (issue 19): the engine is given only the best-ranked
+    eligible regular RMs; the others are counted here. `excluded` counts the candidates per rule that excluded
+    them (eligible backups under LAR-007); `weights` holds every eligible regular RM's round-robin weight
+    (rounded as in the trace), which the fairness ledger shares each allocation by."""
+    size: int
+    eligible: int
+    excluded: dict[str, int]
+    weights: dict[str, float]
+
+    def as_trace(self, listed: int) -> dict[str, Any]:
+        return {"candidates": self.size, "eligible": self.eligible, "listed": listed, "excluded": self.excluded,
+                "weights": self.weights}
+
+
+@dataclass
 class Decision:
     outcome: str                       # ALLOCATED | OVERFLOW | QUEUED
     rm_id: UUID | None
@@ -76,9 +92,10 @@ class Decision:
     candidates: list[dict[str, Any]] = field(default_factory=list)
     ranking: list[UUID] = field(default_factory=list)
     decided_by: str | None = None
+    pool: PoolSummary | None = None    # set when `candidates` lists only the best-ranked of a large locality
 
     def trace(self, *, lead: Lead, rules_version: int | None, priority_breakdown: dict[str, Any]) -> dict[str, Any]:
-        return {
+        trace = {
             "outcome": self.outcome, "rm_id": str(self.rm_id) if self.rm_id else None, "geo_level": self.geo_level,
             "reason": self.reason, "decided_by": self.decided_by, "rules_version": rules_version,
             "lead": {"priority": lead.priority, "priority_breakdown": priority_breakdown, "city": lead.city,
@@ -88,6 +105,15 @@ class Decision:
                      else None},
             "candidates": self.candidates,
         }
+        if self.pool is not None:
+            trace["pool"] = self.pool.as_trace(len(self.candidates))
+        return trace
+
+    def lost_race(self, rm_id: UUID) -> None:
+        """`rm_id` was eligible but a concurrent allocation took its capacity or cap first: no longer eligible."""
+        if self.pool is not None and self.pool.weights.pop(str(rm_id), None) is not None:
+            self.pool.eligible -= 1
+            self.pool.excluded["LAR-002"] = self.pool.excluded.get("LAR-002", 0) + 1
 
 
 # --- lead scoring ------------------------------------------------------------------------------
@@ -209,28 +235,55 @@ def weight(rm: Candidate, lead: Lead, rules: AllocationRules) -> float:
 
 def rank(eligible: list[Candidate], lead: Lead, rules: AllocationRules) -> list[tuple[Candidate, dict[str, Any]]]:
     """LAR-004 deficit round robin: the RM furthest behind their weighted share today goes first, i.e. the
-    lowest (received_today + fairness_offset + 1) / weight; ties go to the lower utilization, then the longest
-    wait since the last lead, then the id (deterministic). The offset of an RM who came back today stands for the
-    leads the others received while they were away (issue 17: no burst on return)."""
+    lowest (received_today + fairness_offset + 1) / weight; ties (to 4 decimals) go to the lower utilization (to 4
+    decimals), then the longest wait since the last lead, then the id (deterministic). The offset of an RM who came
+    back today stands for the leads the others received while they were away (issue 17: no burst on return).
+    The database ranks a large locality with the same key (`repository.ranked_locality`): both round x * 10^4
+    half to even in binary floating point, so they agree to the last bit."""
     scored = []
     for rm in eligible:
         w = weight(rm, lead, rules)
         deficit = (rm.received_today + rm.fairness_offset + 1) / w
+        utilization = rm.active_leads / rm.capacity if rm.capacity else 1.0
         entry = {"received_today": rm.received_today, "weight": round(w, 4), "score": round(deficit, 4),
-                 "utilization": round(rm.active_leads / rm.capacity, 4) if rm.capacity else 1.0}
+                 "utilization": round(utilization, 4)}
         if rm.fairness_offset:
             entry["fairness_offset"] = rm.fairness_offset
-        scored.append((rm, entry))
+        scored.append((rm, entry, round(deficit * 10000), round(utilization * 10000)))
     never = datetime.min.replace(tzinfo=None)
-    scored.sort(key=lambda item: (item[1]["score"], item[1]["utilization"],
+    scored.sort(key=lambda item: (item[2], item[3],
                                   (item[0].last_allocated_at.replace(tzinfo=None) if item[0].last_allocated_at
                                    else never), str(item[0].id)))
-    return scored
+    return [(rm, entry) for rm, entry, _, _ in scored]
+
+
+def ranking_inputs(lead: Lead, rules: AllocationRules, now: datetime, *,
+                   exclude: frozenset[UUID] = frozenset()) -> dict[str, Any]:
+    """What `repository.ranked_locality` needs to judge and rank a locality's RMs in SQL as `exclusion`, `caps`,
+    `weight` and `rank` do here: the city's local day and minute, the lead's facts the skill rules look at (None
+    where a rule is off or the lead has no value), the weighting and the caps."""
+    local = local_time(now, rules.timezone)
+    skills, boost = rules.skill_match, rules.performance_boost
+    return {
+        "today": local.date(), "monday": week_start(local.date()), "weekday": local.weekday(),
+        "minute": local.hour * 60 + local.minute, "exclude": sorted(exclude),
+        "property_type": lead.property_type if skills.property_type and lead.property_type else None,
+        "segment": lead.segment if skills.segment and lead.segment else None,
+        "deal_value": lead.expected_deal_value if skills.deal_size else None,
+        "capacity_weighted": rules.capacity_weighted_round_robin,
+        "boost": boost.strength if boost.enabled and lead.priority >= boost.min_priority else None,
+        "daily_cap": rules.max_leads_per_day, "weekly_cap": rules.max_leads_per_week,
+        "cap_teams": [c.team_id for c in rules.team_caps],
+        "cap_daily": [c.max_leads_per_day for c in rules.team_caps],
+        "cap_weekly": [c.max_leads_per_week for c in rules.team_caps],
+    }
 
 
 def decide(lead: Lead, candidates: list[Candidate], rules: AllocationRules, now: datetime, *,
-           exclude: frozenset[UUID] = frozenset()) -> Decision:
-    """Choose an RM for a lead, or overflow to the backup pool, or queue it; every candidate's fate is traced."""
+           exclude: frozenset[UUID] = frozenset(), summary: PoolSummary | None = None) -> Decision:
+    """Choose an RM for a lead, or overflow to the backup pool, or queue it; every candidate's fate is traced.
+    With `summary`, `candidates` are the best-ranked eligible regular RMs of a large locality (in any order) and
+    the summary counts the others: the choice is the same as over all of them, the trace lists only these."""
     trace: dict[UUID, dict[str, Any]] = {}
     eligible_by_level: dict[str, list[Candidate]] = {level: [] for level in GEO_ORDER}
     backups: list[Candidate] = []
@@ -278,10 +331,11 @@ def decide(lead: Lead, candidates: list[Candidate], rules: AllocationRules, now:
                                 why="backup pool is used only when no regular RM is eligible")
     if not pool:
         reason = (f"no eligible RM in {lead.city} (regular or backup); lead queued for the overflow retry"
-                  if candidates else f"no RM serves {lead.city}; lead queued for the overflow retry")
+                  if candidates or summary else f"no RM serves {lead.city}; lead queued for the overflow retry")
         return Decision(outcome="QUEUED", rm_id=None, geo_level=None, reason=reason,
-                        candidates=list(trace.values()))
+                        candidates=list(trace.values()), pool=summary)
     ranked = rank(pool, lead, rules)
+    eligible = summary.eligible if summary else len(ranked)
     for position, (rm, score) in enumerate(ranked, start=1):
         trace[rm.id].update(score, rank=position)
     winner = ranked[0][0]
@@ -289,20 +343,24 @@ def decide(lead: Lead, candidates: list[Candidate], rules: AllocationRules, now:
     reason = (f"{'backup pool (LAR-007)' if outcome == 'OVERFLOW' else f'{chosen_level.lower()} match (LAR-001)'}; "
               f"furthest behind weighted share today (LAR-004"
               f"{', LAR-005 boost' if rules.performance_boost.enabled and lead.priority >= rules.performance_boost.min_priority else ''})"
-              f" among {len(ranked)} eligible")
+              f" among {eligible} eligible")
     return Decision(outcome=outcome, rm_id=winner.id, geo_level=chosen_level, reason=reason,
-                    candidates=list(trace.values()), ranking=[rm.id for rm, _ in ranked],
-                    decided_by=decided_by(len(ranked), trace.values(),
-                                          levels=set(GEO_ORDER[:GEO_ORDER.index(chosen_level) + 1])))
+                    candidates=list(trace.values()), ranking=[rm.id for rm, _ in ranked], pool=summary,
+                    decided_by=decided_by(eligible, trace.values(),
+                                          levels=set(GEO_ORDER[:GEO_ORDER.index(chosen_level) + 1]),
+                                          skill_excluded=summary.excluded.get("LAR-003", 0)
+                                          if summary else 0))
 
 
-def decided_by(eligible: int, trace: Any, *, levels: set[str]) -> str:
+def decided_by(eligible: int, trace: Any, *, levels: set[str], skill_excluded: int = 0) -> str:
     """Which PRD §3.2.3 type settled the choice: ROUND_ROBIN when the deficit order chose among several
     eligible RMs; with one left, SKILL_BASED when the skill filter (LAR-003) removed RMs matching the lead's
-    place as closely as the level reached, else GEOGRAPHIC (that level had only this RM)."""
+    place as closely as the level reached (`skill_excluded`: those a pool summary counted; all of a locality's
+    RMs match at LOCALITY), else GEOGRAPHIC (that level had only this RM)."""
     if eligible > 1:
         return "ROUND_ROBIN"
-    skill_removed = any(e.get("excluded_by") == "LAR-003" and e.get("geo_level") in levels for e in trace)
+    skill_removed = skill_excluded > 0 or any(e.get("excluded_by") == "LAR-003" and e.get("geo_level") in levels
+                                              for e in trace)
     return "SKILL_BASED" if skill_removed else "GEOGRAPHIC"
 
 

@@ -54,6 +54,13 @@ class LeadAllocationRequest(_Strict):
         return self
 
 
+DECISION = ("the engine's decision trace: outcome, reason, rules version, the lead's facts and `candidates`, each RM "
+            "considered with its fate (eligible with its counters, weight, score and rank, or the rule that excluded "
+            "it and why). For a locality of more than 64 RMs on PostgreSQL, `candidates` lists the 10 best-ranked "
+            "eligible RMs and `pool` summarizes all of them: `candidates` (how many), `eligible`, `listed`, "
+            "`excluded` (count per rule) and `weights` (every eligible RM's round-robin weight)")
+
+
 class AllocationRead(BaseModel):
     id: UUID
     lead_id: UUID
@@ -77,7 +84,7 @@ class AllocationRead(BaseModel):
     team_id: UUID | None
     city: str | None
     over_capacity: bool
-    decision: dict[str, Any] | None = None
+    decision: dict[str, Any] | None = Field(default=None, description=DECISION)
 
 
 class QueuedLead(BaseModel):
@@ -88,7 +95,7 @@ class QueuedLead(BaseModel):
     queued_at: datetime | None = None
     city: str | None = None
     locality: str | None = None
-    decision: dict[str, Any] | None = None
+    decision: dict[str, Any] | None = Field(default=None, description=DECISION)
 
 
 class RejectRequest(_Strict):

@@ -141,21 +141,25 @@ async def _decide_and_claim(conn: AsyncConnection, lead: rules.Lead, config: All
     decision = rules.Decision(outcome="QUEUED", rm_id=None, geo_level=None, reason="no candidates")
     by_id: dict[UUID, rules.Candidate] = {}
     for stage, locality in stages:
+        summary = None
+        if locality is not None:
+            ranked = await repository.ranked_locality(conn, city=lead.city, locality=locality,
+                                                      inputs=rules.ranking_inputs(lead, config, now, exclude=exclude))
+            candidates, summary, current = ranked.candidates, ranked.summary, ranked.rule_sets
+        elif rule_sets is not None:
+            candidates, current = await repository.candidates_with_rule_sets(conn, city=lead.city, locality=None,
+                                                                             today=today)
+        else:
+            candidates = await repository.city_candidates(conn, city=lead.city, today=today)
         if rule_sets is not None:
-            candidates, current = await repository.candidates_with_rule_sets(conn, city=lead.city,
-                                                                             locality=locality, today=today)
             if current is None:  # no candidate row to carry the ids: read them
                 own, star = await repository.rule_sets_of(conn, rules.norm(lead.city))
                 current = (own.id if own else None, star.id if star else None)
             if current != rule_sets:
                 raise _RulesChanged(lead.city)
             rule_sets = None
-        elif locality is not None:
-            candidates = await repository.locality_candidates(conn, city=lead.city, locality=locality, today=today)
-        else:
-            candidates = await repository.city_candidates(conn, city=lead.city, today=today)
         by_id = {c.id: c for c in candidates}
-        decision = rules.decide(lead, candidates, config, now, exclude=exclude)
+        decision = rules.decide(lead, candidates, config, now, exclude=exclude, summary=summary)
         if stage == "LOCALITY" and not (decision.outcome == "ALLOCATED" and decision.geo_level == "LOCALITY"):
             continue
         lost = []
@@ -174,6 +178,8 @@ async def _decide_and_claim(conn: AsyncConnection, lead: rules.Lead, config: All
 
 
 def _note_races(decision: rules.Decision, lost: list[UUID], *, winner: UUID | None) -> None:
+    for rm_id in lost:
+        decision.lost_race(rm_id)
     for entry in decision.candidates:
         rm_id = UUID(entry["rm_id"])
         if rm_id in lost:
