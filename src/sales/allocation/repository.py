@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales.allocation.enums import LIVE_STATUSES
 from sales.allocation.models import allocation_queue_alerts as queue_alerts, allocation_rule_sets, rm_allocations as a
-from sales.allocation.rules import Candidate, PoolSummary, norm, week_start
+from sales.allocation.rules import TRACE_ALL_UP_TO, TRACE_TOP, Candidate, PoolCounts, norm, week_start
 from sales.core.auth import Principal
 from sales.core.db import insert_unless_exists, is_postgres
 from sales.core.types import UUIDType
@@ -89,28 +89,22 @@ async def candidates_with_rule_sets(conn: AsyncConnection, *, city: str, localit
     return [_candidate(r, today) for r in rows], ids
 
 
-# Issue 19: a locality with more RMs than LIST_ALL_UP_TO is judged and ranked by PostgreSQL, and only its TOP
-# best-ranked eligible regular RMs come back to be scored; smaller ones (and every locality on SQLite) come back
-# whole and the trace lists everyone, as before.
-LIST_ALL_UP_TO = 64
-TOP = 10
-
-
 @dataclass(frozen=True)
-class RankedLocality:
-    candidates: list[Candidate]          # every candidate, or the TOP best-ranked eligible when `summary` is set
-    summary: PoolSummary | None
-    rule_sets: RuleSetIds | None         # the current rule set ids, when asked for and a row carried them
+class RankedCandidates:
+    candidates: list[Candidate]     # every candidate; of a large pool, each group's TRACE_TOP best-ranked eligible
+                                    # and the first RM by id (who carries the counts)
+    counts: PoolCounts | None       # set for a large pool
+    rule_sets: RuleSetIds | None    # the current rule set ids (None when no row came back to carry them)
 
 
-# `rules.exclusion`, `rules.caps`, `rules.weight` and `rules.rank` once more, in SQL: the same first excluding rule
-# and the same order, computed in the same binary floating point (`rules.rank`'s docstring). Tested against the
-# engine on random localities (tests/api/allocation/test_ranked_locality_pg.py).
-_RANKED_LOCALITY = text("""
+# `rules.geo_level`, `rules.exclusion`, `rules.caps`, `rules.weight` and `rules.rank` once more, in SQL: the same
+# level, the same first excluding rule and the same order, computed in the same binary floating point
+# (`rules.rank`'s docstring). Tested against the engine on random pools (tests/api/allocation/test_ranked_pool_pg.py).
+_RANKED = """
 WITH candidate AS (
     SELECT r.id, r.name, r.team_id, r.city, r.zone, r.localities, r.property_types, r.segments, r.max_deal_value,
            r.capacity, r.active_leads, r.status, r.availability, r.shifts, r.is_backup, r.performance_score,
-           r.last_allocated_at, r.max_leads_per_day, r.max_leads_per_week,
+           r.last_allocated_at, r.max_leads_per_day, r.max_leads_per_week, {level} AS level,
            CASE WHEN r.window_date = CAST(:today AS date) THEN r.window_received ELSE 0 END AS received_today,
            CASE WHEN r.week_start = CAST(:monday AS date) THEN r.week_received ELSE 0 END AS received_this_week,
            CASE WHEN r.rr_offset_date = CAST(:today AS date) THEN r.rr_offset ELSE 0 END AS fairness_offset,
@@ -120,11 +114,10 @@ WITH candidate AS (
                AS daily_cap,
            coalesce(nullif(r.max_leads_per_week, 0), nullif(team_cap.weekly, 0), CAST(:weekly_cap AS integer))
                AS weekly_cap
-    FROM rm_localities g
-    JOIN rms r ON r.id = g.rm_id
+    FROM {source}
     LEFT JOIN unnest(CAST(:cap_teams AS uuid[]), CAST(:cap_daily AS integer[]), CAST(:cap_weekly AS integer[]))
         AS team_cap (team_id, daily, weekly) ON team_cap.team_id = r.team_id
-    WHERE g.city = :city AND g.locality = :locality
+    WHERE {where}
 ), judged AS (
     SELECT candidate.*,
            CASE
@@ -158,9 +151,10 @@ WITH candidate AS (
                     1e-6::float8) AS weight
     FROM candidate
 ), ranked AS (
-    SELECT judged.*, excluded_by IS NULL AND NOT is_backup AS eligible, count(*) OVER () AS pool_size,
+    SELECT judged.*, CASE WHEN excluded_by IS NULL THEN CASE WHEN is_backup THEN 'BACKUP' ELSE level END END AS grp,
+           count(*) OVER () AS pool_size, row_number() OVER (ORDER BY id) AS nth,
            row_number() OVER (
-               PARTITION BY excluded_by IS NULL AND NOT is_backup
+               PARTITION BY excluded_by IS NULL, is_backup, level
                ORDER BY round((received_today + fairness_offset + 1)::float8 / weight * 10000::float8),
                         round(CASE WHEN capacity > 0 THEN active_leads::float8 / capacity::float8 ELSE 1::float8 END
                               * 10000::float8),
@@ -170,44 +164,60 @@ WITH candidate AS (
 SELECT ranked.*,
        (SELECT id FROM allocation_rule_sets WHERE city = :city AND is_current LIMIT 1) AS rule_set_own,
        (SELECT id FROM allocation_rule_sets WHERE city = '*' AND is_current LIMIT 1) AS rule_set_star,
-       CASE WHEN pool_size > :list_all_up_to AND eligible AND position = 1 THEN (
-           SELECT json_build_object(
-               'excluded', (SELECT coalesce(json_object_agg(label, n ORDER BY label), '{}')
-                            FROM (SELECT coalesce(excluded_by, 'LAR-007') AS label, count(*) AS n FROM judged
-                                  WHERE excluded_by IS NOT NULL OR is_backup GROUP BY 1) AS per_rule),
-               'ids', array_agg(id::text ORDER BY id), 'weights', array_agg(weight ORDER BY id))::text
-           FROM ranked WHERE eligible) END AS summary
+       CASE WHEN pool_size > :list_all_up_to AND nth = 1 THEN json_build_object(
+           'excluded', (SELECT coalesce(json_object_agg(level, rules), '{{}}')
+                        FROM (SELECT level, json_object_agg(excluded_by, n ORDER BY excluded_by) AS rules
+                              FROM (SELECT level, excluded_by, count(*) AS n FROM judged
+                                    WHERE excluded_by IS NOT NULL GROUP BY 1, 2) AS per_rule
+                              GROUP BY level) AS per_level),
+           'eligible', (SELECT coalesce(json_object_agg(grp, weights), '{{}}')
+                        FROM (SELECT grp, json_object_agg(id::text, weight ORDER BY id) AS weights FROM ranked
+                              WHERE grp IS NOT NULL GROUP BY grp) AS per_group))::text END AS counts
 FROM ranked
-WHERE pool_size <= :list_all_up_to OR (eligible AND position <= :top)
+WHERE pool_size <= :list_all_up_to OR nth = 1 OR (grp IS NOT NULL AND position <= :top)
 ORDER BY id
-""").columns(**{name: rms.c[name].type for name in (
-    "id", "team_id", "localities", "property_types", "segments", "max_deal_value", "shifts", "last_allocated_at")},
-    rule_set_own=UUIDType, rule_set_star=UUIDType)
+"""
+_RESULT_TYPES = {name: rms.c[name].type for name in (
+    "id", "team_id", "localities", "property_types", "segments", "max_deal_value", "shifts", "last_allocated_at")}
+# The locality stage: the RMs listing the lead's locality (indexed through rm_localities), all at LOCALITY level.
+_RANKED_IN_LOCALITY = text(_RANKED.format(
+    level="'LOCALITY'", source="rm_localities g JOIN rms r ON r.id = g.rm_id",
+    where="g.city = :city AND g.locality = CAST(:locality AS text)",
+)).columns(**_RESULT_TYPES, rule_set_own=UUIDType, rule_set_star=UUIDType)
+# The city stage: every RM of the city, at the level they match the lead's place.
+_RANKED_IN_CITY = text(_RANKED.format(
+    level="""CASE WHEN EXISTS (SELECT 1 FROM rm_localities g WHERE g.rm_id = r.id AND g.city = :city
+                                      AND g.locality = CAST(:locality AS text)) THEN 'LOCALITY'
+                  WHEN r.zone <> ''
+                       AND lower(btrim(regexp_replace(r.zone, '[[:space:]]+', ' ', 'g'))) = CAST(:zone AS text)
+                      THEN 'ZONE'
+                  ELSE 'CITY' END""",
+    source="rms r", where="lower(r.city) = :city",
+)).columns(**_RESULT_TYPES, rule_set_own=UUIDType, rule_set_star=UUIDType)
 
 
-async def ranked_locality(conn: AsyncConnection, *, city: str, locality: str, inputs: dict[str, Any],
-                          list_all_up_to: int = LIST_ALL_UP_TO) -> RankedLocality:
-    """The RMs listing the lead's locality (indexed through rm_localities) with the ids of the city's and the default's
-    current rule sets; on PostgreSQL a locality of more than `list_all_up_to` RMs comes back as its TOP
-    best-ranked eligible regular RMs and a summary of the rest (`inputs`: `rules.ranking_inputs`)."""
+async def ranked_candidates(conn: AsyncConnection, *, city: str, inputs: dict[str, Any], in_locality: bool,
+                            list_all_up_to: int = TRACE_ALL_UP_TO) -> RankedCandidates:
+    """The lead's locality's RMs (`in_locality`) or the city's, with the ids of the city's and the default's current
+    rule sets; on PostgreSQL a pool of more than `list_all_up_to` RMs comes back as each group's TRACE_TOP
+    best-ranked eligible RMs and the counts of all (`inputs`: `rules.ranking_inputs`)."""
     today = inputs["today"]
     if not is_postgres(conn):
-        candidates, rule_sets = await candidates_with_rule_sets(conn, city=city, locality=locality, today=today)
-        return RankedLocality(candidates, None, rule_sets)
-    rows = (await conn.execute(_RANKED_LOCALITY, {
-        **inputs, "city": norm(city), "locality": norm(locality), "list_all_up_to": list_all_up_to, "top": TOP,
-    })).all()
+        candidates, rule_sets = await candidates_with_rule_sets(
+            conn, city=city, locality=inputs["locality"] if in_locality else None, today=today)
+        return RankedCandidates(candidates, None, rule_sets)
+    statement = _RANKED_IN_LOCALITY if in_locality else _RANKED_IN_CITY
+    rows = (await conn.execute(statement, {**inputs, "city": norm(city), "list_all_up_to": list_all_up_to,
+                                           "top": TRACE_TOP})).all()
     if not rows:
-        return RankedLocality([], None, None)
-    summary = None
-    if rows[0].pool_size > list_all_up_to:
-        counted = next((orjson.loads(r.summary) for r in rows if r.summary is not None), None)
-        summary = PoolSummary(size=rows[0].pool_size, eligible=len(counted["ids"]) if counted else 0,
-                              excluded=counted["excluded"] if counted else {},
-                              weights=dict(zip(counted["ids"], (round(w, 4) for w in counted["weights"])))
-                              if counted else {})
-    return RankedLocality([_candidate(r, today) for r in rows], summary,
-                          (rows[0].rule_set_own, rows[0].rule_set_star))
+        return RankedCandidates([], None, None)
+    counts = None
+    if rows[0].pool_size > list_all_up_to:  # the first RM by id always comes back, with the counts
+        counted = orjson.loads(next(r.counts for r in rows if r.counts is not None))
+        counts = PoolCounts(size=rows[0].pool_size, excluded=counted["excluded"], eligible={
+            group: {rm_id: round(w, 4) for rm_id, w in weights.items()}
+            for group, weights in counted["eligible"].items()})
+    return RankedCandidates([_candidate(r, today) for r in rows], counts, (rows[0].rule_set_own, rows[0].rule_set_star))
 
 
 async def candidates_in_cities(conn: AsyncConnection, *, cities: list[str], today: date,

@@ -67,12 +67,28 @@ class Candidate:
     fairness_offset: int = 0   # leads counted for round robin today on the RM's return (issue 17); not for caps
 
 
+# Issue 19: a pool of more than TRACE_ALL_UP_TO RMs is judged and ranked by the database; the engine is given only
+# the TRACE_TOP best-ranked eligible RMs of each geographic level (and of the backup pool) and the database's
+# counts of the rest (`PoolCounts`); the trace then lists the TRACE_TOP best ranked and a `PoolSummary`.
+TRACE_ALL_UP_TO = 64
+TRACE_TOP = 10
+
+
+@dataclass(frozen=True)
+class PoolCounts:
+    """What the database counted of a large pool: its size; the ineligible per geographic level and excluding
+    rule; the eligible per group (LOCALITY, ZONE, CITY for regular RMs, BACKUP) with their round-robin weights
+    (rounded as in the trace) by RM id."""
+    size: int
+    excluded: dict[str, dict[str, int]]
+    eligible: dict[str, dict[str, float]]
+
+
 @dataclass
 class PoolSummary:
-    """A large locality judged and ranked by the database (issue 19): the engine is given only the best-ranked
-    eligible regular RMs; the others are counted here. `excluded` counts the candidates per rule that excluded
-    them (eligible backups under LAR-007); `weights` holds every eligible regular RM's round-robin weight
-    (rounded as in the trace), which the fairness ledger shares each allocation by."""
+    """The trace's account of a large pool: how many RMs, how many eligible (in the pool the choice was made
+    from), how many excluded per rule, and every eligible RM's weight, by which the fairness ledger shares
+    the allocation."""
     size: int
     eligible: int
     excluded: dict[str, int]
@@ -81,6 +97,20 @@ class PoolSummary:
     def as_trace(self, listed: int) -> dict[str, Any]:
         return {"candidates": self.size, "eligible": self.eligible, "listed": listed, "excluded": self.excluded,
                 "weights": self.weights}
+
+
+def summarize(counts: PoolCounts, *, pool_groups: list[str], excluded_groups: dict[str, str]) -> PoolSummary:
+    """`pool_groups`: the groups the choice was made from; `excluded_groups`: eligible groups left out, with the
+    rule that left them out (LAR-001 beyond the level reached, LAR-007 for backups)."""
+    excluded: dict[str, int] = {}
+    for per_rule in counts.excluded.values():
+        for rule, n in per_rule.items():
+            excluded[rule] = excluded.get(rule, 0) + n
+    for group, rule in excluded_groups.items():
+        if counts.eligible.get(group):
+            excluded[rule] = excluded.get(rule, 0) + len(counts.eligible[group])
+    weights = {rm_id: w for group in pool_groups for rm_id, w in counts.eligible.get(group, {}).items()}
+    return PoolSummary(size=counts.size, eligible=len(weights), excluded=excluded, weights=weights)
 
 
 @dataclass
@@ -92,7 +122,7 @@ class Decision:
     candidates: list[dict[str, Any]] = field(default_factory=list)
     ranking: list[UUID] = field(default_factory=list)
     decided_by: str | None = None
-    pool: PoolSummary | None = None    # set when `candidates` lists only the best-ranked of a large locality
+    pool: PoolSummary | None = None    # set when `candidates` lists only the best ranked of a large pool
 
     def trace(self, *, lead: Lead, rules_version: int | None, priority_breakdown: dict[str, Any]) -> dict[str, Any]:
         trace = {
@@ -238,7 +268,7 @@ def rank(eligible: list[Candidate], lead: Lead, rules: AllocationRules) -> list[
     lowest (received_today + fairness_offset + 1) / weight; ties (to 4 decimals) go to the lower utilization (to 4
     decimals), then the longest wait since the last lead, then the id (deterministic). The offset of an RM who came
     back today stands for the leads the others received while they were away (issue 17: no burst on return).
-    The database ranks a large locality with the same key (`repository.ranked_locality`): both round x * 10^4
+    The database ranks a large pool with the same key (`repository.ranked_candidates`): both round x * 10^4
     half to even in binary floating point, so they agree to the last bit."""
     scored = []
     for rm in eligible:
@@ -259,14 +289,15 @@ def rank(eligible: list[Candidate], lead: Lead, rules: AllocationRules) -> list[
 
 def ranking_inputs(lead: Lead, rules: AllocationRules, now: datetime, *,
                    exclude: frozenset[UUID] = frozenset()) -> dict[str, Any]:
-    """What `repository.ranked_locality` needs to judge and rank a locality's RMs in SQL as `exclusion`, `caps`,
-    `weight` and `rank` do here: the city's local day and minute, the lead's facts the skill rules look at (None
-    where a rule is off or the lead has no value), the weighting and the caps."""
+    """What `repository.ranked_candidates` needs to judge and rank RMs in SQL as `geo_level`, `exclusion`, `caps`,
+    `weight` and `rank` do here: the city's local day and minute, the lead's place, the lead's facts the skill
+    rules look at (None where a rule is off or the lead has no value), the weighting and the caps."""
     local = local_time(now, rules.timezone)
     skills, boost = rules.skill_match, rules.performance_boost
     return {
         "today": local.date(), "monday": week_start(local.date()), "weekday": local.weekday(),
         "minute": local.hour * 60 + local.minute, "exclude": sorted(exclude),
+        "locality": norm(lead.locality) if lead.locality else None, "zone": norm(lead.zone) if lead.zone else None,
         "property_type": lead.property_type if skills.property_type and lead.property_type else None,
         "segment": lead.segment if skills.segment and lead.segment else None,
         "deal_value": lead.expected_deal_value if skills.deal_size else None,
@@ -280,10 +311,11 @@ def ranking_inputs(lead: Lead, rules: AllocationRules, now: datetime, *,
 
 
 def decide(lead: Lead, candidates: list[Candidate], rules: AllocationRules, now: datetime, *,
-           exclude: frozenset[UUID] = frozenset(), summary: PoolSummary | None = None) -> Decision:
+           exclude: frozenset[UUID] = frozenset(), counts: PoolCounts | None = None) -> Decision:
     """Choose an RM for a lead, or overflow to the backup pool, or queue it; every candidate's fate is traced.
-    With `summary`, `candidates` are the best-ranked eligible regular RMs of a large locality (in any order) and
-    the summary counts the others: the choice is the same as over all of them, the trace lists only these."""
+    With `counts`, `candidates` are the best-ranked eligible RMs of each group of a large pool (in any order) and
+    `counts` what the database counted of all: the choice is the same as over all of them, and the trace lists
+    the TRACE_TOP best ranked with a summary of the pool."""
     trace: dict[UUID, dict[str, Any]] = {}
     eligible_by_level: dict[str, list[Candidate]] = {level: [] for level in GEO_ORDER}
     backups: list[Candidate] = []
@@ -316,25 +348,32 @@ def decide(lead: Lead, candidates: list[Candidate], rules: AllocationRules, now:
             chosen_level = level
             break
     # Regular RMs outside the widest level tried are excluded by LAR-001.
-    allowed = set(GEO_ORDER[:GEO_ORDER.index(chosen_level or widened[-1]) + 1])
-    for level in GEO_ORDER:
-        if level not in allowed:
-            for rm in eligible_by_level[level]:
-                trace[rm.id].update(eligible=False, excluded_by="LAR-001",
-                                    why=f"only matches at {level} level; allocation stopped at {chosen_level}")
+    allowed = GEO_ORDER[:GEO_ORDER.index(chosen_level or widened[-1]) + 1]
+    left_out = {level: "LAR-001" for level in GEO_ORDER if level not in allowed}
+    for level in left_out:
+        for rm in eligible_by_level[level]:
+            trace[rm.id].update(eligible=False, excluded_by="LAR-001",
+                                why=f"only matches at {level} level; allocation stopped at {chosen_level}")
     outcome = "ALLOCATED"
+    pool_groups = list(allowed)
     if not pool and rules.overflow_to_backup and backups:
-        pool, outcome, chosen_level = backups, "OVERFLOW", "CITY"
+        pool, outcome, chosen_level, pool_groups = backups, "OVERFLOW", "CITY", ["BACKUP"]
     elif backups:
+        left_out["BACKUP"] = "LAR-007"
         for rm in backups:
             trace[rm.id].update(eligible=False, excluded_by="LAR-007",
                                 why="backup pool is used only when no regular RM is eligible")
+    summary = summarize(counts, pool_groups=pool_groups, excluded_groups=left_out) if counts else None
+    ranked = rank(pool, lead, rules)
+    if counts:  # list the best ranked only (exact: the union of every group's best holds the pool's best)
+        ranked = ranked[:TRACE_TOP]
+        listed = {rm.id for rm, _ in ranked}
+        trace = {rm_id: entry for rm_id, entry in trace.items() if rm_id in listed}
     if not pool:
         reason = (f"no eligible RM in {lead.city} (regular or backup); lead queued for the overflow retry"
-                  if candidates or summary else f"no RM serves {lead.city}; lead queued for the overflow retry")
+                  if candidates or counts else f"no RM serves {lead.city}; lead queued for the overflow retry")
         return Decision(outcome="QUEUED", rm_id=None, geo_level=None, reason=reason,
                         candidates=list(trace.values()), pool=summary)
-    ranked = rank(pool, lead, rules)
     eligible = summary.eligible if summary else len(ranked)
     for position, (rm, score) in enumerate(ranked, start=1):
         trace[rm.id].update(score, rank=position)
@@ -344,19 +383,18 @@ def decide(lead: Lead, candidates: list[Candidate], rules: AllocationRules, now:
               f"furthest behind weighted share today (LAR-004"
               f"{', LAR-005 boost' if rules.performance_boost.enabled and lead.priority >= rules.performance_boost.min_priority else ''})"
               f" among {eligible} eligible")
+    levels = set(GEO_ORDER[:GEO_ORDER.index(chosen_level) + 1])
     return Decision(outcome=outcome, rm_id=winner.id, geo_level=chosen_level, reason=reason,
                     candidates=list(trace.values()), ranking=[rm.id for rm, _ in ranked], pool=summary,
-                    decided_by=decided_by(eligible, trace.values(),
-                                          levels=set(GEO_ORDER[:GEO_ORDER.index(chosen_level) + 1]),
-                                          skill_excluded=summary.excluded.get("LAR-003", 0)
-                                          if summary else 0))
+                    decided_by=decided_by(eligible, trace.values(), levels=levels, skill_excluded=sum(
+                        counts.excluded.get(level, {}).get("LAR-003", 0) for level in levels) if counts else 0))
 
 
 def decided_by(eligible: int, trace: Any, *, levels: set[str], skill_excluded: int = 0) -> str:
     """Which PRD §3.2.3 type settled the choice: ROUND_ROBIN when the deficit order chose among several
     eligible RMs; with one left, SKILL_BASED when the skill filter (LAR-003) removed RMs matching the lead's
-    place as closely as the level reached (`skill_excluded`: those a pool summary counted; all of a locality's
-    RMs match at LOCALITY), else GEOGRAPHIC (that level had only this RM)."""
+    place as closely as the level reached (`skill_excluded`: those the database counted of a large pool), else
+    GEOGRAPHIC (that level had only this RM)."""
     if eligible > 1:
         return "ROUND_ROBIN"
     skill_removed = skill_excluded > 0 or any(e.get("excluded_by") == "LAR-003" and e.get("geo_level") in levels

@@ -134,32 +134,23 @@ async def _decide_and_claim(conn: AsyncConnection, lead: rules.Lead, config: All
     `config` was read from, cached) the first candidates statement checks them: `_RulesChanged` when they are
     no longer current, before anything is written."""
     today = rules.local_time(now, config.timezone).date()
-    stages: list[tuple[str, str | None]] = []
-    if "LOCALITY" in config.geographic_widening and lead.locality:
-        stages.append(("LOCALITY", lead.locality))
-    stages.append(("CITY", None))
+    stages = ["LOCALITY", "CITY"] if "LOCALITY" in config.geographic_widening and lead.locality else ["CITY"]
+    inputs = rules.ranking_inputs(lead, config, now, exclude=exclude)
     decision = rules.Decision(outcome="QUEUED", rm_id=None, geo_level=None, reason="no candidates")
     by_id: dict[UUID, rules.Candidate] = {}
-    for stage, locality in stages:
-        summary = None
-        if locality is not None:
-            ranked = await repository.ranked_locality(conn, city=lead.city, locality=locality,
-                                                      inputs=rules.ranking_inputs(lead, config, now, exclude=exclude))
-            candidates, summary, current = ranked.candidates, ranked.summary, ranked.rule_sets
-        elif rule_sets is not None:
-            candidates, current = await repository.candidates_with_rule_sets(conn, city=lead.city, locality=None,
-                                                                             today=today)
-        else:
-            candidates = await repository.city_candidates(conn, city=lead.city, today=today)
+    for stage in stages:
+        ranked = await repository.ranked_candidates(conn, city=lead.city, inputs=inputs,
+                                                    in_locality=stage == "LOCALITY")
         if rule_sets is not None:
+            current = ranked.rule_sets
             if current is None:  # no candidate row to carry the ids: read them
                 own, star = await repository.rule_sets_of(conn, rules.norm(lead.city))
                 current = (own.id if own else None, star.id if star else None)
             if current != rule_sets:
                 raise _RulesChanged(lead.city)
             rule_sets = None
-        by_id = {c.id: c for c in candidates}
-        decision = rules.decide(lead, candidates, config, now, exclude=exclude, summary=summary)
+        by_id = {c.id: c for c in ranked.candidates}
+        decision = rules.decide(lead, ranked.candidates, config, now, exclude=exclude, counts=ranked.counts)
         if stage == "LOCALITY" and not (decision.outcome == "ALLOCATED" and decision.geo_level == "LOCALITY"):
             continue
         lost = []
