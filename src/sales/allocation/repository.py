@@ -1,6 +1,7 @@
 """The only place allocation SQL lives. Hot paths are plain Core statements returning rows."""
 from __future__ import annotations
 
+import functools
 import zlib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -8,8 +9,8 @@ from typing import Any
 from uuid import UUID
 
 import orjson
-from sqlalchemy import (ColumnElement, and_, bindparam, case, exists, false, func, insert, literal, literal_column,
-                        or_, select, text, true, union_all, update)
+from sqlalchemy import (ColumnElement, Date, Integer, and_, bindparam, case, exists, false, func, insert, literal,
+                        literal_column, or_, select, text, true, union_all, update)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales.allocation.enums import LIVE_STATUSES
@@ -236,24 +237,32 @@ async def claim_capacity(conn: AsyncConnection, rm_id: UUID, *, today: date, now
     """LAR-002 and the daily/weekly caps under concurrency: one conditional UPDATE takes a slot only while one is
     free and the RM's leads received today (since the city's midnight) and this week (since Monday) are below
     the caps; the counters restart by themselves when `today` / its week moves on."""
-    monday = week_start(today)
+    statement = _claim_statement(over_capacity, daily_cap is not None, weekly_cap is not None)
+    result = await conn.execute(statement, {"rm_id": rm_id, "today": today, "monday": week_start(today), "now": now,
+                                            "daily_cap": daily_cap, "weekly_cap": weekly_cap})
+    return result.first() is not None
+
+
+@functools.cache
+def _claim_statement(over_capacity: bool, daily_cap: bool, weekly_cap: bool) -> Any:
+    """Built once per kind of claim (issue 19: no per-request statement construction)."""
+    today, monday = bindparam("today", type_=Date), bindparam("monday", type_=Date)
     received_today = case((rms.c.window_date == today, rms.c.window_received), else_=0)
     received_this_week = case((rms.c.week_start == monday, rms.c.week_received), else_=0)
     values: dict[str, Any] = {"active_leads": rms.c.active_leads + 1, "window_received": received_today + 1,
                               "window_date": today, "week_received": received_this_week + 1, "week_start": monday,
-                              "last_allocated_at": now}
-    query = update(rms).where(rms.c.id == rm_id)
+                              "last_allocated_at": bindparam("now", type_=rms.c.last_allocated_at.type)}
+    query = update(rms).where(rms.c.id == bindparam("rm_id", type_=UUIDType))
     if over_capacity:
         values["override_leads"] = rms.c.override_leads + case(
             (rms.c.active_leads >= rms.c.capacity + rms.c.override_leads, 1), else_=0)
     else:
         query = query.where(rms.c.active_leads < rms.c.capacity)
-    if daily_cap is not None:
-        query = query.where(received_today < daily_cap)
-    if weekly_cap is not None:
-        query = query.where(received_this_week < weekly_cap)
-    result = await conn.execute(query.values(**values).returning(rms.c.id))
-    return result.first() is not None
+    if daily_cap:
+        query = query.where(received_today < bindparam("daily_cap", type_=Integer))
+    if weekly_cap:
+        query = query.where(received_this_week < bindparam("weekly_cap", type_=Integer))
+    return query.values(**values).returning(rms.c.id)
 
 
 async def release_capacity(conn: AsyncConnection, rm_id: UUID) -> None:
@@ -667,14 +676,27 @@ async def rm_queue_depth(conn: AsyncConnection, rm_id: UUID, *, threshold: int, 
         if depth <= threshold:
             await queue_alert_crossed(conn, key, depth=depth, threshold=threshold, now=now)
         return depth
-    counted = select(func.count().label("n")).select_from(a).where(a.c.rm_id == rm_id, a.c.status == "PENDING").cte(
-        "depth")
+    params = {"depth_rm_id": rm_id, "depth_key": key, "depth_threshold": threshold, "depth_at": now}
+    return int((await conn.execute(_QUEUE_DEPTH, params)).scalar_one())
+
+
+def _queue_depth_statement() -> Any:
+    """Its parameters are named apart from the columns: an UPDATE would take a parameter named like a column as
+    that column's new value."""
+    counted = select(func.count().label("n")).select_from(a).where(
+        a.c.rm_id == bindparam("depth_rm_id", type_=UUIDType), a.c.status == "PENDING").cte("depth")
     n = select(counted.c.n).scalar_subquery()
+    threshold = bindparam("depth_threshold", type_=Integer)
+    key = bindparam("depth_key", type_=queue_alerts.c.key.type)
     cleared = (update(queue_alerts).where(queue_alerts.c.key == key, queue_alerts.c.over == literal(True),
                                           n <= threshold)
-               .values(over=False, depth=n, threshold=threshold, changed_at=now).returning(queue_alerts.c.key)
-               .cte("cleared"))
-    return int((await conn.execute(select(counted.c.n).add_cte(cleared))).scalar_one())
+               .values(over=False, depth=n, threshold=threshold,
+                       changed_at=bindparam("depth_at", type_=queue_alerts.c.changed_at.type))
+               .returning(queue_alerts.c.key).cte("cleared"))
+    return select(counted.c.n).add_cte(cleared)
+
+
+_QUEUE_DEPTH = _queue_depth_statement()  # built once (issue 19)
 
 
 async def clear_queue_alerts(conn: AsyncConnection, *, rm_id: UUID, team_id: UUID | None, now: datetime) -> None:

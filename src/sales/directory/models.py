@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from sqlalchemy import (Boolean, CheckConstraint, Column, Date, ForeignKey, Index, Integer, SmallInteger,
-                        String, Table, Text, text)
+                        String, Table, Text, func, text)
 
 from sales.core.tables import metadata
 from sales.core.types import JSONType, Money, UTCDateTime, UUIDType
@@ -68,6 +68,8 @@ rms = Table(
     Index("ix_rms_team_id", "team_id"),
     Index("ix_rms_city_zone", "city", "zone"),
 )
+# A city's RMs as the allocation engine's city stage, the rebalance and the round-robin rejoin look them up.
+Index("ix_rms_lower_city", func.lower(rms.c.city))
 
 # Normalised copy of rms.localities for indexed geographic lookup (LAR-001).
 rm_localities = Table(
