@@ -36,7 +36,7 @@ def serve(host: str, port: int, workers: int, tls_cert: str | None, tls_key: str
 
     import uvicorn
 
-    from sales import metrics, migrate
+    from sales import metrics, migrate, serving
     from sales.core.tls import tls13_only
 
     if (tls_cert is None) != (tls_key is None):
@@ -57,8 +57,11 @@ def serve(host: str, port: int, workers: int, tls_cert: str | None, tls_key: str
                 click.echo(f"SALES_METRICS_PORT: cannot listen on {metrics.LOOPBACK}:{settings.metrics_port} "
                            f"({exc.strerror})", err=True)
                 sys.exit(2)
-        uvicorn.run("sales.asgi:app", host=host, port=port, workers=workers, log_level="warning",
-                    access_log=False, proxy_headers=True, **tls)
+        options = {"log_level": "warning", "access_log": False, "proxy_headers": True, **tls}
+        if workers > 1:  # a listening socket per worker (SO_REUSEPORT): connections spread evenly
+            serving.serve_workers(workers, host=host, port=port, options=options)
+        else:
+            uvicorn.run("sales.asgi:app", host=host, port=port, **options)
 
 
 @main.command("migrate")
