@@ -45,9 +45,10 @@ OPERATIONS = ("allocation", "pipeline_list", "pipeline_get", "stage_change", "qu
               "upsell_create")
 READS = ("pipeline_list", "pipeline_get", "queue", "workload", "stats")
 WRITES = ("allocation", "stage_change", "upsell_create")
-# Cost runs: the mixed operations, the 50-row list and the floor (issue 19).
+# Cost runs: the mixed operations, the 50-row list, a lead without a locality (the engine's city stage) and the
+# floor (issue 19).
 COST_OPERATIONS = ("healthz", "pipeline_get", "queue", "pipeline_list_50", "pipeline_list", "stage_change",
-                   "allocation", "workload", "stats", "upsell_create")
+                   "allocation", "allocation_city", "workload", "stats", "upsell_create")
 
 
 @dataclass
@@ -484,8 +485,8 @@ async def _count(dsn: str, table: str) -> int:
 def summarize(scale: str, commit: str, mixed: dict, saturation: dict, raw: dict,
               costs: dict[str, dict], statement_counts: dict[str, dict] | None = None) -> dict[str, Any]:
     """bench/results/latest.json: the keys ISSUE 6 names, plus issue 19's `cpu_ms` per operation (server CPU
-    per request of the cost run; `healthz` and `pipeline_list_50` are measured there only), the floor, and the
-    statement counts of service and pgbench script per raw-SQL baseline (`statement_counts`)."""
+    per request of the cost run; `healthz`, `pipeline_list_50` and `allocation_city` are measured there only),
+    the floor, and the statement counts of service and pgbench script per raw-SQL baseline (`statement_counts`)."""
     operations = {}
     for op in COST_OPERATIONS:
         o = mixed["operations"].get(op, {})

@@ -83,7 +83,9 @@ class World:
         self.open = [[p for p in rm["pipelines"] if p[1] in NEXT_STAGE] for rm in self.rms]
         self.upsell = plan.get("upsell")  # {"token", "customers": [{user_id, user_type, target_plan_id}]}
 
-    def lead(self) -> dict:
+    def lead(self, *, city_only: bool = False) -> dict:
+        """A new lead in a seeded locality; `city_only`: its city and zone but no locality (the engine's city
+        stage: every RM of the city is a candidate)."""
         rng = self.rng
         loc = rng.choices(self.localities, weights=self.locality_weights)[0]
         first, last = rng.choice(FIRST), rng.choice(LAST)
@@ -92,7 +94,7 @@ class World:
         return {"lead_id": str(uuid.uuid4()),
                 "customer": {"name": f"{first} {last}", "phone": f"+91-9{rng.randrange(10**8, 10**9)}",
                              "email": f"{first.lower()}.{rng.randrange(10**6)}@example.com"},
-                "city": loc["city"], "zone": loc["zone"], "locality": loc["locality"],
+                "city": loc["city"], "zone": loc["zone"], "locality": None if city_only else loc["locality"],
                 "property_type": rng.choice(loc["property_types"]), "segment": segment,
                 "expected_deal_value": f"{value}.00", "source": rng.choice(SOURCES)}
 
@@ -135,10 +137,11 @@ async def supervisor_action(rec: Recorder, session: aiohttp.ClientSession, world
         await rec.call(session, op, "GET", f"{world.base}/pipelines/stats?team_id={sup['team_id']}", headers=headers)
 
 
-async def allocate(rec: Recorder, session: aiohttp.ClientSession, world: World) -> None:
+async def allocate(rec: Recorder, session: aiohttp.ClientSession, world: World, op: str = "allocation") -> None:
+    """`allocation`: a lead in its locality; `allocation_city`: a lead without one (the city stage)."""
     headers = {"Authorization": f"Bearer {world.intake['token']}"}
-    await rec.call(session, "allocation", "POST", f"{world.base}/allocations", headers=headers,
-                   json_body=world.lead())
+    await rec.call(session, op, "POST", f"{world.base}/allocations", headers=headers,
+                   json_body=world.lead(city_only=op == "allocation_city"))
 
 
 async def upsell_create(rec: Recorder, session: aiohttp.ClientSession, world: World, rng: random.Random) -> None:
@@ -209,8 +212,8 @@ async def closed(plan: dict, rec: Recorder, session: aiohttp.ClientSession) -> N
         while time.perf_counter() < stop_at:
             if op == "healthz":  # the HTTP stack's floor: no auth, no database
                 await rec.call(session, op, "GET", f"{plan['base_url']}/healthz", headers={})
-            elif op == "allocation":
-                await allocate(rec, session, world)
+            elif op in ("allocation", "allocation_city"):
+                await allocate(rec, session, world, op)
             elif op == "upsell_create":
                 await upsell_create(rec, session, world, rng)
             elif op in ("workload", "stats"):
