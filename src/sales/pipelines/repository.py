@@ -7,7 +7,7 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import (ColumnElement, DateTime, Numeric, and_, bindparam, case, false, func, insert, or_, select, text,
-                        true, type_coerce, update)
+                        true, type_coerce, union_all, update)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales.core.auth import Principal
@@ -172,18 +172,24 @@ def _change_statement(postgres: bool, columns: tuple[str, ...], events: int) -> 
     changed = update(p).where(p.c.id == bindparam("pid", type_=p.c.id.type)).values(
         {c: bindparam(f"set_{c}", type_=p.c[c].type) for c in columns}).returning(*p.c)
     if postgres:
-        h, o = pipeline_stage_history, outbox_events
+        h = pipeline_stage_history
         history = insert(h).values({c: bindparam(f"h_{c}", type_=h.c[c].type) for c in _HISTORY_COLUMNS})
         u = changed.cte("changed")
         statement = select(*u.c).add_cte(history.cte("history"))
         if events:
-            queued = insert(o).values([{c: bindparam(f"e{i}_{c}", type_=o.c[c].type) for c in _EVENT_COLUMNS}
-                                       for i in range(events)])
-            statement = statement.add_cte(queued.cte("queued"))
+            statement = statement.add_cte(_queued_events(events).cte("queued"))
     else:
         statement = changed
     _CHANGE_STATEMENTS[key] = statement
     return statement
+
+
+def _queued_events(events: int) -> Any:
+    """INSERT of `events` outbox rows, in order, from bound parameters `e<i>_<column>`: one SELECT per row joined
+    by UNION ALL, as a multi-row VALUES is not cacheable by SQLAlchemy (it was compiled again on every request)."""
+    o = outbox_events
+    rows = [select(*(bindparam(f"e{i}_{c}", type_=o.c[c].type) for c in _EVENT_COLUMNS)) for i in range(events)]
+    return insert(o).from_select(_EVENT_COLUMNS, rows[0] if events == 1 else union_all(*rows))
 
 
 async def change_stage(conn: AsyncConnection, pipeline_id: UUID, values: dict[str, Any], *,
