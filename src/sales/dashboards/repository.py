@@ -6,8 +6,8 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import (Integer, Numeric, Select, and_, bindparam, case, delete, distinct, exists, extract, func, literal,
-                        literal_column, or_, select, union_all, update)
+from sqlalchemy import (Integer, Numeric, Select, and_, bindparam, case, delete, distinct, exists, extract, func,
+                        literal, literal_column, or_, select, union_all, update)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 

@@ -7,7 +7,7 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import (ColumnElement, DateTime, Numeric, and_, bindparam, case, false, func, insert, or_, select, text,
-                        true, type_coerce, union_all, update)
+                        true, type_coerce, update)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales.core.auth import Principal
@@ -15,7 +15,6 @@ from sales.directory.scoping import NOTHING, bound_scopes, owned_or_supervised, 
 from sales.core.db import dialect_insert, is_postgres
 from sales.core.types import MoneyType, UTCDateTime
 from sales.core import outbox
-from sales.core.tables import outbox_events
 from sales.directory.models import rms, teams
 from sales.leads.models import leads
 from sales.pipelines.models import OPEN, pipeline_stage_history, sales_pipelines as p
@@ -157,7 +156,6 @@ async def get_for_change(conn: AsyncConnection, pipeline_id: UUID, principal: Pr
 
 
 _HISTORY_COLUMNS = ("pipeline_id", "from_stage", "to_stage", "changed_by", "changed_at", "reason")
-_EVENT_COLUMNS = ("id", "type", "subject", "envelope", "created_at")
 _CHANGE_STATEMENTS: dict[tuple, Any] = {}
 
 
@@ -177,39 +175,30 @@ def _change_statement(postgres: bool, columns: tuple[str, ...], events: int) -> 
         u = changed.cte("changed")
         statement = select(*u.c).add_cte(history.cte("history"))
         if events:
-            statement = statement.add_cte(_queued_events(events).cte("queued"))
+            statement = statement.add_cte(outbox.insert_rows(events).cte("queued"))
     else:
         statement = changed
     _CHANGE_STATEMENTS[key] = statement
     return statement
 
 
-def _queued_events(events: int) -> Any:
-    """INSERT of `events` outbox rows, in order, from bound parameters `e<i>_<column>`: one SELECT per row joined
-    by UNION ALL, as a multi-row VALUES is not cacheable by SQLAlchemy (it was compiled again on every request)."""
-    o = outbox_events
-    rows = [select(*(bindparam(f"e{i}_{c}", type_=o.c[c].type) for c in _EVENT_COLUMNS)) for i in range(events)]
-    return insert(o).from_select(_EVENT_COLUMNS, rows[0] if events == 1 else union_all(*rows))
-
-
 async def change_stage(conn: AsyncConnection, pipeline_id: UUID, values: dict[str, Any], *,
                        history: dict[str, Any], events: list[dict[str, Any]]) -> Any:
     """Update the pipeline (`values`), append its stage history row and queue its events (`outbox.row` values, in
     order; inside `outbox.deferred(conn)` they join its block instead); returns the pipeline's columns as updated.
-    One statement on PostgreSQL, 2 + events on SQLite."""
+    One statement on PostgreSQL, 2 or 3 on SQLite."""
     postgres = is_postgres(conn)
     if outbox.defer_rows(conn, events):
         events = []
     params: dict[str, Any] = {"pid": pipeline_id, **{f"set_{c}": v for c, v in values.items()}}
     if postgres:
         params.update({f"h_{c}": history.get(c) for c in _HISTORY_COLUMNS})
-        for i, event in enumerate(events):
-            params.update({f"e{i}_{c}": event[c] for c in _EVENT_COLUMNS})
+        params.update(outbox.rows_params(events))
     row = (await conn.execute(_change_statement(postgres, tuple(values), len(events)), params)).one()
     if not postgres:
         await conn.execute(insert(pipeline_stage_history).values(**history))
-        for event in events:
-            await conn.execute(insert(outbox_events).values(**event))
+        if events:
+            await conn.execute(outbox.insert_rows(len(events)), outbox.rows_params(events))
     return row
 
 
