@@ -13,7 +13,7 @@ from sqlalchemy import (ColumnElement, Date, Integer, and_, bindparam, case, exi
                         literal_column, or_, select, text, true, union_all, update)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from sales.allocation.enums import LIVE_STATUSES
+from sales.allocation.enums import LIVE_STATUSES, AllocationStatus
 from sales.allocation.models import allocation_queue_alerts as queue_alerts, allocation_rule_sets, rm_allocations as a
 from sales.allocation.rules import TRACE_ALL_UP_TO, TRACE_TOP, Candidate, PoolCounts, norm, week_start
 from sales.core.auth import Principal
@@ -294,6 +294,46 @@ async def get(conn: AsyncConnection, allocation_id: UUID, *, scope: ColumnElemen
 async def live_for_lead(conn: AsyncConnection, lead_id: UUID) -> Any:
     query = select(*ALLOCATION_COLUMNS, a.c.decision).where(a.c.lead_id == lead_id, a.c.status.in_(LIVE))
     return (await conn.execute(query)).first()
+
+
+def _acted_on_statements(closed: bool) -> tuple[Any, Any]:
+    """The lead's live allocation held by the RM, acted on (LAR-006: first action, accepted, ACTIVE) or, when
+    `closed`, COMPLETED; bound parameters `of_lead`, `of_rm`, `acted_at` (and `allocation_id` on SQLite).
+    PostgreSQL: one UPDATE that locks the row first (re-checking it is still live and the RM's) and returns its
+    status before; SQLite (no old values in RETURNING): a SELECT then the UPDATE by id, in its write transaction."""
+    now = bindparam("acted_at", type_=a.c.updated_at.type)
+    status = literal(AllocationStatus.COMPLETED.value) if closed else case(
+        (a.c.status.in_([AllocationStatus.PENDING.value, AllocationStatus.ACCEPTED.value]),
+         literal(AllocationStatus.ACTIVE.value)), else_=a.c.status)
+    values = {"updated_at": now, "first_action_at": func.coalesce(a.c.first_action_at, now),
+              "accepted_at": func.coalesce(a.c.accepted_at, now), "status": status}
+    if closed:
+        values["ended_at"] = now
+    held = select(a.c.id, a.c.team_id, a.c.status.label("previous_status")).where(
+        a.c.lead_id == bindparam("of_lead", type_=a.c.lead_id.type), a.c.status.in_(LIVE),
+        a.c.rm_id == bindparam("of_rm", type_=a.c.rm_id.type))
+    previous = held.with_for_update().cte("previous")
+    one_statement = update(a).where(a.c.id == previous.c.id).values(values).returning(
+        a.c.id, a.c.team_id, previous.c.previous_status)
+    by_id = update(a).where(a.c.id == bindparam("allocation_id", type_=a.c.id.type)).values(values)
+    return one_statement, (held, by_id)
+
+
+_ACTED_ON = {closed: _acted_on_statements(closed) for closed in (False, True)}
+
+
+async def act_on_live_for_lead(conn: AsyncConnection, *, lead_id: UUID, rm_id: UUID, closed: bool,
+                               now: datetime) -> Any:
+    """Mark the lead's live allocation acted on (or COMPLETED when `closed`) if `rm_id` holds it: its `id`,
+    `team_id` and `previous_status`, or None (no live allocation, or another RM's)."""
+    one_statement, (held, by_id) = _ACTED_ON[closed]
+    params = {"of_lead": lead_id, "of_rm": rm_id, "acted_at": now}
+    if is_postgres(conn):
+        return (await conn.execute(one_statement, params)).first()
+    row = (await conn.execute(held, params)).first()
+    if row is not None:
+        await conn.execute(by_id, {**params, "allocation_id": row.id})
+    return row
 
 
 def live_allocation_of_lead(lead_id: UUID) -> ColumnElement[bool]:

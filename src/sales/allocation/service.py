@@ -503,23 +503,15 @@ async def reassign(conn: AsyncConnection, principal: Principal, *, allocation_id
 async def _on_stage_changed(conn: AsyncConnection, *, pipeline_id: UUID, lead_id: UUID, rm_id: UUID,
                             old_stage: Stage, new_stage: Stage, now: datetime) -> None:
     """First move out of NEW is the RM's first action (LAR-006); a closed pipeline completes the allocation."""
-    row = await repository.live_for_lead(conn, lead_id)
-    if row is None or row.rm_id != rm_id:
+    closed = new_stage.is_closed
+    acted = await repository.act_on_live_for_lead(conn, lead_id=lead_id, rm_id=rm_id, closed=closed, now=now)
+    if acted is None:
         return
-    values: dict[str, Any] = {"updated_at": now}
-    if row.first_action_at is None:
-        values["first_action_at"] = now
-    if row.accepted_at is None:
-        values["accepted_at"] = now
-    if new_stage.is_closed:
-        values.update(status=AllocationStatus.COMPLETED.value, ended_at=now)
-        await repository.release_capacity(conn, row.rm_id)
+    if closed:
+        await repository.release_capacity(conn, rm_id)
         await leads_repository.update_lead(conn, lead_id, {"allocation_status": "CLOSED"}, now=now)
-    elif row.status in (AllocationStatus.PENDING, AllocationStatus.ACCEPTED):
-        values["status"] = AllocationStatus.ACTIVE.value
-    await repository.update_allocation(conn, row.id, values)
-    if row.status == AllocationStatus.PENDING:
-        await repository.clear_queue_alerts(conn, rm_id=row.rm_id, team_id=row.team_id, now=now)
+    if acted.previous_status == AllocationStatus.PENDING:
+        await repository.clear_queue_alerts(conn, rm_id=rm_id, team_id=acted.team_id, now=now)
 
 
 def day_bounds(now: datetime, timezone: str) -> tuple[date, datetime, datetime]:

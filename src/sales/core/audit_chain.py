@@ -117,11 +117,14 @@ _SET_HEAD = update(audit_chain).where(
 _INSERT_AND_SET_HEAD = _SET_HEAD.add_cte(_INSERT.cte("audited"))
 
 
+_ADVANCE = update(audit_chain).where(
+    audit_chain.c.partition == bindparam("head_partition", type_=audit_chain.c.partition.type)).values(
+    length=audit_chain.c.length + 1).returning(audit_chain.c.length, audit_chain.c.head_hash)
+
+
 async def _advance(conn: AsyncConnection, partition: int) -> tuple[int, str] | None:
     """Take the partition's next position (and its lock until commit); the previous row's hash."""
-    row = (await conn.execute(update(audit_chain).where(audit_chain.c.partition == partition)
-                              .values(length=audit_chain.c.length + 1)
-                              .returning(audit_chain.c.length, audit_chain.c.head_hash))).first()
+    row = (await conn.execute(_ADVANCE, {"head_partition": partition})).first()
     return (int(row.length), str(row.head_hash)) if row else None
 
 

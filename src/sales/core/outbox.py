@@ -5,8 +5,10 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
+from sqlalchemy import Insert, bindparam, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales.core.tables import outbox_events
@@ -59,7 +61,7 @@ async def record(conn: AsyncConnection, *, type_: str, subject: Any, data: dict[
 
 @asynccontextmanager
 async def deferred(conn: AsyncConnection) -> AsyncIterator[None]:
-    """Collect the events recorded on `conn` inside the block and write them at its end as one multi-row INSERT,
+    """Collect the events recorded on `conn` inside the block and write them at its end as one INSERT (`insert_rows`),
     in the order they were recorded (so `seq` follows that order, as with one INSERT each). Nothing is written
     when the block raises (its transaction or savepoint is rolled back by the caller). Nested blocks join the
     outermost one."""
@@ -76,10 +78,25 @@ async def deferred(conn: AsyncConnection) -> AsyncIterator[None]:
 
 
 async def _insert_rows(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
-    if len(rows) == 1:
-        await conn.execute(outbox_events.insert().values(**rows[0]))
-    elif rows:
-        await conn.execute(outbox_events.insert().values(rows))
+    if rows:
+        await conn.execute(insert_rows(len(rows)), rows_params(rows))
+
+
+_COLUMNS = ("id", "type", "subject", "envelope", "created_at")
+
+
+@lru_cache(maxsize=32)
+def insert_rows(count: int) -> Insert:
+    """INSERT of `count` `row()`s, in order (`seq` follows it), from the bound parameters of `rows_params`: one
+    SELECT per row joined by UNION ALL, built once per count. Not a multi-row VALUES: SQLAlchemy never caches
+    one, so it was compiled again on every execution (issue 19)."""
+    o = outbox_events
+    selects = [select(*(bindparam(f"e{i}_{c}", type_=o.c[c].type) for c in _COLUMNS)) for i in range(count)]
+    return o.insert().from_select(_COLUMNS, selects[0] if count == 1 else union_all(*selects))
+
+
+def rows_params(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    return {f"e{i}_{c}": row[c] for i, row in enumerate(rows) for c in _COLUMNS}
 
 
 async def record_many(conn: AsyncConnection, *, type_: str, events: list[tuple[Any, dict[str, Any]]],

@@ -6,8 +6,8 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import (Integer, Numeric, Select, and_, case, delete, distinct, exists, extract, func, literal,
-                        literal_column, or_, select, union_all, update)
+from sqlalchemy import (Integer, Numeric, Select, and_, bindparam, case, delete, distinct, exists, extract, func,
+                        literal, literal_column, or_, select, union_all, update)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -343,10 +343,15 @@ def learning_rows(pipeline_ids: Any = None) -> Select[Any]:
 LEARNING_COLUMNS = ("pipeline_id", "stage", "rm_id", "entered_at", "closed_at", "won")
 
 
+_LEARNING_OF = bindparam("learning_of", type_=forecast_learning.c.pipeline_id.type)
+_FORGET = delete(forecast_learning).where(forecast_learning.c.pipeline_id == _LEARNING_OF)
+_LEARN = forecast_learning.insert().from_select(LEARNING_COLUMNS, learning_rows([_LEARNING_OF]))
+
+
 async def learn_closed(conn: AsyncConnection, pipeline_id: UUID) -> None:
-    """(Re)write a pipeline's learning rows from its history (none while it is open)."""
-    await conn.execute(delete(forecast_learning).where(forecast_learning.c.pipeline_id == pipeline_id))
-    await conn.execute(forecast_learning.insert().from_select(LEARNING_COLUMNS, learning_rows([pipeline_id])))
+    """(Re)write a pipeline's learning rows from its history (none while it is open); statements built once."""
+    await conn.execute(_FORGET, {"learning_of": pipeline_id})
+    await conn.execute(_LEARN, {"learning_of": pipeline_id})
 
 
 async def learned(conn: AsyncConnection, cuts: list[tuple[datetime, Decimal]], *, now: datetime | None = None

@@ -15,7 +15,6 @@ from sales.directory.scoping import NOTHING, bound_scopes, owned_or_supervised, 
 from sales.core.db import dialect_insert, is_postgres
 from sales.core.types import MoneyType, UTCDateTime
 from sales.core import outbox
-from sales.core.tables import outbox_events
 from sales.directory.models import rms, teams
 from sales.leads.models import leads
 from sales.pipelines.models import OPEN, pipeline_stage_history, sales_pipelines as p
@@ -157,7 +156,6 @@ async def get_for_change(conn: AsyncConnection, pipeline_id: UUID, principal: Pr
 
 
 _HISTORY_COLUMNS = ("pipeline_id", "from_stage", "to_stage", "changed_by", "changed_at", "reason")
-_EVENT_COLUMNS = ("id", "type", "subject", "envelope", "created_at")
 _CHANGE_STATEMENTS: dict[tuple, Any] = {}
 
 
@@ -172,14 +170,12 @@ def _change_statement(postgres: bool, columns: tuple[str, ...], events: int) -> 
     changed = update(p).where(p.c.id == bindparam("pid", type_=p.c.id.type)).values(
         {c: bindparam(f"set_{c}", type_=p.c[c].type) for c in columns}).returning(*p.c)
     if postgres:
-        h, o = pipeline_stage_history, outbox_events
+        h = pipeline_stage_history
         history = insert(h).values({c: bindparam(f"h_{c}", type_=h.c[c].type) for c in _HISTORY_COLUMNS})
         u = changed.cte("changed")
         statement = select(*u.c).add_cte(history.cte("history"))
         if events:
-            queued = insert(o).values([{c: bindparam(f"e{i}_{c}", type_=o.c[c].type) for c in _EVENT_COLUMNS}
-                                       for i in range(events)])
-            statement = statement.add_cte(queued.cte("queued"))
+            statement = statement.add_cte(outbox.insert_rows(events).cte("queued"))
     else:
         statement = changed
     _CHANGE_STATEMENTS[key] = statement
@@ -190,20 +186,19 @@ async def change_stage(conn: AsyncConnection, pipeline_id: UUID, values: dict[st
                        history: dict[str, Any], events: list[dict[str, Any]]) -> Any:
     """Update the pipeline (`values`), append its stage history row and queue its events (`outbox.row` values, in
     order; inside `outbox.deferred(conn)` they join its block instead); returns the pipeline's columns as updated.
-    One statement on PostgreSQL, 2 + events on SQLite."""
+    One statement on PostgreSQL, 2 or 3 on SQLite."""
     postgres = is_postgres(conn)
     if outbox.defer_rows(conn, events):
         events = []
     params: dict[str, Any] = {"pid": pipeline_id, **{f"set_{c}": v for c, v in values.items()}}
     if postgres:
         params.update({f"h_{c}": history.get(c) for c in _HISTORY_COLUMNS})
-        for i, event in enumerate(events):
-            params.update({f"e{i}_{c}": event[c] for c in _EVENT_COLUMNS})
+        params.update(outbox.rows_params(events))
     row = (await conn.execute(_change_statement(postgres, tuple(values), len(events)), params)).one()
     if not postgres:
         await conn.execute(insert(pipeline_stage_history).values(**history))
-        for event in events:
-            await conn.execute(insert(outbox_events).values(**event))
+        if events:
+            await conn.execute(outbox.insert_rows(len(events)), outbox.rows_params(events))
     return row
 
 

@@ -90,7 +90,7 @@ async def test_second_post_for_a_live_lead_returns_the_same_allocation(client, a
 
 async def test_one_allocation_writes_its_events_in_order_in_one_insert(client, auth, engine):
     """Issue 19: the pipeline's, the allocation's and the RM's notification's events of one allocation are written
-    together at its end (one multi-row INSERT), in the order they happened."""
+    together at its end (one INSERT), in the order they happened."""
     from sqlalchemy import select
 
     from sales.core.tables import outbox_events

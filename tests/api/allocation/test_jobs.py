@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import uuid
 
+from sqlalchemy import select
+
+from sales.allocation.models import allocation_queue_alerts
 from tests.allocation_builders import advance, allocate, city_with_rms, run_job
 from tests.api.allocation.helpers import (active_leads, allocated, event_data, get_allocation, get_pipeline,
                                           live_of_lead, start)
@@ -109,6 +112,31 @@ async def test_closing_the_pipeline_completes_the_allocation_and_frees_capacity(
     assert (done["status"], done["first_action_at"]) == ("COMPLETED", "2026-01-17T10:30:00Z")
     assert (await active_leads(engine))[rm["id"]] == 0
     assert await live_of_lead(client, auth.admin, a["lead_id"]) == []
+
+
+async def test_lar_006_the_holders_first_action_turns_its_queue_alert_off(client, auth, engine):
+    """The stage change marks the PENDING allocation ACTIVE in the statement that finds it; the RM's queue alert
+    (raised at depth 2 over threshold 1) is cleared; the RM's other allocation stays PENDING."""
+    await start(client, auth.admin)
+    put = await client.put(f"{API}/allocations/rules", json={"rules": {"queue_depth_alert": 1}}, headers=auth.admin)
+    assert put.status_code == 200, put.text
+    _, [rm] = await city_with_rms(client, auth.admin, count=1)
+    service = auth.headers("SERVICE")
+    first, second = await allocated(client, service), await allocated(client, service)
+    assert await _alerts(engine) == {f"rm:{rm['id']}": (True, 2)}
+    moved = await move(client, auth.rm(uuid.UUID(rm["id"])), first["pipeline_id"], "CONTACTED")
+    assert moved.status_code == 200, moved.text
+    acted = await get_allocation(client, auth.admin, first["id"])
+    assert (acted["status"], acted["accepted_at"], acted["first_action_at"]) == (
+        "ACTIVE", "2026-01-17T10:30:00Z", "2026-01-17T10:30:00Z")
+    assert await _alerts(engine) == {f"rm:{rm['id']}": (False, 1)}
+    assert (await get_allocation(client, auth.admin, second["id"]))["status"] == "PENDING"
+
+
+async def _alerts(engine) -> dict[str, tuple[bool, int]]:
+    async with engine.connect() as conn:
+        rows = (await conn.execute(select(allocation_queue_alerts))).all()
+    return {r.key: (bool(r.over), r.depth) for r in rows if r.key.startswith("rm:")}
 
 
 async def test_lar_007_overflow_retry_by_priority_then_age(client, auth, engine):

@@ -4,6 +4,8 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from sqlalchemy import event
+from sqlalchemy.engine.interfaces import CacheStats
 
 from tests.builders import API, freeze_clock, make_pipeline, make_rm_with_team, move
 from tests.checks import assert_problem, audit_rows, events, row_counts
@@ -203,3 +205,23 @@ async def test_history_bad_cursor_is_422(client, auth, setup):
     response = await client.get(f"{API}/pipelines/{pipeline['id']}/history", params={"cursor": encode_cursor("x")},
                                 headers=auth.admin)
     assert_problem(response, 422, "validation_error", loc=["query", "cursor"])
+
+
+async def test_a_stage_change_sends_only_statements_sqlalchemy_caches(client, auth, engine, setup):
+    """Issue 19: every statement of a stage change (a move, then a close with its two events) is compiled once per
+    process, not on each request: none lacks a cache key (a multi-row VALUES did, and cost ~20% of the request)."""
+    _, rm, pipeline = setup
+    uncached: list[str] = []
+
+    def check(_conn, _cursor, statement, _params, context, _many):  # type: ignore[no-untyped-def]
+        if context.compiled is not None and context.cache_hit == CacheStats.NO_CACHE_KEY:
+            uncached.append(statement)
+
+    event.listen(engine.sync_engine, "after_cursor_execute", check)
+    try:
+        for stage, extra in (("CONTACTED", {}), ("CLOSED_LOST", {"loss_reason": "chose a competitor"})):
+            response = await move(client, auth.rm(rm["id"]), pipeline["id"], stage, **extra)
+            assert response.status_code == 200, response.text
+    finally:
+        event.remove(engine.sync_engine, "after_cursor_execute", check)
+    assert uncached == []
