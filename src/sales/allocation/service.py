@@ -190,17 +190,21 @@ async def _create_allocation(conn: AsyncConnection, principal: Principal | None,
     allocation_id = uuid.uuid4()
     deadline = sla_deadline or rules.sla_deadline(now, config)
     async with outbox.deferred(conn):  # the pipeline's, the allocation's and the notice's events: one INSERT
-        pipeline_id = await pipelines_service.find_open_for_lead(conn, lead_id=lead.id)
         actor = _engine_actor(principal)
+        new_pipeline = PipelineCreate(lead_id=lead.id, rm_id=rm_id, source=lead.source or Source.OTHER,
+                                      deal_value=lead.expected_deal_value)
+        pipeline_id = None
+        if previous is None:  # a first allocation: the lead rarely has an open pipeline; the INSERT does nothing
+            pipeline_id = await pipelines_service.open_pipeline(  # when it has one (then it is looked up below)
+                conn, actor, now=now, sla_deadline=deadline, data=new_pipeline)
         if pipeline_id is None:
-            pipeline_id = await pipelines_service.open_pipeline(conn, actor, now=now, sla_deadline=deadline, data=(
-                PipelineCreate(lead_id=lead.id, rm_id=rm_id, source=lead.source or Source.OTHER,
-                               deal_value=lead.expected_deal_value)))
-            if pipeline_id is None:  # POST /pipelines opened one for this lead concurrently
+            pipeline_id = await pipelines_service.find_open_for_lead(conn, lead_id=lead.id)
+            if pipeline_id is not None:
+                await pipelines_service.transfer(conn, actor, pipeline_id=pipeline_id, to_rm_id=rm_id, now=now,
+                                                 sla_deadline=deadline, reason=reassignment_reason or reason)
+            elif (pipeline_id := await pipelines_service.open_pipeline(
+                    conn, actor, now=now, sla_deadline=deadline, data=new_pipeline)) is None:
                 raise LeadHasOpenPipeline(f"lead {lead.id} got an open pipeline concurrently; retry")
-        else:
-            await pipelines_service.transfer(conn, actor, pipeline_id=pipeline_id, to_rm_id=rm_id, now=now,
-                                             sla_deadline=deadline, reason=reassignment_reason or reason)
         allocation = _read(await repository.insert_allocation(conn, {
             "id": allocation_id, "lead_id": lead.id, "rm_id": rm_id, "team_id": team_id, "city": lead.city,
             "pipeline_id": pipeline_id, "allocation_type": allocation_type.value, "allocation_reason": reason,

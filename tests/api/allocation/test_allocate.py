@@ -303,3 +303,21 @@ async def test_malformed_payloads_422_name_the_field(client, auth, engine, chang
     response = await client.post(f"{API}/allocations", json=payload, headers=auth.admin)
     assert_problem(response, 422, "validation_error", loc=loc)
     assert (await row_counts(engine))["leads"] == 0
+
+
+async def test_first_allocation_of_a_lead_with_an_open_pipeline_hands_that_pipeline_over(client, auth, engine):
+    """A walk-in an RM opened a pipeline for, then delivered for allocation: no second pipeline; the open one goes
+    to the allocated RM (the engine tries its INSERT first for a first allocation: it does nothing here)."""
+    await start(client, auth.admin)
+    team, rms = await city_with_rms(client, auth.admin, count=1)
+    walk_in = await make_rm(client, auth.admin, team_id=team["id"], name="Walk-in desk", city="Mumbai",
+                            localities=["Andheri"])
+    lead_id = str(uuid.uuid4())
+    opened = await client.post(f"{API}/pipelines", json={"lead_id": lead_id, "rm_id": walk_in["id"],
+                                                          "source": "WALK_IN"}, headers=auth.admin)
+    assert opened.status_code == 201, opened.text
+    allocation = await allocated(client, auth.headers("SERVICE"), lead_id=lead_id)
+    assert (allocation["rm_id"], allocation["pipeline_id"]) == (rms[0]["id"], opened.json()["id"])
+    pipeline = await get_pipeline(client, auth.admin, opened.json()["id"])
+    assert (pipeline["rm_id"], pipeline["stage"]) == (rms[0]["id"], "NEW")
+    assert (await row_counts(engine))["sales_pipelines"] == 1
