@@ -28,10 +28,15 @@ T = TypeVar("T")
 _ORJSON_OPTS = orjson.OPT_UTC_Z | orjson.OPT_NON_STR_KEYS
 
 
+def money_fragment(value: Decimal) -> orjson.Fragment:
+    """Money as `dumps` writes a Decimal: a JSON number with its own places, never through float. Views built for
+    an answer hold it so, and orjson writes it without calling `default=` (issue 19)."""
+    return orjson.Fragment(format(value, "f"))
+
+
 def _default(value: Any) -> Any:
     if isinstance(value, Decimal):
-        # Money leaves as a JSON number with its two decimals, never through float.
-        return orjson.Fragment(format(value, "f"))
+        return money_fragment(value)
     if isinstance(value, UUID):  # asyncpg's UUID subclass is not orjson's native uuid.UUID
         return str(value)
     if isinstance(value, BaseModel):
