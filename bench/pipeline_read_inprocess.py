@@ -8,7 +8,8 @@ client) on a seeded database. Read-only.
 
 Prints one JSON line per round and operation: process CPU per request (not wall time: the machine is shared)
 and the load average. `--dump` writes instead the responses (status, headers without X-Request-ID, body) of a
-fixed set of reads as RM, supervisor, SUPPORT_AGENT (masked PII) and SALES_ADMIN, to compare two versions of
+fixed set of reads as RM, supervisor, SUPPORT_AGENT (masked PII) and SALES_ADMIN, and of refusals (odd
+Authorization headers, roles without access, bad parameters: 401/403/404/422), to compare two versions of
 the code byte for byte. The script only uses what every version of the service has (create_app, the bench
 token), so it can run against an older `src` (`git archive`) for A/B figures.
 """
@@ -33,10 +34,15 @@ from sales.settings import get_settings
 API = "/api/v1/sales"
 
 
-async def call(app: Any, path: str, token: str, query: str = "") -> tuple[int, list, bytes]:
+async def call(app: Any, path: str, token: str | None, query: str = "", *,
+               authorization: str | None = None) -> tuple[int, list, bytes]:
+    """GET `path` with `Bearer <token>`, or with the raw `authorization` header given (none when both are None)."""
+    if token is not None:
+        authorization = f"Bearer {token}"
+    auth = [] if authorization is None else [(b"authorization", authorization.encode())]
     scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
              "path": path, "raw_path": path.encode(), "query_string": query.encode(), "root_path": "",
-             "headers": [(b"host", b"bench"), (b"authorization", f"Bearer {token}".encode())],
+             "headers": [(b"host", b"bench"), *auth],
              "client": ("127.0.0.1", 40000), "server": ("bench", 80), "state": {}}
     status, headers, body = 0, [], bytearray()
 
@@ -111,17 +117,44 @@ async def dump(app: Any, s: dict[str, Any], out: str) -> None:
         for name, path, query in reads:
             status, headers, body = await call(app, API + path, token, query)
             lines.append({"who": who, "read": name, "status": status, "body": body.decode(),
-                          "headers": [[k.decode(), v.decode()] for k, v in headers if k != b"x-request-id"]})
+                          "headers": _headers_shown(headers)})
             if name == "list50" and status == 200:  # the next page through its cursor
                 cursor = json.loads(body)["next_cursor"]
                 if cursor:
                     status, headers, body = await call(app, API + "/pipelines", token, f"limit=50&cursor={cursor}")
                     lines.append({"who": who, "read": "list50_page2", "status": status, "body": body.decode(),
-                                  "headers": [[k.decode(), v.decode()] for k, v in headers if k != b"x-request-id"]})
+                                  "headers": _headers_shown(headers)})
+    lines += await refusals(app, s)
     with open(out, "w") as f:
         for line in lines:
             f.write(json.dumps(line, sort_keys=True) + "\n")
     print(json.dumps({"dumped": len(lines), "to": out}))
+
+
+def _headers_shown(headers: list) -> list:
+    return [[k.decode(), v.decode()] for k, v in headers if k != b"x-request-id"]
+
+
+async def refusals(app: Any, s: dict[str, Any]) -> list[dict[str, Any]]:
+    """Who is refused what: odd Authorization headers and roles without access against reads of several routers,
+    with bad path and query parameters (401, 403, 404, 422 and their bodies). The queue's `time_left_seconds`
+    moves with the clock: compare two dumps taken in the same minutes, or mask it."""
+    rm = s["tokens"]["rm"]
+    headers = {"none": None, "empty": "", "scheme_only": "Bearer", "blank_token": "Bearer  ", "basic": "Basic abc",
+               "lower_case": f"bearer {rm}", "padded": f"Bearer   {rm}  ", "malformed": "Bearer abc.def.ghi",
+               "customer": f"Bearer {bench_token(uuid.UUID(int=9), ['CUSTOMER'])}",
+               "no_sales_role": f"Bearer {bench_token(uuid.UUID(int=10), ['OTHER'])}", "rm": f"Bearer {rm}"}
+    reads = [(f"/pipelines/{s['own'][0]}", ""), ("/pipelines/not-a-uuid", ""), ("/pipelines", "limit=0"),
+             ("/pipelines", "limit=abc"), ("/pipelines", "stage=%00"), (f"/allocations/rm/{s['rm']}/queue", ""),
+             ("/allocations/workload", f"team_id={s['team']}"), ("/teams", ""), ("/audit", "limit=2"),
+             (f"/rms/{s['rm']}", ""), ("/no-such-route", "")]
+    lines = []
+    for who, authorization in headers.items():
+        for path, query in reads:
+            status, shown, body = await call(app, API + path, None, query, authorization=authorization)
+            lines.append({"who": who, "read": f"{path}?{query}", "status": status, "body": body.decode(),
+                          "headers": _headers_shown(shown)})
+    return lines
 
 
 async def measure(app: Any, s: dict[str, Any], ops: list[str], requests: int, rounds: int,

@@ -9,6 +9,7 @@ import structlog
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import iter_route_contexts
+from fastapi.telemetry import TelemetryConfig
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import exc as sa_exc, text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -30,6 +31,9 @@ log = structlog.get_logger("sales.app")
 API = "/api/v1/sales"
 # POST /pipelines/{id}/documents takes a file up to SALES_MAX_DOCUMENT_BYTES plus its multipart framing (issue 15).
 MULTIPART_OVERHEAD = 64 * 1024
+# The service reports through Prometheus and its structlog access log. FastAPI's native OpenTelemetry, left on,
+# asks the global tracer, meter and logger providers on every request whether they are configured (issue 19).
+WITHOUT_OPENTELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
 
 
 def _problem_response(status: int, body: dict[str, Any]) -> Response:
@@ -132,7 +136,7 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
             await counters.close()
 
     docs = settings.docs_published
-    app = FastAPI(title="MySqrft Sales", version="1.0.0", lifespan=lifespan,
+    app = FastAPI(title="MySqrft Sales", version="1.0.0", lifespan=lifespan, telemetry=WITHOUT_OPENTELEMETRY,
                   default_response_class=JSONResponse, dependencies=[Depends(refuse_nul_parameters)],
                   openapi_url="/openapi.json" if docs else None,
                   docs_url="/docs" if docs else None, redoc_url="/redoc" if docs else None,

@@ -104,7 +104,7 @@ async def bulk_reassign(data: BulkReassignRequest, principal: AllocationsManage,
 @router.get("/rm/{rm_id}/queue", response_model=Page[QueueItem])
 async def rm_queue(rm_id: UUID, principal: AllocationsRead, conn: Conn, now: Now):
     """An RM's live leads by priority, then SLA deadline."""
-    items = await reads.rm_queue(conn, principal, rm_id=rm_id, now=now)
+    items = await reads.rm_queue(conn, principal, rm_id=rm_id, now=now, wire=True)
     return respond({"items": items, "next_cursor": None})
 
 

@@ -11,29 +11,54 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales.allocation import repository, rules
 from sales.allocation.config import AllocationRules
-from sales.allocation.schemas import GroupWorkload, LeadSummary, QueuedLead, QueueItem, RMWorkload, WorkloadRead
+from sales.allocation.schemas import (AllocationRead, GroupWorkload, LeadSummary, QueuedLead, QueueItem, RMWorkload,
+                                      WorkloadRead)
 from sales.allocation.service import combine_rules, combined_rules, day_bounds, lead_cities_in_scope
 from sales.core.auth import Principal
+from sales.core.http import money_fragment
 from sales.core.pii import cipher
 from sales.directory.errors import RMNotFound
 from sales.directory.scoping import scope_kind, scope_params
 
 
-async def rm_queue(conn: AsyncConnection, principal: Principal, *, rm_id: UUID, now: datetime) -> list[QueueItem]:
-    """An RM's live leads by priority then SLA deadline, with the time left (negative once overdue)."""
+async def rm_queue(conn: AsyncConnection, principal: Principal, *, rm_id: UUID, now: datetime,
+                   wire: bool = False) -> list[Any]:
+    """An RM's live leads by priority then SLA deadline, with the time left (negative once overdue).
+
+    `QueueItem`s, or with `wire=True` (the HTTP answer only) dicts in `QueueItem`'s field order with ids as `str`
+    and money as `money_fragment`: the same JSON bytes, without a model per row and orjson's `default=` per value
+    (issue 19)."""
     rows = await repository.queue_if_visible(conn, principal, rm_id)
     if rows is None:  # 404 outside the caller's scope
         raise RMNotFound(f"RM {rm_id} not found")
     aead = cipher()
-    items = []
-    for row in rows:
-        m = dict(row._mapping)
-        lead = LeadSummary(customer_name=aead.decrypt(m.pop("customer_name")), locality=m.pop("locality"),
-                           city=m.pop("lead_city"), property_type=m.pop("property_type"), segment=m.pop("segment"),
-                           expected_deal_value=m.pop("expected_deal_value"))
-        left = int((m["sla_deadline"] - now).total_seconds())
-        items.append(QueueItem(**m, time_left_seconds=left, lead=lead))
-    return items
+    build = _queue_wire_item if wire else _queue_item
+    return [build(row._mapping, aead.decrypt(row.customer_name), int((row.sla_deadline - now).total_seconds()))
+            for row in rows]
+
+
+def _queue_item(m: Any, customer_name: str | None, left: int) -> QueueItem:
+    lead = LeadSummary(customer_name=customer_name, locality=m["locality"], city=m["lead_city"],
+                       property_type=m["property_type"], segment=m["segment"],
+                       expected_deal_value=m["expected_deal_value"])
+    return QueueItem(**{name: m[name] for name in _ALLOCATION_FIELDS if name in m}, time_left_seconds=left,
+                     lead=lead)
+
+
+_ALLOCATION_FIELDS = tuple(AllocationRead.model_fields)
+
+
+def _queue_wire_item(m: Any, customer_name: str | None, left: int) -> dict[str, Any]:
+    item: dict[str, Any] = {}
+    for name in _ALLOCATION_FIELDS:  # absent columns (the decision trace) are their defaults: None
+        value = m.get(name)
+        item[name] = str(value) if isinstance(value, UUID) else value
+    value = m["expected_deal_value"]
+    item["time_left_seconds"] = left
+    item["lead"] = {"customer_name": customer_name, "locality": m["locality"], "city": m["lead_city"],
+                    "property_type": m["property_type"], "segment": m["segment"],
+                    "expected_deal_value": None if value is None else money_fragment(value)}
+    return item
 
 
 def _pct(part: int, whole: int) -> Decimal:

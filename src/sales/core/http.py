@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
@@ -13,7 +13,8 @@ import orjson
 from fastapi import Depends, Query, Request, Response
 from fastapi.responses import JSONResponse as _FastAPIJSONResponse
 from fastapi.routing import APIRoute, APIRouter
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -27,10 +28,15 @@ T = TypeVar("T")
 _ORJSON_OPTS = orjson.OPT_UTC_Z | orjson.OPT_NON_STR_KEYS
 
 
+def money_fragment(value: Decimal) -> orjson.Fragment:
+    """Money as `dumps` writes a Decimal: a JSON number with its own places, never through float. Views built for
+    an answer hold it so, and orjson writes it without calling `default=` (issue 19)."""
+    return orjson.Fragment(format(value, "f"))
+
+
 def _default(value: Any) -> Any:
     if isinstance(value, Decimal):
-        # Money leaves as a JSON number with its two decimals, never through float.
-        return orjson.Fragment(format(value, "f"))
+        return money_fragment(value)
     if isinstance(value, UUID):  # asyncpg's UUID subclass is not orjson's native uuid.UUID
         return str(value)
     if isinstance(value, BaseModel):
@@ -141,32 +147,34 @@ async def get_now(request: Request, conn: Conn) -> datetime:
 
 Now = Annotated[datetime, Depends(get_now)]
 
-_bearer = HTTPBearer(auto_error=False, description="JWT issued by the MySqrft identity service")
+class RoleRequirement(HTTPBearer):
+    """Dependency: the caller's principal from the bearer token (401 without a valid one), holding at least one of
+    `required_roles` (403 otherwise).
 
+    One dependency where there were three (the role check, the principal, the bearer scheme; issue 19: FastAPI's
+    solving costs per dependency and request). Being an `HTTPBearer` named as the scheme, it is what publishes the
+    bearer security scheme in OpenAPI; `sales.core.openapi` documents its 401 and 403."""
 
-async def get_principal(request: Request,
-                  credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise NotAuthenticated("missing bearer token")
-    principal = principal_of(request.scope.setdefault("state", {}), credentials.credentials,
-                             request.app.state.settings)
-    request.state.principal = principal
-    return principal
+    def __init__(self, roles: tuple[Role, ...]) -> None:
+        super().__init__(auto_error=False, scheme_name="HTTPBearer",
+                         description="JWT issued by the MySqrft identity service")
+        self.required_roles = roles
+        self._refusal = f"requires one of the roles {', '.join(sorted(roles))}"
 
-
-AnyPrincipal = Annotated[Principal, Depends(get_principal)]
-
-
-def require(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
-    """Dependency: an authenticated principal holding at least one of `roles`, else 403."""
-
-    async def dependency(principal: AnyPrincipal) -> Principal:
-        if not principal.has(*roles):
-            raise Forbidden(f"requires one of the roles {', '.join(sorted(roles))}")
+    async def __call__(self, request: Request) -> Principal:  # type: ignore[override]
+        scheme, token = get_authorization_scheme_param(request.headers.get("Authorization"))
+        if not token or scheme.lower() != "bearer":
+            raise NotAuthenticated("missing bearer token")
+        principal = principal_of(request.scope.setdefault("state", {}), token, request.app.state.settings)
+        request.state.principal = principal
+        if not principal.has(*self.required_roles):
+            raise Forbidden(self._refusal)
         return principal
 
-    dependency.required_roles = roles  # type: ignore[attr-defined]  # documents the 403 (sales.core.openapi)
-    return dependency
+
+def require(*roles: Role) -> RoleRequirement:
+    """Dependency: an authenticated principal holding at least one of `roles`, else 403."""
+    return RoleRequirement(roles)
 
 
 # --- pagination --------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import lru_cache
 from typing import Any
 
 import structlog
@@ -33,6 +34,19 @@ log = structlog.get_logger("sales.http")
 REQUESTS = Counter("sales_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram("sales_http_request_duration_seconds", "HTTP request latency", ["method", "route"],
                     buckets=(.002, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5))
+
+
+# The labelled series, looked up once per label values (issue 19: `labels()` checks and locks on every call).
+# Prometheus keeps every series it was asked for anyway; the bound only caps what these caches hold.
+@lru_cache(maxsize=4096)
+def _requests_counted(method: str, route: str, status: int) -> Any:
+    return REQUESTS.labels(method, route, str(status))
+
+
+@lru_cache(maxsize=4096)
+def _latency_of(method: str, route: str) -> Any:
+    return LATENCY.labels(method, route)
+
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -123,8 +137,8 @@ class UnitOfWorkMiddleware:
         await response.send_to(send, request_id)
         method, route_path = scope["method"], _route_template(scope)
         elapsed = time.perf_counter() - started
-        REQUESTS.labels(method, route_path, str(response.status)).inc()
-        LATENCY.labels(method, route_path).observe(elapsed)
+        _requests_counted(method, route_path, response.status).inc()
+        _latency_of(method, route_path).observe(elapsed)
         level = log.error if response.status >= 500 else log.info
         level("request", method=method, path=scope["path"], route=route_path, status=response.status,
               ms=round(elapsed * 1000, 2))
@@ -216,10 +230,12 @@ def _route_template(scope: Scope) -> str:
     if template is None or regex is None:
         return "unmatched"
     path = scope["path"]
-    for cut in [i for i, ch in enumerate(path) if ch == "/"] + [len(path)]:
+    cut = path.find("/")
+    while cut != -1:  # the shortest prefix after which the route's pattern matches
         if regex.match(path[cut:]):
             return path[:cut] + template
-    return template
+        cut = path.find("/", cut + 1)
+    return path + template if regex.match("") else template
 
 
 async def _read_body(receive: Receive) -> bytes:

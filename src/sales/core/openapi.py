@@ -16,7 +16,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel, Field
 
-from sales.core.http import get_conn, get_principal
+from sales.core.http import RoleRequirement, get_conn
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_REF = "#/components/schemas/Problem"
@@ -114,7 +114,7 @@ def errors_of(route: Any, method: str) -> dict[int, dict[str, Any]]:
     errors: dict[int, dict[str, Any]] = {}
     if _takes_json(route):
         errors[400] = problem_response("The body is not valid JSON (`malformed_json`)")
-    if get_principal in calls:
+    if any(isinstance(call, RoleRequirement) for call in calls):
         errors[401] = problem_response("Missing, expired or invalid bearer token (`not_authenticated`)")
     required_roles = [getattr(call, "required_roles") for call in calls if hasattr(call, "required_roles")]
     if required_roles:

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sales.core import audit, hooks, outbox
 from sales.core.auth import Principal, Role
 from sales.core.errors import Forbidden, InvalidInput
-from sales.core.http import AFTER_SEQ, AFTER_TIME_AND_ID, cursor_after
+from sales.core.http import AFTER_SEQ, AFTER_TIME_AND_ID, cursor_after, money_fragment
 from sales.core.pii import cipher, mask_email, mask_phone
 from sales.directory import repository as directory_repository
 from sales.leads import repository as leads_repository
@@ -127,7 +127,7 @@ def view_builder(fields: tuple[str, ...], principal: Principal, *,
     # may_see_pii(principal, rm_id=, team_id=) with the principal's side worked out once.
     everyone, sub, teams = principal.is_admin, principal.sub, principal.supervised_teams
     uuid_out = str if wire else _same
-    money_out = _money_fragment if wire else _same
+    money_out = money_fragment if wire else _same
 
     def build(row: Any) -> PipelineView:
         (id_, lead_id, rm_id, stage, source, deal_value, probability, expected_close_date, actual_close_date,
@@ -152,11 +152,6 @@ def view_builder(fields: tuple[str, ...], principal: Principal, *,
 
 def _same(value: Any) -> Any:
     return value
-
-
-def _money_fragment(value: Decimal) -> orjson.Fragment:
-    """Money as `sales.core.http.dumps` writes a Decimal: a JSON number with its own places."""
-    return orjson.Fragment(format(value, "f"))
 
 
 def to_view(row: Any, principal: Principal, *, wire: bool = False) -> PipelineView:

@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from sales.core.auth import Role
-from sales.core.http import get_principal
+from sales.core.http import RoleRequirement
 from sales.core.openapi import _dependants, api_routes
 
 
@@ -42,7 +42,7 @@ def operations(app: FastAPI) -> Iterator[Operation]:
         params = tuple((p.name, p.field_info.annotation) for p in route.dependant.path_params)
         for method in sorted(route.methods):
             yield Operation(method=method, template=route.path_format, path_params=params,
-                            authenticated=get_principal in calls,
+                            authenticated=any(isinstance(call, RoleRequirement) for call in calls),
                             allowed_roles=frozenset.intersection(*required) if required else None)
 
 
