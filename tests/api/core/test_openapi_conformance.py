@@ -70,6 +70,7 @@ SEMANTIC_422: dict[str, str] = {
     "PUT /upsells/experiments/{experiment_id}": "variants and rates as for POST /upsells/experiments",
     "POST /upsells/experiments/{experiment_id}/conclude": "the winner must be one of the experiment's variants",
     "GET /upsells/funnel": "`from` must be before `to`",
+    "GET /dashboards/forecast": "a team forecast's scope_id is the team's id (a UUID), a city forecast's a name",
     "PUT /upsells/triggers": "`quota_threshold_percent` has one decimal place; the day counts 62.0 are integers to "
                              "JSON Schema, not to the API",
     "PUT /guarantees": "known plans, each at most once; a condition has exactly one of lt, lte, gt, gte; 37.0 is an "
