@@ -86,6 +86,8 @@ def test_bench_harness_smoke(bench_db: str, tmp_path: Path) -> None:
         statuses = {**detail["mixed"]["operations"].get(op, {}).get("status", {}), **detail["cost"][op]["status"]}
         assert statuses and not any(s == "0" or s.startswith("5") for s in statuses), (op, statuses)
     assert detail["cost"]["healthz"]["status"] == {"200": detail["cost"]["healthz"]["status"]["200"]}
+    # Issue 19: leads in a locality no RM lists are placed by the engine's city stage (201), never refused
+    assert set(detail["cost"]["allocation_city"]["status"]) <= {"201", "202"}, detail["cost"]["allocation_city"]
     # Issue 11: the upsell create path is in the mix (POST /upsells as SERVICE to seeded customers -> 201).
     assert "upsell_create" in detail["operations_available"]
     upsell_statuses = {**detail["mixed"]["operations"].get("upsell_create", {}).get("status", {}),

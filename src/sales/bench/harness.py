@@ -45,8 +45,8 @@ OPERATIONS = ("allocation", "pipeline_list", "pipeline_get", "stage_change", "qu
               "upsell_create")
 READS = ("pipeline_list", "pipeline_get", "queue", "workload", "stats")
 WRITES = ("allocation", "stage_change", "upsell_create")
-# Cost runs: the mixed operations, the 50-row list, a lead without a locality (the engine's city stage) and the
-# floor (issue 19).
+# Cost runs: the mixed operations, the 50-row list, a lead in a locality no RM lists (the engine's city stage) and
+# the floor (issue 19).
 COST_OPERATIONS = ("healthz", "pipeline_get", "queue", "pipeline_list_50", "pipeline_list", "stage_change",
                    "allocation", "allocation_city", "workload", "stats", "upsell_create")
 

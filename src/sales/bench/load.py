@@ -26,6 +26,7 @@ from typing import Any
 import aiohttp
 
 API = "/api/v1/sales"
+UNLISTED_LOCALITY = "Outer Ring Farms"  # a locality no seeded RM lists: its leads go to the city stage
 NEXT_STAGE = {"NEW": "CONTACTED", "CONTACTED": "REQUIREMENTS_CAPTURED", "REQUIREMENTS_CAPTURED": "SHORTLIST_SENT",
               "SHORTLIST_SENT": "VISIT_SCHEDULED", "VISIT_SCHEDULED": "VISIT_COMPLETED",
               "VISIT_COMPLETED": "NEGOTIATION", "NEGOTIATION": "AGREEMENT_PENDING",
@@ -84,7 +85,7 @@ class World:
         self.upsell = plan.get("upsell")  # {"token", "customers": [{user_id, user_type, target_plan_id}]}
 
     def lead(self, *, city_only: bool = False) -> dict:
-        """A new lead in a seeded locality; `city_only`: its city and zone but no locality (the engine's city
+        """A new lead in a seeded locality; `city_only`: in a locality of its city no RM lists (the engine's city
         stage: every RM of the city is a candidate)."""
         rng = self.rng
         loc = rng.choices(self.localities, weights=self.locality_weights)[0]
@@ -94,7 +95,8 @@ class World:
         return {"lead_id": str(uuid.uuid4()),
                 "customer": {"name": f"{first} {last}", "phone": f"+91-9{rng.randrange(10**8, 10**9)}",
                              "email": f"{first.lower()}.{rng.randrange(10**6)}@example.com"},
-                "city": loc["city"], "zone": loc["zone"], "locality": None if city_only else loc["locality"],
+                "city": loc["city"], "zone": loc["zone"],
+                "locality": UNLISTED_LOCALITY if city_only else loc["locality"],
                 "property_type": rng.choice(loc["property_types"]), "segment": segment,
                 "expected_deal_value": f"{value}.00", "source": rng.choice(SOURCES)}
 
@@ -138,7 +140,7 @@ async def supervisor_action(rec: Recorder, session: aiohttp.ClientSession, world
 
 
 async def allocate(rec: Recorder, session: aiohttp.ClientSession, world: World, op: str = "allocation") -> None:
-    """`allocation`: a lead in its locality; `allocation_city`: a lead without one (the city stage)."""
+    """`allocation`: a lead in a seeded locality; `allocation_city`: in one no RM lists (the city stage)."""
     headers = {"Authorization": f"Bearer {world.intake['token']}"}
     await rec.call(session, op, "POST", f"{world.base}/allocations", headers=headers,
                    json_body=world.lead(city_only=op == "allocation_city"))
