@@ -123,8 +123,8 @@ async def test_closed_won_with_a_deal_value_given_now(client, auth, engine):
     emitted = await events(engine)
     assert [e.type for e in emitted] == ["sales.pipeline.created", "sales.pipeline.stage_changed",
                                          "sales.pipeline.closed"]
-    for event in emitted:
-        assert_valid(event.envelope)
+    for emitted_event in emitted:
+        assert_valid(emitted_event.envelope)
     closed = (await events(engine, type="sales.pipeline.closed"))[0].envelope["data"]
     assert (closed["outcome"], closed["value"], closed["loss_reason"]) == ("WON", 41000.0, None)
 
