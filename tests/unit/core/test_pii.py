@@ -43,6 +43,44 @@ def test_cipher_round_trips_and_never_stores_plaintext():
     assert aead.encrypt(None) is None and aead.decrypt(None) is None
 
 
+def test_a_cached_cipher_opens_each_sealed_value_once_and_keeps_at_most_its_entries():
+    aead = PiiCipher(os.urandom(32), cache_entries=2)
+    first, second, third = (aead.encrypt(f"+91-98765432{n}0") for n in range(3))
+    cache = aead._opened
+    assert [aead.decrypt(first), aead.decrypt(first), aead.decrypt(second)] == [
+        "+91-9876543200", "+91-9876543200", "+91-9876543210"]
+    assert (cache.cache_info().hits, cache.cache_info().misses) == (1, 2)
+    aead.decrypt(third)  # the least recently used (first) leaves
+    assert cache.cache_info().currsize == 2
+    assert aead.decrypt(first) == "+91-9876543200" and cache.cache_info().misses == 4
+    assert aead.decrypt(None) is None and cache.cache_info().misses == 4  # None never reaches the cache
+
+
+def test_a_cached_cipher_still_refuses_what_it_cannot_open_every_time():
+    sealed = PiiCipher(os.urandom(32)).encrypt("rahul@example.com")
+    aead = PiiCipher(os.urandom(32), cache_entries=8)
+    for _ in range(2):  # a failure is not remembered as an answer
+        with pytest.raises(InvalidTag):
+            aead.decrypt(sealed)
+    unknown = PiiCipher({"gone": os.urandom(32)}, "gone").encrypt("x")
+    with pytest.raises(UnknownKey):
+        aead.decrypt(unknown)
+
+
+def test_the_process_cipher_caches_as_configured(monkeypatch):
+    from sales.core.pii import cipher, use_cipher
+    from sales.settings import get_settings
+    monkeypatch.setattr(get_settings(), "pii_cache_entries", 3)
+    use_cipher(None)
+    try:
+        assert cipher()._opened.cache_info().maxsize == 3
+        monkeypatch.setattr(get_settings(), "pii_cache_entries", 0)
+        use_cipher(None)
+        assert not hasattr(cipher()._opened, "cache_info")  # 0: every value is opened each time
+    finally:
+        use_cipher(None)
+
+
 def test_cipher_rejects_a_different_key():
     sealed = PiiCipher(os.urandom(32)).encrypt("rahul@example.com")
     with pytest.raises(InvalidTag):
