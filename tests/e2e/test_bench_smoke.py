@@ -78,6 +78,8 @@ def test_bench_harness_smoke(bench_db: str, tmp_path: Path) -> None:
     assert all(figures["cpu_ms"] is not None for figures in latest["operations"].values())
     for key in ("saturation_rps", "raw_postgres_tps", "ratios"):
         assert set(latest[key]) == {"allocation", "pipeline_list"}
+    # pgbench ran the captured scripts (the list's JSON-writing statement has `:` in its literals)
+    assert all(isinstance(tps, float) and tps > 0 for tps in latest["raw_postgres_tps"].values()), latest
     # Every operation the service offers was exercised and answered without a server error.
     detail = json.loads(next((tmp_path / "tmp").glob("run-smoke-*.json")).read_text())
     for op in detail["operations_available"]:

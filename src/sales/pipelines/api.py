@@ -7,7 +7,7 @@ from uuid import UUID
 from fastapi import Depends
 
 from sales.core.fields import Date, UTCDatetime
-from sales.core.http import CityFilter, Conn, Now, Page, Paging, encode_cursor, make_router, page_of, respond
+from sales.core.http import CityFilter, Conn, Now, Page, Paging, encode_cursor, make_router, respond
 from sales.pipelines import service
 from sales.pipelines.enums import Outcome, Source, Stage
 from sales.pipelines.permissions import PipelinesCreate, PipelinesRead, PipelinesWrite
@@ -39,9 +39,8 @@ async def create_pipeline(data: PipelineCreate, principal: PipelinesCreate, conn
 @router.get("", response_model=Page[PipelineRead])
 async def list_pipelines(principal: PipelinesRead, conn: Conn, paging: Paging, filters: Filters):
     """Pipelines in the caller's scope, newest first."""
-    items = await service.list_pipelines(conn, principal, filters=filters, limit=paging.limit, cursor=paging.cursor,
-                                         wire=True)
-    return respond(page_of(items, paging.limit, lambda p: (p.created_at.isoformat(), p.id)))
+    return respond(await service.list_page(conn, principal, filters=filters, limit=paging.limit,
+                                           cursor=paging.cursor))
 
 
 @router.get("/stats", response_model=PipelineStats)
