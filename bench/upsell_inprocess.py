@@ -23,7 +23,7 @@ import re
 import time
 import uuid
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from sqlalchemy import event, text
@@ -34,21 +34,21 @@ from sales.bench.server import bench_token, running_service
 from sales.settings import get_settings
 
 API = capture.API
-FROZEN = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
+FROZEN = datetime(2027, 1, 4, 10, 0, tzinfo=UTC)  # --dump: after anything an earlier run wrote
 _IDS = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
-def make_customers(n: int) -> list[dict]:
+def make_customers(n: int, now: datetime) -> list[dict]:
     settings = get_settings()
     with running_service(settings, settings.database_url, workers=1, with_worker=False) as service:
-        return upsell_customers(service["url"], n, random.Random(11), FROZEN)
+        return upsell_customers(service["url"], n, random.Random(11), now)
 
 
 async def main(requests: int, profile: str | None, dump: str | None) -> dict:
     from sales.app import create_app
     from sales.core.db import create_engine
 
-    customers = make_customers(200)
+    customers = make_customers(200, FROZEN if dump else datetime.now(UTC))
     settings = capture._app_settings(get_settings())
     engine = create_engine(settings)
     app = create_app(settings, engine=engine)
@@ -57,8 +57,15 @@ async def main(requests: int, profile: str | None, dump: str | None) -> dict:
     event.listen(engine.sync_engine, "before_cursor_execute", lambda *a: statements.__setitem__(0, statements[0] + 1))
     codes: Counter = Counter()
     headers = {"Authorization": f"Bearer {bench_token(uuid.UUID(int=16), ['SERVICE'])}"}
-    admin = {"Authorization": f"Bearer {bench_token(uuid.UUID(int=17), ['SALES_ADMIN'])}"}
     answers: list = []
+    if dump:  # the business clock frozen, one second on per request (production has no test clock)
+        from sales.core import http as core_http
+        tick = [0]
+
+        async def frozen_now(conn, *, frozen_allowed):  # noqa: ANN001, ARG001
+            tick[0] += 1
+            return FROZEN + timedelta(seconds=tick[0])
+        core_http.business_now = frozen_now
 
     def body() -> dict:
         return {**rng.choice(customers), "trigger_event": "CAMPAIGN", "channel": "IN_APP_BANNER",
@@ -66,9 +73,6 @@ async def main(requests: int, profile: str | None, dump: str | None) -> dict:
 
     try:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as client:
-            if dump:
-                since = (await client.put(f"{API}/admin/clock", json={"now": FROZEN.isoformat()}, headers=admin))
-                assert since.status_code == 200, since.text
             for _ in range(20):  # warm-up: caches, prepared statements
                 await client.post(f"{API}/upsells", json=body(), headers=headers)
             statements[0] = 0
@@ -96,14 +100,13 @@ async def main(requests: int, profile: str | None, dump: str | None) -> dict:
                 open(profile, "w").write(profiler.output_text(unicode=False, show_all=False))  # type: ignore[arg-type]
         if dump:
             async with engine.connect() as conn:
-                rows = {table: [_IDS.sub("<id>", json.dumps(list(r), default=str)) for r in (await conn.execute(text(
-                    f"SELECT {columns} FROM {table} ORDER BY {order}"))).all()]
-                    for table, columns, order in (
-                        ("upsells", "user_id, status, channel, trigger_event, created_at, expires_at, message",
-                         "created_at, user_id, status"),
-                        ("upsell_decisions", "user_id, outcome, requested_channel, channel, rules, decided_at",
-                         "decided_at, user_id, outcome"),
-                        ("audit_log", "action, entity_type, at, after", "at, action, entity_type"))}
+                rows = {table: sorted(_IDS.sub("<id>", json.dumps(list(r), default=str)) for r in (
+                    await conn.execute(text(f"SELECT {columns} FROM {table} WHERE {at} >= :frozen"),
+                                       {"frozen": FROZEN})).all())
+                    for table, columns, at in (
+                        ("upsells", "status, channel, trigger_event, created_at, expires_at, message", "created_at"),
+                        ("upsell_decisions", "outcome, requested_channel, channel, rules, decided_at", "decided_at"),
+                        ("audit_log", "action, entity_type, at, after", "at"))}
             with open(dump, "w") as out:
                 json.dump({"responses": answers, "rows": rows}, out, indent=0, sort_keys=True)
     finally:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, and_, or_, select, true, update
+from sqlalchemy import ColumnElement, and_, bindparam, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -19,8 +19,13 @@ def readable(principal: Principal) -> ColumnElement[bool]:
     return true() if principal.has(*STAFF) else plans.c.active.is_(True)
 
 
-async def get(conn: AsyncConnection, plan_id: UUID, *, scope: ColumnElement[bool] = true()) -> Any:
-    return (await conn.execute(select(plans).where(plans.c.id == plan_id, scope))).first()
+_GET = select(plans).where(plans.c.id == bindparam("plan_id", type_=plans.c.id.type))
+
+
+async def get(conn: AsyncConnection, plan_id: UUID, *, scope: ColumnElement[bool] | None = None) -> Any:
+    """The plan, within `scope` when given (without one: a statement built once)."""
+    query = _GET if scope is None else _GET.where(scope)
+    return (await conn.execute(query, {"plan_id": plan_id})).first()
 
 
 async def get_many(conn: AsyncConnection, plan_ids: set[UUID]) -> list[Any]:

@@ -6,15 +6,18 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import and_, case, func, or_, select, true
+from sqlalchemy import and_, bindparam, case, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales.core.db import dialect_insert
 from sales.customers.models import customer_preferences as prefs, customer_property_views as views
 
 
+_PREFERENCES = select(prefs).where(prefs.c.user_id == bindparam("user_id", type_=prefs.c.user_id.type))
+
+
 async def get_preferences(conn: AsyncConnection, user_id: UUID) -> Any:
-    return (await conn.execute(select(prefs).where(prefs.c.user_id == user_id))).first()
+    return (await conn.execute(_PREFERENCES, {"user_id": user_id})).first()
 
 
 async def upsert_preferences(conn: AsyncConnection, values: dict[str, Any]) -> tuple[Any, bool]:

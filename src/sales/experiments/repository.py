@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, bindparam, case, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -49,18 +49,20 @@ async def change(conn: AsyncConnection, experiment_id: UUID, *, version: int, va
         return None, True
 
 
+_DRIVING = or_(experiments.c.status == "RUNNING", experiments.c.rollout_status == "ROLLING_OUT")
+# One statement, built once (issue 19: every upsell decision asks): a running (or rolling out) experiment before the
+# latest completed rollout.
+_ACTIVE_FOR_TRIGGER = (select(experiments)
+                       .where(experiments.c.trigger == bindparam("trigger", type_=experiments.c.trigger.type),
+                              or_(_DRIVING, experiments.c.rollout_status == "COMPLETED"))
+                       .order_by(case((_DRIVING, 0), else_=1), experiments.c.ended_at.desc(),
+                                 experiments.c.id.desc())
+                       .limit(1))
+
+
 async def active_for_trigger(conn: AsyncConnection, trigger: str) -> Any:
     """The experiment driving `trigger` now: RUNNING, or its winner rolling out or rolled out (latest)."""
-    running = (select(experiments).where(experiments.c.trigger == trigger,
-                                         or_(experiments.c.status == "RUNNING",
-                                             experiments.c.rollout_status == "ROLLING_OUT")))
-    row = (await conn.execute(running)).first()
-    if row is not None:
-        return row
-    completed = (select(experiments).where(experiments.c.trigger == trigger,
-                                           experiments.c.rollout_status == "COMPLETED")
-                 .order_by(experiments.c.ended_at.desc(), experiments.c.id.desc()).limit(1))
-    return (await conn.execute(completed)).first()
+    return (await conn.execute(_ACTIVE_FOR_TRIGGER, {"trigger": trigger})).first()
 
 
 async def rolling_out(conn: AsyncConnection) -> list[Any]:

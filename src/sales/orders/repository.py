@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, and_, false, or_, select, true, update
+from sqlalchemy import ColumnElement, and_, bindparam, false, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales.catalog.models import plans
@@ -70,11 +70,14 @@ async def held_orders(conn: AsyncConnection, *, user_id: UUID, user_type: str, b
     return list((await conn.execute(query)).all())
 
 
+_NOW = bindparam("now", type_=orders.c.starts_at.type)
+_LIVE_ORDERS = (select(orders).where(orders.c.user_id == bindparam("user_id", type_=orders.c.user_id.type),
+                                     orders.c.status.in_(LIVE), orders.c.starts_at <= _NOW, orders.c.ends_at > _NOW)
+                .order_by(orders.c.user_type, orders.c.paid_at, orders.c.order_id))  # built once (issue 19)
+
+
 async def live_orders(conn: AsyncConnection, *, user_id: UUID, now: datetime) -> list[Any]:
-    query = (select(orders).where(orders.c.user_id == user_id, orders.c.status.in_(LIVE),
-                                  orders.c.starts_at <= now, orders.c.ends_at > now)
-             .order_by(orders.c.user_type, orders.c.paid_at, orders.c.order_id))
-    return list((await conn.execute(query)).all())
+    return list((await conn.execute(_LIVE_ORDERS, {"user_id": user_id, "now": now})).all())
 
 
 async def of_user(conn: AsyncConnection, *, user_id: UUID, limit: int) -> list[Any]:

@@ -385,12 +385,16 @@ async def customer_has_pipeline(conn: AsyncConnection, customer_id: UUID, *, sco
     return (await conn.execute(query)).first() is not None
 
 
+# Built once (issue 19: every upsell decision asks).
+_OPEN_OF_CUSTOMER = (
+    select(p.c.id, p.c.lead_id, p.c.rm_id, p.c.stage, p.c.source, p.c.deal_value, p.c.probability,
+           p.c.expected_close_date, p.c.created_at, p.c.stage_changed_at, rms.c.name.label("rm_name"),
+           rms.c.team_id.label("rm_team_id"), teams.c.name.label("team_name"))
+    .select_from(p.join(rms, rms.c.id == p.c.rm_id).outerjoin(teams, teams.c.id == rms.c.team_id))
+    .where(_of_customer(bindparam("customer_id", type_=leads.c.customer_id.type)), p.c.outcome == "PENDING")
+    .order_by(p.c.created_at.desc(), p.c.id.desc()).limit(bindparam("page_rows")))
+
+
 async def open_of_customer(conn: AsyncConnection, customer_id: UUID, *, limit: int) -> list[Any]:
     """The customer's open pipelines with their RM and team, newest first."""
-    query = (select(p.c.id, p.c.lead_id, p.c.rm_id, p.c.stage, p.c.source, p.c.deal_value, p.c.probability,
-                    p.c.expected_close_date, p.c.created_at, p.c.stage_changed_at, rms.c.name.label("rm_name"),
-                    rms.c.team_id.label("rm_team_id"), teams.c.name.label("team_name"))
-             .select_from(p.join(rms, rms.c.id == p.c.rm_id).outerjoin(teams, teams.c.id == rms.c.team_id))
-             .where(_of_customer(customer_id), p.c.outcome == "PENDING")
-             .order_by(p.c.created_at.desc(), p.c.id.desc()).limit(limit))
-    return list((await conn.execute(query)).all())
+    return list((await conn.execute(_OPEN_OF_CUSTOMER, {"customer_id": customer_id, "page_rows": limit})).all())

@@ -5,7 +5,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, and_, case, distinct, exists, false, func, literal, or_, select, true, update
+from sqlalchemy import (ColumnElement, and_, bindparam, case, distinct, exists, false, func, literal, or_, select, true,
+                        update)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -32,22 +33,32 @@ def readable(principal: Principal, user_column: Any = upsells.c.user_id) -> Colu
 
 # --- gating inputs -------------------------------------------------------------------------------
 
+# The gating's statements, built once per dialect (issue 19: every upsell decision runs them).
+def _lock_user(dialect_insert: Any) -> Any:
+    statement = dialect_insert(upsell_user_gates)
+    return statement.on_conflict_do_update(index_elements=["user_id"],
+                                           set_={"touched_at": statement.excluded.touched_at})
+
+
+_LOCK_USER = {True: _lock_user(postgresql.insert), False: _lock_user(sqlite.insert)}
+_USER = bindparam("user_id", type_=upsells.c.user_id.type)
+_LAST_DISMISSED_AT = select(func.max(upsells.c.dismissed_at)).where(upsells.c.user_id == _USER)
+_CREATED_SINCE = select(upsells.c.created_at).where(
+    upsells.c.user_id == _USER, upsells.c.created_at > bindparam("since", type_=upsells.c.created_at.type))
+
+
 async def lock_user(conn: AsyncConnection, user_id: UUID, now: datetime) -> None:
     """Upsert the user's gate row: on PostgreSQL its row lock serializes this user's decisions until commit, so
     two concurrent decisions never both pass UPR-005 on the same count (SQLite serializes writers anyway)."""
-    statement = _insert(conn, upsell_user_gates).values(user_id=user_id, touched_at=now)
-    await conn.execute(statement.on_conflict_do_update(index_elements=["user_id"],
-                                                       set_={"touched_at": statement.excluded.touched_at}))
+    await conn.execute(_LOCK_USER[is_postgres(conn)], {"user_id": user_id, "touched_at": now})
 
 
 async def last_dismissed_at(conn: AsyncConnection, user_id: UUID) -> datetime | None:
-    query = select(func.max(upsells.c.dismissed_at)).where(upsells.c.user_id == user_id)
-    return (await conn.execute(query)).scalar_one()
+    return (await conn.execute(_LAST_DISMISSED_AT, {"user_id": user_id})).scalar_one()
 
 
 async def created_since(conn: AsyncConnection, user_id: UUID, since: datetime) -> list[datetime]:
-    query = select(upsells.c.created_at).where(upsells.c.user_id == user_id, upsells.c.created_at > since)
-    return [r.created_at for r in await conn.execute(query)]
+    return [r.created_at for r in await conn.execute(_CREATED_SINCE, {"user_id": user_id, "since": since})]
 
 
 async def last_upsell(conn: AsyncConnection, user_id: UUID) -> Any:
@@ -58,8 +69,11 @@ async def last_upsell(conn: AsyncConnection, user_id: UUID) -> Any:
 
 # --- upsells -------------------------------------------------------------------------------------
 
+_INSERT = upsells.insert().returning(upsells)
+
+
 async def insert(conn: AsyncConnection, values: dict[str, Any]) -> Any:
-    return (await conn.execute(upsells.insert().values(**values).returning(upsells))).one()
+    return (await conn.execute(_INSERT, values)).one()
 
 
 async def get(conn: AsyncConnection, upsell_id: UUID, *, scope: ColumnElement[bool] = true()) -> Any:
@@ -125,8 +139,11 @@ async def attributable(conn: AsyncConnection, *, user_id: UUID, plan_id: UUID, p
 
 # --- decisions and trigger fires -----------------------------------------------------------------
 
+_INSERT_DECISION = upsell_decisions.insert().returning(upsell_decisions)
+
+
 async def insert_decision(conn: AsyncConnection, values: dict[str, Any]) -> Any:
-    return (await conn.execute(upsell_decisions.insert().values(**values).returning(upsell_decisions))).one()
+    return (await conn.execute(_INSERT_DECISION, values)).one()
 
 
 async def decisions_of(conn: AsyncConnection, *, user_id: UUID, scope: ColumnElement[bool], limit: int,
@@ -178,9 +195,11 @@ async def funnel(conn: AsyncConnection, *, since: datetime, until: datetime, gro
 
 # --- trigger configuration -------------------------------------------------------------------------------
 
+_LATEST_CONFIG = select(upsell_trigger_configs).order_by(upsell_trigger_configs.c.version.desc()).limit(1)
+
+
 async def latest_config(conn: AsyncConnection) -> Any:
-    query = select(upsell_trigger_configs).order_by(upsell_trigger_configs.c.version.desc()).limit(1)
-    return (await conn.execute(query)).first()
+    return (await conn.execute(_LATEST_CONFIG)).first()
 
 
 async def insert_config(conn: AsyncConnection, values: dict[str, Any]) -> bool:
