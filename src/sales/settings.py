@@ -57,8 +57,9 @@ class Settings(BaseSettings):
     # the ring (and SALES_PII_KEY as "default") still opens the values sealed under it.
     pii_keys: str | None = None
     pii_active_key: str | None = None
-    # Opened PII values each process keeps (issue 19: a list of 250 pipelines opens 750); ~270 bytes each; 0 = none
-    pii_cache_entries: int = Field(default=100_000, ge=0)
+    # Opened PII values each process keeps (issue 19: a list of 250 pipelines opens up to 1,000); ~270 bytes each, so
+    # the default holds 250 lists of 250 in ~68 MB; 0 = none
+    pii_cache_entries: int = Field(default=250_000, ge=0)
     db_pool_size: int = 10
     # Requests beyond the pool wait for a connection, in arrival order, up to db_queue_timeout_seconds; only when
     # more than db_queue_max are already waiting is a request answered 503 at once (issue 19).
