@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 from uuid import UUID
 
@@ -31,13 +33,16 @@ async def rm_queue(conn: AsyncConnection, principal: Principal, *, rm_id: UUID, 
     rows = await repository.queue_if_visible(conn, principal, rm_id)
     if rows is None:  # 404 outside the caller's scope
         raise RMNotFound(f"RM {rm_id} not found")
+    if not rows:
+        return []
     aead = cipher()
-    build = _queue_wire_item if wire else _queue_item
-    return [build(row._mapping, aead.decrypt(row.customer_name), int((row.sla_deadline - now).total_seconds()))
+    build = _queue_wire_builder(rows[0]._fields) if wire else _queue_item
+    return [build(row, aead.decrypt(row.customer_name), int((row.sla_deadline - now).total_seconds()))
             for row in rows]
 
 
-def _queue_item(m: Any, customer_name: str | None, left: int) -> QueueItem:
+def _queue_item(row: Any, customer_name: str | None, left: int) -> QueueItem:
+    m = row._mapping
     lead = LeadSummary(customer_name=customer_name, locality=m["locality"], city=m["lead_city"],
                        property_type=m["property_type"], segment=m["segment"],
                        expected_deal_value=m["expected_deal_value"])
@@ -46,19 +51,29 @@ def _queue_item(m: Any, customer_name: str | None, left: int) -> QueueItem:
 
 
 _ALLOCATION_FIELDS = tuple(AllocationRead.model_fields)
+_LEAD_COLUMNS = ("locality", "lead_city", "property_type", "segment", "expected_deal_value")
 
 
-def _queue_wire_item(m: Any, customer_name: str | None, left: int) -> dict[str, Any]:
-    item: dict[str, Any] = {}
-    for name in _ALLOCATION_FIELDS:  # absent columns (the decision trace) are their defaults: None
-        value = m.get(name)
-        item[name] = str(value) if isinstance(value, UUID) else value
-    value = m["expected_deal_value"]
-    item["time_left_seconds"] = left
-    item["lead"] = {"customer_name": customer_name, "locality": m["locality"], "city": m["lead_city"],
-                    "property_type": m["property_type"], "segment": m["segment"],
-                    "expected_deal_value": None if value is None else money_fragment(value)}
-    return item
+def _queue_wire_builder(fields: tuple[str, ...]) -> Callable[[Any, str | None, int], dict[str, Any]]:
+    """A function turning queue rows with these `fields` into wire items, each field's position found once per
+    result (a mapping look-up per field and row cost more than the rest of the item, and a field the statement does
+    not select, the decision trace, raised and caught an error inside SQLAlchemy on every row)."""
+    positions = [(name, fields.index(name) if name in fields else None) for name in _ALLOCATION_FIELDS]
+    pick_lead = itemgetter(*(fields.index(name) for name in _LEAD_COLUMNS))
+
+    def build(row: Any, customer_name: str | None, left: int) -> dict[str, Any]:
+        item: dict[str, Any] = {}
+        for name, position in positions:  # absent columns (the decision trace) are their defaults: None
+            value = None if position is None else row[position]
+            item[name] = str(value) if isinstance(value, UUID) else value
+        locality, city, property_type, segment, value = pick_lead(row)
+        item["time_left_seconds"] = left
+        item["lead"] = {"customer_name": customer_name, "locality": locality, "city": city,
+                        "property_type": property_type, "segment": segment,
+                        "expected_deal_value": None if value is None else money_fragment(value)}
+        return item
+
+    return build
 
 
 def _pct(part: int, whole: int) -> Decimal:

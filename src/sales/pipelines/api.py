@@ -64,7 +64,8 @@ async def update_pipeline(pipeline_id: UUID, data: PipelineUpdate, principal: Pi
 @router.patch("/{pipeline_id}/stage", response_model=PipelineRead)
 async def change_stage(pipeline_id: UUID, change: StageChange, principal: PipelinesWrite, conn: Conn, now: Now):
     """Move a pipeline to another stage."""
-    return respond(await service.change_stage(conn, principal, pipeline_id=pipeline_id, change=change, now=now))
+    return respond(await service.change_stage(conn, principal, pipeline_id=pipeline_id, change=change, now=now,
+                                              wire=True))
 
 
 @router.get("/{pipeline_id}/history", response_model=Page[StageHistoryEntry])

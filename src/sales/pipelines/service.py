@@ -274,8 +274,9 @@ async def update_pipeline(conn: AsyncConnection, principal: Principal, *, pipeli
 
 
 async def change_stage(conn: AsyncConnection, principal: Principal, *, pipeline_id: UUID, change: StageChange,
-                       now: datetime) -> PipelineRead:
-    """Move a pipeline to another stage, recording history and events."""
+                       now: datetime, wire: bool = False) -> PipelineView:
+    """Move a pipeline to another stage, recording history and events; `wire`: the moved pipeline's view for the
+    HTTP answer only (see view_builder)."""
     row = await _load_for_change(conn, principal, pipeline_id)
     deal_value = change.deal_value if change.deal_value is not None else row.deal_value
     rules.check_stage_change(Stage(row.stage), change.stage, actor_roles=principal.roles, reason=change.reason,
@@ -283,30 +284,16 @@ async def change_stage(conn: AsyncConnection, principal: Principal, *, pipeline_
     # Other domains may refuse the move (deal closure: CLOSED_WON waits for the checklist, issue 15).
     await hooks.emit("pipeline.stage_changing", conn, pipeline_id=pipeline_id, lead_id=row.lead_id,
                      current=Stage(row.stage), target=change.stage)
-    return await _apply_stage(conn, principal, row, change, now=now, readable=True)
-
-
-class _Row:
-    """A row from a mapping (`to_read` reads `row._mapping` and attributes)."""
-
-    __slots__ = ("_mapping",)
-
-    def __init__(self, mapping: dict[str, Any]) -> None:
-        self._mapping = mapping
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self._mapping[name]
-        except KeyError:
-            raise AttributeError(name) from None
+    return await _apply_stage(conn, principal, row, change, now=now, readable=True, wire=wire)
 
 
 async def _apply_stage(conn: AsyncConnection, actor: Principal, row: Any, change: StageChange, *,
-                       now: datetime, readable: bool = False) -> PipelineRead:
+                       now: datetime, readable: bool = False, wire: bool = False) -> Any:
     """Persist a checked stage change: the row, its history, events, the in-process hook and the audit.
 
     `readable`: `row` has PIPELINE_COLUMNS and was read in the actor's scope (the change keeps it there), so the
-    answer is built from it and the UPDATE's RETURNING; otherwise the pipeline is read back in the actor's scope."""
+    answer is a view (`wire` as view_builder's) built from it and the UPDATE's RETURNING; otherwise the pipeline
+    is read back in the actor's scope as a PipelineRead."""
     pipeline_id, current = row.id, Stage(row.stage)
     deal_value = change.deal_value if change.deal_value is not None else row.deal_value
     outcome = rules.outcome_for(change.stage)
@@ -333,9 +320,13 @@ async def _apply_stage(conn: AsyncConnection, actor: Principal, row: Any, change
     await hooks.emit("pipeline.stage_changed", conn, pipeline_id=pipeline_id, lead_id=row.lead_id,
                      rm_id=row.rm_id, old_stage=current, new_stage=change.stage, now=now)
     # The locked row (the RM's and the lead's columns: no hook changes them) with the pipeline's columns as the
-    # UPDATE returned them: what get_pipeline would read now, without reading it.
-    after = (to_read(_Row({**row._mapping, **changed._mapping}), actor) if readable
-             else await get_pipeline(conn, actor, pipeline_id=pipeline_id))
+    # UPDATE returned them: what get_pipeline would read now, without reading it; as a view, not a validated model
+    # (issue 19: the same JSON, as GET /pipelines/{id} answers).
+    if readable:
+        merged = {**row._mapping, **changed._mapping}
+        after = view_builder(tuple(merged), actor, wire=wire)(tuple(merged.values()))
+    else:
+        after = await get_pipeline(conn, actor, pipeline_id=pipeline_id)
     await audit.record(conn, actor, action="pipeline.stage_changed", entity_type="pipeline",
                        entity_id=pipeline_id, at=now, before={"stage": current, "outcome": row.outcome},
                        after={"stage": after.stage, "outcome": after.outcome, "reason": change.reason,
