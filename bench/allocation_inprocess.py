@@ -84,6 +84,7 @@ async def main(requests: int, profile: str | None, show: bool = False, dump: str
                     print(" ".join(sql.split())[:400])
                 return {"statements": len(statements), "codes": dict(codes)}
             statements.clear()
+            codes.clear()
             profiler = None
             if profile:
                 from pyinstrument import Profiler
