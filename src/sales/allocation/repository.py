@@ -336,10 +336,15 @@ async def act_on_live_for_lead(conn: AsyncConnection, *, lead_id: UUID, rm_id: U
     return row
 
 
-def live_allocation_of_lead(lead_id: UUID) -> ColumnElement[bool]:
-    """True while the lead has a live allocation (a condition for the lead's upsert; by value, since an EXISTS
-    inside ON CONFLICT ... WHERE cannot be correlated to the conflicting row)."""
-    return exists().where(a.c.lead_id == lead_id, a.c.status.in_(LIVE))
+# True while the lead named by the bound parameter `live_lead_id` has a live allocation: the condition of the lead's
+# upsert (`live_allocation_params`). By value, since an EXISTS inside ON CONFLICT ... WHERE cannot be correlated to
+# the conflicting row; built once, so the upsert is too (issue 19).
+LIVE_ALLOCATION_OF_LEAD = exists().where(a.c.lead_id == bindparam("live_lead_id", type_=a.c.lead_id.type),
+                                         a.c.status.in_(LIVE))
+
+
+def live_allocation_params(lead_id: UUID) -> dict[str, Any]:
+    return {"live_lead_id": lead_id}
 
 
 async def rms_who_had_lead(conn: AsyncConnection, lead_id: UUID) -> set[UUID]:
@@ -348,7 +353,10 @@ async def rms_who_had_lead(conn: AsyncConnection, lead_id: UUID) -> set[UUID]:
 
 
 async def insert_allocation(conn: AsyncConnection, values: dict[str, Any]) -> Any:
-    return (await conn.execute(insert(a).values(**values).returning(*a.c))).one()
+    return (await conn.execute(_INSERT_ALLOCATION, values)).one()
+
+
+_INSERT_ALLOCATION = insert(a).returning(*a.c)  # built once; the values bound by column name
 
 
 async def update_allocation(conn: AsyncConnection, allocation_id: UUID, values: dict[str, Any]) -> None:

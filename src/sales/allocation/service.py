@@ -343,9 +343,9 @@ async def allocate_lead(conn: AsyncConnection, principal: Principal, *, request:
         # One statement instead of a look-up and an upsert: a stored lead with a live allocation (as a look-up
         # before the statement would see it) is locked but not rewritten and not returned. A lead this statement
         # inserted has no allocation at all, so only a stored one is looked at again under the lock.
-        live = repository.live_allocation_of_lead(request.lead_id)
-        lead, inserted = await leads_repository.upsert_and_lock_unless(conn, values, now=now, refresh_facts=refresh,
-                                                                       unless=live)
+        lead, inserted = await leads_repository.upsert_and_lock_unless(
+            conn, values, now=now, refresh_facts=refresh, unless=repository.LIVE_ALLOCATION_OF_LEAD,
+            unless_params=repository.live_allocation_params(request.lead_id))
         if not inserted:
             existing = await repository.live_for_lead(conn, request.lead_id)
             if existing is not None:
