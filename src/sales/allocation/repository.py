@@ -338,9 +338,10 @@ async def act_on_live_for_lead(conn: AsyncConnection, *, lead_id: UUID, rm_id: U
 
 # True while the lead named by the bound parameter `live_lead_id` has a live allocation: the condition of the lead's
 # upsert (`live_allocation_params`). By value, since an EXISTS inside ON CONFLICT ... WHERE cannot be correlated to
-# the conflicting row; built once, so the upsert is too (issue 19).
+# the conflicting row; built once, so the upsert is too (issue 19). The statuses are plain bound values, not an
+# expanding IN (whose SQL SQLAlchemy renders again on every execution).
 LIVE_ALLOCATION_OF_LEAD = exists().where(a.c.lead_id == bindparam("live_lead_id", type_=a.c.lead_id.type),
-                                         a.c.status.in_(LIVE))
+                                         a.c.status.in_([literal(status) for status in LIVE]))
 
 
 def live_allocation_params(lead_id: UUID) -> dict[str, Any]:
