@@ -21,6 +21,7 @@ from sales.core.db import insert_unless_exists, is_postgres
 from sales.core.types import UUIDType
 from sales.directory.scoping import NOTHING, bound_scopes, owned_or_supervised, scope_kind, scope_params
 from sales.directory.models import rm_leaves, rm_localities, rms, teams
+from sales.leads import repository as leads_repository
 from sales.leads.models import leads
 
 LIVE = [s.value for s in LIVE_STATUSES]
@@ -353,11 +354,27 @@ async def rms_who_had_lead(conn: AsyncConnection, lead_id: UUID) -> set[UUID]:
         a.c.lead_id == lead_id, a.c.status.in_(["REASSIGNED", "EXPIRED"])))).scalars())
 
 
-async def insert_allocation(conn: AsyncConnection, values: dict[str, Any]) -> Any:
-    return (await conn.execute(_INSERT_ALLOCATION, values)).one()
+async def insert_allocation(conn: AsyncConnection, values: dict[str, Any], *, now: datetime) -> Any:
+    """Insert the allocation (its row comes back) and mark its lead ALLOCATED and out of the queue: one statement on
+    PostgreSQL (the lead's UPDATE as a data-modifying CTE), two on SQLite."""
+    postgres = is_postgres(conn)
+    params = {**{f"new_{name}": value for name, value in values.items()},
+              **leads_repository.allocated_params(values["lead_id"], now=now)}
+    row = (await conn.execute(_insert_allocation_statement(tuple(values), postgres), params)).one()
+    if not postgres:
+        await conn.execute(leads_repository.MARK_ALLOCATED, params)
+    return row
 
 
-_INSERT_ALLOCATION = insert(a).returning(*a.c)  # built once; the values bound by column name
+@functools.lru_cache(maxsize=16)
+def _insert_allocation_statement(columns: tuple[str, ...], postgres: bool) -> Any:
+    """Built once per set of columns (issue 19), bound as `new_<column>`: named apart from the columns, since inside
+    a statement of several tables a parameter named like a column would be taken as that column's new value by the
+    lead's UPDATE too."""
+    statement = insert(a).values({name: bindparam(f"new_{name}", type_=a.c[name].type) for name in columns})
+    if postgres:
+        statement = statement.add_cte(leads_repository.MARK_ALLOCATED.cte("allocated_lead"))
+    return statement.returning(*a.c)
 
 
 async def update_allocation(conn: AsyncConnection, allocation_id: UUID, values: dict[str, Any]) -> None:

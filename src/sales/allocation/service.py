@@ -202,9 +202,7 @@ async def _create_allocation(conn: AsyncConnection, principal: Principal | None,
                 "previous_rm_id": previous.rm_id if previous is not None else None,
                 "reassignment_reason": reassignment_reason, "over_capacity": over_capacity, "decision": decision,
                 "created_at": now, "updated_at": now,
-            }))
-            await leads_repository.update_lead(conn, lead.id, {"allocation_status": "ALLOCATED", "queue_reason": None,
-                                                               "queued_at": None}, now=now)
+            }, now=now))  # the lead's ALLOCATED with it
             await outbox.record(conn, type_="sales.lead.allocated", subject=lead.id, at=now, data={
                 "allocation_id": allocation_id, "lead_id": lead.id, "rm_id": rm_id,
                 "allocation_type": allocation_type, "priority": lead.priority, "sla_deadline": deadline,

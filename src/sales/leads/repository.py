@@ -40,6 +40,16 @@ async def update_lead(conn: AsyncConnection, lead_id: UUID, values: dict[str, An
 # values (SQLAlchemy compiles it once per set of columns), `lead_key` names the row.
 _UPDATE_LEAD = update(leads).where(leads.c.id == bindparam("lead_key", type_=leads.c.id.type))
 
+# A lead given to an RM: ALLOCATED, out of the queue. Built once, its parameters named apart from any column
+# (`allocated_lead`, `allocated_lead_at`: `allocated_params`), so that it can run inside another table's INSERT.
+MARK_ALLOCATED = update(leads).where(leads.c.id == bindparam("allocated_lead", type_=leads.c.id.type)).values(
+    allocation_status="ALLOCATED", queue_reason=None, queued_at=None,
+    updated_at=bindparam("allocated_lead_at", type_=leads.c.updated_at.type))
+
+
+def allocated_params(lead_id: UUID, *, now: datetime) -> dict[str, Any]:
+    return {"allocated_lead": lead_id, "allocated_lead_at": now}
+
 
 def customer_of(row: Any) -> dict[str, Any]:
     aead = cipher()
