@@ -163,7 +163,11 @@ WITH candidate AS (
                         last_allocated_at NULLS FIRST, id::text COLLATE "C") AS position
     FROM judged
 )
-SELECT ranked.*,
+SELECT ranked.id, ranked.name, ranked.team_id, ranked.city, ranked.zone, {localities} AS localities,
+       {property_types} AS property_types, {segments} AS segments, ranked.max_deal_value, ranked.capacity,
+       ranked.active_leads, ranked.status, ranked.availability, ranked.shifts, ranked.is_backup,
+       ranked.performance_score, ranked.last_allocated_at, ranked.max_leads_per_day, ranked.max_leads_per_week,
+       ranked.received_today, ranked.received_this_week, ranked.fairness_offset, ranked.on_leave, ranked.pool_size,
        (SELECT id FROM allocation_rule_sets WHERE city = :city AND is_current LIMIT 1) AS rule_set_own,
        (SELECT id FROM allocation_rule_sets WHERE city = '*' AND is_current LIMIT 1) AS rule_set_star,
        CASE WHEN pool_size > :list_all_up_to AND nth = 1 THEN json_build_object(
@@ -179,16 +183,21 @@ FROM ranked
 WHERE pool_size <= :list_all_up_to OR nth = 1 OR (grp IS NOT NULL AND position <= :top)
 ORDER BY id
 """
-_RESULT_TYPES = {name: rms.c[name].type for name in (
-    "id", "team_id", "localities", "property_types", "segments", "max_deal_value", "shifts", "last_allocated_at")}
+# The candidate's columns `_candidate` reads. Its lists of strings come as text[] (asyncpg decodes those natively;
+# a JSON value is decoded in Python, and a candidate has four: issue 19); a value that is not an array as NULL, as
+# a JSON null would give None.
+_TEXT_ARRAYS = {name: f"""CASE WHEN jsonb_typeof(ranked.{name}) = 'array'
+               THEN ARRAY(SELECT jsonb_array_elements_text(ranked.{name})) END"""
+                for name in ("localities", "property_types", "segments")}
+_RESULT_TYPES = {name: rms.c[name].type for name in ("id", "team_id", "max_deal_value", "shifts", "last_allocated_at")}
 # The locality stage: the RMs listing the lead's locality (indexed through rm_localities), all at LOCALITY level.
 _RANKED_IN_LOCALITY = text(_RANKED.format(
-    level="'LOCALITY'", source="rm_localities g JOIN rms r ON r.id = g.rm_id",
+    **_TEXT_ARRAYS, level="'LOCALITY'", source="rm_localities g JOIN rms r ON r.id = g.rm_id",
     where="g.city = :city AND g.locality = CAST(:locality AS text)",
 )).columns(**_RESULT_TYPES, rule_set_own=UUIDType, rule_set_star=UUIDType)
 # The city stage: every RM of the city, at the level they match the lead's place.
 _RANKED_IN_CITY = text(_RANKED.format(
-    level="""CASE WHEN EXISTS (SELECT 1 FROM rm_localities g WHERE g.rm_id = r.id AND g.city = :city
+    **_TEXT_ARRAYS, level="""CASE WHEN EXISTS (SELECT 1 FROM rm_localities g WHERE g.rm_id = r.id AND g.city = :city
                                       AND g.locality = CAST(:locality AS text)) THEN 'LOCALITY'
                   WHEN r.zone <> ''
                        AND lower(btrim(regexp_replace(r.zone, '[[:space:]]+', ' ', 'g'))) = CAST(:zone AS text)
