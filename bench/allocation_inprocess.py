@@ -6,8 +6,8 @@
     SALES_DATABASE_URL=... .venv/bin/python bench/allocation_inprocess.py --dump out.json --requests 300
 
 New leads (fresh ids every run) go to random seeded localities, as the harness's intake does. Prints one JSON
-line: process CPU per allocation (not wall time: the machine is shared), the statements per allocation, and the
-status codes. The allocations it makes stay in the database (re-seed with `sales bench seed --replace` when that
+line: process CPU per allocation (not wall time: the machine is shared; user and system apart: the system share is
+mostly the socket round trips to PostgreSQL), the statements per allocation, and the status codes. The allocations it makes stay in the database (re-seed with `sales bench seed --replace` when that
 matters).
 
 `--show-statements` prints the statements of one allocation. `--dump` checks that a change keeps behaviour: it
@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import time
 import uuid
@@ -90,10 +91,11 @@ async def main(requests: int, profile: str | None, show: bool = False, dump: str
                 from pyinstrument import Profiler
                 profiler = Profiler(async_mode="enabled")
                 profiler.start()
-            cpu, wall = time.process_time(), time.perf_counter()
+            cpu, wall, times = time.process_time(), time.perf_counter(), os.times()
             for _ in range(requests):
                 await one(client)
             cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+            user, system = os.times().user - times.user, os.times().system - times.system
             if profiler:
                 profiler.stop()
                 open(profile, "w").write(profiler.output_text(unicode=False, show_all=False))
@@ -103,6 +105,7 @@ async def main(requests: int, profile: str | None, show: bool = False, dump: str
         with open(dump, "w") as out:  # type: ignore[arg-type]
             json.dump({"responses": mix.responses, "rows": await mix.rows_written()}, out, indent=0)
     return {"requests": requests, "cpu_ms": round(cpu * 1000 / requests, 3),
+            "user_ms": round(user * 1000 / requests, 3), "system_ms": round(system * 1000 / requests, 3),
             "wall_ms": round(wall * 1000 / requests, 3), "statements": round(len(statements) / requests, 2),
             "codes": dict(codes)}
 
