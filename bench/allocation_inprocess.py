@@ -7,8 +7,8 @@
 
 New leads (fresh ids every run) go to random seeded localities, as the harness's intake does. Prints one JSON
 line: process CPU per allocation (not wall time: the machine is shared; user and system apart: the system share is
-mostly the socket round trips to PostgreSQL), the statements per allocation, and the status codes. The allocations it makes stay in the database (re-seed with `sales bench seed --replace` when that
-matters).
+mostly the socket round trips to PostgreSQL), the statements per allocation, and the status codes. The allocations
+it makes stay in the database (re-seed with `sales bench seed --replace` when that matters).
 
 `--show-statements` prints the statements of one allocation. `--dump` checks that a change keeps behaviour: it
 freezes the business clock (the day after the seed's newest write, 06:00 UTC, one second later per request), draws
