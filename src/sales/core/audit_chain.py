@@ -10,7 +10,7 @@ until commit; on SQLite every writer already holds the database's write lock). T
 transaction picks its partition from the first entity it audits and puts all its rows there: it never waits
 for two heads, so audit writers cannot deadlock each other.
 
-Pure functions (no I/O) except `append` and `verify`, which take a connection.
+Pure functions (no I/O) except `append`, `deferred` and `verify`, which take a connection.
 """
 from __future__ import annotations
 
@@ -158,6 +158,7 @@ async def _append_rows(conn: AsyncConnection, partition: int, rows: list[dict[st
             await conn.execute(audit_log.insert().values(**row))
         await conn.execute(update(audit_chain).where(audit_chain.c.partition == partition).values(head_hash=previous))
         return
+    # One row (every audited write outside a `deferred` block): the statements it always had.
     params = {f"a_{name}": value for name, value in chained[0].items()} if len(chained) == 1 else {
         f"a{i}_{name}": value for i, row in enumerate(chained) for name, value in row.items()}
     params.update(head_partition=partition, new_head=previous)

@@ -92,7 +92,8 @@ def test_audit_rows_chained_together_take_the_positions_up_to_the_head() -> None
                   (2, 60), ("advance_by", "head_partition")),
         Statement("WITH audited AS (INSERT INTO audit_log (id, partition, chain_pos, prev_hash) SELECT $1::UUID, "
                   "$2::INTEGER, $3::BIGINT, $4::VARCHAR UNION ALL SELECT $5::UUID, $6::INTEGER, $7::BIGINT, "
-                  "$8::VARCHAR) UPDATE audit_chain SET head_hash=$9::VARCHAR WHERE audit_chain.partition = $10::INTEGER",
+                  "$8::VARCHAR) UPDATE audit_chain SET head_hash=$9::VARCHAR "
+                  "WHERE audit_chain.partition = $10::INTEGER",
                   (uuid.UUID(int=7), 60, 11, "ab" * 32, uuid.UUID(int=8), 60, 12, "cd" * 32, "ef" * 32, 60),
                   ("a0_id", "a0_partition", "a0_chain_pos", "a0_prev_hash", "a1_id", "a1_partition", "a1_chain_pos",
                    "a1_prev_hash", "new_head", "head_partition")),
