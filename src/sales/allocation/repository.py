@@ -21,6 +21,7 @@ from sales.core.db import insert_unless_exists, is_postgres
 from sales.core.types import UUIDType, plain_on_postgres
 from sales.directory.scoping import NOTHING, bound_scopes, owned_or_supervised, scope_kind, scope_params
 from sales.directory.models import rm_leaves, rm_localities, rms, teams
+from sales.leads import repository as leads_repository
 from sales.leads.models import leads
 
 LIVE = [s.value for s in LIVE_STATUSES]
@@ -168,7 +169,11 @@ WITH candidate AS (
                         last_allocated_at NULLS FIRST, id::text COLLATE "C") AS position
     FROM judged
 )
-SELECT ranked.*,
+SELECT ranked.id, ranked.name, ranked.team_id, ranked.city, ranked.zone, {localities} AS localities,
+       {property_types} AS property_types, {segments} AS segments, ranked.max_deal_value, ranked.capacity,
+       ranked.active_leads, ranked.status, ranked.availability, ranked.shifts, ranked.is_backup,
+       ranked.performance_score, ranked.last_allocated_at, ranked.max_leads_per_day, ranked.max_leads_per_week,
+       ranked.received_today, ranked.received_this_week, ranked.fairness_offset, ranked.on_leave, ranked.pool_size,
        (SELECT id FROM allocation_rule_sets WHERE city = :city AND is_current LIMIT 1) AS rule_set_own,
        (SELECT id FROM allocation_rule_sets WHERE city = '*' AND is_current LIMIT 1) AS rule_set_star,
        CASE WHEN pool_size > :list_all_up_to AND nth = 1 THEN json_build_object(
@@ -184,16 +189,21 @@ FROM ranked
 WHERE pool_size <= :list_all_up_to OR nth = 1 OR (grp IS NOT NULL AND position <= :top)
 ORDER BY id
 """
-_RESULT_TYPES = {name: rms.c[name].type for name in (
-    "id", "team_id", "localities", "property_types", "segments", "max_deal_value", "shifts", "last_allocated_at")}
+# The candidate's columns `_candidate` reads. Its lists of strings come as text[] (asyncpg decodes those natively;
+# a JSON value is decoded in Python, and a candidate has four: issue 19); a value that is not an array as NULL, as
+# a JSON null would give None.
+_TEXT_ARRAYS = {name: f"""CASE WHEN jsonb_typeof(ranked.{name}) = 'array'
+               THEN ARRAY(SELECT jsonb_array_elements_text(ranked.{name})) END"""
+                for name in ("localities", "property_types", "segments")}
+_RESULT_TYPES = {name: rms.c[name].type for name in ("id", "team_id", "max_deal_value", "shifts", "last_allocated_at")}
 # The locality stage: the RMs listing the lead's locality (indexed through rm_localities), all at LOCALITY level.
 _RANKED_IN_LOCALITY = text(_RANKED.format(
-    level="'LOCALITY'", source="rm_localities g JOIN rms r ON r.id = g.rm_id",
+    **_TEXT_ARRAYS, level="'LOCALITY'", source="rm_localities g JOIN rms r ON r.id = g.rm_id",
     where="g.city = :city AND g.locality = CAST(:locality AS text)",
 )).columns(**_RESULT_TYPES, rule_set_own=UUIDType, rule_set_star=UUIDType)
 # The city stage: every RM of the city, at the level they match the lead's place.
 _RANKED_IN_CITY = text(_RANKED.format(
-    level="""CASE WHEN EXISTS (SELECT 1 FROM rm_localities g WHERE g.rm_id = r.id AND g.city = :city
+    **_TEXT_ARRAYS, level="""CASE WHEN EXISTS (SELECT 1 FROM rm_localities g WHERE g.rm_id = r.id AND g.city = :city
                                       AND g.locality = CAST(:locality AS text)) THEN 'LOCALITY'
                   WHEN r.zone <> ''
                        AND lower(btrim(regexp_replace(r.zone, '[[:space:]]+', ' ', 'g'))) = CAST(:zone AS text)
@@ -342,10 +352,16 @@ async def act_on_live_for_lead(conn: AsyncConnection, *, lead_id: UUID, rm_id: U
     return row
 
 
-def live_allocation_of_lead(lead_id: UUID) -> ColumnElement[bool]:
-    """True while the lead has a live allocation (a condition for the lead's upsert; by value, since an EXISTS
-    inside ON CONFLICT ... WHERE cannot be correlated to the conflicting row)."""
-    return exists().where(a.c.lead_id == lead_id, a.c.status.in_(LIVE))
+# True while the lead named by the bound parameter `live_lead_id` has a live allocation: the condition of the lead's
+# upsert (`live_allocation_params`). By value, since an EXISTS inside ON CONFLICT ... WHERE cannot be correlated to
+# the conflicting row; built once, so the upsert is too (issue 19). The statuses are plain bound values, not an
+# expanding IN (whose SQL SQLAlchemy renders again on every execution).
+LIVE_ALLOCATION_OF_LEAD = exists().where(a.c.lead_id == bindparam("live_lead_id", type_=a.c.lead_id.type),
+                                         a.c.status.in_([literal(status) for status in LIVE]))
+
+
+def live_allocation_params(lead_id: UUID) -> dict[str, Any]:
+    return {"live_lead_id": lead_id}
 
 
 async def rms_who_had_lead(conn: AsyncConnection, lead_id: UUID) -> set[UUID]:
@@ -353,8 +369,27 @@ async def rms_who_had_lead(conn: AsyncConnection, lead_id: UUID) -> set[UUID]:
         a.c.lead_id == lead_id, a.c.status.in_(["REASSIGNED", "EXPIRED"])))).scalars())
 
 
-async def insert_allocation(conn: AsyncConnection, values: dict[str, Any]) -> Any:
-    return (await conn.execute(insert(a).values(**values).returning(*a.c))).one()
+async def insert_allocation(conn: AsyncConnection, values: dict[str, Any], *, now: datetime) -> Any:
+    """Insert the allocation (its row comes back) and mark its lead ALLOCATED and out of the queue: one statement on
+    PostgreSQL (the lead's UPDATE as a data-modifying CTE), two on SQLite."""
+    postgres = is_postgres(conn)
+    params = {**{f"new_{name}": value for name, value in values.items()},
+              **leads_repository.allocated_params(values["lead_id"], now=now)}
+    row = (await conn.execute(_insert_allocation_statement(tuple(values), postgres), params)).one()
+    if not postgres:
+        await conn.execute(leads_repository.MARK_ALLOCATED, params)
+    return row
+
+
+@functools.lru_cache(maxsize=16)
+def _insert_allocation_statement(columns: tuple[str, ...], postgres: bool) -> Any:
+    """Built once per set of columns (issue 19), bound as `new_<column>`: named apart from the columns, since inside
+    a statement of several tables a parameter named like a column would be taken as that column's new value by the
+    lead's UPDATE too."""
+    statement = insert(a).values({name: bindparam(f"new_{name}", type_=a.c[name].type) for name in columns})
+    if postgres:
+        statement = statement.add_cte(leads_repository.MARK_ALLOCATED.cte("allocated_lead"))
+    return statement.returning(*a.c)
 
 
 async def update_allocation(conn: AsyncConnection, allocation_id: UUID, values: dict[str, Any]) -> None:

@@ -190,46 +190,53 @@ async def _create_allocation(conn: AsyncConnection, principal: Principal | None,
     allocation_id = uuid.uuid4()
     deadline = sla_deadline or rules.sla_deadline(now, config)
     async with outbox.deferred(conn):  # the pipeline's, the allocation's and the notice's events: one INSERT
-        actor = _engine_actor(principal)
-        new_pipeline = PipelineCreate(lead_id=lead.id, rm_id=rm_id, source=lead.source or Source.OTHER,
-                                      deal_value=lead.expected_deal_value)
-        pipeline_id = None
-        if previous is None:  # a first allocation: the lead rarely has an open pipeline; the INSERT does nothing
-            pipeline_id = await pipelines_service.open_pipeline(  # when it has one (then it is looked up below)
-                conn, actor, now=now, sla_deadline=deadline, data=new_pipeline)
-        if pipeline_id is None:
-            pipeline_id = await pipelines_service.find_open_for_lead(conn, lead_id=lead.id)
-            if pipeline_id is not None:
-                await pipelines_service.transfer(conn, actor, pipeline_id=pipeline_id, to_rm_id=rm_id, now=now,
-                                                 sla_deadline=deadline, reason=reassignment_reason or reason)
-            elif (pipeline_id := await pipelines_service.open_pipeline(
-                    conn, actor, now=now, sla_deadline=deadline, data=new_pipeline)) is None:
-                raise LeadHasOpenPipeline(f"lead {lead.id} got an open pipeline concurrently; retry")
-        allocation = _read(await repository.insert_allocation(conn, {
-            "id": allocation_id, "lead_id": lead.id, "rm_id": rm_id, "team_id": team_id, "city": lead.city,
-            "pipeline_id": pipeline_id, "allocation_type": allocation_type.value, "allocation_reason": reason,
-            "decided_by": decided_by,
-            "priority": lead.priority, "status": AllocationStatus.PENDING.value, "allocated_at": now,
-            "sla_deadline": deadline, "is_reassignment": previous is not None,
-            "previous_rm_id": previous.rm_id if previous is not None else None,
-            "reassignment_reason": reassignment_reason, "over_capacity": over_capacity, "decision": decision,
-            "created_at": now, "updated_at": now,
-        }))
-        await leads_repository.update_lead(conn, lead.id, {"allocation_status": "ALLOCATED", "queue_reason": None,
-                                                           "queued_at": None}, now=now)
-        await outbox.record(conn, type_="sales.lead.allocated", subject=lead.id, at=now, data={
-            "allocation_id": allocation_id, "lead_id": lead.id, "rm_id": rm_id, "allocation_type": allocation_type,
-            "priority": lead.priority, "sla_deadline": deadline, "is_reassignment": previous is not None,
-            "pipeline_id": pipeline_id})
-        if previous is not None:
-            await outbox.record(conn, type_="sales.lead.reassigned", subject=lead.id, at=now, data={
-                "allocation_id": allocation_id, "previous_allocation_id": previous.id, "lead_id": lead.id,
-                "from_rm_id": previous.rm_id, "to_rm_id": rm_id, "reason": reassignment_reason})
-        await audit.record(conn, principal, action="allocation.created", entity_type="allocation",
-                           entity_id=allocation_id, at=now, after=allocation.model_dump(exclude={"decision"}))
+        async with audit.deferred(conn):  # the pipeline's and the allocation's audit rows: one advance, one INSERT
+            pipeline_id = await _pipeline_for(conn, principal, lead=lead, rm_id=rm_id, now=now, deadline=deadline,
+                                              first=previous is None, reason=reassignment_reason or reason)
+            allocation = _read(await repository.insert_allocation(conn, {
+                "id": allocation_id, "lead_id": lead.id, "rm_id": rm_id, "team_id": team_id, "city": lead.city,
+                "pipeline_id": pipeline_id, "allocation_type": allocation_type.value, "allocation_reason": reason,
+                "decided_by": decided_by,
+                "priority": lead.priority, "status": AllocationStatus.PENDING.value, "allocated_at": now,
+                "sla_deadline": deadline, "is_reassignment": previous is not None,
+                "previous_rm_id": previous.rm_id if previous is not None else None,
+                "reassignment_reason": reassignment_reason, "over_capacity": over_capacity, "decision": decision,
+                "created_at": now, "updated_at": now,
+            }, now=now))  # the lead's ALLOCATED with it
+            await outbox.record(conn, type_="sales.lead.allocated", subject=lead.id, at=now, data={
+                "allocation_id": allocation_id, "lead_id": lead.id, "rm_id": rm_id,
+                "allocation_type": allocation_type, "priority": lead.priority, "sla_deadline": deadline,
+                "is_reassignment": previous is not None, "pipeline_id": pipeline_id})
+            if previous is not None:
+                await outbox.record(conn, type_="sales.lead.reassigned", subject=lead.id, at=now, data={
+                    "allocation_id": allocation_id, "previous_allocation_id": previous.id, "lead_id": lead.id,
+                    "from_rm_id": previous.rm_id, "to_rm_id": rm_id, "reason": reassignment_reason})
+            await audit.record(conn, principal, action="allocation.created", entity_type="allocation",
+                               entity_id=allocation_id, at=now, after=allocation.model_dump(exclude={"decision"}))
         await notices.allocation_created(conn, principal, allocation=allocation, lead=lead, previous=previous,
                                          config=config, now=now)  # US-SALE-010, US-SALE-031, §2.2.5
     return allocation
+
+
+async def _pipeline_for(conn: AsyncConnection, principal: Principal | None, *, lead: Any, rm_id: UUID,
+                        now: datetime, deadline: datetime, first: bool, reason: str) -> UUID:
+    """The lead's open pipeline, now the RM's: a new one, or its open one transferred to the RM."""
+    actor = _engine_actor(principal)
+    new_pipeline = PipelineCreate(lead_id=lead.id, rm_id=rm_id, source=lead.source or Source.OTHER,
+                                  deal_value=lead.expected_deal_value)
+    if first:  # a first allocation: the lead rarely has an open pipeline; the INSERT does nothing when it has one
+        pipeline_id = await pipelines_service.open_pipeline(conn, actor, now=now, sla_deadline=deadline,
+                                                            data=new_pipeline)
+        if pipeline_id is not None:
+            return pipeline_id
+    pipeline_id = await pipelines_service.find_open_for_lead(conn, lead_id=lead.id)
+    if pipeline_id is not None:
+        await pipelines_service.transfer(conn, actor, pipeline_id=pipeline_id, to_rm_id=rm_id, now=now,
+                                         sla_deadline=deadline, reason=reason)
+    elif (pipeline_id := await pipelines_service.open_pipeline(conn, actor, now=now, sla_deadline=deadline,
+                                                               data=new_pipeline)) is None:
+        raise LeadHasOpenPipeline(f"lead {lead.id} got an open pipeline concurrently; retry")
+    return pipeline_id
 
 
 async def _queue_lead(conn: AsyncConnection, principal: Principal | None, *, lead: Any, reason: str,
@@ -343,9 +350,9 @@ async def allocate_lead(conn: AsyncConnection, principal: Principal, *, request:
         # One statement instead of a look-up and an upsert: a stored lead with a live allocation (as a look-up
         # before the statement would see it) is locked but not rewritten and not returned. A lead this statement
         # inserted has no allocation at all, so only a stored one is looked at again under the lock.
-        live = repository.live_allocation_of_lead(request.lead_id)
-        lead, inserted = await leads_repository.upsert_and_lock_unless(conn, values, now=now, refresh_facts=refresh,
-                                                                       unless=live)
+        lead, inserted = await leads_repository.upsert_and_lock_unless(
+            conn, values, now=now, refresh_facts=refresh, unless=repository.LIVE_ALLOCATION_OF_LEAD,
+            unless_params=repository.live_allocation_params(request.lead_id))
         if not inserted:
             existing = await repository.live_for_lead(conn, request.lead_id)
             if existing is not None:

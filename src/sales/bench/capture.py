@@ -240,16 +240,32 @@ class Script:
 
 # The audit chain (core/audit_chain.py): a transaction's partition is a hash of its first audited entity (a new
 # id, so random over the partitions); its rows take the positions and previous hash the head's
-# `UPDATE ... RETURNING` gives back (pgbench: `\gset`, no extra statement).
+# `UPDATE ... RETURNING` gives back (pgbench: `\gset`, no extra statement). Rows chained together
+# (`audit_chain.deferred`) take the positions up to the head's new length, the first of them its previous hash.
 _AUDIT_HEAD = re.compile(r"^\s*UPDATE audit_chain SET length=.*RETURNING", re.S)
-_FROM_HEAD = {"chain_pos": ":length", "prev_hash": ":head_hash"}
+_AUDIT_ROW = re.compile(r"a(\d*)_(.+)")
 
 
-def _audit_name(name: str) -> str:
-    """The column an audit statement's bind parameter stands for: `a_chain_pos` (the row's, in the row-and-head CTE
-    on PostgreSQL) -> `chain_pos`, `head_partition` -> `partition`."""
+def _audit_name(name: str) -> tuple[str, int | None]:
+    """The column an audit statement's bind parameter stands for, and the row's index among the rows chained
+    together (None for a single row): `a_chain_pos` (the row's, in the row-and-head CTE on PostgreSQL) ->
+    (`chain_pos`, None), `a1_chain_pos` -> (`chain_pos`, 1), `head_partition` -> (`partition`, None)."""
     name = re.sub(r"_\d+$", "", name)
-    return "partition" if name == "head_partition" else name.removeprefix("a_")
+    if name == "head_partition":
+        return "partition", None
+    row = _AUDIT_ROW.fullmatch(name)
+    if row is None:
+        return name, None
+    return row.group(2), int(row.group(1)) if row.group(1) else None
+
+
+def _from_head(column: str, row: int | None, rows: int) -> str | None:
+    """pgbench's expression for an audit row's position or previous hash (None: the captured value will do)."""
+    if column == "chain_pos":
+        return ":length" if row is None or row == rows - 1 else f"(:length - {rows - 1 - row})"
+    if column == "prev_hash" and not row:
+        return ":head_hash"
+    return None
 
 
 def pgbench_script(cap: Capture) -> Script:
@@ -270,12 +286,12 @@ def pgbench_script(cap: Capture) -> Script:
             return "(SELECT id FROM bench_rm_ids WHERE n = :r)"
         return f"(SELECT {kind} FROM bench_localities WHERE n = :k)"
 
-    def expr(value: Any, name: str) -> str:
-        base = _audit_name(name)
+    def expr(value: Any, name: str, audit_rows: int = 1) -> str:
+        base, row = _audit_name(name)
         if uses_audit and base == "partition":
             return ":p"
-        if uses_audit and base in _FROM_HEAD:
-            return _FROM_HEAD[base]
+        if uses_audit and (from_head := _from_head(base, row, audit_rows)) is not None:
+            return from_head
         if isinstance(value, (uuid.UUID, str)) and value in cap.varying:
             return varying(value)
         if isinstance(value, (list, tuple)):
@@ -309,7 +325,8 @@ def pgbench_script(cap: Capture) -> Script:
             lines.append(f"{item};")
         else:
             bind = item.names if len(item.names) == len(item.params) else ("",) * len(item.params)
-            sql = _PLACEHOLDER.sub(lambda m: expr(item.params[int(m.group(1)) - 1], bind[int(m.group(1)) - 1]),
+            rows = 1 + max((r for _, r in map(_audit_name, bind) if r is not None), default=0)
+            sql = _PLACEHOLDER.sub(lambda m: expr(item.params[int(m.group(1)) - 1], bind[int(m.group(1)) - 1], rows),
                                    item.sql.strip().rstrip(";"))
             lines.append(sql + (" \\gset" if _AUDIT_HEAD.match(item.sql) else ";"))
             statements += 1

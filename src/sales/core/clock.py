@@ -22,8 +22,11 @@ def wall_now() -> datetime:
 async def business_now(conn: AsyncConnection, *, frozen_allowed: bool) -> datetime:
     if not frozen_allowed:
         return wall_now()
-    frozen = (await conn.execute(select(clock_state.c.frozen_at).where(clock_state.c.id == 1))).scalar()
+    frozen = (await conn.execute(_FROZEN_AT)).scalar()
     return frozen or wall_now()
+
+
+_FROZEN_AT = select(clock_state.c.frozen_at).where(clock_state.c.id == 1)  # built once: asked on every request
 
 
 async def _locked_frozen_at(conn: AsyncConnection) -> datetime | None:

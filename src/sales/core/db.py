@@ -141,7 +141,12 @@ def is_postgres(conn: AsyncConnection) -> bool:
 def dialect_insert(conn: AsyncConnection, table: Table) -> Any:
     """An INSERT with the database's own `ON CONFLICT` clauses (`on_conflict_do_nothing/do_update`, `excluded`):
     both dialects spell them alike."""
-    return (postgresql.insert if is_postgres(conn) else sqlite.insert)(table)
+    return insert_for(is_postgres(conn), table)
+
+
+def insert_for(postgres: bool, table: Table) -> Any:
+    """`dialect_insert` for a statement built once per database kind, before any connection is at hand."""
+    return (postgresql.insert if postgres else sqlite.insert)(table)
 
 
 def insert_unless_exists(conn: AsyncConnection, table: Table, *conflict_columns: Column[Any]) -> Any:

@@ -6,16 +6,18 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from sales.core.db import dialect_insert
+from sales.core.db import insert_for, is_postgres
 from sales.notifications.models import notifications
 
 
 async def insert_if_new(conn: AsyncConnection, values: dict[str, Any]) -> bool:
     """Store the decision unless its dedupe key is already taken; True when this call stored it."""
-    insert = dialect_insert(conn, notifications)
-    result = await conn.execute(insert.values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
-                                .returning(notifications.c.id))
-    return result.first() is not None
+    return (await conn.execute(_INSERT_IF_NEW[is_postgres(conn)], values)).first() is not None
+
+
+# Built once per database kind (issue 19); the values bound by column name.
+_INSERT_IF_NEW = {postgres: insert_for(postgres, notifications).on_conflict_do_nothing(
+    index_elements=["dedupe_key"]).returning(notifications.c.id) for postgres in (False, True)}
 
 
 async def by_dedupe_key(conn: AsyncConnection, dedupe_key: str) -> Any:

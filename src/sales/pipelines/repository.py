@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales.core.auth import Principal
 from sales.directory.scoping import NOTHING, bound_scopes, owned_or_supervised, scope_kind, scope_params
-from sales.core.db import dialect_insert, is_postgres
+from sales.core.db import insert_for, is_postgres
 from sales.core.types import MoneyType, UTCDateTime
 from sales.core import outbox
 from sales.directory.models import rms, teams
@@ -211,9 +211,12 @@ async def list_readable(conn: AsyncConnection, principal: Principal, *, filters:
 async def insert_pipeline(conn: AsyncConnection, values: dict[str, Any]) -> bool:
     """Insert an open pipeline unless its lead has one already (the unique index on open pipelines decides,
     waiting for a concurrent insert to commit); False when nothing was inserted."""
-    statement = dialect_insert(conn, p).values(**values).on_conflict_do_nothing(
-        index_elements=[p.c.lead_id], index_where=text(OPEN)).returning(p.c.id)
-    return (await conn.execute(statement)).first() is not None
+    return (await conn.execute(_INSERT_OPEN_PIPELINE[is_postgres(conn)], values)).first() is not None
+
+
+# Built once per database kind (issue 19); the values bound by column name.
+_INSERT_OPEN_PIPELINE = {postgres: insert_for(postgres, p).on_conflict_do_nothing(
+    index_elements=[p.c.lead_id], index_where=text(OPEN)).returning(p.c.id) for postgres in (False, True)}
 
 
 # the processed columns on both databases, as `get` reads them

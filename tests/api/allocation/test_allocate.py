@@ -107,6 +107,42 @@ async def test_one_allocation_writes_its_events_in_order_in_one_insert(client, a
                                       "sales.notification.requested"]
 
 
+@pytest.mark.postgres_only
+async def test_an_allocation_sends_only_statements_built_once(client, auth, engine, backend):
+    """Issue 19: every statement of an allocation (a new lead placed by the engine, on PostgreSQL) is an object
+    built once per process or per shape, executed with its values bound: building statements per request (values,
+    ON CONFLICT clauses, their cache keys) was ~1.1 ms of the ~8.5 ms an allocation cost at prd."""
+    from sqlalchemy import event
+
+    from sales.core.audit_chain import GENESIS, PARTITIONS
+    from sales.core.db import insert_unless_exists
+    from sales.core.tables import audit_chain
+
+    await start(client, auth.admin)
+    await city_with_rms(client, auth.admin, count=2)
+    async with engine.begin() as conn:  # every chain started: no allocation below writes a partition's first row
+        for partition in range(PARTITIONS):
+            await conn.execute(insert_unless_exists(conn, audit_chain, audit_chain.c.partition).values(
+                partition=partition, length=0, head_hash=GENESIS))
+    service = auth.headers("SERVICE")
+    await allocated(client, service)  # the first: rules read, every shape compiled
+    sent: list[list[object]] = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        sent[-1].append(context.invoked_statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        for _ in range(2):
+            sent.append([])
+            await allocated(client, service)
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", seen)
+    first, second = sent
+    assert len(first) == len(second) >= 8
+    assert all(a is b for a, b in zip(first, second)), [str(b)[:80] for a, b in zip(first, second) if a is not b]
+
+
 async def test_redelivered_queued_lead_is_refreshed_by_one_upsert(client, auth, engine):
     """A SERVICE redelivery of a lead without a live allocation rewrites its facts in the one upsert that also
     locks it, while other leads' live allocations do not count against it."""

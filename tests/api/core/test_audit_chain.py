@@ -3,6 +3,7 @@ any edited, inserted or deleted row and says where; correct under concurrent wri
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from datetime import UTC, datetime
 
@@ -150,6 +151,65 @@ async def test_concurrent_writers_keep_every_chain_intact(engine, backend):
         assert (await conn.execute(select(func.count()).select_from(audit_log))).scalar_one() == 120
         lengths = (await conn.execute(select(func.sum(audit_chain.c.length)))).scalar_one()
     assert lengths == 120 and PARTITIONS == 64
+
+
+async def test_rows_chained_together_at_the_end_of_a_deferred_block(engine, backend):
+    """Issue 19: `audit.deferred` chains the rows recorded inside it at its end, in recording order, with one head
+    advance and one INSERT (PostgreSQL: with the head in it; SQLite: the head apart); a block that raises writes
+    nothing and the chain stays intact."""
+    from sqlalchemy import event
+
+    principal = Principal(sub=uuid.uuid4(), roles=frozenset({Role.SALES_ADMIN}))
+    entity = str(uuid.uuid4())
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_):  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    async with unit_of_work(engine) as conn:
+        await audit.record(conn, principal, action="test.before", entity_type="test", entity_id=entity, at=AT)
+        event.listen(engine.sync_engine, "before_cursor_execute", count)
+        try:
+            async with audit.deferred(conn):
+                for step in range(3):
+                    await audit.record(conn, principal, action=f"test.step{step}", entity_type="test",
+                                       entity_id=str(uuid.uuid4()), at=AT, after={"step": step})
+                assert statements == []
+        finally:
+            event.remove(engine.sync_engine, "before_cursor_execute", count)
+    assert len(statements) == (2 if backend == "postgres" else 3)
+    with pytest.raises(RuntimeError):
+        async with unit_of_work(engine) as conn:
+            async with audit.deferred(conn):
+                await audit.record(conn, principal, action="test.lost", entity_type="test", entity_id=entity, at=AT)
+                raise RuntimeError("rolled back")
+    assert await _findings(engine) == []
+    async with engine.connect() as conn:
+        rows = (await conn.execute(select(audit_log).order_by(audit_log.c.seq))).mappings().all()
+    assert [r["action"] for r in rows] == ["test.before", "test.step0", "test.step1", "test.step2"]
+    assert len({r["partition"] for r in rows}) == 1
+    assert [r["chain_pos"] for r in rows] == list(range(rows[0]["chain_pos"], rows[0]["chain_pos"] + 4))
+
+
+@pytest.mark.postgres_only
+async def test_concurrent_deferred_writers_keep_every_chain_intact(engine, backend):
+    """As above, with half of the writers chaining their rows together at the end of their transaction."""
+    principal = Principal(sub=uuid.uuid4(), roles=frozenset({Role.SALES_ADMIN}))
+    entities = [str(uuid.uuid4()) for _ in range(6)]
+
+    async def writer(n: int) -> None:
+        async with unit_of_work(engine) as conn:
+            async with (audit.deferred(conn) if n % 2 else contextlib.nullcontext()):
+                for step in range(3):
+                    await audit.record(conn, principal, action="test.write", entity_type="test",
+                                       entity_id=entities[(n + step) % len(entities)], at=AT,
+                                       after={"n": n, "step": step})
+
+    await asyncio.gather(*(writer(n) for n in range(40)))
+    assert await _findings(engine) == []
+    async with engine.connect() as conn:
+        assert (await conn.execute(select(func.count()).select_from(audit_log))).scalar_one() == 120
+        assert (await conn.execute(select(func.sum(audit_chain.c.length)))).scalar_one() == 120
 
 
 async def test_the_migration_chains_rows_written_before_it(tmp_path):

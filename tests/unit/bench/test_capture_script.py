@@ -80,3 +80,28 @@ def test_literals_never_look_like_pgbench_variables() -> None:
     assert literal(Decimal("1500000.00")) == "1500000.00"
     assert literal([]) == "E'{}'" and literal(["a", "b"]) == "ARRAY[E'a', E'b']"
     assert literal(b"\x01\xff") == "E'\\\\x01ff'"
+
+
+def test_audit_rows_chained_together_take_the_positions_up_to_the_head() -> None:
+    """Issue 19: rows chained in one statement (`audit_chain.deferred`): the last at the head's new length, the ones
+    before it below, the first linked to the head's previous hash."""
+    items = [
+        "BEGIN",
+        Statement("UPDATE audit_chain SET length=(audit_chain.length + $1::BIGINT) WHERE audit_chain.partition = "
+                  "$2::INTEGER RETURNING audit_chain.length, audit_chain.head_hash",
+                  (2, 60), ("advance_by", "head_partition")),
+        Statement("WITH audited AS (INSERT INTO audit_log (id, partition, chain_pos, prev_hash) SELECT $1::UUID, "
+                  "$2::INTEGER, $3::BIGINT, $4::VARCHAR UNION ALL SELECT $5::UUID, $6::INTEGER, $7::BIGINT, "
+                  "$8::VARCHAR) UPDATE audit_chain SET head_hash=$9::VARCHAR "
+                  "WHERE audit_chain.partition = $10::INTEGER",
+                  (uuid.UUID(int=7), 60, 11, "ab" * 32, uuid.UUID(int=8), 60, 12, "cd" * 32, "ef" * 32, 60),
+                  ("a0_id", "a0_partition", "a0_chain_pos", "a0_prev_hash", "a1_id", "a1_partition", "a1_chain_pos",
+                   "a1_prev_hash", "new_head", "head_partition")),
+        "COMMIT",
+    ]
+    text = pgbench_script(Capture("allocation", 201, items,
+                                  varying={uuid.UUID(int=7): "new_id", uuid.UUID(int=8): "new_id"})).text
+    row = next(line for line in text.splitlines() if line.startswith("WITH audited"))
+    assert ":p::INTEGER, (:length - 1)::BIGINT, :head_hash::VARCHAR UNION ALL" in row
+    assert f":p::INTEGER, :length::BIGINT, E'{'cd' * 32}'::VARCHAR)" in row
+    assert row.endswith("WHERE audit_chain.partition = :p::INTEGER;")
