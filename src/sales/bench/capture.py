@@ -180,7 +180,8 @@ def _varying(capture: Capture, operation: str, body: dict, answer: Any, rm_id: s
     return varying
 
 
-_INSERTS = re.compile(r"^\s*INSERT\b|\bAS\s*\(\s*INSERT\b", re.IGNORECASE)  # plain, or inside a CTE
+# plain, inside a CTE, or after one (`WITH x AS (UPDATE ...) INSERT INTO ...`: the allocation's INSERT)
+_INSERTS = re.compile(r"\bINSERT\s+INTO\b", re.IGNORECASE)
 
 
 def _flat(params: tuple) -> list:

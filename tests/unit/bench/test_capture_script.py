@@ -105,3 +105,24 @@ def test_audit_rows_chained_together_take_the_positions_up_to_the_head() -> None
     assert ":p::INTEGER, (:length - 1)::BIGINT, :head_hash::VARCHAR UNION ALL" in row
     assert f":p::INTEGER, :length::BIGINT, E'{'cd' * 32}'::VARCHAR)" in row
     assert row.endswith("WHERE audit_chain.partition = :p::INTEGER;")
+
+
+def test_ids_first_seen_in_any_insert_vary_per_transaction() -> None:
+    """The allocation's INSERT comes after a CTE (`WITH allocated_lead AS (UPDATE leads ...) INSERT INTO ...`): its
+    new id must still vary, or every pgbench transaction inserts the same allocation and waits on the first."""
+    from sales.bench.capture import _varying
+
+    statements = [
+        Statement("WITH allocated_lead AS (UPDATE leads SET allocation_status=$1::VARCHAR WHERE leads.id = $2::UUID) "
+                  "INSERT INTO rm_allocations (id, lead_id, rm_id) VALUES ($3::UUID, $4::UUID, $5::UUID)",
+                  ("ALLOCATED", LEAD, ALLOCATION, LEAD, RM), ("a", "b", "c", "d", "e")),
+        Statement("WITH audited AS (INSERT INTO audit_log (id, actor_id) VALUES ($1::UUID, $2::UUID)) "
+                  "UPDATE audit_chain SET head_hash=$3::VARCHAR", (uuid.UUID(int=7), ACTOR, "ab"), ("f", "g", "h")),
+        Statement("SELECT count(*) FROM rm_allocations WHERE rm_id = $1::UUID AND id <> $2::UUID",
+                  (RM, uuid.UUID(int=9)), ("i", "j")),
+    ]
+    body = {"lead_id": str(LEAD), "city": "Ahmedabad", "locality": "Bodakdev"}
+    varying = _varying(Capture("allocation", 201, ["BEGIN", *statements, "COMMIT"]), "allocation", body,
+                       {"rm_id": str(RM)}, str(RM), {ACTOR})
+    assert varying[ALLOCATION] == varying[uuid.UUID(int=7)] == varying[LEAD] == "new_id"
+    assert varying[RM] == "rm" and ACTOR not in varying and uuid.UUID(int=9) not in varying  # read, not inserted
