@@ -79,11 +79,7 @@ async def main(requests: int, profile: str | None, show: bool = False, dump: str
             for _ in range(20 if mix is None else 0):  # warm-up: caches, prepared statements
                 await one(client)
             if show:
-                statements.clear()
-                await one(client)
-                for sql in statements:
-                    print(" ".join(sql.split())[:400])
-                return {"statements": len(statements), "codes": dict(codes)}
+                return await capture.show_statements(one, client, statements, codes)
             statements.clear()
             codes.clear()
             profiler = None

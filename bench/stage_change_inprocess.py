@@ -83,11 +83,7 @@ async def main(requests: int, profile: str | None, show: bool, dump: str | None,
             for _ in range(20 if not dump else 0):  # warm-up: caches, prepared statements
                 await one(client)
             if show:
-                statements.clear()
-                await one(client)
-                for sql in statements:
-                    print(" ".join(sql.split())[:400])
-                return {"statements": len(statements), "codes": dict(codes)}
+                return await capture.show_statements(one, client, statements, codes)
             statements.clear()
             profiler = None
             if profile:

@@ -191,6 +191,16 @@ def _flat(params: tuple) -> list:
     return out
 
 
+async def show_statements(one: Any, client: Any, statements: list[str], codes: Any) -> dict[str, Any]:
+    """The in-process benches' `--show-statements`: serve one request with `one(client)` and print the statements
+    it sent (collected into `statements` by the caller's listener), one per line."""
+    statements.clear()
+    await one(client)
+    for sql in statements:
+        print(" ".join(sql.split())[:400])
+    return {"statements": len(statements), "codes": dict(codes)}
+
+
 def capture(settings: Settings, operation: str, world: dict, *, seed: int = 19) -> Capture:
     """Serve two requests of `operation` in process on settings.database_url; the second one's statements."""
     if operation not in CAPTURED_OPERATIONS:
