@@ -31,6 +31,7 @@ from sqlalchemy import event, text
 from sales.bench import capture
 from sales.bench.seed import upsell_customers
 from sales.bench.server import bench_token, running_service
+from sales.core.clock import wall_now
 from sales.settings import get_settings
 
 API = capture.API
@@ -48,7 +49,7 @@ async def main(requests: int, profile: str | None, dump: str | None) -> dict:
     from sales.app import create_app
     from sales.core.db import create_engine
 
-    customers = make_customers(200, FROZEN if dump else datetime.now(UTC))
+    customers = make_customers(200, FROZEN if dump else wall_now())
     settings = capture._app_settings(get_settings())
     engine = create_engine(settings)
     app = create_app(settings, engine=engine)

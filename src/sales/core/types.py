@@ -57,7 +57,6 @@ def plain_on_postgres(column: Any) -> Any:
     """The column for a hot PostgreSQL read (issue 19): asyncpg already returns what UTCDateTime and Money make of a
     value elsewhere (timestamptz as an aware UTC datetime, NUMERIC(14,2) as a Decimal with its two places), so a
     UTCDateTime or Money column is read as its plain type and skips SQLAlchemy's per-value result processing. The
-    SQL is unchanged (type_coerce renders no CAST). Not for SQLite, whose values need the processing.
-    (pipelines.repository.PG_PIPELINE_COLUMNS does the same with a table of its own.)"""
+    SQL is unchanged (type_coerce renders no CAST). Not for SQLite, whose values need the processing."""
     plain = _PLAIN_ON_POSTGRES.get(type(column.type))
     return column if plain is None else type_coerce(column, plain).label(column.name)

@@ -6,14 +6,14 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import (ColumnElement, DateTime, Numeric, Text, and_, bindparam, case, cast, false, func, insert,
+from sqlalchemy import (ColumnElement, Text, and_, bindparam, case, cast, false, func, insert,
                         literal_column, or_, select, text, true, type_coerce, update)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales.core.auth import Principal
 from sales.directory.scoping import NOTHING, bound_scopes, owned_or_supervised, scope_kind, scope_params
 from sales.core.db import insert_for, is_postgres
-from sales.core.types import MoneyType, UTCDateTime
+from sales.core.types import plain_on_postgres
 from sales.core import outbox
 from sales.directory.models import rms, teams
 from sales.leads.models import leads
@@ -21,8 +21,6 @@ from sales.pipelines.models import OPEN, pipeline_stage_history, sales_pipelines
 
 _JOINED = p.join(rms, rms.c.id == p.c.rm_id).outerjoin(teams, teams.c.id == rms.c.team_id).outerjoin(
     leads, leads.c.id == p.c.lead_id)
-
-_PLAIN_TYPES = {UTCDateTime: DateTime(timezone=True), MoneyType: Numeric(14, 2, asdecimal=True)}
 
 PIPELINE_COLUMNS = [
     *p.c,
@@ -32,15 +30,9 @@ PIPELINE_COLUMNS = [
 ]
 
 
-# The same columns for PostgreSQL's hot reads (issue 19): asyncpg already returns what UTCDateTime and Money make
-# of a value elsewhere (timestamptz as an aware UTC datetime, NUMERIC(14,2) as a Decimal with its two places), so
-# these columns skip SQLAlchemy's per-value result processing (5 Python calls per row). The SQL is unchanged
-# (type_coerce renders no CAST); on SQLite the processed PIPELINE_COLUMNS are used.
-PG_PIPELINE_COLUMNS = [
-    *(type_coerce(column, _PLAIN_TYPES[type(column.type)]).label(column.name) if type(column.type) in _PLAIN_TYPES
-      else column for column in p.c),
-    *PIPELINE_COLUMNS[len(p.c):],
-]
+# The same columns for PostgreSQL's hot reads (issue 19): timestamps and money read plain (core.types.plain_on_postgres,
+# 5 Python calls per row fewer); on SQLite the processed PIPELINE_COLUMNS are used.
+PG_PIPELINE_COLUMNS = [*(plain_on_postgres(column) for column in p.c), *PIPELINE_COLUMNS[len(p.c):]]
 
 
 # --- PostgreSQL writes the list's JSON (issue 19) -----------------------------------------------------------
