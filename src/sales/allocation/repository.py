@@ -18,6 +18,7 @@ from sales.allocation.models import allocation_queue_alerts as queue_alerts, all
 from sales.allocation.rules import TRACE_ALL_UP_TO, TRACE_TOP, Candidate, PoolCounts, norm, week_start
 from sales.core.auth import Principal
 from sales.core.db import insert_unless_exists, is_postgres
+from sales.core.direct import Direct
 from sales.core.types import UUIDType, plain_on_postgres
 from sales.directory.scoping import NOTHING, bound_scopes, owned_or_supervised, scope_kind, scope_params
 from sales.directory.models import rm_leaves, rm_localities, rms, teams
@@ -316,7 +317,7 @@ def _acted_on_statements(closed: bool) -> tuple[Any, Any]:
     """The lead's live allocation held by the RM, acted on (LAR-006: first action, accepted, ACTIVE) or, when
     `closed`, COMPLETED; bound parameters `of_lead`, `of_rm`, `acted_at` (and `allocation_id` on SQLite).
     PostgreSQL: one UPDATE that locks the row first (re-checking it is still live and the RM's) and returns its
-    status before; SQLite (no old values in RETURNING): a SELECT then the UPDATE by id, in its write transaction."""
+    status before (a `Direct` statement); SQLite (no old values in RETURNING): a SELECT then the UPDATE by id, in its write transaction."""
     now = bindparam("acted_at", type_=a.c.updated_at.type)
     status = literal(AllocationStatus.COMPLETED.value) if closed else case(
         (_status_in([AllocationStatus.PENDING.value, AllocationStatus.ACCEPTED.value]),
@@ -329,8 +330,8 @@ def _acted_on_statements(closed: bool) -> tuple[Any, Any]:
         a.c.lead_id == bindparam("of_lead", type_=a.c.lead_id.type), _status_in(LIVE),
         a.c.rm_id == bindparam("of_rm", type_=a.c.rm_id.type))
     previous = held.with_for_update().cte("previous")
-    one_statement = update(a).where(a.c.id == previous.c.id).values(values).returning(
-        a.c.id, a.c.team_id, previous.c.previous_status)
+    one_statement = Direct(update(a).where(a.c.id == previous.c.id).values(values).returning(
+        a.c.id, a.c.team_id, previous.c.previous_status))
     by_id = update(a).where(a.c.id == bindparam("allocation_id", type_=a.c.id.type)).values(values)
     return one_statement, (held, by_id)
 
@@ -345,7 +346,7 @@ async def act_on_live_for_lead(conn: AsyncConnection, *, lead_id: UUID, rm_id: U
     one_statement, (held, by_id) = _ACTED_ON[closed]
     params = {"of_lead": lead_id, "of_rm": rm_id, "acted_at": now}
     if is_postgres(conn):
-        return (await conn.execute(one_statement, params)).first()
+        return await one_statement.first(conn, params)
     row = (await conn.execute(held, params)).first()
     if row is not None:
         await conn.execute(by_id, {**params, "allocation_id": row.id})

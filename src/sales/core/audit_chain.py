@@ -30,6 +30,7 @@ from sqlalchemy import bindparam, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales.core.db import insert_unless_exists
+from sales.core.direct import Direct
 from sales.core.tables import audit_chain, audit_log
 
 PARTITIONS = 64
@@ -163,8 +164,8 @@ async def _append_rows(conn: AsyncConnection, partition: int, rows: list[dict[st
         f"a{i}_{name}": value for i, row in enumerate(chained) for name, value in row.items()}
     params.update(head_partition=partition, new_head=previous)
     postgres = conn.dialect.name == "postgresql"
-    if postgres:  # the rows and the head in one statement (a data-modifying CTE)
-        await conn.execute(_INSERT_AND_SET_HEAD if len(chained) == 1 else _insert_rows(len(chained), True), params)
+    if postgres:  # the rows and the head in one statement (a data-modifying CTE), through asyncpg directly
+        await (_INSERT_AND_SET_HEAD if len(chained) == 1 else _direct_insert_rows(len(chained))).rows(conn, params)
     else:
         await conn.execute(_INSERT if len(chained) == 1 else _insert_rows(len(chained), False), params)
         await conn.execute(_SET_HEAD, params)
@@ -178,7 +179,7 @@ _INSERT = audit_log.insert().values({name: bindparam(f"a_{name}", type_=audit_lo
 _SET_HEAD = update(audit_chain).where(
     audit_chain.c.partition == bindparam("head_partition", type_=audit_chain.c.partition.type)).values(
     head_hash=bindparam("new_head", type_=audit_chain.c.head_hash.type))
-_INSERT_AND_SET_HEAD = _SET_HEAD.add_cte(_INSERT.cte("audited"))
+_INSERT_AND_SET_HEAD = Direct(_SET_HEAD.add_cte(_INSERT.cte("audited")))  # PostgreSQL
 
 
 @functools.lru_cache(maxsize=16)
@@ -193,16 +194,21 @@ def _insert_rows(count: int, postgres: bool) -> Any:
     return _SET_HEAD.add_cte(rows.cte("audited")) if postgres else rows
 
 
-_ADVANCE = update(audit_chain).where(
+@functools.lru_cache(maxsize=16)
+def _direct_insert_rows(count: int) -> Direct:
+    return Direct(_insert_rows(count, True))
+
+
+_ADVANCE = Direct(update(audit_chain).where(
     audit_chain.c.partition == bindparam("head_partition", type_=audit_chain.c.partition.type)).values(
     length=audit_chain.c.length + bindparam("advance_by", type_=audit_chain.c.length.type)).returning(
-    audit_chain.c.length, audit_chain.c.head_hash)
+    audit_chain.c.length, audit_chain.c.head_hash))
 
 
 async def _advance(conn: AsyncConnection, partition: int, rows: int) -> tuple[int, str] | None:
     """Take the partition's next `rows` positions (and its lock until commit): the last of them and the hash of the
     row before the first."""
-    row = (await conn.execute(_ADVANCE, {"head_partition": partition, "advance_by": rows})).first()
+    row = await _ADVANCE.first(conn, {"head_partition": partition, "advance_by": rows})
     return (int(row.length), str(row.head_hash)) if row else None
 
 

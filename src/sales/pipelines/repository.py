@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sales.core.auth import Principal
 from sales.directory.scoping import NOTHING, bound_scopes, owned_or_supervised, scope_kind, scope_params
 from sales.core.db import insert_for, is_postgres
+from sales.core.direct import Direct
 from sales.core.types import plain_on_postgres
 from sales.core import outbox
 from sales.directory.models import rms, teams
@@ -135,8 +136,10 @@ async def get_readable(conn: AsyncConnection, pipeline_id: UUID, principal: Prin
     kind = scope_kind(principal)
     if kind == NOTHING:
         return None
-    return (await conn.execute(_GET_READABLE[kind, is_postgres(conn)],
-                               {"pipeline_id": pipeline_id, **scope_params(principal, kind)})).first()
+    params = {"pipeline_id": pipeline_id, **scope_params(principal, kind)}
+    if is_postgres(conn):
+        return await _GET_READABLE_PG[kind].first(conn, params)
+    return (await conn.execute(_GET_READABLE[kind, False], params)).first()
 
 
 def _filtered(query: Any, f: dict[str, Any]) -> Any:
@@ -211,9 +214,12 @@ _INSERT_OPEN_PIPELINE = {postgres: insert_for(postgres, p).on_conflict_do_nothin
     index_elements=[p.c.lead_id], index_where=text(OPEN)).returning(p.c.id) for postgres in (False, True)}
 
 
-# the processed columns on both databases, as `get` reads them
+_GET_READABLE_PG = {kind: Direct(statement) for (kind, postgres), statement in _GET_READABLE.items() if postgres}
+# SQLite: the processed columns, as `get` reads them
 _GET_FOR_CHANGE = {kind: statement.with_for_update(of=p) for (kind, postgres), statement in _GET_READABLE.items()
                    if not postgres}
+_GET_FOR_CHANGE_PG = {kind: Direct(statement.with_for_update(of=p))
+                      for (kind, postgres), statement in _GET_READABLE.items() if postgres}
 
 
 async def get_for_change(conn: AsyncConnection, pipeline_id: UUID, principal: Principal) -> Any:
@@ -221,8 +227,10 @@ async def get_for_change(conn: AsyncConnection, pipeline_id: UUID, principal: Pr
     kind = scope_kind(principal)
     if kind == NOTHING:
         return None
-    return (await conn.execute(_GET_FOR_CHANGE[kind],
-                               {"pipeline_id": pipeline_id, **scope_params(principal, kind)})).first()
+    params = {"pipeline_id": pipeline_id, **scope_params(principal, kind)}
+    if is_postgres(conn):
+        return await _GET_FOR_CHANGE_PG[kind].first(conn, params)
+    return (await conn.execute(_GET_FOR_CHANGE[kind], params)).first()
 
 
 _HISTORY_COLUMNS = ("pipeline_id", "from_stage", "to_stage", "changed_by", "changed_at", "reason")
@@ -232,22 +240,24 @@ _CHANGE_STATEMENTS: dict[tuple, Any] = {}
 def _change_statement(postgres: bool, columns: tuple[str, ...], events: int) -> Any:
     """UPDATE of the given pipeline columns RETURNING the pipeline's columns; on PostgreSQL with the history row
     and the events inserted by the same statement (data-modifying CTEs). Built once per shape, bound parameters
-    `pid`, `set_<column>`, `h_<column>`, `e<i>_<column>`."""
+    `pid`, `set_<column>`, `h_<column>`, `e<i>_<column>`; on PostgreSQL a `Direct` statement (its columns read
+    plain: core.types.plain_on_postgres)."""
     key = (postgres, columns, events)
     statement = _CHANGE_STATEMENTS.get(key)
     if statement is not None:
         return statement
     changed = update(p).where(p.c.id == bindparam("pid", type_=p.c.id.type)).values(
-        {c: bindparam(f"set_{c}", type_=p.c[c].type) for c in columns}).returning(*p.c)
+        {c: bindparam(f"set_{c}", type_=p.c[c].type) for c in columns})
     if postgres:
         h = pipeline_stage_history
         history = insert(h).values({c: bindparam(f"h_{c}", type_=h.c[c].type) for c in _HISTORY_COLUMNS})
-        u = changed.cte("changed")
+        u = changed.returning(*(plain_on_postgres(c) for c in p.c)).cte("changed")
         statement = select(*u.c).add_cte(history.cte("history"))
         if events:
             statement = statement.add_cte(outbox.insert_rows(events).cte("queued"))
+        statement = Direct(statement)
     else:
-        statement = changed
+        statement = changed.returning(*p.c)
     _CHANGE_STATEMENTS[key] = statement
     return statement
 
@@ -264,11 +274,13 @@ async def change_stage(conn: AsyncConnection, pipeline_id: UUID, values: dict[st
     if postgres:
         params.update({f"h_{c}": history.get(c) for c in _HISTORY_COLUMNS})
         params.update(outbox.rows_params(events))
-    row = (await conn.execute(_change_statement(postgres, tuple(values), len(events)), params)).one()
-    if not postgres:
-        await conn.execute(insert(pipeline_stage_history).values(**history))
-        if events:
-            await conn.execute(outbox.insert_rows(len(events)), outbox.rows_params(events))
+    statement = _change_statement(postgres, tuple(values), len(events))
+    if postgres:
+        return await statement.one(conn, params)
+    row = (await conn.execute(statement, params)).one()
+    await conn.execute(insert(pipeline_stage_history).values(**history))
+    if events:
+        await conn.execute(outbox.insert_rows(len(events)), outbox.rows_params(events))
     return row
 
 
