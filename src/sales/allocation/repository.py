@@ -198,12 +198,12 @@ _TEXT_ARRAYS = {name: f"""CASE WHEN jsonb_typeof(ranked.{name}) = 'array'
                 for name in ("localities", "property_types", "segments")}
 _RESULT_TYPES = {name: rms.c[name].type for name in ("id", "team_id", "max_deal_value", "shifts", "last_allocated_at")}
 # The locality stage: the RMs listing the lead's locality (indexed through rm_localities), all at LOCALITY level.
-_RANKED_IN_LOCALITY = text(_RANKED.format(
+_RANKED_IN_LOCALITY = Direct(text(_RANKED.format(
     **_TEXT_ARRAYS, level="'LOCALITY'", source="rm_localities g JOIN rms r ON r.id = g.rm_id",
     where="g.city = :city AND g.locality = CAST(:locality AS text)",
-)).columns(**_RESULT_TYPES, rule_set_own=UUIDType, rule_set_star=UUIDType)
+)).columns(**_RESULT_TYPES, rule_set_own=UUIDType, rule_set_star=UUIDType))
 # The city stage: every RM of the city, at the level they match the lead's place.
-_RANKED_IN_CITY = text(_RANKED.format(
+_RANKED_IN_CITY = Direct(text(_RANKED.format(
     **_TEXT_ARRAYS, level="""CASE WHEN EXISTS (SELECT 1 FROM rm_localities g WHERE g.rm_id = r.id AND g.city = :city
                                       AND g.locality = CAST(:locality AS text)) THEN 'LOCALITY'
                   WHEN r.zone <> ''
@@ -211,7 +211,7 @@ _RANKED_IN_CITY = text(_RANKED.format(
                       THEN 'ZONE'
                   ELSE 'CITY' END""",
     source="rms r", where="lower(r.city) = :city",
-)).columns(**_RESULT_TYPES, rule_set_own=UUIDType, rule_set_star=UUIDType)
+)).columns(**_RESULT_TYPES, rule_set_own=UUIDType, rule_set_star=UUIDType))
 
 
 async def ranked_candidates(conn: AsyncConnection, *, city: str, inputs: dict[str, Any], in_locality: bool,
@@ -225,8 +225,8 @@ async def ranked_candidates(conn: AsyncConnection, *, city: str, inputs: dict[st
             conn, city=city, locality=inputs["locality"] if in_locality else None, today=today)
         return RankedCandidates(candidates, None, rule_sets)
     statement = _RANKED_IN_LOCALITY if in_locality else _RANKED_IN_CITY
-    rows = (await conn.execute(statement, {**inputs, "city": norm(city), "list_all_up_to": list_all_up_to,
-                                           "top": TRACE_TOP})).all()
+    rows = await statement.rows(conn, {**inputs, "city": norm(city), "list_all_up_to": list_all_up_to,
+                                       "top": TRACE_TOP})
     if not rows:
         return RankedCandidates([], None, None)
     counts = None
@@ -255,9 +255,8 @@ async def claim_capacity(conn: AsyncConnection, rm_id: UUID, *, today: date, now
     free and the RM's leads received today (since the city's midnight) and this week (since Monday) are below
     the caps; the counters restart by themselves when `today` / its week moves on."""
     statement = _claim_statement(over_capacity, daily_cap is not None, weekly_cap is not None)
-    result = await conn.execute(statement, {"rm_id": rm_id, "today": today, "monday": week_start(today), "now": now,
-                                            "daily_cap": daily_cap, "weekly_cap": weekly_cap})
-    return result.first() is not None
+    return await statement.first(conn, {"rm_id": rm_id, "today": today, "monday": week_start(today), "now": now,
+                                        "daily_cap": daily_cap, "weekly_cap": weekly_cap}) is not None
 
 
 @functools.cache
@@ -279,7 +278,7 @@ def _claim_statement(over_capacity: bool, daily_cap: bool, weekly_cap: bool) -> 
         query = query.where(received_today < bindparam("daily_cap", type_=Integer))
     if weekly_cap:
         query = query.where(received_this_week < bindparam("weekly_cap", type_=Integer))
-    return query.values(**values).returning(rms.c.id)
+    return Direct(query.values(**values).returning(rms.c.id))
 
 
 async def release_capacity(conn: AsyncConnection, rm_id: UUID) -> None:
@@ -376,9 +375,11 @@ async def insert_allocation(conn: AsyncConnection, values: dict[str, Any], *, no
     postgres = is_postgres(conn)
     params = {**{f"new_{name}": value for name, value in values.items()},
               **leads_repository.allocated_params(values["lead_id"], now=now)}
-    row = (await conn.execute(_insert_allocation_statement(tuple(values), postgres), params)).one()
-    if not postgres:
-        await conn.execute(leads_repository.MARK_ALLOCATED, params)
+    statement = _insert_allocation_statement(tuple(values), postgres)
+    if postgres:
+        return await statement.one(conn, params)
+    row = (await conn.execute(statement, params)).one()
+    await conn.execute(leads_repository.MARK_ALLOCATED, params)
     return row
 
 
@@ -389,7 +390,7 @@ def _insert_allocation_statement(columns: tuple[str, ...], postgres: bool) -> An
     lead's UPDATE too."""
     statement = insert(a).values({name: bindparam(f"new_{name}", type_=a.c[name].type) for name in columns})
     if postgres:
-        statement = statement.add_cte(leads_repository.MARK_ALLOCATED.cte("allocated_lead"))
+        return Direct(statement.add_cte(leads_repository.MARK_ALLOCATED.cte("allocated_lead")).returning(*a.c))
     return statement.returning(*a.c)
 
 
@@ -420,7 +421,7 @@ async def list_(conn: AsyncConnection, *, scope: ColumnElement[bool], filters: d
 _QUEUE: dict[tuple[str, bool], Any] = {}
 
 
-def _queue_statement(kind: str, postgres: bool) -> Any:
+def _queue_statement(kind: str, postgres: bool) -> Direct:
     """`queue` behind the RM's visibility (`readable_rms`): one row with a NULL allocation when the RM is visible
     with nothing live, no row when the RM is not visible; built once per kind of scope (and database: PostgreSQL
     reads its timestamps and money `plain_on_postgres`)."""
@@ -439,8 +440,8 @@ def _queue_statement(kind: str, postgres: bool) -> Any:
     visible = visible.subquery("visible")
     statement = (select(*live.c).select_from(visible.outerjoin(live, true()))
                  .order_by(live.c.priority.desc(), live.c.sla_deadline, live.c.id))
-    _QUEUE[kind, postgres] = statement
-    return statement
+    _QUEUE[kind, postgres] = Direct(statement)
+    return _QUEUE[kind, postgres]
 
 
 async def queue_if_visible(conn: AsyncConnection, principal: Principal, rm_id: UUID) -> list[Any] | None:
@@ -448,8 +449,8 @@ async def queue_if_visible(conn: AsyncConnection, principal: Principal, rm_id: U
     kind = scope_kind(principal)
     if kind == NOTHING:
         return None
-    rows = (await conn.execute(_queue_statement(kind, is_postgres(conn)),
-                               {"rm_id": rm_id, **scope_params(principal, kind)})).all()
+    rows = await _queue_statement(kind, is_postgres(conn)).rows(conn,
+                                                                {"rm_id": rm_id, **scope_params(principal, kind)})
     return [r for r in rows if r.id is not None] if rows else None
 
 
@@ -764,7 +765,7 @@ async def rm_queue_depth(conn: AsyncConnection, rm_id: UUID, *, threshold: int, 
             await queue_alert_crossed(conn, key, depth=depth, threshold=threshold, now=now)
         return depth
     params = {"depth_rm_id": rm_id, "depth_key": key, "depth_threshold": threshold, "depth_at": now}
-    return int((await conn.execute(_QUEUE_DEPTH, params)).scalar_one())
+    return int((await _QUEUE_DEPTH.one(conn, params))[0])
 
 
 def _queue_depth_statement() -> Any:
@@ -783,7 +784,7 @@ def _queue_depth_statement() -> Any:
     return select(counted.c.n).add_cte(cleared)
 
 
-_QUEUE_DEPTH = _queue_depth_statement()  # built once (issue 19)
+_QUEUE_DEPTH = Direct(_queue_depth_statement())  # built once (issue 19); PostgreSQL only
 
 
 async def clear_queue_alerts(conn: AsyncConnection, *, rm_id: UUID, team_id: UUID | None, now: datetime) -> None:

@@ -14,15 +14,16 @@ statements of the request path (a pipeline read, a stage change) skip that layer
 - the engine's `before_cursor_execute` listeners see it (the switch out of read-only autocommit, the bench's
   statement capture), and errors are raised as SQLAlchemy's (`IntegrityError`, ...).
 
-A statement whose SQL SQLAlchemy finishes per execution (an expanding `IN` of bound lists: a supervisor's teams)
-still runs through SQLAlchemy, on both databases. Result values get the types' result processors, as SQLAlchemy would apply them (NUMERIC must be read as Decimal),
-so a row holds exactly what SQLAlchemy would have returned. On SQLite the statement runs through SQLAlchemy.
+Result values get the types' result processors, picked as SQLAlchemy picks them (by the columns' type oids, which
+the database describes once per statement), so a row holds exactly what SQLAlchemy would have returned. On SQLite,
+and for a statement whose SQL SQLAlchemy finishes per execution (an expanding `IN` over a bound list: a
+supervisor's teams), the statement runs through SQLAlchemy.
 """
 from __future__ import annotations
 
 from typing import Any, Sequence
 
-from sqlalchemy import Float, Numeric, exc as sa_exc
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales.core.db import is_postgres
@@ -58,35 +59,59 @@ class _Context:
 
 
 class _Compiled:
-    __slots__ = ("sql", "names", "bound", "context", "defaults", "row", "results", "through_sqlalchemy")
+    __slots__ = ("sql", "names", "bound", "context", "defaults", "row", "columns", "results", "through_sqlalchemy")
 
     def __init__(self, statement: Any, dialect: Any) -> None:
         compiled = statement.compile(dialect=dialect)
         if compiled.insert_prefetch or compiled.update_prefetch:
             raise ValueError("a direct statement binds every value itself (no Python-side defaults)")
-        self.through_sqlalchemy = bool(compiled.literal_execute_params or compiled.post_compile_params)
-        columns = compiled._result_columns or ()
-        names = tuple(column.keyname for column in columns)
-        self.row = type("Row", (Row,), {"__slots__": (), "_fields": names,
-                                        "_index": {name: i for i, name in enumerate(names)}})
-        results = tuple(_result_processor(column.type, dialect) for column in columns)
-        self.results = results if any(results) else None
+        # SQL finished per execution, or a value computed per execution (bindparam(callable_=...)): SQLAlchemy's
+        self.through_sqlalchemy = bool(compiled.literal_execute_params or compiled.post_compile_params
+                                       or any(bind.callable is not None for bind in compiled.bind_names))
+        self.columns = tuple(compiled._result_columns or ())
+        self.row: type[Row] = Row
+        self.results: tuple | None | bool = False  # known once the database has described the columns
         self.sql = compiled.string
         self.names: tuple[str, ...] = tuple(compiled.positiontup or ())
         processors = compiled._bind_processors
         self.bound = tuple((i, processors[name]) for i, name in enumerate(self.names) if name in processors)
-        # values given in the statement itself (bindparam(value=...)); the others come with each execution
-        self.defaults = compiled.construct_params(_check=False)
+        # values given in the statement itself (bindparam(value=...)); every other one comes with each execution
+        # (an INSERT names its columns: none is left out for its server default, nor bound as NULL)
+        given = {name for bind, name in compiled.bind_names.items() if not bind.required}
+        self.defaults = {} if self.through_sqlalchemy else {
+            name: value for name, value in compiled.construct_params(_check=False).items() if name in given}
         self.context = _Context(compiled, statement)
 
+    def arguments(self, params: dict[str, Any]) -> list[Any]:
+        """The positional values, each through its type's bind processor (errors raised as SQLAlchemy's)."""
+        defaults = self.defaults
+        try:
+            args = [params[name] if name in params else defaults[name] for name in self.names]
+        except KeyError as missing:
+            raise sa_exc.InvalidRequestError(f"A value is required for bind parameter {missing.args[0]!r}") from None
+        try:
+            for i, process in self.bound:
+                args[i] = process(args[i])
+        except Exception as error:
+            raise sa_exc.StatementError(f"({type(error).__module__}.{type(error).__name__}) {error}", self.sql,
+                                        params, error) from error
+        return args
 
-def _result_processor(type_: Any, dialect: Any) -> Any:
-    """What SQLAlchemy does to this type's values after asyncpg decoded them (None: nothing)."""
-    if isinstance(type_, Numeric) and not isinstance(type_, Float):
-        if type_.asdecimal:
-            return None  # asyncpg decodes NUMERIC as Decimal (SQLAlchemy's processor depends on the column's oid)
-        raise ValueError("a direct statement reads NUMERIC as Decimal only")
-    return type_._cached_result_processor(dialect, None)
+    def learn_results(self, described: list[Any], dialect: Any) -> None:
+        """The rows' names and the types' result processors for the columns' database types (SQLAlchemy picks them
+        by type oid): by position, or by name for a textual statement that types only some of its columns."""
+        names = tuple(attribute.name for attribute in described)
+        if len(described) == len(self.columns):
+            names = tuple(column.keyname for column in self.columns)
+            types = [column.type for column in self.columns]
+        else:
+            typed = {column.keyname: column.type for column in self.columns}
+            types = [typed.get(name) for name in names]
+        results = tuple(None if type_ is None else type_._cached_result_processor(dialect, attribute.type.oid)
+                        for type_, attribute in zip(types, described))
+        self.row = type("Row", (Row,), {"__slots__": (), "_fields": names,
+                                        "_index": {name: i for i, name in enumerate(names)}})
+        self.results = results if any(results) else None
 
 
 class Direct:
@@ -99,18 +124,19 @@ class Direct:
         self._compiled: _Compiled | None = None
 
     async def rows(self, conn: AsyncConnection, params: dict[str, Any]) -> Sequence[Any]:
+        """The statement's rows (none for a statement without RETURNING, on either database)."""
         if not is_postgres(conn):
-            return (await conn.execute(self.statement, params)).all()
+            return await self._through_sqlalchemy(conn, params)
         compiled = self._compiled
         if compiled is None:
             compiled = self._compiled = _Compiled(self.statement, conn.dialect)
         if compiled.through_sqlalchemy:
-            return (await conn.execute(self.statement, params)).all()
-        defaults = compiled.defaults
-        args = [params[name] if name in params else defaults[name] for name in compiled.names]
-        for i, process in compiled.bound:
-            args[i] = process(args[i])
-        return await _run(conn, compiled, args)
+            return await self._through_sqlalchemy(conn, params)
+        return await _run(conn, compiled, compiled.arguments(params))
+
+    async def _through_sqlalchemy(self, conn: AsyncConnection, params: dict[str, Any]) -> Sequence[Any]:
+        result = await conn.execute(self.statement, params)
+        return result.all() if result.returns_rows else []
 
     async def first(self, conn: AsyncConnection, params: dict[str, Any]) -> Any:
         found = await self.rows(conn, params)
@@ -127,6 +153,8 @@ class Direct:
 async def _run(conn: AsyncConnection, compiled: _Compiled, args: list[Any]) -> Sequence[Any]:
     sync = conn.sync_connection
     assert sync is not None
+    if not sync.in_transaction():
+        await conn.begin()  # what SQLAlchemy's autobegin does before a statement: the caller's commit() ends it
     if sync.dispatch.before_cursor_execute:
         sync.dispatch.before_cursor_execute(sync, None, compiled.sql, tuple(args), compiled.context, False)
     adapted = (await conn.get_raw_connection()).dbapi_connection
@@ -135,6 +163,9 @@ async def _run(conn: AsyncConnection, compiled: _Compiled, args: list[Any]) -> S
         async with adapted._execute_mutex:
             if adapted._transaction is None:
                 await adapted._start_transaction()
+            if compiled.results is False:
+                described = await driver.prepare(compiled.sql)
+                compiled.learn_results(list(described.get_attributes()), conn.dialect)
             # asyncpg prepares it once per connection (its statement cache, as for SQLAlchemy's own statements)
             records = await driver.fetch(compiled.sql, *args)
     except Exception as error:

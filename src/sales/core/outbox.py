@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Insert, bindparam, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from sales.core.direct import Direct
 from sales.core.tables import outbox_events
 
 SOURCE = "/mysqrft/sales"
@@ -79,7 +80,12 @@ async def deferred(conn: AsyncConnection) -> AsyncIterator[None]:
 
 async def _insert_rows(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
     if rows:
-        await conn.execute(insert_rows(len(rows)), rows_params(rows))
+        await _direct_insert_rows(len(rows)).rows(conn, rows_params(rows))
+
+
+@lru_cache(maxsize=32)
+def _direct_insert_rows(count: int) -> Direct:
+    return Direct(insert_rows(count))
 
 
 _COLUMNS = ("id", "type", "subject", "envelope", "created_at")

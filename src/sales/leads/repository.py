@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, bindparam, insert, literal_column, or_, se
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales.core.db import insert_for, is_postgres
+from sales.core.direct import Direct
 from sales.core.pii import cipher
 from sales.leads.models import leads
 
@@ -63,8 +64,9 @@ async def upsert_and_lock(conn: AsyncConnection, values: dict[str, Any], *, now:
     facts (customer, place, property, value...) are rewritten only with `refresh_facts`, i.e. by the Leads
     domain that owns them; otherwise the stored row is returned unchanged."""
     sealed = _sealed(values)
-    statement = _upsert_statement(is_postgres(conn), _refreshed(sealed, refresh_facts), None, inserted=False)
-    return (await conn.execute(statement, {**sealed, "refreshed_at": now})).one()
+    statement = _upsert_statement(is_postgres(conn), tuple(sealed), _refreshed(sealed, refresh_facts), None,
+                                  inserted=False)
+    return await statement.one(conn, {**sealed, "refreshed_at": now})
 
 
 async def upsert_and_lock_unless(conn: AsyncConnection, values: dict[str, Any], *, now: datetime,
@@ -75,8 +77,9 @@ async def upsert_and_lock_unless(conn: AsyncConnection, values: dict[str, Any], 
     statement would be: (None, False). Otherwise (the row, whether this statement inserted it); on SQLite
     `inserted` is always False (it cannot tell)."""
     postgres, sealed = is_postgres(conn), _sealed(values)
-    statement = _upsert_statement(postgres, _refreshed(sealed, refresh_facts), unless, inserted=postgres)
-    row = (await conn.execute(statement, {**sealed, **unless_params, "refreshed_at": now})).first()
+    statement = _upsert_statement(postgres, tuple(sealed), _refreshed(sealed, refresh_facts), unless,
+                                  inserted=postgres)
+    row = await statement.first(conn, {**sealed, **unless_params, "refreshed_at": now})
     if not postgres:
         return row, False
     return (row, bool(row.inserted)) if row is not None else (None, False)
@@ -94,13 +97,13 @@ def _refreshed(sealed: dict[str, Any], refresh_facts: bool) -> tuple[str, ...] |
 
 
 @functools.lru_cache(maxsize=256)
-def _upsert_statement(postgres: bool, refreshed: tuple[str, ...] | None, unless: ColumnElement[bool] | None, *,
-                      inserted: bool) -> Any:
+def _upsert_statement(postgres: bool, columns: tuple[str, ...], refreshed: tuple[str, ...] | None,
+                      unless: ColumnElement[bool] | None, *, inserted: bool) -> Direct:
     """INSERT ... ON CONFLICT (id) DO UPDATE ... RETURNING the lead (and on PostgreSQL with `inserted`, whether
-    this statement inserted it), built once per shape (issue 19): the lead's columns are bound by their names,
+    this statement inserted it), built once per shape (issue 19): the lead's `columns` are bound by their names,
     the time of a refresh as `refreshed_at`. ON CONFLICT DO UPDATE takes the row lock on PostgreSQL; SQLite holds
     the write lock from here on. Without `refreshed` the stored row's update writes nothing new."""
-    statement = insert_for(postgres, leads)
+    statement = insert_for(postgres, leads).values({c: bindparam(c, type_=leads.c[c].type) for c in columns})
     if refreshed is None:
         changes = {"updated_at": leads.c.updated_at}
     else:
@@ -109,8 +112,8 @@ def _upsert_statement(postgres: bool, refreshed: tuple[str, ...] | None, unless:
     statement = statement.on_conflict_do_update(index_elements=[leads.c.id], set_=changes,
                                                 where=None if unless is None else ~unless)
     if inserted:
-        return statement.returning(*leads.c, literal_column("xmax = 0").label("inserted"))
-    return statement.returning(*leads.c)
+        return Direct(statement.returning(*leads.c, literal_column("xmax = 0").label("inserted")))
+    return Direct(statement.returning(*leads.c))
 
 
 async def latest_of_customer(conn: AsyncConnection, customer_id: UUID) -> Any:

@@ -1,23 +1,28 @@
 """The only place notification SQL lives."""
 from __future__ import annotations
 
+import functools
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales.core.db import insert_for, is_postgres
+from sales.core.direct import Direct
 from sales.notifications.models import notifications
 
 
 async def insert_if_new(conn: AsyncConnection, values: dict[str, Any]) -> bool:
     """Store the decision unless its dedupe key is already taken; True when this call stored it."""
-    return (await conn.execute(_INSERT_IF_NEW[is_postgres(conn)], values)).first() is not None
+    return await _insert_if_new(is_postgres(conn), tuple(values)).first(conn, values) is not None
 
 
-# Built once per database kind (issue 19); the values bound by column name.
-_INSERT_IF_NEW = {postgres: insert_for(postgres, notifications).on_conflict_do_nothing(
-    index_elements=["dedupe_key"]).returning(notifications.c.id) for postgres in (False, True)}
+@functools.lru_cache(maxsize=16)
+def _insert_if_new(postgres: bool, columns: tuple[str, ...]) -> Direct:
+    """Built once per database kind and set of columns (issue 19); the values bound by column name."""
+    n = notifications
+    return Direct(insert_for(postgres, n).values({c: bindparam(c, type_=n.c[c].type) for c in columns})
+                  .on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(n.c.id))
 
 
 async def by_dedupe_key(conn: AsyncConnection, dedupe_key: str) -> Any:

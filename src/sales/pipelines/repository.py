@@ -1,6 +1,7 @@
 """The only place pipeline SQL lives: Core statements, rows straight into schemas."""
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -182,7 +183,7 @@ def _unfiltered_list(predicate: ColumnElement[bool] | None, after: bool, postgre
 
 
 # The list without filters (what the RM desk and the mobile app ask for), built once per kind of scope.
-_LIST_READABLE = {(kind, after, postgres, json): _unfiltered_list(predicate, after, postgres, json)
+_LIST_READABLE = {(kind, after, postgres, json): Direct(_unfiltered_list(predicate, after, postgres, json))
                   for kind, predicate in bound_scopes(p.c.rm_id).items() for after in (False, True)
                   for postgres in (False, True) for json in (False, True)}
 
@@ -199,19 +200,20 @@ async def list_readable(conn: AsyncConnection, principal: Principal, *, filters:
     params = {"page_rows": limit + 1, **scope_params(principal, kind)}
     if after:
         params.update(after_at=after[0], after_id=after[1])
-    statement = _LIST_READABLE[kind, after is not None, is_postgres(conn), json]
-    return list((await conn.execute(statement, params)).all())
+    return list(await _LIST_READABLE[kind, after is not None, is_postgres(conn), json].rows(conn, params))
 
 
 async def insert_pipeline(conn: AsyncConnection, values: dict[str, Any]) -> bool:
     """Insert an open pipeline unless its lead has one already (the unique index on open pipelines decides,
     waiting for a concurrent insert to commit); False when nothing was inserted."""
-    return (await conn.execute(_INSERT_OPEN_PIPELINE[is_postgres(conn)], values)).first() is not None
+    return await _insert_open_pipeline(is_postgres(conn), tuple(values)).first(conn, values) is not None
 
 
-# Built once per database kind (issue 19); the values bound by column name.
-_INSERT_OPEN_PIPELINE = {postgres: insert_for(postgres, p).on_conflict_do_nothing(
-    index_elements=[p.c.lead_id], index_where=text(OPEN)).returning(p.c.id) for postgres in (False, True)}
+@functools.lru_cache(maxsize=16)
+def _insert_open_pipeline(postgres: bool, columns: tuple[str, ...]) -> Direct:
+    """Built once per database kind and set of columns (issue 19); the values bound by column name."""
+    return Direct(insert_for(postgres, p).values({c: bindparam(c, type_=p.c[c].type) for c in columns})
+                  .on_conflict_do_nothing(index_elements=[p.c.lead_id], index_where=text(OPEN)).returning(p.c.id))
 
 
 _GET_READABLE_PG = {kind: Direct(statement) for (kind, postgres), statement in _GET_READABLE.items() if postgres}
