@@ -1,17 +1,19 @@
 """The only place upsell SQL lives."""
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from sqlalchemy import (ColumnElement, and_, bindparam, case, distinct, exists, false, func, literal, or_, select, true,
-                        update)
+                        Table, update)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales.core.auth import Principal, Role
 from sales.core.db import is_postgres
+from sales.core.direct import Direct
 from sales.customers.models import customer_preferences
 from sales.upsell.models import (upsell_decisions, upsell_trigger_configs, upsell_trigger_fires,
                                  upsell_user_gates, upsells)
@@ -34,31 +36,34 @@ def readable(principal: Principal, user_column: Any = upsells.c.user_id) -> Colu
 # --- gating inputs -------------------------------------------------------------------------------
 
 # The gating's statements, built once per dialect (issue 19: every upsell decision runs them).
-def _lock_user(dialect_insert: Any) -> Any:
-    statement = dialect_insert(upsell_user_gates)
-    return statement.on_conflict_do_update(index_elements=["user_id"],
-                                           set_={"touched_at": statement.excluded.touched_at})
+# On PostgreSQL they go to asyncpg directly (core.direct).
+def _lock_user(dialect_insert: Any) -> Direct:
+    g = upsell_user_gates
+    statement = dialect_insert(g).values(user_id=bindparam("user_id", type_=g.c.user_id.type),
+                                         touched_at=bindparam("touched_at", type_=g.c.touched_at.type))
+    return Direct(statement.on_conflict_do_update(index_elements=["user_id"],
+                                                  set_={"touched_at": statement.excluded.touched_at}))
 
 
 _LOCK_USER = {True: _lock_user(postgresql.insert), False: _lock_user(sqlite.insert)}
 _USER = bindparam("user_id", type_=upsells.c.user_id.type)
-_LAST_DISMISSED_AT = select(func.max(upsells.c.dismissed_at)).where(upsells.c.user_id == _USER)
-_CREATED_SINCE = select(upsells.c.created_at).where(
-    upsells.c.user_id == _USER, upsells.c.created_at > bindparam("since", type_=upsells.c.created_at.type))
+_LAST_DISMISSED_AT = Direct(select(func.max(upsells.c.dismissed_at)).where(upsells.c.user_id == _USER))
+_CREATED_SINCE = Direct(select(upsells.c.created_at).where(
+    upsells.c.user_id == _USER, upsells.c.created_at > bindparam("since", type_=upsells.c.created_at.type)))
 
 
 async def lock_user(conn: AsyncConnection, user_id: UUID, now: datetime) -> None:
     """Upsert the user's gate row: on PostgreSQL its row lock serializes this user's decisions until commit, so
     two concurrent decisions never both pass UPR-005 on the same count (SQLite serializes writers anyway)."""
-    await conn.execute(_LOCK_USER[is_postgres(conn)], {"user_id": user_id, "touched_at": now})
+    await _LOCK_USER[is_postgres(conn)].rows(conn, {"user_id": user_id, "touched_at": now})
 
 
 async def last_dismissed_at(conn: AsyncConnection, user_id: UUID) -> datetime | None:
-    return (await conn.execute(_LAST_DISMISSED_AT, {"user_id": user_id})).scalar_one()
+    return (await _LAST_DISMISSED_AT.one(conn, {"user_id": user_id}))[0]
 
 
 async def created_since(conn: AsyncConnection, user_id: UUID, since: datetime) -> list[datetime]:
-    return [r.created_at for r in await conn.execute(_CREATED_SINCE, {"user_id": user_id, "since": since})]
+    return [r.created_at for r in await _CREATED_SINCE.rows(conn, {"user_id": user_id, "since": since})]
 
 
 async def last_upsell(conn: AsyncConnection, user_id: UUID) -> Any:
@@ -69,11 +74,14 @@ async def last_upsell(conn: AsyncConnection, user_id: UUID) -> Any:
 
 # --- upsells -------------------------------------------------------------------------------------
 
-_INSERT = upsells.insert().returning(upsells)
-
-
 async def insert(conn: AsyncConnection, values: dict[str, Any]) -> Any:
-    return (await conn.execute(_INSERT, values)).one()
+    return await _insert_returning(upsells, tuple(values)).one(conn, values)
+
+
+@functools.lru_cache(maxsize=16)
+def _insert_returning(table: Table, columns: tuple[str, ...]) -> Direct:
+    """INSERT of these columns RETURNING the row, built once per table and set of columns (issue 19)."""
+    return Direct(table.insert().values({c: bindparam(c, type_=table.c[c].type) for c in columns}).returning(table))
 
 
 async def get(conn: AsyncConnection, upsell_id: UUID, *, scope: ColumnElement[bool] = true()) -> Any:
@@ -139,11 +147,8 @@ async def attributable(conn: AsyncConnection, *, user_id: UUID, plan_id: UUID, p
 
 # --- decisions and trigger fires -----------------------------------------------------------------
 
-_INSERT_DECISION = upsell_decisions.insert().returning(upsell_decisions)
-
-
 async def insert_decision(conn: AsyncConnection, values: dict[str, Any]) -> Any:
-    return (await conn.execute(_INSERT_DECISION, values)).one()
+    return await _insert_returning(upsell_decisions, tuple(values)).one(conn, values)
 
 
 async def decisions_of(conn: AsyncConnection, *, user_id: UUID, scope: ColumnElement[bool], limit: int,
@@ -195,11 +200,11 @@ async def funnel(conn: AsyncConnection, *, since: datetime, until: datetime, gro
 
 # --- trigger configuration -------------------------------------------------------------------------------
 
-_LATEST_CONFIG = select(upsell_trigger_configs).order_by(upsell_trigger_configs.c.version.desc()).limit(1)
+_LATEST_CONFIG = Direct(select(upsell_trigger_configs).order_by(upsell_trigger_configs.c.version.desc()).limit(1))
 
 
 async def latest_config(conn: AsyncConnection) -> Any:
-    return (await conn.execute(_LATEST_CONFIG)).first()
+    return await _LATEST_CONFIG.first(conn, {})
 
 
 async def insert_config(conn: AsyncConnection, values: dict[str, Any]) -> bool:
