@@ -10,7 +10,6 @@ Prints process CPU per statement (user and system) for each way and round, then 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import resource
