@@ -18,6 +18,10 @@ Result values get the types' result processors, picked as SQLAlchemy picks them 
 the database describes once per statement), so a row holds exactly what SQLAlchemy would have returned. On SQLite,
 and for a statement whose SQL SQLAlchemy finishes per execution (an expanding `IN` over a bound list: a
 supervisor's teams), the statement runs through SQLAlchemy.
+
+It relies on internals of SQLAlchemy's asyncpg adapter and compiler (the adapter's transaction and mutex, the
+compiled statement's bind and result processors), pinned in the lock file: tests/api/core/test_direct.py compares
+every behaviour above with `conn.execute` and fails first if an upgrade changes them.
 """
 from __future__ import annotations
 
