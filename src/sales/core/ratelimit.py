@@ -27,6 +27,7 @@ import structlog
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sales.core.auth import Principal, Role, bearer_token, principal_of
+from sales.core.clock import wall_now
 from sales.core.errors import NotAuthenticated, problem
 from sales.core.http import dumps
 from sales.settings import RateBudget, Settings
@@ -128,8 +129,8 @@ def counters_for(settings: Settings) -> Counters:
 
 def wall_clock() -> float:
     """Seconds since the epoch: the windows are wall-clock minutes shared by every replica (tests hold it
-    still, so that a test never straddles two windows on a slow machine)."""
-    return time.time()
+    still, so that a test never straddles two windows on a slow machine); core.clock's wall clock."""
+    return wall_now().timestamp()
 
 
 class RateLimitMiddleware:
