@@ -316,7 +316,8 @@ def _acted_on_statements(closed: bool) -> tuple[Any, Any]:
     """The lead's live allocation held by the RM, acted on (LAR-006: first action, accepted, ACTIVE) or, when
     `closed`, COMPLETED; bound parameters `of_lead`, `of_rm`, `acted_at` (and `allocation_id` on SQLite).
     PostgreSQL: one UPDATE that locks the row first (re-checking it is still live and the RM's) and returns its
-    status before (a `Direct` statement); SQLite (no old values in RETURNING): a SELECT then the UPDATE by id, in its write transaction."""
+    status before (a `Direct` statement); SQLite (no old values in RETURNING): a SELECT then the UPDATE by id, in
+    its write transaction."""
     now = bindparam("acted_at", type_=a.c.updated_at.type)
     status = literal(AllocationStatus.COMPLETED.value) if closed else case(
         (_status_in([AllocationStatus.PENDING.value, AllocationStatus.ACCEPTED.value]),
@@ -428,7 +429,7 @@ def _queue_statement(kind: str, postgres: bool) -> Direct:
     if (kind, postgres) in _QUEUE:
         return _QUEUE[kind, postgres]
     rm_id = bindparam("rm_id", type_=rms.c.id.type)
-    predicate = bound_scopes(rms.c.id)[kind]
+    predicate = bound_scopes(rms.c.id, postgres=postgres)[kind]
     visible = select(rms.c.id.label("visible_rm")).where(rms.c.id == rm_id, *([] if predicate is None else [predicate]))
     columns = [*ALLOCATION_COLUMNS, leads.c.customer_name, leads.c.locality, leads.c.city.label("lead_city"),
                leads.c.property_type, leads.c.segment, leads.c.expected_deal_value]
@@ -518,14 +519,14 @@ async def rule_configs(conn: AsyncConnection, ids: list[UUID]) -> dict[UUID, Any
     return {r.id: r.config for r in rows}
 
 
-_WORKLOAD: dict[tuple[str, bool, bool, bool], Any] = {}
+_WORKLOAD: dict[tuple[bool, str, bool, bool, bool], Direct] = {}
 
 
-def _workload_statement(kind: str, by_team: bool, by_city: bool, queue_cities: bool) -> Any:
-    key = (kind, by_team, by_city, queue_cities)
+def _workload_statement(postgres: bool, kind: str, by_team: bool, by_city: bool, queue_cities: bool) -> Direct:
+    key = (postgres, kind, by_team, by_city, queue_cities)
     if key in _WORKLOAD:
         return _WORKLOAD[key]
-    predicate = false() if kind == NOTHING else bound_scopes(rms.c.id)[kind]
+    predicate = false() if kind == NOTHING else bound_scopes(rms.c.id, postgres=postgres)[kind]
     shown = select(rms.c.id)
     if predicate is not None:
         shown = shown.where(predicate)
@@ -545,8 +546,8 @@ def _workload_statement(kind: str, by_team: bool, by_city: bool, queue_cities: b
     queued = queued.subquery("queued")
     statement = (select(queued.c.queued_leads, *rows.c).select_from(queued.outerjoin(rows, true()))
                  .order_by(rows.c.city, rows.c.team_id, rows.c.name, rows.c.id))
-    _WORKLOAD[key] = statement
-    return statement
+    _WORKLOAD[key] = Direct(statement)
+    return _WORKLOAD[key]
 
 
 async def workload_with_queued(conn: AsyncConnection, *, kind: str, params: dict[str, Any], team_id: UUID | None,
@@ -561,8 +562,9 @@ async def workload_with_queued(conn: AsyncConnection, *, kind: str, params: dict
         values["city"] = norm(city)
     if queue_cities is not None:
         values["queue_cities"] = sorted(queue_cities)
-    statement = _workload_statement(kind, team_id is not None, city is not None, queue_cities is not None)
-    rows = (await conn.execute(statement, values)).all()
+    statement = _workload_statement(is_postgres(conn), kind, team_id is not None, city is not None,
+                                    queue_cities is not None)
+    rows = await statement.rows(conn, values)
     return [r for r in rows if r.id is not None], int(rows[0].queued_leads if rows else 0)
 
 

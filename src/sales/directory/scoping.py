@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, false, or_, select, true
+from sqlalchemy import ColumnElement, any_, bindparam, false, or_, select, true
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from sales.core.auth import Principal, Role
 from sales.directory.models import rms
@@ -45,14 +46,19 @@ def scope_kind(principal: Principal) -> str:
     return NOTHING
 
 
-def bound_scopes(owner: Any) -> dict[str, ColumnElement[bool] | None]:
+def bound_scopes(owner: Any, *, postgres: bool = False) -> dict[str, ColumnElement[bool] | None]:
     """owned_or_supervised's predicates with `scope_sub` / `scope_teams` parameters (None: no predicate;
-    NOTHING has no statement: the caller answers "not found" without asking the database)."""
+    NOTHING has no statement: the caller answers "not found" without asking the database). On PostgreSQL a
+    supervisor's teams are one array parameter (`= ANY`), so the statement's SQL is the same for every supervisor
+    (an expanding IN is rendered again on every execution, and cannot go through core.direct)."""
+    if postgres:
+        teams = _SCOPE_RMS.c.team_id == any_(bindparam("scope_teams", type_=ARRAY(_SCOPE_RMS.c.team_id.type)))
+    else:
+        teams = _SCOPE_RMS.c.team_id.in_(bindparam("scope_teams", expanding=True))
     return {
         ALL: None,
         TEAMS: owner.in_(select(_SCOPE_RMS.c.id).where(or_(
-            _SCOPE_RMS.c.team_id.in_(bindparam("scope_teams", expanding=True)),
-            _SCOPE_RMS.c.id == bindparam("scope_sub", type_=_SCOPE_RMS.c.id.type)))),
+            teams, _SCOPE_RMS.c.id == bindparam("scope_sub", type_=_SCOPE_RMS.c.id.type)))),
         OWN: owner == bindparam("scope_sub", type_=owner.type),
     }
 

@@ -129,7 +129,7 @@ async def get(conn: AsyncConnection, pipeline_id: UUID, *, scope: ColumnElement[
 
 _GET_READABLE = {(kind, postgres): select(*_columns(postgres)).select_from(_JOINED).where(
     p.c.id == bindparam("pipeline_id", type_=p.c.id.type), *([] if predicate is None else [predicate]))
-    for kind, predicate in bound_scopes(p.c.rm_id).items() for postgres in (False, True)}
+    for postgres in (False, True) for kind, predicate in bound_scopes(p.c.rm_id, postgres=postgres).items()}
 
 
 async def get_readable(conn: AsyncConnection, pipeline_id: UUID, principal: Principal) -> Any:
@@ -184,8 +184,9 @@ def _unfiltered_list(predicate: ColumnElement[bool] | None, after: bool, postgre
 
 # The list without filters (what the RM desk and the mobile app ask for), built once per kind of scope.
 _LIST_READABLE = {(kind, after, postgres, json): Direct(_unfiltered_list(predicate, after, postgres, json))
-                  for kind, predicate in bound_scopes(p.c.rm_id).items() for after in (False, True)
-                  for postgres in (False, True) for json in (False, True)}
+                  for postgres in (False, True)
+                  for kind, predicate in bound_scopes(p.c.rm_id, postgres=postgres).items()
+                  for after in (False, True) for json in (False, True)}
 
 
 async def list_readable(conn: AsyncConnection, principal: Principal, *, filters: dict[str, Any], limit: int,
@@ -318,16 +319,16 @@ def _bound_filtered(query: Any, names: tuple[str, ...]) -> Any:
     return query
 
 
-_STATS: dict[tuple[str, str, tuple[str, ...]], Any] = {}
+_STATS: dict[tuple[str, str, tuple[str, ...]], Direct] = {}
 
 
-def _stats_statement(dialect: str, kind: str, names: tuple[str, ...]) -> Any:
+def _stats_statement(dialect: str, kind: str, names: tuple[str, ...]) -> Direct:
     """Counts and values per stage, weighted value, win rate inputs and overdue count, with the average cycle
     time as a scalar subquery (one round trip), built once per dialect, kind of scope and set of filters."""
     key = (dialect, kind, names)
     if key in _STATS:
         return _STATS[key]
-    predicate = bound_scopes(p.c.rm_id)[kind] if kind != NOTHING else false()
+    predicate = bound_scopes(p.c.rm_id, postgres=dialect == "postgresql")[kind] if kind != NOTHING else false()
     scope = [] if predicate is None else [predicate]
     today = bindparam("today", type_=p.c.expected_close_date.type)
     is_open = p.c.outcome == "PENDING"
@@ -344,8 +345,8 @@ def _stats_statement(dialect: str, kind: str, names: tuple[str, ...]) -> Any:
                func.sum(case((and_(is_open, p.c.expected_close_date < today), 1), else_=0)).label("overdue"),
                cycle.label("avg_cycle_days"))
         .select_from(p.join(rms, rms.c.id == p.c.rm_id)).where(*scope).group_by(p.c.stage), names)
-    _STATS[key] = statement
-    return statement
+    _STATS[key] = Direct(statement)
+    return _STATS[key]
 
 
 async def stats_readable(conn: AsyncConnection, principal: Principal, *, filters: dict[str, Any],
@@ -356,7 +357,7 @@ async def stats_readable(conn: AsyncConnection, principal: Principal, *, filters
     kind = scope_kind(principal)
     params = {f"f_{name}": filters[name] for name in names}
     params.update(scope_params(principal, kind), today=today)
-    rows = (await conn.execute(_stats_statement(conn.dialect.name, kind, names), params)).all()
+    rows = await _stats_statement(conn.dialect.name, kind, names).rows(conn, params)
     return {"rows": rows, "avg_cycle_days": rows[0].avg_cycle_days if rows else None}
 
 
