@@ -17,7 +17,7 @@ from sales.allocation.enums import LIVE_STATUSES, AllocationStatus
 from sales.allocation.models import allocation_queue_alerts as queue_alerts, allocation_rule_sets, rm_allocations as a
 from sales.allocation.rules import TRACE_ALL_UP_TO, TRACE_TOP, Candidate, PoolCounts, norm, week_start
 from sales.core.auth import Principal
-from sales.core.db import insert_unless_exists, is_postgres
+from sales.core.db import bound_values, insert_unless_exists, is_postgres
 from sales.core.direct import Direct
 from sales.core.types import UUIDType, plain_on_postgres
 from sales.directory.scoping import NOTHING, bound_scopes, owned_or_supervised, scope_kind, scope_params
@@ -389,7 +389,7 @@ def _insert_allocation_statement(columns: tuple[str, ...], postgres: bool) -> An
     """Built once per set of columns (issue 19), bound as `new_<column>`: named apart from the columns, since inside
     a statement of several tables a parameter named like a column would be taken as that column's new value by the
     lead's UPDATE too."""
-    statement = insert(a).values({name: bindparam(f"new_{name}", type_=a.c[name].type) for name in columns})
+    statement = insert(a).values(bound_values(a, columns, "new_"))
     if postgres:
         return Direct(statement.add_cte(leads_repository.MARK_ALLOCATED.cte("allocated_lead")).returning(*a.c))
     return statement.returning(*a.c)

@@ -29,7 +29,7 @@ from uuid import UUID
 from sqlalchemy import bindparam, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from sales.core.db import insert_unless_exists
+from sales.core.db import bound_values, insert_unless_exists
 from sales.core.direct import Direct
 from sales.core.tables import audit_chain, audit_log
 
@@ -174,8 +174,7 @@ async def _append_rows(conn: AsyncConnection, partition: int, rows: list[dict[st
 # Built once (issue 19: no per-request statement construction; one round trip fewer per audited write).
 _ROW_KEYS = {"id", "at", "actor_id", "actor_roles", "action", "entity_type", "entity_id", "before", "after",
              "request_id", "partition", "chain_pos", "prev_hash", "hash"}
-_INSERT = audit_log.insert().values({name: bindparam(f"a_{name}", type_=audit_log.c[name].type)
-                                     for name in sorted(_ROW_KEYS)})
+_INSERT = audit_log.insert().values(bound_values(audit_log, sorted(_ROW_KEYS), "a_"))
 _SET_HEAD = update(audit_chain).where(
     audit_chain.c.partition == bindparam("head_partition", type_=audit_chain.c.partition.type)).values(
     head_hash=bindparam("new_head", type_=audit_chain.c.head_hash.type))

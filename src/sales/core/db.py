@@ -5,13 +5,13 @@ import json
 import re
 import warnings
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Column, Table, event, exc as sa_exc
+from sqlalchemy import BindParameter, Column, Table, bindparam, event, exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -147,6 +147,11 @@ def dialect_insert(conn: AsyncConnection, table: Table) -> Any:
 def insert_for(postgres: bool, table: Table) -> Any:
     """`dialect_insert` for a statement built once per database kind, before any connection is at hand."""
     return (postgresql.insert if postgres else sqlite.insert)(table)
+
+
+def bound_values(table: Table, columns: Iterable[str], prefix: str = "") -> dict[str, BindParameter[Any]]:
+    """`.values(...)` for a statement built once: each column bound as `<prefix><column>` with the column's type."""
+    return {c: bindparam(f"{prefix}{c}", type_=table.c[c].type) for c in columns}
 
 
 def insert_unless_exists(conn: AsyncConnection, table: Table, *conflict_columns: Column[Any]) -> Any:

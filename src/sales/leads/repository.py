@@ -9,7 +9,7 @@ from uuid import UUID
 from sqlalchemy import ColumnElement, bindparam, insert, literal_column, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from sales.core.db import insert_for, is_postgres
+from sales.core.db import bound_values, insert_for, is_postgres
 from sales.core.direct import Direct
 from sales.core.pii import cipher
 from sales.leads.models import leads
@@ -103,7 +103,7 @@ def _upsert_statement(postgres: bool, columns: tuple[str, ...], refreshed: tuple
     this statement inserted it), built once per shape (issue 19): the lead's `columns` are bound by their names,
     the time of a refresh as `refreshed_at`. ON CONFLICT DO UPDATE takes the row lock on PostgreSQL; SQLite holds
     the write lock from here on. Without `refreshed` the stored row's update writes nothing new."""
-    statement = insert_for(postgres, leads).values({c: bindparam(c, type_=leads.c[c].type) for c in columns})
+    statement = insert_for(postgres, leads).values(bound_values(leads, columns))
     if refreshed is None:
         changes = {"updated_at": leads.c.updated_at}
     else:

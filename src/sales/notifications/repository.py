@@ -4,10 +4,10 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from sales.core.db import insert_for, is_postgres
+from sales.core.db import bound_values, insert_for, is_postgres
 from sales.core.direct import Direct
 from sales.notifications.models import notifications
 
@@ -21,7 +21,7 @@ async def insert_if_new(conn: AsyncConnection, values: dict[str, Any]) -> bool:
 def _insert_if_new(postgres: bool, columns: tuple[str, ...]) -> Direct:
     """Built once per database kind and set of columns (issue 19); the values bound by column name."""
     n = notifications
-    return Direct(insert_for(postgres, n).values({c: bindparam(c, type_=n.c[c].type) for c in columns})
+    return Direct(insert_for(postgres, n).values(bound_values(n, columns))
                   .on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(n.c.id))
 
 

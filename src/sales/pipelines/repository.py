@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales.core.auth import Principal
 from sales.directory.scoping import NOTHING, bound_scopes, owned_or_supervised, scope_kind, scope_params
-from sales.core.db import insert_for, is_postgres
+from sales.core.db import bound_values, insert_for, is_postgres
 from sales.core.direct import Direct
 from sales.core.types import plain_on_postgres
 from sales.core import outbox
@@ -213,7 +213,7 @@ async def insert_pipeline(conn: AsyncConnection, values: dict[str, Any]) -> bool
 @functools.lru_cache(maxsize=16)
 def _insert_open_pipeline(postgres: bool, columns: tuple[str, ...]) -> Direct:
     """Built once per database kind and set of columns (issue 19); the values bound by column name."""
-    return Direct(insert_for(postgres, p).values({c: bindparam(c, type_=p.c[c].type) for c in columns})
+    return Direct(insert_for(postgres, p).values(bound_values(p, columns))
                   .on_conflict_do_nothing(index_elements=[p.c.lead_id], index_where=text(OPEN)).returning(p.c.id))
 
 
@@ -250,10 +250,10 @@ def _change_statement(postgres: bool, columns: tuple[str, ...], events: int) -> 
     if statement is not None:
         return statement
     changed = update(p).where(p.c.id == bindparam("pid", type_=p.c.id.type)).values(
-        {c: bindparam(f"set_{c}", type_=p.c[c].type) for c in columns})
+        bound_values(p, columns, "set_"))
     if postgres:
         h = pipeline_stage_history
-        history = insert(h).values({c: bindparam(f"h_{c}", type_=h.c[c].type) for c in _HISTORY_COLUMNS})
+        history = insert(h).values(bound_values(h, _HISTORY_COLUMNS, "h_"))
         u = changed.returning(*(plain_on_postgres(c) for c in p.c)).cte("changed")
         statement = select(*u.c).add_cte(history.cte("history"))
         if events:

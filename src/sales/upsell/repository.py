@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales.core.auth import Principal, Role
-from sales.core.db import is_postgres
+from sales.core.db import bound_values, is_postgres
 from sales.core.direct import Direct
 from sales.customers.models import customer_preferences
 from sales.upsell.models import (upsell_decisions, upsell_trigger_configs, upsell_trigger_fires,
@@ -81,7 +81,7 @@ async def insert(conn: AsyncConnection, values: dict[str, Any]) -> Any:
 @functools.lru_cache(maxsize=16)
 def _insert_returning(table: Table, columns: tuple[str, ...]) -> Direct:
     """INSERT of these columns RETURNING the row, built once per table and set of columns (issue 19)."""
-    return Direct(table.insert().values({c: bindparam(c, type_=table.c[c].type) for c in columns}).returning(table))
+    return Direct(table.insert().values(bound_values(table, columns)).returning(table))
 
 
 async def get(conn: AsyncConnection, upsell_id: UUID, *, scope: ColumnElement[bool] = true()) -> Any:
