@@ -171,14 +171,15 @@ async def _decide_and_claim(conn: AsyncConnection, lead: rules.Lead, config: All
 def _note_races(decision: rules.Decision, lost: list[UUID], *, winner: UUID | None) -> None:
     for rm_id in lost:
         decision.lost_race(rm_id)
+    lost_ids = {str(rm_id) for rm_id in lost}  # the trace names RMs as text: compared as text (issue 19)
+    winner_id = str(winner) if winner is not None else None
     for entry in decision.candidates:
-        rm_id = UUID(entry["rm_id"])
-        if rm_id in lost:
+        if entry["rm_id"] in lost_ids:
             entry.update(winner=False, eligible=False, excluded_by="LAR-002",
                          why="capacity or a daily/weekly cap taken by a concurrent allocation before this one "
                              "committed")
-        elif winner is not None:
-            entry["winner"] = rm_id == winner
+        elif winner_id is not None:
+            entry["winner"] = entry["rm_id"] == winner_id
     decision.rm_id = winner
 
 

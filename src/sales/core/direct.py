@@ -25,6 +25,7 @@ every behaviour above with `conn.execute` and fails first if an upgrade changes 
 """
 from __future__ import annotations
 
+import operator
 from typing import Any, Sequence
 
 from sqlalchemy import exc as sa_exc
@@ -50,6 +51,15 @@ class Row(tuple):
     @property
     def _mapping(self) -> dict[str, Any]:
         return dict(zip(self._fields, self))
+
+
+def _row_class(names: tuple[str, ...]) -> type[Row]:
+    """A statement's row class: each name that is not already an attribute of a row reads through a C-level
+    getter, as a namedtuple's does (`__getattr__` runs only after a failed lookup has raised; issue 19)."""
+    index = {name: i for i, name in enumerate(names)}
+    getters = {name: property(operator.itemgetter(i)) for name, i in index.items()
+               if name.isidentifier() and not hasattr(Row, name)}
+    return type("Row", (Row,), {"__slots__": (), "_fields": names, "_index": index, **getters})
 
 
 class _Context:
@@ -113,8 +123,7 @@ class _Compiled:
             types = [typed.get(name) for name in names]
         results = tuple(None if type_ is None else type_._cached_result_processor(dialect, attribute.type.oid)
                         for type_, attribute in zip(types, described))
-        self.row = type("Row", (Row,), {"__slots__": (), "_fields": names,
-                                        "_index": {name: i for i, name in enumerate(names)}})
+        self.row = _row_class(names)
         self.results = results if any(results) else None
 
 
