@@ -39,9 +39,10 @@ async def _notify_supervisor(conn: AsyncConnection, team_id: UUID | None, *, tem
 
 
 async def allocation_created(conn: AsyncConnection, principal: Principal | None, *, allocation: AllocationRead,
-                             lead: Any, previous: Any, config: AllocationRules, now: datetime) -> None:
+                             lead: Any, previous: Any, config: AllocationRules, queue_depth: int,
+                             now: datetime) -> None:
     """A lead was allocated (new, or moved from `previous`): tell the RM(s), and the supervisor if the RM's
-    queue is now over the threshold."""
+    queue (`queue_depth`, counted by `repository.insert_allocation`) is now over the threshold."""
     await notifications.notify(
         conn, recipient_type=RecipientType.RM, recipient_id=allocation.rm_id, template="lead_assigned",
         dedupe_key=f"lead_assigned:{allocation.id}", transactional=True, now=now, data={
@@ -56,17 +57,17 @@ async def allocation_created(conn: AsyncConnection, principal: Principal | None,
             dedupe_key=f"lead_reassigned_away:{allocation.id}", transactional=True, now=now, data={
                 "allocation_id": previous.id, "new_allocation_id": allocation.id, "lead_id": allocation.lead_id,
                 "to_rm_id": allocation.rm_id, "reason": allocation.reassignment_reason})
-    await queue_depth(conn, rm_id=allocation.rm_id, team_id=allocation.team_id, config=config, now=now)
+    await _check_queue_depth(conn, rm_id=allocation.rm_id, team_id=allocation.team_id, depth=queue_depth,
+                             config=config, now=now)
 
 
-async def queue_depth(conn: AsyncConnection, *, rm_id: UUID, team_id: UUID | None, config: AllocationRules,
-                      now: datetime) -> None:
-    """§2.2.5, issue 17: the supervisor is told when an RM's PENDING queue passes `queue_depth_alert`, or the
-    team's passes `team_queue_depth_alert`, once per crossing: again only after the queue was back at or under
+async def _check_queue_depth(conn: AsyncConnection, *, rm_id: UUID, team_id: UUID | None, depth: int,
+                             config: AllocationRules, now: datetime) -> None:
+    """§2.2.5, issue 17: the supervisor is told when an RM's PENDING queue (`depth`) passes `queue_depth_alert`, or
+    the team's passes `team_queue_depth_alert`, once per crossing: again only after the queue was back at or under
     the threshold."""
-    depth = await repository.rm_queue_depth(conn, rm_id, threshold=config.queue_depth_alert, now=now)
     checks: list[tuple[str, str, UUID | None, int, int]] = []
-    if depth > config.queue_depth_alert:  # at or under it, rm_queue_depth has turned the alert off already
+    if depth > config.queue_depth_alert:  # at or under it, insert_allocation turned the alert off
         checks.append(("RM", f"rm:{rm_id}", rm_id, depth, config.queue_depth_alert))
     if team_id is not None and config.team_queue_depth_alert is not None:
         checks.append(("TEAM", f"team:{team_id}", None, await repository.team_pending_count(conn, team_id),

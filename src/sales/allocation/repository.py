@@ -370,18 +370,22 @@ async def rms_who_had_lead(conn: AsyncConnection, lead_id: UUID) -> set[UUID]:
         a.c.lead_id == lead_id, a.c.status.in_(["REASSIGNED", "EXPIRED"])))).scalars())
 
 
-async def insert_allocation(conn: AsyncConnection, values: dict[str, Any], *, now: datetime) -> Any:
-    """Insert the allocation (its row comes back) and mark its lead ALLOCATED and out of the queue: one statement on
-    PostgreSQL (the lead's UPDATE as a data-modifying CTE), two on SQLite."""
+async def insert_allocation(conn: AsyncConnection, values: dict[str, Any], *, now: datetime,
+                            queue_threshold: int) -> tuple[Any, int]:
+    """Insert a PENDING allocation (its row comes back), mark its lead ALLOCATED and out of the queue, and count the
+    RM's queue with it (its alert turned off at or under `queue_threshold`: `_queue_depth_parts`): one statement on
+    PostgreSQL (the lead's UPDATE and the queue's count and alert as data-modifying CTEs; the count is taken
+    before the row it inserts, so it adds one), four on SQLite."""
     postgres = is_postgres(conn)
     params = {**{f"new_{name}": value for name, value in values.items()},
               **leads_repository.allocated_params(values["lead_id"], now=now)}
     statement = _insert_allocation_statement(tuple(values), postgres)
     if postgres:
-        return await statement.one(conn, params)
+        row = await statement.one(conn, {**params, **_depth_params(values["rm_id"], queue_threshold, now)})
+        return row, int(row.queue_depth)
     row = (await conn.execute(statement, params)).one()
     await conn.execute(leads_repository.MARK_ALLOCATED, params)
-    return row
+    return row, await _rm_queue_depth_apart(conn, values["rm_id"], threshold=queue_threshold, now=now)
 
 
 @functools.lru_cache(maxsize=16)
@@ -391,7 +395,9 @@ def _insert_allocation_statement(columns: tuple[str, ...], postgres: bool) -> An
     lead's UPDATE too."""
     statement = insert(a).values(bound_values(a, columns, "new_"))
     if postgres:
-        return Direct(statement.add_cte(leads_repository.MARK_ALLOCATED.cte("allocated_lead")).returning(*a.c))
+        depth, cleared = _queue_depth_parts(inserting=1)
+        return Direct(statement.add_cte(leads_repository.MARK_ALLOCATED.cte("allocated_lead")).add_cte(cleared)
+                      .returning(*a.c, depth.label("queue_depth")))
     return statement.returning(*a.c)
 
 
@@ -756,26 +762,27 @@ async def queue_alert_crossed(conn: AsyncConnection, key: str, *, depth: int, th
     return result.first() is not None
 
 
-async def rm_queue_depth(conn: AsyncConnection, rm_id: UUID, *, threshold: int, now: datetime) -> int:
-    """The RM's queue depth (PENDING allocations, §2.2.5), and its alert turned off when the depth is at or under
-    `threshold` (`queue_alert_crossed` does the rest when it is over). One statement on PostgreSQL (the count and
-    the conditional UPDATE in one CTE chain), two on SQLite; the same rows either way."""
-    key = f"rm:{rm_id}"
-    if not is_postgres(conn):
-        depth = await pending_count(conn, rm_id)
-        if depth <= threshold:
-            await queue_alert_crossed(conn, key, depth=depth, threshold=threshold, now=now)
-        return depth
-    params = {"depth_rm_id": rm_id, "depth_key": key, "depth_threshold": threshold, "depth_at": now}
-    return int((await _QUEUE_DEPTH.one(conn, params))[0])
+async def _rm_queue_depth_apart(conn: AsyncConnection, rm_id: UUID, *, threshold: int, now: datetime) -> int:
+    """SQLite's `_queue_depth_parts`: the RM's queue depth (PENDING allocations, §2.2.5), and its alert turned off
+    when the depth is at or under `threshold` (`queue_alert_crossed` does the rest when it is over)."""
+    depth = await pending_count(conn, rm_id)
+    if depth <= threshold:
+        await queue_alert_crossed(conn, f"rm:{rm_id}", depth=depth, threshold=threshold, now=now)
+    return depth
 
 
-def _queue_depth_statement() -> Any:
-    """Its parameters are named apart from the columns: an UPDATE would take a parameter named like a column as
+def _depth_params(rm_id: UUID, threshold: int, now: datetime) -> dict[str, Any]:
+    return {"depth_rm_id": rm_id, "depth_key": f"rm:{rm_id}", "depth_threshold": threshold, "depth_at": now}
+
+
+def _queue_depth_parts(*, inserting: int = 0) -> tuple[Any, Any]:
+    """The RM's queue depth (its PENDING allocations, plus the `inserting` ones the same statement adds: a CTE sees
+    the rows as they were before the statement) and the CTE turning its alert off at or under the threshold.
+    Their parameters are named apart from the columns: an UPDATE would take a parameter named like a column as
     that column's new value."""
     counted = select(func.count().label("n")).select_from(a).where(
         a.c.rm_id == bindparam("depth_rm_id", type_=UUIDType), a.c.status == "PENDING").cte("depth")
-    n = select(counted.c.n).scalar_subquery()
+    n = select(counted.c.n + inserting if inserting else counted.c.n).scalar_subquery()
     threshold = bindparam("depth_threshold", type_=Integer)
     key = bindparam("depth_key", type_=queue_alerts.c.key.type)
     cleared = (update(queue_alerts).where(queue_alerts.c.key == key, queue_alerts.c.over == literal(True),
@@ -783,10 +790,9 @@ def _queue_depth_statement() -> Any:
                .values(over=False, depth=n, threshold=threshold,
                        changed_at=bindparam("depth_at", type_=queue_alerts.c.changed_at.type))
                .returning(queue_alerts.c.key).cte("cleared"))
-    return select(counted.c.n).add_cte(cleared)
+    return n, cleared
 
 
-_QUEUE_DEPTH = Direct(_queue_depth_statement())  # built once (issue 19); PostgreSQL only
 
 
 async def clear_queue_alerts(conn: AsyncConnection, *, rm_id: UUID, team_id: UUID | None, now: datetime) -> None:

@@ -194,7 +194,7 @@ async def _create_allocation(conn: AsyncConnection, principal: Principal | None,
         async with audit.deferred(conn):  # the pipeline's and the allocation's audit rows: one advance, one INSERT
             pipeline_id = await _pipeline_for(conn, principal, lead=lead, rm_id=rm_id, now=now, deadline=deadline,
                                               first=previous is None, reason=reassignment_reason or reason)
-            allocation = _read(await repository.insert_allocation(conn, {
+            row, queue_depth = await repository.insert_allocation(conn, {
                 "id": allocation_id, "lead_id": lead.id, "rm_id": rm_id, "team_id": team_id, "city": lead.city,
                 "pipeline_id": pipeline_id, "allocation_type": allocation_type.value, "allocation_reason": reason,
                 "decided_by": decided_by,
@@ -203,7 +203,8 @@ async def _create_allocation(conn: AsyncConnection, principal: Principal | None,
                 "previous_rm_id": previous.rm_id if previous is not None else None,
                 "reassignment_reason": reassignment_reason, "over_capacity": over_capacity, "decision": decision,
                 "created_at": now, "updated_at": now,
-            }, now=now))  # the lead's ALLOCATED with it
+            }, now=now, queue_threshold=config.queue_depth_alert)  # the lead's ALLOCATED and the RM's queue with it
+            allocation = _read(row)
             await outbox.record(conn, type_="sales.lead.allocated", subject=lead.id, at=now, data={
                 "allocation_id": allocation_id, "lead_id": lead.id, "rm_id": rm_id,
                 "allocation_type": allocation_type, "priority": lead.priority, "sla_deadline": deadline,
@@ -215,7 +216,7 @@ async def _create_allocation(conn: AsyncConnection, principal: Principal | None,
             await audit.record(conn, principal, action="allocation.created", entity_type="allocation",
                                entity_id=allocation_id, at=now, after=allocation.model_dump(exclude={"decision"}))
         await notices.allocation_created(conn, principal, allocation=allocation, lead=lead, previous=previous,
-                                         config=config, now=now)  # US-SALE-010, US-SALE-031, §2.2.5
+                                         config=config, queue_depth=queue_depth, now=now)  # US-SALE-010, US-SALE-031, §2.2.5
     return allocation
 
 
