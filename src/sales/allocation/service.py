@@ -190,33 +190,34 @@ async def _create_allocation(conn: AsyncConnection, principal: Principal | None,
                              sla_deadline: datetime | None = None, decided_by: str | None = None) -> AllocationRead:
     allocation_id = uuid.uuid4()
     deadline = sla_deadline or rules.sla_deadline(now, config)
-    async with outbox.deferred(conn):  # the pipeline's, the allocation's and the notice's events: one INSERT
-        async with audit.deferred(conn):  # the pipeline's and the allocation's audit rows: one advance, one INSERT
-            pipeline_id = await _pipeline_for(conn, principal, lead=lead, rm_id=rm_id, now=now, deadline=deadline,
-                                              first=previous is None, reason=reassignment_reason or reason)
-            row, queue_depth = await repository.insert_allocation(conn, {
-                "id": allocation_id, "lead_id": lead.id, "rm_id": rm_id, "team_id": team_id, "city": lead.city,
-                "pipeline_id": pipeline_id, "allocation_type": allocation_type.value, "allocation_reason": reason,
-                "decided_by": decided_by,
-                "priority": lead.priority, "status": AllocationStatus.PENDING.value, "allocated_at": now,
-                "sla_deadline": deadline, "is_reassignment": previous is not None,
-                "previous_rm_id": previous.rm_id if previous is not None else None,
-                "reassignment_reason": reassignment_reason, "over_capacity": over_capacity, "decision": decision,
-                "created_at": now, "updated_at": now,
-            }, now=now, queue_threshold=config.queue_depth_alert)  # the lead's ALLOCATED and the RM's queue with it
-            allocation = _read(row)
-            await outbox.record(conn, type_="sales.lead.allocated", subject=lead.id, at=now, data={
-                "allocation_id": allocation_id, "lead_id": lead.id, "rm_id": rm_id,
-                "allocation_type": allocation_type, "priority": lead.priority, "sla_deadline": deadline,
-                "is_reassignment": previous is not None, "pipeline_id": pipeline_id})
-            if previous is not None:
-                await outbox.record(conn, type_="sales.lead.reassigned", subject=lead.id, at=now, data={
-                    "allocation_id": allocation_id, "previous_allocation_id": previous.id, "lead_id": lead.id,
-                    "from_rm_id": previous.rm_id, "to_rm_id": rm_id, "reason": reassignment_reason})
-            await audit.record(conn, principal, action="allocation.created", entity_type="allocation",
-                               entity_id=allocation_id, at=now, after=allocation.model_dump(exclude={"decision"}))
+    # The pipeline's and the allocation's audit rows and every event (the notices' too): one head advance, then
+    # one statement with the rows, the new head and the events (issue 19)
+    async with audit.deferred(conn, with_events=True):
+        pipeline_id = await _pipeline_for(conn, principal, lead=lead, rm_id=rm_id, now=now, deadline=deadline,
+                                          first=previous is None, reason=reassignment_reason or reason)
+        row, queue_depth = await repository.insert_allocation(conn, {
+            "id": allocation_id, "lead_id": lead.id, "rm_id": rm_id, "team_id": team_id, "city": lead.city,
+            "pipeline_id": pipeline_id, "allocation_type": allocation_type.value, "allocation_reason": reason,
+            "decided_by": decided_by,
+            "priority": lead.priority, "status": AllocationStatus.PENDING.value, "allocated_at": now,
+            "sla_deadline": deadline, "is_reassignment": previous is not None,
+            "previous_rm_id": previous.rm_id if previous is not None else None,
+            "reassignment_reason": reassignment_reason, "over_capacity": over_capacity, "decision": decision,
+            "created_at": now, "updated_at": now,
+        }, now=now, queue_threshold=config.queue_depth_alert)  # the lead's ALLOCATED and the RM's queue with it
+        allocation = _read(row)
+        await outbox.record(conn, type_="sales.lead.allocated", subject=lead.id, at=now, data={
+            "allocation_id": allocation_id, "lead_id": lead.id, "rm_id": rm_id,
+            "allocation_type": allocation_type, "priority": lead.priority, "sla_deadline": deadline,
+            "is_reassignment": previous is not None, "pipeline_id": pipeline_id})
+        if previous is not None:
+            await outbox.record(conn, type_="sales.lead.reassigned", subject=lead.id, at=now, data={
+                "allocation_id": allocation_id, "previous_allocation_id": previous.id, "lead_id": lead.id,
+                "from_rm_id": previous.rm_id, "to_rm_id": rm_id, "reason": reassignment_reason})
+        await audit.record(conn, principal, action="allocation.created", entity_type="allocation",
+                           entity_id=allocation_id, at=now, after=allocation.model_dump(exclude={"decision"}))
         await notices.allocation_created(conn, principal, allocation=allocation, lead=lead, previous=previous,
-                                         config=config, queue_depth=queue_depth, now=now)  # US-SALE-010, US-SALE-031, §2.2.5
+                                         config=config, queue_depth=queue_depth, now=now)  # US-SALE-010, -031, §2.2.5
     return allocation
 
 

@@ -14,11 +14,12 @@ Pure functions (no I/O) except `append`, `deferred` and `verify`, which take a c
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import itertools
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,6 +30,7 @@ from uuid import UUID
 from sqlalchemy import bindparam, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from sales.core import outbox
 from sales.core.db import bound_values, insert_unless_exists
 from sales.core.direct import Direct
 from sales.core.tables import audit_chain, audit_log
@@ -118,29 +120,41 @@ _DEFERRED = "sales.audit.deferred"
 
 
 @asynccontextmanager
-async def deferred(conn: AsyncConnection) -> AsyncIterator[None]:
+async def deferred(conn: AsyncConnection, *, with_events: bool = False) -> AsyncIterator[None]:
     """Keep the audit rows recorded on `conn` inside the block and chain them at its end, in recording order: one
     head advance for all of them, then their rows and the new head in one statement (PostgreSQL; SQLite: the rows,
     then the head), instead of those two statements per row (issue 19). The same rows, positions and hashes as
     appending each at once; the head's lock is taken at the end of the block instead of at its first row. Nothing
     is written when the block raises (its transaction or savepoint is rolled back by the caller). Nested blocks
-    join the outermost one."""
+    join the outermost one.
+
+    `with_events`: the outbox events recorded in the block are kept as well (`outbox.collecting`) and written in
+    the rows' statement on PostgreSQL, one round trip fewer (in their own INSERT when no audit row was recorded,
+    or on SQLite)."""
     if conn.info.get(_DEFERRED) is not None:
-        yield
+        async with outbox.deferred(conn) if with_events else contextlib.nullcontext():
+            yield
         return
     pending: list[tuple[int, dict[str, Any]]] = []
     conn.info[_DEFERRED] = pending
     try:
-        yield
+        async with outbox.collecting(conn) if with_events else contextlib.nullcontext() as collected:
+            yield
     finally:
         conn.info.pop(_DEFERRED, None)
+    events = collected or []
+    if not pending:
+        await outbox.write_rows(conn, events)
     # A transaction's rows share its partition; consecutive runs per partition keep this general.
     for partition, run in itertools.groupby(pending, key=lambda item: item[0]):
-        await _append_rows(conn, partition, [values for _, values in run])
+        await _append_rows(conn, partition, [values for _, values in run], events=events)
+        events = []
 
 
-async def _append_rows(conn: AsyncConnection, partition: int, rows: list[dict[str, Any]]) -> None:
-    """Chain `rows` in order at the head of `partition`: positions and hashes follow one another from the head's."""
+async def _append_rows(conn: AsyncConnection, partition: int, rows: list[dict[str, Any]], *,
+                       events: Sequence[dict[str, Any]] = ()) -> None:
+    """Chain `rows` in order at the head of `partition`: positions and hashes follow one another from the head's.
+    `events` (`outbox.row()`s) are written with them."""
     head = await _advance(conn, partition, len(rows))
     if head is None:  # a partition never written before
         await conn.execute(insert_unless_exists(conn, audit_chain, audit_chain.c.partition).values(
@@ -158,17 +172,20 @@ async def _append_rows(conn: AsyncConnection, partition: int, rows: list[dict[st
         for row in chained:
             await conn.execute(audit_log.insert().values(**row))
         await conn.execute(update(audit_chain).where(audit_chain.c.partition == partition).values(head_hash=previous))
+        await outbox.write_rows(conn, events)
         return
     # One row (every audited write outside a `deferred` block): the statements it always had.
     params = {f"a_{name}": value for name, value in chained[0].items()} if len(chained) == 1 else {
         f"a{i}_{name}": value for i, row in enumerate(chained) for name, value in row.items()}
     params.update(head_partition=partition, new_head=previous)
-    postgres = conn.dialect.name == "postgresql"
-    if postgres:  # the rows and the head in one statement (a data-modifying CTE), through asyncpg directly
-        await (_INSERT_AND_SET_HEAD if len(chained) == 1 else _direct_insert_rows(len(chained))).rows(conn, params)
+    if conn.dialect.name == "postgresql":  # the rows, the head and the events in one statement, through asyncpg
+        if events:
+            params.update(outbox.rows_params(events))
+        await _direct_insert_rows(len(chained), len(events)).rows(conn, params)
     else:
-        await conn.execute(_INSERT if len(chained) == 1 else _insert_rows(len(chained), False), params)
+        await conn.execute(_insert_rows(len(chained), False), params)
         await conn.execute(_SET_HEAD, params)
+        await outbox.write_rows(conn, events)
 
 
 # Built once (issue 19: no per-request statement construction; one round trip fewer per audited write).
@@ -178,24 +195,28 @@ _INSERT = audit_log.insert().values(bound_values(audit_log, sorted(_ROW_KEYS), "
 _SET_HEAD = update(audit_chain).where(
     audit_chain.c.partition == bindparam("head_partition", type_=audit_chain.c.partition.type)).values(
     head_hash=bindparam("new_head", type_=audit_chain.c.head_hash.type))
-_INSERT_AND_SET_HEAD = Direct(_SET_HEAD.add_cte(_INSERT.cte("audited")))  # PostgreSQL
 
 
 @functools.lru_cache(maxsize=16)
 def _insert_rows(count: int, postgres: bool) -> Any:
-    """INSERT of `count` rows from the bound parameters `a<i>_<column>`, in order (`seq` follows it): one SELECT per
-    row joined by UNION ALL (a multi-row VALUES is never cached by SQLAlchemy); on PostgreSQL with the new head
-    (`_SET_HEAD`) in the same statement. Built once per count."""
-    columns = sorted(_ROW_KEYS)
-    selects = [select(*(bindparam(f"a{i}_{name}", type_=audit_log.c[name].type) for name in columns))
-               for i in range(count)]
-    rows = audit_log.insert().from_select(columns, union_all(*selects))
+    """INSERT of `count` rows from the bound parameters `a<i>_<column>` (`a_<column>` for one row), in order
+    (`seq` follows it): one SELECT per row joined by UNION ALL (a multi-row VALUES is never cached by SQLAlchemy);
+    on PostgreSQL with the new head (`_SET_HEAD`) in the same statement. Built once per count."""
+    if count == 1:
+        rows = _INSERT
+    else:
+        columns = sorted(_ROW_KEYS)
+        selects = [select(*(bindparam(f"a{i}_{name}", type_=audit_log.c[name].type) for name in columns))
+                   for i in range(count)]
+        rows = audit_log.insert().from_select(columns, union_all(*selects))
     return _SET_HEAD.add_cte(rows.cte("audited")) if postgres else rows
 
 
-@functools.lru_cache(maxsize=16)
-def _direct_insert_rows(count: int) -> Direct:
-    return Direct(_insert_rows(count, True))
+@functools.lru_cache(maxsize=64)
+def _direct_insert_rows(count: int, events: int) -> Direct:
+    """PostgreSQL: `count` rows and the new head, and `events` outbox rows (`outbox.rows_params`), in one statement."""
+    statement = _insert_rows(count, True)
+    return Direct(statement.add_cte(outbox.insert_rows(events).cte("events")) if events else statement)
 
 
 _ADVANCE = Direct(update(audit_chain).where(

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from functools import lru_cache
@@ -48,16 +48,31 @@ def defer_rows(conn: AsyncConnection, rows: list[dict[str, Any]]) -> bool:
 async def record(conn: AsyncConnection, *, type_: str, subject: Any, data: dict[str, Any],
                  at: datetime) -> uuid.UUID:
     """Queue one event; `subject` is the aggregate id and orders delivery per aggregate. Inside `deferred(conn)`
-    the row is kept until the block ends and written with the block's other events in one INSERT."""
-    event_id = uuid.uuid4()
-    row = {"id": event_id, "type": type_, "subject": str(subject), "created_at": at,
-           "envelope": envelope(event_id=event_id, type_=type_, subject=str(subject), time=at, data=data)}
+    (or `collecting(conn)`) the row is kept until the block ends and written with the block's other events in
+    one INSERT."""
+    event = row(type_=type_, subject=subject, data=data, at=at)
     pending = conn.info.get(_DEFERRED)
     if pending is not None:
-        pending.append(row)
+        pending.append(event)
     else:
-        await conn.execute(outbox_events.insert().values(**row))
-    return event_id
+        await conn.execute(outbox_events.insert().values(**event))
+    return event["id"]
+
+
+@asynccontextmanager
+async def collecting(conn: AsyncConnection) -> AsyncIterator[list[dict[str, Any]] | None]:
+    """Keep the events recorded on `conn` inside the block, in order, in the list it yields: the caller writes
+    them at its end (`insert_rows` and `rows_params` inside a statement of its own, or `write_rows`). None when an
+    outer block keeps them already (they are that block's to write). Nothing is kept when the block raises."""
+    if conn.info.get(_DEFERRED) is not None:
+        yield None
+        return
+    pending: list[dict[str, Any]] = []
+    conn.info[_DEFERRED] = pending
+    try:
+        yield pending
+    finally:
+        conn.info.pop(_DEFERRED, None)
 
 
 @asynccontextmanager
@@ -66,19 +81,13 @@ async def deferred(conn: AsyncConnection) -> AsyncIterator[None]:
     in the order they were recorded (so `seq` follows that order, as with one INSERT each). Nothing is written
     when the block raises (its transaction or savepoint is rolled back by the caller). Nested blocks join the
     outermost one."""
-    if conn.info.get(_DEFERRED) is not None:
+    async with collecting(conn) as pending:
         yield
-        return
-    pending: list[dict[str, Any]] = []
-    conn.info[_DEFERRED] = pending
-    try:
-        yield
-    finally:
-        conn.info.pop(_DEFERRED, None)
-    await _insert_rows(conn, pending)
+    await write_rows(conn, pending or [])
 
 
-async def _insert_rows(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+async def write_rows(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+    """Write `row()`s in one INSERT, in order."""
     if rows:
         await _direct_insert_rows(len(rows)).rows(conn, rows_params(rows))
 
@@ -101,7 +110,7 @@ def insert_rows(count: int) -> Insert:
     return o.insert().from_select(_COLUMNS, selects[0] if count == 1 else union_all(*selects))
 
 
-def rows_params(rows: list[dict[str, Any]]) -> dict[str, Any]:
+def rows_params(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return {f"e{i}_{c}": row[c] for i, row in enumerate(rows) for c in _COLUMNS}
 
 

@@ -78,12 +78,14 @@ async def event_data(engine: Any, type_: str) -> list[dict[str, Any]]:
 
 
 @contextmanager
-def statements_starting(engine: AsyncEngine, prefix: str) -> Iterator[list[str]]:
-    """The statements sent on `engine` inside the block that start with `prefix` (case-insensitive)."""
+def statements_starting(engine: AsyncEngine, prefix: str, *, anywhere: bool = False) -> Iterator[list[str]]:
+    """The statements sent on `engine` inside the block that start with `prefix` (case-insensitive; with
+    `anywhere`, that hold it: a data-modifying CTE, say)."""
     sent: list[str] = []
 
     def seen(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
-        if statement.lstrip().upper().startswith(prefix.upper()):
+        text = statement.lstrip().upper()
+        if (prefix.upper() in text) if anywhere else text.startswith(prefix.upper()):
             sent.append(statement)
 
     event.listen(engine.sync_engine, "before_cursor_execute", seen)

@@ -88,17 +88,19 @@ async def test_second_post_for_a_live_lead_returns_the_same_allocation(client, a
         assert (await conn.execute(select(leads).where(leads.c.id == uuid.UUID(payload["lead_id"])))).one() == stored
 
 
-async def test_one_allocation_writes_its_events_in_order_in_one_insert(client, auth, engine):
+async def test_one_allocation_writes_its_events_in_order_in_one_insert(client, auth, engine, backend):
     """Issue 19: the pipeline's, the allocation's and the RM's notification's events of one allocation are written
-    together at its end (one INSERT), in the order they happened."""
+    together at its end (one INSERT), in the order they happened; on PostgreSQL in the statement that chains the
+    allocation's audit rows."""
     from sqlalchemy import select
 
     from sales.core.tables import outbox_events
     await start(client, auth.admin)
     await city_with_rms(client, auth.admin, count=2)
-    with statements_starting(engine, "INSERT INTO outbox_events") as inserts:
+    with statements_starting(engine, "INSERT INTO outbox_events", anywhere=True) as inserts:
         body = await allocated(client, auth.headers("SERVICE"))
     assert len(inserts) == 1
+    assert ("INSERT INTO audit_log" in inserts[0]) == (backend == "postgres")
     async with engine.connect() as conn:
         rows = (await conn.execute(select(outbox_events.c.type, outbox_events.c.envelope)
                                    .order_by(outbox_events.c.seq))).all()
