@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import functools
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from types import MappingProxyType
 from typing import Any
 from uuid import UUID
 
@@ -17,7 +19,7 @@ from sales.allocation.enums import LIVE_STATUSES, AllocationStatus
 from sales.allocation.models import allocation_queue_alerts as queue_alerts, allocation_rule_sets, rm_allocations as a
 from sales.allocation.rules import TRACE_ALL_UP_TO, TRACE_TOP, Candidate, PoolCounts, norm, week_start
 from sales.core.auth import Principal
-from sales.core.db import bound_values, insert_unless_exists, is_postgres
+from sales.core.db import bound_values, insert_unless_exists, is_postgres, json_loads
 from sales.core.direct import Direct
 from sales.core.types import UUIDType, plain_on_postgres
 from sales.directory.scoping import NOTHING, bound_scopes, owned_or_supervised, scope_kind, scope_params
@@ -56,11 +58,18 @@ def _candidate(row: Any, today: date) -> Candidate:
         localities=tuple(row.localities or ()), property_types=tuple(row.property_types or ()),
         segments=tuple(row.segments or ()), max_deal_value=row.max_deal_value, capacity=row.capacity,
         active_leads=row.active_leads, status=row.status, availability=row.availability,
-        shifts=tuple(row.shifts or ()), leaves=((today, today),) if row.on_leave else (),
+        shifts=_shifts(row.shifts) if isinstance(row.shifts, str) else tuple(row.shifts or ()),
+        leaves=((today, today),) if row.on_leave else (),
         is_backup=row.is_backup, performance_score=row.performance_score, received_today=row.received_today,
         last_allocated_at=row.last_allocated_at, received_this_week=row.received_this_week,
         max_leads_per_day=row.max_leads_per_day, max_leads_per_week=row.max_leads_per_week,
         fairness_offset=row.fairness_offset)
+
+
+@functools.lru_cache(maxsize=4096)
+def _shifts(text: str) -> tuple[Mapping[str, Any], ...]:
+    """An RM's shifts from their JSON text, decoded once per distinct text (issue 19): read-only, being shared."""
+    return tuple(MappingProxyType(shift) for shift in json_loads(text) or ())
 
 
 def _locality_query(today: date, city: str, locality: str) -> Any:
@@ -172,7 +181,8 @@ WITH candidate AS (
 )
 SELECT ranked.id, ranked.name, ranked.team_id, ranked.city, ranked.zone, {localities} AS localities,
        {property_types} AS property_types, {segments} AS segments, ranked.max_deal_value, ranked.capacity,
-       ranked.active_leads, ranked.status, ranked.availability, ranked.shifts, ranked.is_backup,
+       ranked.active_leads, ranked.status, ranked.availability, CAST(ranked.shifts AS text) AS shifts,
+       ranked.is_backup,
        ranked.performance_score, ranked.last_allocated_at, ranked.max_leads_per_day, ranked.max_leads_per_week,
        ranked.received_today, ranked.received_this_week, ranked.fairness_offset, ranked.on_leave, ranked.pool_size,
        (SELECT id FROM allocation_rule_sets WHERE city = :city AND is_current LIMIT 1) AS rule_set_own,
@@ -196,7 +206,8 @@ ORDER BY id
 _TEXT_ARRAYS = {name: f"""CASE WHEN jsonb_typeof(ranked.{name}) = 'array'
                THEN ARRAY(SELECT jsonb_array_elements_text(ranked.{name})) END"""
                 for name in ("localities", "property_types", "segments")}
-_RESULT_TYPES = {name: rms.c[name].type for name in ("id", "team_id", "max_deal_value", "shifts", "last_allocated_at")}
+# The shifts come as JSON text: the same few weekly patterns recur over the RMs, decoded once each (`_shifts`).
+_RESULT_TYPES = {name: rms.c[name].type for name in ("id", "team_id", "max_deal_value", "last_allocated_at")}
 # The locality stage: the RMs listing the lead's locality (indexed through rm_localities), all at LOCALITY level.
 _RANKED_IN_LOCALITY = Direct(text(_RANKED.format(
     **_TEXT_ARRAYS, level="'LOCALITY'", source="rm_localities g JOIN rms r ON r.id = g.rm_id",
@@ -372,7 +383,7 @@ async def rms_who_had_lead(conn: AsyncConnection, lead_id: UUID) -> set[UUID]:
 
 async def insert_allocation(conn: AsyncConnection, values: dict[str, Any], *, now: datetime,
                             queue_threshold: int) -> tuple[Any, int]:
-    """Insert a PENDING allocation (its row comes back), mark its lead ALLOCATED and out of the queue, and count the
+    """Insert a PENDING allocation (its row comes back, without the decision), mark its lead ALLOCATED and out of the queue, and count the
     RM's queue with it (its alert turned off at or under `queue_threshold`: `_queue_depth_parts`): one statement on
     PostgreSQL (the lead's UPDATE and the queue's count and alert as data-modifying CTEs; the count is taken
     before the row it inserts, so it adds one), four on SQLite."""
@@ -397,8 +408,13 @@ def _insert_allocation_statement(columns: tuple[str, ...], postgres: bool) -> An
     if postgres:
         depth, cleared = _queue_depth_parts(inserting=1)
         return Direct(statement.add_cte(leads_repository.MARK_ALLOCATED.cte("allocated_lead")).add_cte(cleared)
-                      .returning(*a.c, depth.label("queue_depth")))
-    return statement.returning(*a.c)
+                      .returning(*_INSERTED, depth.label("queue_depth")))
+    return statement.returning(*_INSERTED)
+
+
+# What an inserted allocation's row brings back: not its decision, which the caller has (a trace of every
+# candidate that PostgreSQL would send back as JSON to be decoded again; issue 19).
+_INSERTED = [column for column in a.c if column.name != "decision"]
 
 
 async def update_allocation(conn: AsyncConnection, allocation_id: UUID, values: dict[str, Any]) -> None:

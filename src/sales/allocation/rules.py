@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import statistics
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -55,7 +56,7 @@ class Candidate:
     active_leads: int
     status: str
     availability: str
-    shifts: tuple[dict[str, Any], ...]
+    shifts: tuple[Mapping[str, Any], ...]
     leaves: tuple[tuple[date, date], ...]
     is_backup: bool
     performance_score: int
@@ -182,7 +183,7 @@ def local_time(now: datetime, timezone: str) -> datetime:
     return now.astimezone(ZoneInfo(timezone))
 
 
-def on_shift(shifts: tuple[dict[str, Any], ...], at: datetime) -> bool:
+def on_shift(shifts: tuple[Mapping[str, Any], ...], at: datetime) -> bool:
     """Shifts are weekly windows in the rules' time zone; none means always on shift. An end before the
     start runs past midnight into the next day."""
     if not shifts:

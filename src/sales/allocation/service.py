@@ -47,8 +47,8 @@ class AllocationOutcome:
         return self.allocation if self.allocation is not None else self.queued  # type: ignore[return-value]
 
 
-def _read(row: Any) -> AllocationRead:
-    return AllocationRead.model_validate(row._mapping)
+def _read(row: Any, **values: Any) -> AllocationRead:
+    return AllocationRead.model_validate({**row._mapping, **values} if values else row._mapping)
 
 
 def _engine_actor(principal: Principal | None) -> Principal:
@@ -205,7 +205,7 @@ async def _create_allocation(conn: AsyncConnection, principal: Principal | None,
             "reassignment_reason": reassignment_reason, "over_capacity": over_capacity, "decision": decision,
             "created_at": now, "updated_at": now,
         }, now=now, queue_threshold=config.queue_depth_alert)  # the lead's ALLOCATED and the RM's queue with it
-        allocation = _read(row)
+        allocation = _read(row, decision=decision)
         await outbox.record(conn, type_="sales.lead.allocated", subject=lead.id, at=now, data={
             "allocation_id": allocation_id, "lead_id": lead.id, "rm_id": rm_id,
             "allocation_type": allocation_type, "priority": lead.priority, "sla_deadline": deadline,

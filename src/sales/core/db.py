@@ -38,7 +38,7 @@ def _json_dumps(value: Any) -> str:
 _JSON_DECODER = json.JSONDecoder(parse_float=Decimal)  # made once: `json.loads(..., parse_float=)` builds one per call
 
 
-def _json_loads(text: str | bytes) -> Any:
+def json_loads(text: str | bytes) -> Any:
     """`json.loads(text, parse_float=Decimal)` with one decoder for the process (issue 19: a candidate row of the
     allocation engine has four JSON columns; building a decoder per value was half of reading the rows)."""
     if isinstance(text, (bytes, bytearray)):
@@ -48,7 +48,7 @@ def _json_loads(text: str | bytes) -> Any:
 
 # JSON columns (event envelopes, audit snapshots, decision traces) keep money exact: Decimal in, the same
 # digits out (25000.00 stays 25000.00), never a float round trip.
-JSON_CODEC = {"json_serializer": _json_dumps, "json_deserializer": _json_loads}
+JSON_CODEC = {"json_serializer": _json_dumps, "json_deserializer": json_loads}
 
 
 # A connection carrying this execution option begins its transaction with the write lock on SQLite.
