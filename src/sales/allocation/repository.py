@@ -25,6 +25,7 @@ from sales.core.types import UUIDType, plain_on_postgres
 from sales.directory.scoping import NOTHING, bound_scopes, owned_or_supervised, scope_kind, scope_params
 from sales.directory.models import rm_leaves, rm_localities, rms, teams
 from sales.leads import repository as leads_repository
+from sales.pipelines import repository as pipelines_repository
 from sales.leads.models import leads
 
 LIVE = [s.value for s in LIVE_STATUSES]
@@ -381,35 +382,50 @@ async def rms_who_had_lead(conn: AsyncConnection, lead_id: UUID) -> set[UUID]:
         a.c.lead_id == lead_id, a.c.status.in_(["REASSIGNED", "EXPIRED"])))).scalars())
 
 
-async def insert_allocation(conn: AsyncConnection, values: dict[str, Any], *, now: datetime,
-                            queue_threshold: int) -> tuple[Any, int]:
-    """Insert a PENDING allocation (its row comes back, without the decision), mark its lead ALLOCATED and out of the queue, and count the
-    RM's queue with it (its alert turned off at or under `queue_threshold`: `_queue_depth_parts`): one statement on
-    PostgreSQL (the lead's UPDATE and the queue's count and alert as data-modifying CTEs; the count is taken
-    before the row it inserts, so it adds one), four on SQLite."""
+async def insert_allocation(conn: AsyncConnection, values: dict[str, Any], *, now: datetime, queue_threshold: int,
+                            opening: dict[str, Any] | None = None) -> tuple[Any, int] | None:
+    """Insert a PENDING allocation (its row comes back, without the decision), mark its lead ALLOCATED and out of
+    the queue, and count the RM's queue with it (its alert turned off at or under `queue_threshold`:
+    `_queue_depth_parts`): one statement on PostgreSQL (the lead's UPDATE and the queue's count and alert as
+    data-modifying CTEs; the count is taken before the row it inserts, so it adds one), four on SQLite.
+
+    With `opening` (a new pipeline's row, `pipelines.service.new_pipeline`, which `values` name as theirs) the
+    pipeline is inserted first, in the same statement on PostgreSQL. None when the lead has an open pipeline
+    already: no pipeline and no allocation is inserted (on PostgreSQL the lead's state and the queue's alert are
+    written as inserting the allocation on that pipeline will write them again)."""
     postgres = is_postgres(conn)
     params = {**{f"new_{name}": value for name, value in values.items()},
               **leads_repository.allocated_params(values["lead_id"], now=now)}
-    statement = _insert_allocation_statement(tuple(values), postgres)
     if postgres:
-        row = await statement.one(conn, {**params, **_depth_params(values["rm_id"], queue_threshold, now)})
-        return row, int(row.queue_depth)
-    row = (await conn.execute(statement, params)).one()
+        statement = _insert_allocation_statement(tuple(values), True, tuple(opening or ()))
+        if opening is not None:
+            params.update({f"pipeline_{name}": value for name, value in opening.items()})
+        row = await statement.first(conn, {**params, **_depth_params(values["rm_id"], queue_threshold, now)})
+        return None if row is None else (row, int(row.queue_depth))
+    if opening is not None and not await pipelines_repository.insert_pipeline(conn, opening):
+        return None
+    row = (await conn.execute(_insert_allocation_statement(tuple(values), False), params)).one()
     await conn.execute(leads_repository.MARK_ALLOCATED, params)
     return row, await _rm_queue_depth_apart(conn, values["rm_id"], threshold=queue_threshold, now=now)
 
 
 @functools.lru_cache(maxsize=16)
-def _insert_allocation_statement(columns: tuple[str, ...], postgres: bool) -> Any:
-    """Built once per set of columns (issue 19), bound as `new_<column>`: named apart from the columns, since inside
-    a statement of several tables a parameter named like a column would be taken as that column's new value by the
-    lead's UPDATE too."""
-    statement = insert(a).values(bound_values(a, columns, "new_"))
-    if postgres:
-        depth, cleared = _queue_depth_parts(inserting=1)
-        return Direct(statement.add_cte(leads_repository.MARK_ALLOCATED.cte("allocated_lead")).add_cte(cleared)
-                      .returning(*_INSERTED, depth.label("queue_depth")))
-    return statement.returning(*_INSERTED)
+def _insert_allocation_statement(columns: tuple[str, ...], postgres: bool, opening: tuple[str, ...] = ()) -> Any:
+    """Built once per set of columns (issue 19), bound as `new_<column>` (and the pipeline's as `pipeline_<column>`):
+    named apart from the columns, since inside a statement of several tables a parameter named like a column would
+    be taken as that column's new value by the lead's UPDATE too. With `opening` (PostgreSQL), the allocation is
+    inserted only when the pipeline's INSERT (a CTE) inserted one."""
+    values = bound_values(a, columns, "new_")
+    if not postgres:
+        return insert(a).values(values).returning(*_INSERTED)
+    if opening:
+        opened = pipelines_repository.open_pipeline_insert(True, opening, "pipeline_").cte("opened")
+        statement = insert(a).from_select(list(values), select(*values.values()).where(exists(select(opened.c.id))))
+    else:
+        statement = insert(a).values(values)
+    depth, cleared = _queue_depth_parts(inserting=1)
+    return Direct(statement.add_cte(leads_repository.MARK_ALLOCATED.cte("allocated_lead")).add_cte(cleared)
+                  .returning(*_INSERTED, depth.label("queue_depth")))
 
 
 # What an inserted allocation's row brings back: not its decision, which the caller has (a trace of every

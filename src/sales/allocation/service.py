@@ -193,18 +193,32 @@ async def _create_allocation(conn: AsyncConnection, principal: Principal | None,
     # The pipeline's and the allocation's audit rows and every event (the notices' too): one head advance, then
     # one statement with the rows, the new head and the events (issue 19)
     async with audit.deferred(conn, with_events=True):
-        pipeline_id = await _pipeline_for(conn, principal, lead=lead, rm_id=rm_id, now=now, deadline=deadline,
-                                          first=previous is None, reason=reassignment_reason or reason)
-        row, queue_depth = await repository.insert_allocation(conn, {
+        values = {
             "id": allocation_id, "lead_id": lead.id, "rm_id": rm_id, "team_id": team_id, "city": lead.city,
-            "pipeline_id": pipeline_id, "allocation_type": allocation_type.value, "allocation_reason": reason,
+            "pipeline_id": None, "allocation_type": allocation_type.value, "allocation_reason": reason,
             "decided_by": decided_by,
             "priority": lead.priority, "status": AllocationStatus.PENDING.value, "allocated_at": now,
             "sla_deadline": deadline, "is_reassignment": previous is not None,
             "previous_rm_id": previous.rm_id if previous is not None else None,
             "reassignment_reason": reassignment_reason, "over_capacity": over_capacity, "decision": decision,
             "created_at": now, "updated_at": now,
-        }, now=now, queue_threshold=config.queue_depth_alert)  # the lead's ALLOCATED and the RM's queue with it
+        }
+        inserted = None
+        if previous is None:  # a first allocation: the lead rarely has an open pipeline; its new one goes in with it
+            opening = pipelines_service.new_pipeline(_new_pipeline(lead, rm_id), now=now, sla_deadline=deadline)
+            values["pipeline_id"] = opening["id"]
+            inserted = await repository.insert_allocation(conn, values, now=now, opening=opening,
+                                                          queue_threshold=config.queue_depth_alert)
+            if inserted is not None:
+                await pipelines_service.pipeline_opened(conn, _engine_actor(principal), opening, now=now)
+        if inserted is None:  # the lead's open pipeline moves to the RM (or a new one, when it closed meanwhile)
+            values["pipeline_id"] = await _pipeline_for(conn, principal, lead=lead, rm_id=rm_id, now=now,
+                                                        deadline=deadline, reason=reassignment_reason or reason)
+            inserted = await repository.insert_allocation(conn, values, now=now,
+                                                          queue_threshold=config.queue_depth_alert)
+            assert inserted is not None
+        row, queue_depth = inserted  # the lead's ALLOCATED and the RM's queue went with it
+        pipeline_id = values["pipeline_id"]
         allocation = _read(row, decision=decision)
         await outbox.record(conn, type_="sales.lead.allocated", subject=lead.id, at=now, data={
             "allocation_id": allocation_id, "lead_id": lead.id, "rm_id": rm_id,
@@ -221,23 +235,21 @@ async def _create_allocation(conn: AsyncConnection, principal: Principal | None,
     return allocation
 
 
+def _new_pipeline(lead: Any, rm_id: UUID) -> PipelineCreate:
+    return PipelineCreate(lead_id=lead.id, rm_id=rm_id, source=lead.source or Source.OTHER,
+                          deal_value=lead.expected_deal_value)
+
+
 async def _pipeline_for(conn: AsyncConnection, principal: Principal | None, *, lead: Any, rm_id: UUID,
-                        now: datetime, deadline: datetime, first: bool, reason: str) -> UUID:
-    """The lead's open pipeline, now the RM's: a new one, or its open one transferred to the RM."""
+                        now: datetime, deadline: datetime, reason: str) -> UUID:
+    """The lead's open pipeline, transferred to the RM, or a new one when it has none."""
     actor = _engine_actor(principal)
-    new_pipeline = PipelineCreate(lead_id=lead.id, rm_id=rm_id, source=lead.source or Source.OTHER,
-                                  deal_value=lead.expected_deal_value)
-    if first:  # a first allocation: the lead rarely has an open pipeline; the INSERT does nothing when it has one
-        pipeline_id = await pipelines_service.open_pipeline(conn, actor, now=now, sla_deadline=deadline,
-                                                            data=new_pipeline)
-        if pipeline_id is not None:
-            return pipeline_id
     pipeline_id = await pipelines_service.find_open_for_lead(conn, lead_id=lead.id)
     if pipeline_id is not None:
         await pipelines_service.transfer(conn, actor, pipeline_id=pipeline_id, to_rm_id=rm_id, now=now,
                                          sla_deadline=deadline, reason=reason)
     elif (pipeline_id := await pipelines_service.open_pipeline(conn, actor, now=now, sla_deadline=deadline,
-                                                               data=new_pipeline)) is None:
+                                                               data=_new_pipeline(lead, rm_id))) is None:
         raise LeadHasOpenPipeline(f"lead {lead.id} got an open pipeline concurrently; retry")
     return pipeline_id
 

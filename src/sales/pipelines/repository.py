@@ -213,8 +213,14 @@ async def insert_pipeline(conn: AsyncConnection, values: dict[str, Any]) -> bool
 @functools.lru_cache(maxsize=16)
 def _insert_open_pipeline(postgres: bool, columns: tuple[str, ...]) -> Direct:
     """Built once per database kind and set of columns (issue 19); the values bound by column name."""
-    return Direct(insert_for(postgres, p).values(bound_values(p, columns))
-                  .on_conflict_do_nothing(index_elements=[p.c.lead_id], index_where=text(OPEN)).returning(p.c.id))
+    return Direct(open_pipeline_insert(postgres, columns))
+
+
+def open_pipeline_insert(postgres: bool, columns: tuple[str, ...], prefix: str = "") -> Any:
+    """INSERT of an open pipeline unless its lead has one already, RETURNING its id (none when it has): `columns`
+    bound as `<prefix><column>`, for a statement built once that holds it (a data-modifying CTE, say)."""
+    return (insert_for(postgres, p).values(bound_values(p, columns, prefix))
+            .on_conflict_do_nothing(index_elements=[p.c.lead_id], index_where=text(OPEN)).returning(p.c.id))
 
 
 _GET_READABLE_PG = {kind: Direct(statement) for (kind, postgres), statement in _GET_READABLE.items() if postgres}

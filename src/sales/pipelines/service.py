@@ -229,24 +229,34 @@ async def _open_pipeline_conflict(conn: AsyncConnection, principal: Principal, l
 async def open_pipeline(conn: AsyncConnection, principal: Principal, *, data: PipelineCreate, now: datetime,
                         sla_deadline: datetime) -> UUID | None:
     """Insert a NEW pipeline for an RM the caller has already checked, with its event and audit entry; None
-    (nothing written) when the lead already has an open pipeline.
-    The allocation engine uses this directly on its hot path (it has just claimed the RM's capacity)."""
-    pipeline_id = uuid.uuid4()
-    values = {
-        "id": pipeline_id, "lead_id": data.lead_id, "rm_id": data.rm_id, "stage": Stage.NEW.value,
+    (nothing written) when the lead already has an open pipeline."""
+    values = new_pipeline(data, now=now, sla_deadline=sla_deadline)
+    if not await repository.insert_pipeline(conn, values):
+        return None
+    await pipeline_opened(conn, principal, values, now=now)
+    return values["id"]
+
+
+def new_pipeline(data: PipelineCreate, *, now: datetime, sla_deadline: datetime) -> dict[str, Any]:
+    """A NEW pipeline's row, for `open_pipeline` or for a caller that inserts it inside a statement of its own
+    (`repository.open_pipeline_insert`; the allocation engine, on its hot path) and then calls `pipeline_opened`."""
+    return {
+        "id": uuid.uuid4(), "lead_id": data.lead_id, "rm_id": data.rm_id, "stage": Stage.NEW.value,
         "source": data.source.value, "deal_value": data.deal_value,
         "probability": data.probability if data.probability is not None else rules.DEFAULT_PROBABILITY[Stage.NEW],
         "expected_close_date": data.expected_close_date, "outcome": Outcome.PENDING.value, "notes": data.notes,
         "sla_deadline": sla_deadline, "stage_changed_at": now, "created_at": now, "updated_at": now,
     }
-    if not await repository.insert_pipeline(conn, values):
-        return None
-    await outbox.record(conn, type_="sales.pipeline.created", subject=pipeline_id, at=now, data={
-        "pipeline_id": pipeline_id, "lead_id": data.lead_id, "rm_id": data.rm_id, "stage": Stage.NEW,
-        "source": data.source, "deal_value": data.deal_value})
-    await audit.record(conn, principal, action="pipeline.created", entity_type="pipeline", entity_id=pipeline_id,
+
+
+async def pipeline_opened(conn: AsyncConnection, principal: Principal, values: dict[str, Any], *,
+                          now: datetime) -> None:
+    """The event and the audit entry of a pipeline just inserted (`new_pipeline`'s values)."""
+    await outbox.record(conn, type_="sales.pipeline.created", subject=values["id"], at=now, data={
+        "pipeline_id": values["id"], "lead_id": values["lead_id"], "rm_id": values["rm_id"], "stage": Stage.NEW,
+        "source": Source(values["source"]), "deal_value": values["deal_value"]})
+    await audit.record(conn, principal, action="pipeline.created", entity_type="pipeline", entity_id=values["id"],
                        at=now, after=values)
-    return pipeline_id
 
 
 def _audit_view(pipeline: PipelineRead) -> dict[str, Any]:
