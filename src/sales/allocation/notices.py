@@ -1,4 +1,4 @@
-"""What allocation tells people, through notifications.notify (issue 10 §4). Staff messages are transactional.
+"""What allocation tells people, through notifications.request (issue 10 §4). Staff messages are transactional.
 
 - US-SALE-010: a new lead to its RM, with the SLA deadline.
 - US-SALE-031: a reassignment to both RMs (the one who gave the lead up is not told when they did it themself).
@@ -33,7 +33,7 @@ async def _notify_supervisor(conn: AsyncConnection, team_id: UUID | None, *, tem
     team = await directory_repository.get_team(conn, team_id)
     if team is None:
         return
-    await notifications.notify(conn, recipient_type=RecipientType.SUPERVISOR, recipient_id=team.supervisor_id,
+    await notifications.request(conn, recipient_type=RecipientType.SUPERVISOR, recipient_id=team.supervisor_id,
                                team_id=team_id, template=template, data=data, dedupe_key=dedupe_key,
                                transactional=True, now=now)
 
@@ -43,7 +43,7 @@ async def allocation_created(conn: AsyncConnection, principal: Principal | None,
                              now: datetime) -> None:
     """A lead was allocated (new, or moved from `previous`): tell the RM(s), and the supervisor if the RM's
     queue (`queue_depth`, counted by `repository.insert_allocation`) is now over the threshold."""
-    await notifications.notify(
+    await notifications.request(
         conn, recipient_type=RecipientType.RM, recipient_id=allocation.rm_id, template="lead_assigned",
         dedupe_key=f"lead_assigned:{allocation.id}", transactional=True, now=now, data={
             "allocation_id": allocation.id, "lead_id": allocation.lead_id, "pipeline_id": allocation.pipeline_id,
@@ -52,7 +52,7 @@ async def allocation_created(conn: AsyncConnection, principal: Principal | None,
             "city": lead.city, "locality": lead.locality, "property_type": lead.property_type,
             "segment": lead.segment})
     if previous is not None and (principal is None or principal.sub != previous.rm_id):
-        await notifications.notify(
+        await notifications.request(
             conn, recipient_type=RecipientType.RM, recipient_id=previous.rm_id, template="lead_reassigned_away",
             dedupe_key=f"lead_reassigned_away:{allocation.id}", transactional=True, now=now, data={
                 "allocation_id": previous.id, "new_allocation_id": allocation.id, "lead_id": allocation.lead_id,

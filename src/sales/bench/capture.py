@@ -253,7 +253,8 @@ class Script:
 # id, so random over the partitions); its rows take the positions and previous hash the head's
 # `UPDATE ... RETURNING` gives back (pgbench: `\gset`, no extra statement). Rows chained together
 # (`audit_chain.deferred`) take the positions up to the head's new length, the first of them its previous hash.
-_AUDIT_HEAD = re.compile(r"^\s*UPDATE audit_chain SET length=.*RETURNING", re.S)
+# (With riders, `audit_chain.Rider`, the advance is a CTE named `advanced` of a SELECT that gives them back too.)
+_AUDIT_HEAD = re.compile(r"^\s*(WITH advanced AS\s*\(\s*)?UPDATE audit_chain SET length=.*RETURNING", re.S)
 _AUDIT_ROW = re.compile(r"a(\d*)_(.+)")
 
 

@@ -25,6 +25,9 @@ def _snapshot(value: Any) -> Any:
 # Inside `async with audit.deferred(conn):` the rows recorded are chained together at the block's end (two
 # statements for all of them instead of two per row; sales.core.audit_chain.deferred).
 deferred = audit_chain.deferred
+# Inside `async with audit.deferred(conn, with_events=True):` on PostgreSQL an INSERT whose outcome the block does
+# not read can ride with the chain's head advance (`audit_chain.Rider`).
+Rider, ride = audit_chain.Rider, audit_chain.ride
 
 
 async def record(conn: AsyncConnection, principal: Principal | None, *, action: str, entity_type: str,

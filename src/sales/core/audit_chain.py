@@ -19,7 +19,7 @@ import functools
 import hashlib
 import itertools
 import json
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,7 +27,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import bindparam, select, union_all, update
+from sqlalchemy import bindparam, exists, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales.core import outbox
@@ -117,6 +117,30 @@ async def append(conn: AsyncConnection, values: dict[str, Any]) -> None:
 
 
 _DEFERRED = "sales.audit.deferred"
+_RIDERS = "sales.audit.riders"
+
+
+@dataclass(frozen=True)
+class Rider:
+    """An `INSERT ... RETURNING` that goes with a `deferred(conn, with_events=True)` block's head advance on
+    PostgreSQL (a data-modifying CTE of that statement: one round trip fewer), for a write whose outcome nothing in
+    the block reads. `build(prefix)` makes its statement (built once per `key`) with its parameters named
+    `<prefix><name>`; `params` are its values by unprefixed name; `then(inserted)` runs once it has, still inside
+    the block (its events join the block's; it records no audit row)."""
+    key: Hashable
+    build: Callable[[str], Any]
+    params: dict[str, Any]
+    then: Callable[[bool], Awaitable[None]]
+
+
+def ride(conn: AsyncConnection, rider: Rider) -> bool:
+    """Have `rider` written with the open block's head advance; False when no block on PostgreSQL takes riders
+    (the caller writes it itself, now)."""
+    riders = conn.info.get(_RIDERS)
+    if riders is None:
+        return False
+    riders.append(rider)
+    return True
 
 
 @asynccontextmanager
@@ -130,37 +154,62 @@ async def deferred(conn: AsyncConnection, *, with_events: bool = False) -> Async
 
     `with_events`: the outbox events recorded in the block are kept as well (`outbox.collecting`) and written in
     the rows' statement on PostgreSQL, one round trip fewer (in their own INSERT when no audit row was recorded,
-    or on SQLite)."""
+    or on SQLite); and on PostgreSQL the block takes `Rider`s, written with the head advance."""
     if conn.info.get(_DEFERRED) is not None:
         async with outbox.deferred(conn) if with_events else contextlib.nullcontext():
             yield
         return
     pending: list[tuple[int, dict[str, Any]]] = []
+    riders: list[Rider] = []
     conn.info[_DEFERRED] = pending
+    if with_events and conn.dialect.name == "postgresql":
+        conn.info[_RIDERS] = riders
     try:
         async with outbox.collecting(conn) if with_events else contextlib.nullcontext() as collected:
             yield
+            conn.info.pop(_RIDERS, None)  # from here on a rider is written by its caller
+            # A transaction's rows share its partition; consecutive runs per partition keep this general.
+            runs = [(partition, [values for _, values in run])
+                    for partition, run in itertools.groupby(pending, key=lambda item: item[0])]
+            heads = [await _take_positions(conn, partition, len(rows), riders if i == 0 else ())
+                     for i, (partition, rows) in enumerate(runs)]
+            if riders and not runs:
+                await _advance_with(conn, None, 0, riders)
+            if len(pending) != sum(len(rows) for _, rows in runs):
+                raise RuntimeError("a rider's follow-up recorded an audit row after the positions were taken")
     finally:
         conn.info.pop(_DEFERRED, None)
+        conn.info.pop(_RIDERS, None)
     events = collected or []
-    if not pending:
+    if not runs:
         await outbox.write_rows(conn, events)
-    # A transaction's rows share its partition; consecutive runs per partition keep this general.
-    for partition, run in itertools.groupby(pending, key=lambda item: item[0]):
-        await _append_rows(conn, partition, [values for _, values in run], events=events)
+    for (partition, rows), head in zip(runs, heads):
+        await _chain_rows(conn, partition, rows, head, events=events)
         events = []
 
 
-async def _append_rows(conn: AsyncConnection, partition: int, rows: list[dict[str, Any]], *,
-                       events: Sequence[dict[str, Any]] = ()) -> None:
-    """Chain `rows` in order at the head of `partition`: positions and hashes follow one another from the head's.
-    `events` (`outbox.row()`s) are written with them."""
-    head = await _advance(conn, partition, len(rows))
+async def _append_rows(conn: AsyncConnection, partition: int, rows: list[dict[str, Any]]) -> None:
+    """Chain `rows` in order at the head of `partition`: positions and hashes follow one another from the head's."""
+    await _chain_rows(conn, partition, rows, await _take_positions(conn, partition, len(rows)))
+
+
+async def _take_positions(conn: AsyncConnection, partition: int, count: int,
+                          riders: Sequence[Rider] = ()) -> tuple[int, str]:
+    """Advance the partition's head by `count` (creating it for its first row): its new length and the hash of the
+    row before the first taken; `riders` written in the same statement, their follow-ups run."""
+    head = await (_advance_with(conn, partition, count, riders) if riders else _advance(conn, partition, count))
     if head is None:  # a partition never written before
         await conn.execute(insert_unless_exists(conn, audit_chain, audit_chain.c.partition).values(
             partition=partition, length=0, head_hash=GENESIS))
-        head = await _advance(conn, partition, len(rows))
+        head = await _advance(conn, partition, count)
         assert head is not None
+    return head
+
+
+async def _chain_rows(conn: AsyncConnection, partition: int, rows: list[dict[str, Any]], head: tuple[int, str], *,
+                      events: Sequence[dict[str, Any]] = ()) -> None:
+    """Write `rows` at the positions `_take_positions` took, each hashed over the one before it, and the new head;
+    `events` (`outbox.row()`s) with them."""
     last, previous = head
     chained = []
     for position, values in enumerate(rows, start=last - len(rows) + 1):
@@ -223,6 +272,36 @@ _ADVANCE = Direct(update(audit_chain).where(
     audit_chain.c.partition == bindparam("head_partition", type_=audit_chain.c.partition.type)).values(
     length=audit_chain.c.length + bindparam("advance_by", type_=audit_chain.c.length.type)).returning(
     audit_chain.c.length, audit_chain.c.head_hash))
+
+
+async def _advance_with(conn: AsyncConnection, partition: int | None, rows: int,
+                        riders: Sequence[Rider]) -> tuple[int, str] | None:
+    """`_advance` (none for `partition` None) and `riders`' INSERTs in one statement; then their follow-ups."""
+    params: dict[str, Any] = {"head_partition": partition, "advance_by": rows}
+    for i, rider in enumerate(riders):
+        params.update({f"r{i}_{name}": value for name, value in rider.params.items()})
+    row = await _advance_and_ride(tuple(rider.key for rider in riders), riders).one(conn, params)
+    for i, rider in enumerate(riders):
+        await rider.then(bool(row[2 + i]))
+    return None if row.length is None else (int(row.length), str(row.head_hash))
+
+
+_RIDING: dict[tuple[Hashable, ...], Direct] = {}
+
+
+def _advance_and_ride(keys: tuple[Hashable, ...], riders: Sequence[Rider]) -> Direct:
+    """Built once per sequence of riders' keys: the head's advance and each rider's INSERT as CTEs, in a SELECT
+    that always gives one row (the head's length and hash, null when the partition has no head yet, then whether
+    each rider inserted its row)."""
+    statement = _RIDING.get(keys)
+    if statement is None:
+        advanced = _ADVANCE.statement.cte("advanced")
+        inserted = [rider.build(f"r{i}_").cte(f"rider{i}") for i, rider in enumerate(riders)]
+        statement = _RIDING[keys] = Direct(select(
+            select(advanced.c.length).scalar_subquery().label("length"),
+            select(advanced.c.head_hash).scalar_subquery().label("head_hash"),
+            *(exists(select(cte)).label(f"rider{i}") for i, cte in enumerate(inserted))))
+    return statement
 
 
 async def _advance(conn: AsyncConnection, partition: int, rows: int) -> tuple[int, str] | None:

@@ -20,9 +20,15 @@ async def insert_if_new(conn: AsyncConnection, values: dict[str, Any]) -> bool:
 @functools.lru_cache(maxsize=16)
 def _insert_if_new(postgres: bool, columns: tuple[str, ...]) -> Direct:
     """Built once per database kind and set of columns (issue 19); the values bound by column name."""
+    return Direct(insert_if_new_statement(postgres, columns))
+
+
+def insert_if_new_statement(postgres: bool, columns: tuple[str, ...], prefix: str = "") -> Any:
+    """`insert_if_new`'s INSERT, RETURNING the id it stored (none when the dedupe key was taken): `columns` bound as
+    `<prefix><column>`, for a statement built once that holds it."""
     n = notifications
-    return Direct(insert_for(postgres, n).values(bound_values(n, columns))
-                  .on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(n.c.id))
+    return (insert_for(postgres, n).values(bound_values(n, columns, prefix))
+            .on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(n.c.id))
 
 
 async def by_dedupe_key(conn: AsyncConnection, dedupe_key: str) -> Any:

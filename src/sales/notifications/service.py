@@ -5,6 +5,7 @@ The decision (channel or why nothing is sent) is stored once per dedupe key; whe
 """
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import datetime
 from typing import Any
@@ -12,7 +13,7 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from sales.core import outbox
+from sales.core import audit, outbox
 from sales.customers import service as customers_service
 from sales.notifications import repository, rules
 from sales.notifications.enums import Channel, NotificationStatus, RecipientType
@@ -38,6 +39,41 @@ async def notify(conn: AsyncConnection, *, recipient_type: RecipientType | str, 
     """Request one message: choose its channel (UPR-004, UPR-006), or suppress it and say why; the same
     `dedupe_key` never produces a second request. A SUPERVISOR recipient carries `team_id`; its
     `recipient_id` may be None when the team has no supervisor on record."""
+    request, decision, values = await _decided(
+        conn, recipient_type=recipient_type, recipient_id=recipient_id, template=template, data=data,
+        dedupe_key=dedupe_key, transactional=transactional, channel=channel, now=now, team_id=team_id)
+    if not await repository.insert_if_new(conn, values):  # the key was used before (or by a concurrent
+        return _duplicate(await repository.by_dedupe_key(conn, request.dedupe_key))  # transaction, committed first)
+    event_id = await _requested(conn, request, decision, values["id"], now=now)
+    return NotificationOutcome(notification_id=values["id"], status=NotificationStatus(values["status"]),
+                               channel=decision.channel, reason=decision.reason, event_id=event_id)
+
+
+async def request(conn: AsyncConnection, *, recipient_type: RecipientType | str, recipient_id: UUID | None,
+                  template: str, data: dict[str, Any], dedupe_key: str, transactional: bool, now: datetime,
+                  team_id: UUID | None = None) -> None:
+    """`notify` for a caller that does not read the outcome: inside `audit.deferred(conn, with_events=True)` on
+    PostgreSQL the decision is stored with the block's audit head advance (`audit.Rider`: one round trip fewer)
+    and its event recorded then; anywhere else at once."""
+    request, decision, values = await _decided(
+        conn, recipient_type=recipient_type, recipient_id=recipient_id, template=template, data=data,
+        dedupe_key=dedupe_key, transactional=transactional, channel=None, now=now, team_id=team_id)
+
+    async def then(stored: bool) -> None:
+        if stored:
+            await _requested(conn, request, decision, values["id"], now=now)
+
+    columns = tuple(values)
+    if not audit.ride(conn, audit.Rider(key=("notifications", columns), params=values, then=then,
+                                        build=functools.partial(repository.insert_if_new_statement, True, columns))):
+        await then(await repository.insert_if_new(conn, values))
+
+
+async def _decided(conn: AsyncConnection, *, recipient_type: RecipientType | str, recipient_id: UUID | None,
+                   template: str, data: dict[str, Any], dedupe_key: str, transactional: bool,
+                   channel: Channel | str | None, now: datetime, team_id: UUID | None
+                   ) -> tuple[NotificationRequest, rules.ChannelDecision, dict[str, Any]]:
+    """The request checked, its channel chosen, and the row that stores the decision."""
     request = NotificationRequest(recipient_type=recipient_type, recipient_id=recipient_id, team_id=team_id,
                                   template=template, data=data, dedupe_key=dedupe_key,
                                   transactional=transactional, channel=channel)
@@ -48,27 +84,27 @@ async def notify(conn: AsyncConnection, *, recipient_type: RecipientType | str, 
         preferences = await channel_preferences(conn, user_id=request.recipient_id)  # type: ignore[arg-type]
     decision = rules.choose_channel(recipient_type=request.recipient_type, transactional=request.transactional,
                                     requested=request.channel, preferences=preferences)
-    notification_id = uuid.uuid4()
     status = NotificationStatus.REQUESTED if decision.sends else NotificationStatus.SUPPRESSED
-    stored = await repository.insert_if_new(conn, {
-        "id": notification_id, "dedupe_key": request.dedupe_key, "recipient_type": request.recipient_type.value,
+    return request, decision, {
+        "id": uuid.uuid4(), "dedupe_key": request.dedupe_key, "recipient_type": request.recipient_type.value,
         "recipient_id": request.recipient_id, "team_id": request.team_id,
         "channel": decision.channel.value if decision.channel else None, "template": request.template,
         "transactional": request.transactional, "status": status.value, "reason": decision.reason,
-        "data": request.data, "created_at": now})
-    if not stored:  # the key was used before (or by a concurrent transaction, which committed first)
-        return _duplicate(await repository.by_dedupe_key(conn, request.dedupe_key))
-    event_id = None
-    if decision.sends:
-        recipient: dict[str, Any] = {"type": request.recipient_type, "id": request.recipient_id}
-        if request.team_id is not None:
-            recipient["team_id"] = request.team_id
-        event_id = await outbox.record(conn, type_=EVENT_TYPE, subject=notification_id, at=now, data={
-            "notification_id": notification_id, "recipient": recipient, "channel": decision.channel,
-            "template": request.template, "data": request.data, "dedupe_key": request.dedupe_key,
-            "transactional": request.transactional})
-    return NotificationOutcome(notification_id=notification_id, status=status, channel=decision.channel,
-                               reason=decision.reason, event_id=event_id)
+        "data": request.data, "created_at": now}
+
+
+async def _requested(conn: AsyncConnection, request: NotificationRequest, decision: rules.ChannelDecision,
+                     notification_id: UUID, *, now: datetime) -> UUID | None:
+    """A stored decision that sends: `sales.notification.requested` in the outbox (its event id)."""
+    if not decision.sends:
+        return None
+    recipient: dict[str, Any] = {"type": request.recipient_type, "id": request.recipient_id}
+    if request.team_id is not None:
+        recipient["team_id"] = request.team_id
+    return await outbox.record(conn, type_=EVENT_TYPE, subject=notification_id, at=now, data={
+        "notification_id": notification_id, "recipient": recipient, "channel": decision.channel,
+        "template": request.template, "data": request.data, "dedupe_key": request.dedupe_key,
+        "transactional": request.transactional})
 
 
 def _duplicate(row: Any) -> NotificationOutcome:

@@ -126,3 +126,30 @@ def test_ids_first_seen_in_any_insert_vary_per_transaction() -> None:
                        {"rm_id": str(RM)}, str(RM), {ACTOR})
     assert varying[ALLOCATION] == varying[uuid.UUID(int=7)] == varying[LEAD] == "new_id"
     assert varying[RM] == "rm" and ACTOR not in varying and uuid.UUID(int=9) not in varying  # read, not inserted
+
+
+def test_a_head_advance_carrying_riders_sets_the_positions_too() -> None:
+    """Issue 19: with riders (`audit_chain.Rider`: the RM's notification) the head's advance is a CTE of a SELECT
+    that gives the head back: pgbench still takes `:length` and `:head_hash` from it."""
+    items = [
+        "BEGIN",
+        Statement("WITH advanced AS \n(UPDATE audit_chain SET length=(audit_chain.length + $1::BIGINT) WHERE "
+                  "audit_chain.partition = $2::INTEGER RETURNING audit_chain.length, audit_chain.head_hash), \n"
+                  "rider0 AS \n(INSERT INTO notifications (id) VALUES ($3::UUID) ON CONFLICT (dedupe_key) DO NOTHING "
+                  "RETURNING notifications.id)\n SELECT (SELECT advanced.length FROM advanced) AS length, "
+                  "(SELECT advanced.head_hash FROM advanced) AS head_hash, EXISTS (SELECT rider0.id FROM rider0) "
+                  "AS rider0",
+                  (1, 60, uuid.UUID(int=9)), ("advance_by", "head_partition", "r0_id")),
+        Statement("WITH audited AS (INSERT INTO audit_log (id, partition, chain_pos, prev_hash) SELECT $1::UUID, "
+                  "$2::INTEGER, $3::BIGINT, $4::VARCHAR) UPDATE audit_chain SET head_hash=$5::VARCHAR "
+                  "WHERE audit_chain.partition = $6::INTEGER",
+                  (uuid.UUID(int=7), 60, 11, "ab" * 32, "ef" * 32, 60),
+                  ("a_id", "a_partition", "a_chain_pos", "a_prev_hash", "new_head", "head_partition")),
+        "COMMIT",
+    ]
+    text = pgbench_script(Capture("allocation", 201, items,
+                                  varying={uuid.UUID(int=7): "new_id", uuid.UUID(int=9): "new_id"})).text
+    head = text[text.index("WITH advanced"):text.index("WITH audited")].rstrip()  # one command over its lines
+    assert head.endswith(" \\gset") and "partition = :p::INTEGER" in head and str(uuid.UUID(int=9)) not in head
+    row = next(line for line in text.splitlines() if line.startswith("WITH audited"))
+    assert ":p::INTEGER, :length::BIGINT, :head_hash::VARCHAR)" in row
