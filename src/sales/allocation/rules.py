@@ -70,8 +70,10 @@ class Candidate:
 
 # Issue 19: a pool of more than TRACE_ALL_UP_TO RMs is judged and ranked by the database; the engine is given only
 # the TRACE_TOP best-ranked eligible RMs of each geographic level (and of the backup pool) and the database's
-# counts of the rest (`PoolCounts`); the trace then lists the TRACE_TOP best ranked and a `PoolSummary`.
-TRACE_ALL_UP_TO = 64
+# counts of the rest (`PoolCounts`); the trace then lists the TRACE_TOP best ranked and a `PoolSummary`. 16 (64
+# until session 16): a PRD-scale locality (11-42 RMs, 30 on average) takes the same path as one ten times larger,
+# so the engine's work per allocation no longer grows with the locality; small teams keep every RM in the trace.
+TRACE_ALL_UP_TO = 16
 TRACE_TOP = 10
 
 

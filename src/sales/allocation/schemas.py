@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 from sales.allocation.config import AllocationRules
 from sales.allocation.enums import AllocationStatus, AllocationType, DecidedBy
+from sales.allocation.rules import TRACE_ALL_UP_TO, TRACE_TOP
 from sales.core.fields import Boolean, City, Date, JSONObject, Locality, Text, Zone
 from sales.core.money import DecimalNumber, Money
 from sales.core.openapi import request_schema_of
@@ -56,9 +57,10 @@ class LeadAllocationRequest(_Strict):
 
 DECISION = ("the engine's decision trace: outcome, reason, rules version, the lead's facts and `candidates`, each RM "
             "considered with its fate (eligible with its counters, weight, score and rank, or the rule that excluded "
-            "it and why). For a locality of more than 64 RMs on PostgreSQL, `candidates` lists the 10 best-ranked "
-            "eligible RMs and `pool` summarizes all of them: `candidates` (how many), `eligible`, `listed`, "
-            "`excluded` (count per rule) and `weights` (every eligible RM's round-robin weight)")
+            f"it and why). For a pool (the locality, or the city) of more than {TRACE_ALL_UP_TO} RMs on PostgreSQL, "
+            f"`candidates` lists the {TRACE_TOP} best-ranked eligible RMs and `pool` summarizes all of them: "
+            "`candidates` (how many), `eligible`, `listed`, `excluded` (count per rule) and `weights` (every eligible "
+            "RM's round-robin weight)")
 
 
 class AllocationRead(BaseModel):
