@@ -1,6 +1,7 @@
 """Issue 19: a locality of more than TRACE_ALL_UP_TO (16) RMs, here 70. On PostgreSQL the database judges and
-ranks it and the decision trace lists the 10 best-ranked eligible RMs with a `pool` summary of all of them; SQLite (the embedded default) traces
-everyone. The choice (LAR-004), the reason, and the fairness ledger are the same on both."""
+ranks it and the decision trace lists the 10 best-ranked eligible RMs with a `pool` summary of all of them; SQLite
+(the embedded default) traces everyone. The choice (LAR-004), the reason, and the fairness ledger are the same on
+both."""
 from __future__ import annotations
 
 from tests.api.allocation.helpers import allocated, get_allocation, start
