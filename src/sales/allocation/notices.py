@@ -34,8 +34,8 @@ async def _notify_supervisor(conn: AsyncConnection, team_id: UUID | None, *, tem
     if team is None:
         return
     await notifications.request(conn, recipient_type=RecipientType.SUPERVISOR, recipient_id=team.supervisor_id,
-                               team_id=team_id, template=template, data=data, dedupe_key=dedupe_key,
-                               transactional=True, now=now)
+                                team_id=team_id, template=template, data=data, dedupe_key=dedupe_key,
+                                transactional=True, now=now)
 
 
 async def allocation_created(conn: AsyncConnection, principal: Principal | None, *, allocation: AllocationRead,

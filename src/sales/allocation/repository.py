@@ -25,8 +25,8 @@ from sales.core.types import UUIDType, plain_on_postgres
 from sales.directory.scoping import NOTHING, bound_scopes, owned_or_supervised, scope_kind, scope_params
 from sales.directory.models import rm_leaves, rm_localities, rms, teams
 from sales.leads import repository as leads_repository
-from sales.pipelines import repository as pipelines_repository
 from sales.leads.models import leads
+from sales.pipelines import repository as pipelines_repository
 
 LIVE = [s.value for s in LIVE_STATUSES]
 ALLOCATION_COLUMNS = [c for c in a.c if c.name != "decision"]
@@ -387,7 +387,7 @@ async def insert_allocation(conn: AsyncConnection, values: dict[str, Any], *, no
     """Insert a PENDING allocation (its row comes back, without the decision), mark its lead ALLOCATED and out of
     the queue, and count the RM's queue with it (its alert turned off at or under `queue_threshold`:
     `_queue_depth_parts`): one statement on PostgreSQL (the lead's UPDATE and the queue's count and alert as
-    data-modifying CTEs; the count is taken before the row it inserts, so it adds one), four on SQLite.
+    data-modifying CTEs; the count is taken before the row it inserts, so it adds one), one each on SQLite.
 
     With `opening` (a new pipeline's row, `pipelines.service.new_pipeline`, which `values` name as theirs) the
     pipeline is inserted first, in the same statement on PostgreSQL. None when the lead has an open pipeline

@@ -203,21 +203,9 @@ async def _create_allocation(conn: AsyncConnection, principal: Principal | None,
             "reassignment_reason": reassignment_reason, "over_capacity": over_capacity, "decision": decision,
             "created_at": now, "updated_at": now,
         }
-        inserted = None
-        if previous is None:  # a first allocation: the lead rarely has an open pipeline; its new one goes in with it
-            opening = pipelines_service.new_pipeline(_new_pipeline(lead, rm_id), now=now, sla_deadline=deadline)
-            values["pipeline_id"] = opening["id"]
-            inserted = await repository.insert_allocation(conn, values, now=now, opening=opening,
-                                                          queue_threshold=config.queue_depth_alert)
-            if inserted is not None:
-                await pipelines_service.pipeline_opened(conn, _engine_actor(principal), opening, now=now)
-        if inserted is None:  # the lead's open pipeline moves to the RM (or a new one, when it closed meanwhile)
-            values["pipeline_id"] = await _pipeline_for(conn, principal, lead=lead, rm_id=rm_id, now=now,
-                                                        deadline=deadline, reason=reassignment_reason or reason)
-            inserted = await repository.insert_allocation(conn, values, now=now,
-                                                          queue_threshold=config.queue_depth_alert)
-            assert inserted is not None
-        row, queue_depth = inserted  # the lead's ALLOCATED and the RM's queue went with it
+        row, queue_depth = await _insert_on_pipeline(conn, principal, values, lead=lead, now=now, deadline=deadline,
+                                                     first=previous is None, reason=reassignment_reason or reason,
+                                                     queue_threshold=config.queue_depth_alert)
         pipeline_id = values["pipeline_id"]
         allocation = _read(row, decision=decision)
         await outbox.record(conn, type_="sales.lead.allocated", subject=lead.id, at=now, data={
@@ -233,6 +221,28 @@ async def _create_allocation(conn: AsyncConnection, principal: Principal | None,
         await notices.allocation_created(conn, principal, allocation=allocation, lead=lead, previous=previous,
                                          config=config, queue_depth=queue_depth, now=now)  # US-SALE-010, -031, §2.2.5
     return allocation
+
+
+async def _insert_on_pipeline(conn: AsyncConnection, principal: Principal | None, values: dict[str, Any], *,
+                              lead: Any, now: datetime, deadline: datetime, first: bool, reason: str,
+                              queue_threshold: int) -> tuple[Any, int]:
+    """Insert the allocation (`values`, its `pipeline_id` set here) on the lead's open pipeline, with its lead's
+    ALLOCATED and the RM's queue depth: for a `first` allocation a new pipeline inserted by the same statement (the
+    lead rarely has one open); otherwise, or when it has one after all, its open pipeline transferred to the RM."""
+    rm_id = values["rm_id"]
+    if first:
+        opening = pipelines_service.new_pipeline(_new_pipeline(lead, rm_id), now=now, sla_deadline=deadline)
+        values["pipeline_id"] = opening["id"]
+        inserted = await repository.insert_allocation(conn, values, now=now, opening=opening,
+                                                      queue_threshold=queue_threshold)
+        if inserted is not None:
+            await pipelines_service.pipeline_opened(conn, _engine_actor(principal), opening, now=now)
+            return inserted
+    values["pipeline_id"] = await _pipeline_for(conn, principal, lead=lead, rm_id=rm_id, now=now, deadline=deadline,
+                                                reason=reason)
+    inserted = await repository.insert_allocation(conn, values, now=now, queue_threshold=queue_threshold)
+    assert inserted is not None  # without a pipeline to open, the allocation always goes in
+    return inserted
 
 
 def _new_pipeline(lead: Any, rm_id: UUID) -> PipelineCreate:

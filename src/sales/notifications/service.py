@@ -42,8 +42,9 @@ async def notify(conn: AsyncConnection, *, recipient_type: RecipientType | str, 
     request, decision, values = await _decided(
         conn, recipient_type=recipient_type, recipient_id=recipient_id, template=template, data=data,
         dedupe_key=dedupe_key, transactional=transactional, channel=channel, now=now, team_id=team_id)
-    if not await repository.insert_if_new(conn, values):  # the key was used before (or by a concurrent
-        return _duplicate(await repository.by_dedupe_key(conn, request.dedupe_key))  # transaction, committed first)
+    # Not stored: the key was used before (or by a concurrent transaction, which committed first)
+    if not await repository.insert_if_new(conn, values):
+        return _duplicate(await repository.by_dedupe_key(conn, request.dedupe_key))
     event_id = await _requested(conn, request, decision, values["id"], now=now)
     return NotificationOutcome(notification_id=values["id"], status=NotificationStatus(values["status"]),
                                channel=decision.channel, reason=decision.reason, event_id=event_id)
