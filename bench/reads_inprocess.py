@@ -4,7 +4,7 @@
     SALES_DATABASE_URL=... .venv/bin/python bench/reads_inprocess.py [--requests 300] [--dump DIR] [--profile OP]
 
 Measures GET /allocations/workload?team_id= and GET /pipelines/stats?team_id= as a team's supervisor, the same
-two as an admin (org-wide), and GET /allocations/rm/{id}/queue as the RM. Prints one JSON line per operation:
+two as an admin (org-wide), GET /allocations/rm/{id}/queue and GET /pipelines?limit=250 / 50 as the RM. Prints one JSON line per operation:
 process CPU per request (not wall time: the machine is shared), statements per request, and status codes.
 `--dump DIR` writes each operation's response bytes for a fixed set of callers (to compare two versions byte for
 byte). Read-only apart from the harness's helper tables (bench_rm_ids, bench_localities).
@@ -50,6 +50,8 @@ async def main(requests: int, dump: str | None, profile: str | None, ops: list[s
         "stats": lambda i: (f"{API}/pipelines/stats?team_id={sups[i % len(sups)]['team_id']}",
                             sups[i % len(sups)]["token"]),
         "queue": lambda i: (f"{API}/allocations/rm/{rms[i % len(rms)]['id']}/queue", rms[i % len(rms)]["token"]),
+        "list250": lambda i: (f"{API}/pipelines?limit=250", rms[i % len(rms)]["token"]),
+        "list50": lambda i: (f"{API}/pipelines?limit=50", rms[i % len(rms)]["token"]),
         "workload_admin": lambda i: (f"{API}/allocations/workload?team_id={sups[i % len(sups)]['team_id']}", None),
         "stats_admin": lambda i: (f"{API}/pipelines/stats", None),
         "workload_admin_city": lambda i: (f"{API}/allocations/workload?city=Pune", None),

@@ -14,22 +14,23 @@ from typing import Any
 
 import asyncpg
 import httpx
+from sqlalchemy.dialects import postgresql
 
+from sales.directory.scoping import OWN
+from sales.pipelines.repository import _JSON_PAGE
 from sales.bench.seed import asyncpg_dsn, bench_rm
 from sales.bench.server import bench_token, running_service
 from sales.settings import Settings
 
-# The statement the service runs for an RM's own list (pipelines.repository.list_ with readable(RM)).
-RAW_LIST = """
-SELECT p.id, p.lead_id, p.rm_id, p.stage, p.source, p.deal_value, p.probability, p.expected_close_date,
-       p.actual_close_date, p.outcome, p.loss_reason, p.notes, p.sla_deadline, p.stage_changed_at, p.created_at,
-       p.updated_at, r.name AS rm_name, r.team_id AS rm_team_id, t.name AS team_name, l.id AS lead_known,
-       l.customer_id, l.customer_name, l.customer_phone, l.customer_email
-FROM sales_pipelines p JOIN rms r ON r.id = p.rm_id LEFT JOIN teams t ON t.id = r.team_id
-     LEFT JOIN leads l ON l.id = p.lead_id
-WHERE p.rm_id = $1
-ORDER BY p.created_at DESC, p.id DESC
-LIMIT $2"""
+def raw_list() -> str:
+    """The statement the service runs for an RM's own page of 250 on PostgreSQL (pipelines.repository.json_page,
+    prebuilt), as asyncpg is sent it; its values are raw_list_args'."""
+    return str(_JSON_PAGE[OWN, False].statement.compile(dialect=postgresql.asyncpg.dialect()))
+
+
+def raw_list_args(rm_id: str) -> tuple:
+    """page_size, pii_everyone, pii_sub, pii_teams, scope_sub, page_rows: an RM reading their own 250."""
+    return 250, False, rm_id, [], rm_id, 251
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -71,7 +72,7 @@ async def _raw_round(conn: asyncpg.Connection, stmt: Any, rm_id: str, n: int) ->
     out = []
     for _ in range(n):
         t = time.perf_counter()
-        rows = await stmt.fetch(rm_id, 251)
+        rows = await stmt.fetch(*raw_list_args(rm_id))
         out.append(time.perf_counter() - t)
         if not rows:
             raise RuntimeError("raw pipeline list returned no rows")
@@ -86,7 +87,7 @@ def run(settings: Settings, *, requests: int = 200, rounds: int = 5, warmup: int
     headers = {"Authorization": f"Bearer {token}"}
     loop = asyncio.new_event_loop()
     conn = loop.run_until_complete(asyncpg.connect(dsn))
-    stmt = loop.run_until_complete(conn.prepare(RAW_LIST))
+    stmt = loop.run_until_complete(conn.prepare(raw_list()))
     total = loop.run_until_complete(conn.fetchval("SELECT count(*) FROM sales_pipelines"))
     http_rounds: list[Timing] = []
     raw_rounds: list[Timing] = []

@@ -7,8 +7,9 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import (ColumnElement, Text, and_, bindparam, case, cast, false, func, insert,
-                        literal_column, or_, select, text, true, type_coerce, update)
+from sqlalchemy import (Boolean, ColumnElement, Integer, Text, and_, any_, bindparam, case, cast, false, func, insert,
+                        literal_column, or_, select, text, true, update)
+from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales.core.auth import Principal
@@ -83,34 +84,64 @@ def _joined_text(*parts: Any) -> ColumnElement[str]:
     return expression
 
 
-JSON_PIPELINE_COLUMNS = [
-    # {"id": ... "loss_reason": ..., "notes":
-    _joined_text(_sql('{"id":'), _json_id(p.c.id), _sql(',"lead_id":'), _json_id(p.c.lead_id),
-                 _sql(',"rm_id":'), _json_id(p.c.rm_id), _sql(',"stage":'), _json_id(p.c.stage),
-                 _sql(',"source":'), _json_id(p.c.source), _sql(',"deal_value":'), _json_number(p.c.deal_value),
-                 _sql(',"probability":'), _json_number(p.c.probability),
-                 _sql(',"expected_close_date":'), _json_date(p.c.expected_close_date),
-                 _sql(',"actual_close_date":'), _json_date(p.c.actual_close_date),
-                 _sql(',"outcome":'), _json_id(p.c.outcome), _sql(',"loss_reason":'),
-                 _json_string(p.c.loss_reason), _sql(',"notes":')).label("json_head"),
-    type_coerce(p.c.notes, Text).label("notes"),  # sealed: opened by the caller
-    # ,"created_at": ... "sla_deadline": ..., "customer":
-    _joined_text(_sql(',"created_at":'), _json_time(p.c.created_at), _sql(',"updated_at":'),
-                 _json_time(p.c.updated_at), _sql(',"stage_changed_at":'), _json_time(p.c.stage_changed_at),
-                 _sql(',"sla_deadline":'), _json_time(p.c.sla_deadline), _sql(',"customer":')).label("json_middle"),
-    # ,"rm": {...}}
-    _joined_text(_sql(',"rm":{"id":'), _json_id(p.c.rm_id), _sql(',"name":'), _json_string(rms.c.name),
-                 _sql(',"team":'), _json_string(teams.c.name), _sql("}}")).label("json_tail"),
-    p.c.rm_id, rms.c.team_id.label("rm_team_id"), leads.c.id.label("lead_known"),
-    cast(leads.c.customer_id, Text).label("customer_id"), leads.c.customer_name, leads.c.customer_phone,
-    leads.c.customer_email,
-]
+# What only Python can write (sealed values, opened with the key ring) is marked in the database's JSON text as
+# SEAL + a kind + the piece + SEAL, and written by the caller in its place:
+# - NOTES: the sealed notes, written as a JSON string;
+# - CUSTOMER / MASKED_CUSTOMER: the lead's customer id, name, phone and email (sealed), separated by FIELD, each
+#   empty when NULL, written as the customer's object, with its contacts masked for MASKED_CUSTOMER.
+# SEAL and FIELD (control characters) occur nowhere else in the text: to_json escapes them, and ids, codes, numbers,
+# instants and sealed values (`<key id>:<base64>`) never hold them.
+SEAL, FIELD, NOTES, CUSTOMER, MASKED_CUSTOMER = "\x1f", "\x1e", "n", "c", "m"
+_SEAL, _FIELD = literal_column("chr(31)", Text), literal_column("chr(30)", Text)
+
+# may_see_pii (pipelines.service) with the caller's side bound: SALES_ADMIN, the assigned RM, their supervisor.
+_SEES_CONTACTS = or_(bindparam("pii_everyone", type_=Boolean), p.c.rm_id == bindparam("pii_sub", type_=p.c.rm_id.type),
+                     rms.c.team_id == any_(bindparam("pii_teams", type_=ARRAY(rms.c.team_id.type))))
 
 
-def _columns(postgres: bool, json: bool = False) -> list[Any]:
-    """The list's columns: JSON pieces (`json`, PostgreSQL only), values as asyncpg gives them, or processed."""
-    if json and postgres:
-        return JSON_PIPELINE_COLUMNS
+def _piece(*parts: Any) -> ColumnElement[str]:
+    return func.coalesce(_joined_text(*parts), _sql(""))
+
+
+JSON_ITEM = _joined_text(
+    _sql('{"id":'), _json_id(p.c.id), _sql(',"lead_id":'), _json_id(p.c.lead_id),
+    _sql(',"rm_id":'), _json_id(p.c.rm_id), _sql(',"stage":'), _json_id(p.c.stage),
+    _sql(',"source":'), _json_id(p.c.source), _sql(',"deal_value":'), _json_number(p.c.deal_value),
+    _sql(',"probability":'), _json_number(p.c.probability),
+    _sql(',"expected_close_date":'), _json_date(p.c.expected_close_date),
+    _sql(',"actual_close_date":'), _json_date(p.c.actual_close_date),
+    _sql(',"outcome":'), _json_id(p.c.outcome), _sql(',"loss_reason":'), _json_string(p.c.loss_reason),
+    _sql(',"notes":'), func.coalesce(_joined_text(_SEAL, _sql(NOTES), cast(p.c.notes, Text), _SEAL), _sql("null")),
+    _sql(',"created_at":'), _json_time(p.c.created_at), _sql(',"updated_at":'), _json_time(p.c.updated_at),
+    _sql(',"stage_changed_at":'), _json_time(p.c.stage_changed_at),
+    _sql(',"sla_deadline":'), _json_time(p.c.sla_deadline),
+    _sql(',"customer":'),
+    case((leads.c.id.is_(None), _sql("null")), else_=_joined_text(
+        _SEAL, case((_SEES_CONTACTS, _sql(CUSTOMER)), else_=_sql(MASKED_CUSTOMER)),
+        _piece(cast(leads.c.customer_id, Text)), _FIELD, _piece(cast(leads.c.customer_name, Text)), _FIELD,
+        _piece(cast(leads.c.customer_phone, Text)), _FIELD, _piece(cast(leads.c.customer_email, Text)), _SEAL)),
+    _sql(',"rm":{"id":'), _json_id(p.c.rm_id), _sql(',"name":'), _json_string(rms.c.name),
+    _sql(',"team":'), _json_string(teams.c.name), _sql("}}")).label("item")
+
+
+def _json_page(rows: Any) -> Any:
+    """One row for the page of `rows` (ordered newest first, `page_size + 1` of them): `items`, the JSON array of
+    the first `page_size` (sealed values marked, NULL when there are none), `more` when one follows, and the
+    last item's `created_at` and `id` for the next page's cursor."""
+    ranked = rows.add_columns(func.row_number().over(order_by=(p.c.created_at.desc(), p.c.id.desc())).label("n"),
+                              p.c.created_at.label("at"), cast(p.c.id, Text).label("pid")).subquery("ranked")
+    size = bindparam("page_size", type_=Integer)
+    in_page = ranked.c.n <= size
+    return select(
+        (_sql("[") + func.string_agg(ranked.c.item, aggregate_order_by(_sql(","), ranked.c.n)).filter(in_page)
+         + _sql("]")).label("items"),
+        (func.count() > size).label("more"),
+        func.max(ranked.c.at).filter(ranked.c.n == size).label("last_at"),
+        func.max(ranked.c.pid).filter(ranked.c.n == size).label("last_id"))
+
+
+def _columns(postgres: bool) -> list[Any]:
+    """The list's columns: values as asyncpg gives them, or processed."""
     return PG_PIPELINE_COLUMNS if postgres else PIPELINE_COLUMNS
 
 
@@ -162,18 +193,23 @@ def _filtered(query: Any, f: dict[str, Any]) -> Any:
     return query
 
 
-async def list_(conn: AsyncConnection, *, scope: ColumnElement[bool], filters: dict[str, Any], limit: int,
-                after: tuple[datetime, UUID] | None, json: bool = False) -> list[Any]:
-    """Newest first, keyset-paginated on (created_at, id); `json`: JSON_PIPELINE_COLUMNS on PostgreSQL."""
-    query = _filtered(select(*_columns(is_postgres(conn), json)).select_from(_JOINED).where(scope), filters)
+def _listed(columns: list[Any], scope: ColumnElement[bool], filters: dict[str, Any],
+            after: tuple[datetime, UUID] | None) -> Any:
+    query = _filtered(select(*columns).select_from(_JOINED).where(scope), filters)
     if after:
         query = query.where(or_(p.c.created_at < after[0], and_(p.c.created_at == after[0], p.c.id < after[1])))
-    query = query.order_by(p.c.created_at.desc(), p.c.id.desc()).limit(limit + 1)
+    return query.order_by(p.c.created_at.desc(), p.c.id.desc())
+
+
+async def list_(conn: AsyncConnection, *, scope: ColumnElement[bool], filters: dict[str, Any], limit: int,
+                after: tuple[datetime, UUID] | None) -> list[Any]:
+    """Newest first, keyset-paginated on (created_at, id)."""
+    query = _listed(_columns(is_postgres(conn)), scope, filters, after).limit(limit + 1)
     return list((await conn.execute(query)).all())
 
 
-def _unfiltered_list(predicate: ColumnElement[bool] | None, after: bool, postgres: bool, json: bool) -> Any:
-    query = select(*_columns(postgres, json)).select_from(_JOINED)
+def _unfiltered_list(columns: list[Any], predicate: ColumnElement[bool] | None, after: bool) -> Any:
+    query = select(*columns).select_from(_JOINED)
     if predicate is not None:
         query = query.where(predicate)
     if after:
@@ -183,25 +219,46 @@ def _unfiltered_list(predicate: ColumnElement[bool] | None, after: bool, postgre
 
 
 # The list without filters (what the RM desk and the mobile app ask for), built once per kind of scope.
-_LIST_READABLE = {(kind, after, postgres, json): Direct(_unfiltered_list(predicate, after, postgres, json))
+_LIST_READABLE = {(kind, after, postgres): Direct(_unfiltered_list(_columns(postgres), predicate, after))
                   for postgres in (False, True)
                   for kind, predicate in bound_scopes(p.c.rm_id, postgres=postgres).items()
-                  for after in (False, True) for json in (False, True)}
+                  for after in (False, True)}
+_JSON_PAGE = {(kind, after): Direct(_json_page(_unfiltered_list([JSON_ITEM], predicate, after)))
+              for kind, predicate in bound_scopes(p.c.rm_id, postgres=True).items() for after in (False, True)}
 
 
-async def list_readable(conn: AsyncConnection, principal: Principal, *, filters: dict[str, Any], limit: int,
-                        after: tuple[datetime, UUID] | None, json: bool = False) -> list[Any]:
-    """`list_(scope=readable(principal), ...)`; without filters through a prebuilt statement. `json`: rows of
-    JSON_PIPELINE_COLUMNS on PostgreSQL (elsewhere the usual columns)."""
-    if any(value is not None for value in filters.values()):
-        return await list_(conn, scope=readable(principal), filters=filters, limit=limit, after=after, json=json)
-    kind = scope_kind(principal)
-    if kind == NOTHING:
-        return []
+def _page_params(principal: Principal, kind: str, limit: int, after: tuple[datetime, UUID] | None) -> dict[str, Any]:
     params = {"page_rows": limit + 1, **scope_params(principal, kind)}
     if after:
         params.update(after_at=after[0], after_id=after[1])
-    return list(await _LIST_READABLE[kind, after is not None, is_postgres(conn), json].rows(conn, params))
+    return params
+
+
+async def list_readable(conn: AsyncConnection, principal: Principal, *, filters: dict[str, Any], limit: int,
+                        after: tuple[datetime, UUID] | None) -> list[Any]:
+    """`list_(scope=readable(principal), ...)`; without filters through a prebuilt statement."""
+    if any(value is not None for value in filters.values()):
+        return await list_(conn, scope=readable(principal), filters=filters, limit=limit, after=after)
+    kind = scope_kind(principal)
+    if kind == NOTHING:
+        return []
+    params = _page_params(principal, kind, limit, after)
+    return list(await _LIST_READABLE[kind, after is not None, is_postgres(conn)].rows(conn, params))
+
+
+async def json_page(conn: AsyncConnection, principal: Principal, *, filters: dict[str, Any], limit: int,
+                    after: tuple[datetime, UUID] | None) -> Any:
+    """PostgreSQL only: list_readable's page as one row of _json_page (None when the principal reads nothing)."""
+    kind = scope_kind(principal)
+    if kind == NOTHING:
+        return None
+    contacts = {"page_size": limit, "pii_everyone": principal.is_admin, "pii_sub": principal.sub,
+                "pii_teams": sorted(principal.supervised_teams)}
+    if any(value is not None for value in filters.values()):
+        query = _json_page(_listed([JSON_ITEM], readable(principal), filters, after).limit(limit + 1))
+        return (await conn.execute(query, contacts)).one()
+    return await _JSON_PAGE[kind, after is not None].one(conn, {**contacts, **_page_params(principal, kind, limit,
+                                                                                             after)})
 
 
 async def insert_pipeline(conn: AsyncConnection, values: dict[str, Any]) -> bool:

@@ -17,7 +17,7 @@ from sales.core.auth import Principal, Role
 from sales.core.errors import Forbidden, InvalidInput
 from sales.core.db import is_postgres
 from sales.core.http import AFTER_SEQ, AFTER_TIME_AND_ID, cursor_after, encode_cursor, money_fragment, page_of
-from sales.core.pii import cipher, mask_email, mask_phone
+from sales.core.pii import PiiCipher, cipher, mask_email, mask_phone
 from sales.directory import repository as directory_repository
 from sales.leads import repository as leads_repository
 from sales.leads.errors import LeadNotFound
@@ -358,47 +358,41 @@ async def list_pipelines(conn: AsyncConnection, principal: Principal, *, filters
 
 async def list_page(conn: AsyncConnection, principal: Principal, *, filters: dict[str, Any], limit: int,
                     cursor: list[Any] | None) -> dict[str, Any]:
-    """GET /pipelines: a page of PipelineRead JSON. On PostgreSQL the database writes each item's JSON but for its
-    sealed parts (repository.JSON_PIPELINE_COLUMNS); elsewhere the items are wire views. The same bytes."""
+    """GET /pipelines: a page of PipelineRead JSON. On PostgreSQL the database writes the page's JSON but for its
+    sealed values (repository.JSON_ITEM), opened here; elsewhere the items are wire views. The same bytes."""
     if not is_postgres(conn):
         views = await list_pipelines(conn, principal, filters=filters, limit=limit, cursor=cursor, wire=True)
         return page_of(views, limit, lambda v: (v.created_at.isoformat(), v.id))
-    rows = await repository.list_readable(conn, principal, filters=filters, limit=limit, json=True,
-                                          after=cursor_after(cursor, AFTER_TIME_AND_ID))
-    items = rows[:limit]
-    next_cursor = _json_cursor(items[-1]) if len(rows) > limit else None
-    return {"items": orjson.Fragment(_json_items(items, principal)), "next_cursor": next_cursor}
+    page = await repository.json_page(conn, principal, filters=filters, limit=limit,
+                                      after=cursor_after(cursor, AFTER_TIME_AND_ID))
+    if page is None or page.items is None:
+        return {"items": [], "next_cursor": None}
+    next_cursor = encode_cursor(page.last_at.isoformat(), page.last_id) if page.more else None
+    return {"items": orjson.Fragment(_opened(page.items)), "next_cursor": next_cursor}
 
 
-def _json_items(rows: list[Any], principal: Principal) -> str:
-    """The JSON array of JSON_PIPELINE_COLUMNS rows: the database's pieces around the notes and the customer,
-    opened here and masked as view_builder masks them."""
-    aead = cipher()
-    everyone, sub, teams = principal.is_admin, principal.sub, principal.supervised_teams
-    items = []
-    for head, notes, middle, tail, rm_id, rm_team_id, lead_known, customer_id, name, phone, email in rows:
-        customer = "null"
-        if lead_known is not None:
-            phone, email = aead.decrypt(phone), aead.decrypt(email)
-            if not (everyone or rm_id == sub or (rm_team_id is not None and rm_team_id in teams)):
-                phone, email = mask_phone(phone), mask_email(email)
-            customer = _json({"id": customer_id, "name": aead.decrypt(name), "phone": phone, "email": email})
-        items.append(f"{head}{_json(aead.decrypt(notes))}{middle}{customer}{tail}")
-    return f"[{','.join(items)}]"
+def _opened(text: str) -> str:
+    """The database's JSON text with each sealed piece (repository.SEAL + kind + piece + SEAL) written in its place."""
+    parts = text.split(repository.SEAL)
+    parts[1::2] = map(cipher().writer(_write_sealed), parts[1::2])
+    return "".join(parts)
+
+
+def _write_sealed(aead: PiiCipher, marked: str) -> str:
+    """One of repository.JSON_ITEM's sealed pieces as JSON: the notes' text, or the customer (masked as
+    view_builder masks them)."""
+    kind, piece = marked[0], marked[1:]
+    if kind == repository.NOTES:
+        return _json(aead.decrypt(piece))
+    customer_id, name, phone, email = (value or None for value in piece.split(repository.FIELD))
+    phone, email = aead.decrypt(phone), aead.decrypt(email)
+    if kind == repository.MASKED_CUSTOMER:
+        phone, email = mask_phone(phone), mask_email(email)
+    return _json({"id": customer_id, "name": aead.decrypt(name), "phone": phone, "email": email})
 
 
 def _json(value: Any) -> str:
     return orjson.dumps(value).decode()
-
-
-_CREATED_AT = len(',"created_at":"')
-
-
-def _json_cursor(row: Any) -> str:
-    """The next page's cursor after this row, as page_of writes it: (created_at.isoformat(), id). Both are read
-    back from the row's JSON: `{"id":"<36>"` and `,"created_at":"<...>Z"` (isoformat writes `+00:00` for `Z`)."""
-    created = row.json_middle[_CREATED_AT:row.json_middle.index('"', _CREATED_AT)]
-    return encode_cursor(created.removesuffix("Z") + "+00:00", row.json_head[7:43])
 
 
 async def stage_history(conn: AsyncConnection, principal: Principal, *, pipeline_id: UUID, limit: int,
