@@ -67,6 +67,24 @@ def test_a_cached_cipher_still_refuses_what_it_cannot_open_every_time():
         aead.decrypt(unknown)
 
 
+def _shout(aead: PiiCipher, text: str) -> str:
+    return aead.decrypt(text).upper()
+
+
+def test_a_writer_keeps_its_results_by_text_on_its_own_key_ring():
+    aead = PiiCipher(os.urandom(32), cache_entries=2)
+    sealed = aead.encrypt("rahul")
+    write = aead.writer(_shout)
+    assert write(sealed) == write(sealed) == "RAHUL"
+    assert (write.cache_info().hits, write.cache_info().misses, write.cache_info().maxsize) == (1, 1, 2)
+    assert aead.writer(_shout) is write  # one memo per writing function
+    other = PiiCipher(os.urandom(32), cache_entries=2)  # a new key ring does not answer from the old one's
+    with pytest.raises(InvalidTag):
+        other.writer(_shout)(sealed)
+    uncached = PiiCipher(os.urandom(32)).writer(_shout)
+    assert not hasattr(uncached, "cache_info")
+
+
 def test_the_process_cipher_caches_as_configured(monkeypatch):
     from sales.core.pii import cipher, use_cipher
     from sales.settings import get_settings
