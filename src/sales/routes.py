@@ -35,11 +35,14 @@ def include_routers(app: FastAPI, *, prefix: str) -> None:
     from sales.visits import jobs as _visits_jobs  # noqa: F401  (registers visit-reminders)
     from sales.visits.api import router as visits_router
 
+    # A request is matched against the routers in this order, each router's every route in turn (~1 us a route):
+    # the two that serve nearly all requests first (issue 19: a pipeline read behind the others spent ~55 us here).
+    # Paths of different routers never both match, so the order changes nothing else.
+    app.include_router(pipelines_router, prefix=f"{prefix}/pipelines")
+    app.include_router(allocation_router, prefix=f"{prefix}/allocations")
     app.include_router(admin_router, prefix=prefix)
     app.include_router(directory_router, prefix=prefix)
     app.include_router(events_router, prefix=prefix)
-    app.include_router(pipelines_router, prefix=f"{prefix}/pipelines")
-    app.include_router(allocation_router, prefix=f"{prefix}/allocations")
     app.include_router(catalog_router, prefix=prefix)
     app.include_router(orders_router, prefix=prefix)
     app.include_router(usage_router, prefix=prefix)
