@@ -30,6 +30,14 @@ async def allocate(request: LeadAllocationRequest, principal: AllocationsCreate,
     return respond(outcome.body, outcome.status_code)
 
 
+# The RM's queue (a hot read) is matched right after the intake (issue 19: routes are matched in order).
+@router.get("/rm/{rm_id}/queue", response_model=Page[QueueItem])
+async def rm_queue(rm_id: UUID, principal: AllocationsRead, conn: Conn, now: Now):
+    """An RM's live leads by priority, then SLA deadline."""
+    items = await reads.rm_queue(conn, principal, rm_id=rm_id, now=now, wire=True)
+    return respond({"items": items, "next_cursor": None})
+
+
 @router.get("", response_model=Page[AllocationRead])
 async def list_allocations(principal: AllocationsRead, conn: Conn, paging: Paging, rm_id: UUID | None = None,
                            team_id: UUID | None = None, city: CityFilter = None,
@@ -99,13 +107,6 @@ async def simulate(request: SimulationRequest, principal: AllocationsManage, con
 async def bulk_reassign(data: BulkReassignRequest, principal: AllocationsManage, conn: Conn, now: Now):
     """Reassign several live allocations at once: all or nothing, with a result per allocation."""
     return respond(await service.bulk_reassign(conn, principal, data=data, now=now))
-
-
-@router.get("/rm/{rm_id}/queue", response_model=Page[QueueItem])
-async def rm_queue(rm_id: UUID, principal: AllocationsRead, conn: Conn, now: Now):
-    """An RM's live leads by priority, then SLA deadline."""
-    items = await reads.rm_queue(conn, principal, rm_id=rm_id, now=now, wire=True)
-    return respond({"items": items, "next_cursor": None})
 
 
 @router.get("/{allocation_id}", response_model=AllocationRead)
