@@ -10,7 +10,8 @@ line: process CPU per allocation (not wall time: the machine is shared; user and
 mostly the socket round trips to PostgreSQL), the statements per allocation, and the status codes. The allocations
 it makes stay in the database (re-seed with `sales bench seed --replace` when that matters).
 
-`--show-statements` prints the statements of one allocation. `--dump` checks that a change keeps behaviour: it
+`--show-statements` prints the statements of one allocation. `--city-stage` puts the leads in a locality no RM lists
+(the whole city ranked, as the harness's allocation_city). `--dump` checks that a change keeps behaviour: it
 freezes the business clock (the day after the seed's newest write, 06:00 UTC, one second later per request), draws
 lead ids, request ids and every `uuid4()` the service makes from fixed seeds, and mixes in the other paths of the
 endpoint (a re-posted allocated lead: 200; a locality no RM lists: the city stage; a city without RMs: 202 queued,
@@ -44,7 +45,8 @@ from sales.settings import get_settings
 API = capture.API
 
 
-async def main(requests: int, profile: str | None, show: bool = False, dump: str | None = None) -> dict:
+async def main(requests: int, profile: str | None, show: bool = False, dump: str | None = None,
+               city_stage: bool = False) -> dict:
     from sales.app import create_app
     from sales.core.db import create_engine
 
@@ -63,7 +65,7 @@ async def main(requests: int, profile: str | None, show: bool = False, dump: str
     def body() -> dict:
         loc = rng.choice(world["localities"])
         return {"lead_id": str(uuid.uuid4()), "city": loc["city"],
-                "zone": loc["zone"], "locality": loc["locality"], "property_type": loc["property_types"][0],
+                "zone": loc["zone"], "locality": "No RM Lists This" if city_stage else loc["locality"], "property_type": loc["property_types"][0],
                 "segment": loc["segments"][0], "expected_deal_value": "1500000.00", "source": "WEBSITE",
                 "customer": {"name": "Bench Lead", "phone": f"+91-9{rng.randrange(10**8, 10**9)}"}}
 
@@ -240,5 +242,7 @@ if __name__ == "__main__":
     parser.add_argument("--profile")
     parser.add_argument("--show-statements", action="store_true")
     parser.add_argument("--dump")
+    parser.add_argument("--city-stage", action="store_true",
+                        help="leads in a locality no RM lists: the city's whole pool (the harness's allocation_city)")
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(main(args.requests, args.profile, args.show_statements, args.dump))))
+    print(json.dumps(asyncio.run(main(args.requests, args.profile, args.show_statements, args.dump, args.city_stage))))

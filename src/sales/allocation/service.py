@@ -141,9 +141,11 @@ async def _decide_and_claim(conn: AsyncConnection, lead: rules.Lead, config: All
     for stage in stages:
         ranked = await repository.ranked_candidates(conn, city=lead.city, inputs=inputs,
                                                     in_locality=stage == "LOCALITY")
-        if rule_sets is not None:
+        # Checked with the first stage whose candidate rows carry the ids: a stage without candidates decides
+        # nothing (the next one runs) and writes nothing, so only when the last has none either are they read.
+        if rule_sets is not None and (ranked.rule_sets is not None or stage == stages[-1]):
             current = ranked.rule_sets
-            if current is None:  # no candidate row to carry the ids: read them
+            if current is None:
                 own, star = await repository.rule_sets_of(conn, rules.norm(lead.city))
                 current = (own.id if own else None, star.id if star else None)
             if current != rule_sets:

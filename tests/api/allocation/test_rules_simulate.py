@@ -211,6 +211,21 @@ async def test_rules_changed_by_another_process_reach_the_next_allocation(client
     assert fourth["decision"]["rules_version"] == 2 and fourth["sla_deadline"] == "2026-01-17T11:00:00Z"
 
 
+async def test_rules_changed_elsewhere_reach_a_lead_whose_locality_no_rm_lists(client, auth, engine):
+    """Its locality's stage has no candidate row to carry the rule set ids: the city stage's rows carry them, and
+    the change is used all the same (issue 19: no statement of their own)."""
+    await start(client, auth.admin)
+    await _put(client, auth, "Bangalore", sla_minutes=45)
+    await city_with_rms(client, auth.admin, count=2)
+    service = auth.headers("SERVICE")
+    unlisted = {"locality": "Nobody Lists This"}
+    first = await allocated(client, service, lead_id=str(uuid.uuid4()), **unlisted)
+    assert first["decision"]["geo_level"] != "LOCALITY" and first["decision"]["rules_version"] == 1
+    await _rules_changed_elsewhere(engine, "bangalore", 2, sla_minutes=30)
+    second = await allocated(client, service, lead_id=str(uuid.uuid4()), **unlisted)
+    assert second["decision"]["rules_version"] == 2 and second["sla_deadline"] == "2026-01-17T11:00:00Z"
+
+
 async def test_rules_changed_elsewhere_reach_a_city_without_rms(client, auth, engine):
     """No candidate row carries the rule set ids: they are read on their own, and a queued lead's trace names
     the current version."""
