@@ -76,3 +76,34 @@ async def test_lar_006_the_admin_run_sweeps_a_whole_slot(client, auth, monkeypat
     assert (result["processed"], result["reallocated"]) == (5, 5)
     for old in made:
         assert (await get_allocation(client, auth.admin, old["id"]))["status"] == "EXPIRED"
+
+
+async def test_lar_006_a_sweep_batch_takes_the_audit_chain_after_every_rm_and_lead(client, auth, engine, settings,
+                                                                                  monkeypatch):
+    """Issue 19: the audit partition's lock is the last one a job's transaction takes, as in a request. A batch
+    that advanced the chain at its first expiry and then claimed the next expiry's RM deadlocked with an allocation
+    holding that RM and waiting on the partition (PostgreSQL found it in the 500-user mix)."""
+    monkeypatch.setattr(allocation_jobs, "SWEEP_BATCH", 3)
+    await start(client, auth.admin)
+    await city_with_rms(client, auth.admin, count=2)
+    for _ in range(3):
+        await allocated(client, auth.headers("SERVICE"))
+    await advance(client, auth.admin, SLA)
+
+    statements: list[str] = []
+    listener = lambda _c, _cur, sql, *_a: statements.append(" ".join(sql.split()))  # noqa: E731
+    ended = lambda _c: statements.append("COMMIT")  # noqa: E731
+    event.listen(engine.sync_engine, "before_cursor_execute", listener)
+    event.listen(engine.sync_engine, "commit", ended)
+    try:
+        worker = Worker(settings, EventSettings(), relay=False, consume=False, engine=engine)
+        result = await worker.run_job(JOBS["sla-sweep"])
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", listener)
+        event.remove(engine.sync_engine, "commit", ended)
+    assert result["processed"] == 3 and result["reallocated"] == 3
+    batch = statements[:statements.index("COMMIT")]  # the sweep's transaction (then the job's record)
+    chain = [i for i, sql in enumerate(batch) if "audit_chain" in sql]
+    locks = [i for i, sql in enumerate(batch)
+             if sql.startswith(("UPDATE rms", "UPDATE leads")) or " FOR UPDATE" in sql]
+    assert chain and len(locks) >= 6 and max(locks) < min(chain)
