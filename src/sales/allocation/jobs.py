@@ -5,6 +5,7 @@ Both are safe with several workers: rows are claimed with FOR UPDATE SKIP LOCKED
 """
 from __future__ import annotations
 
+import functools
 from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sales.allocation import notices, rebalance as rebalancing, repository, rules, service
 from sales.allocation.enums import AllocationStatus
 from sales.core import audit, outbox
-from sales.core.jobs import job
+from sales.core.jobs import JobFn, job
 from sales.leads import repository as leads_repository
 
 BATCH = 200
@@ -25,8 +26,23 @@ BATCH = 200
 SWEEP_BATCH = 25
 
 
+def _audit_chained_last(fn: JobFn) -> JobFn:
+    """A job that places several leads in one transaction, with its audit rows chained at its end
+    (`audit.deferred`): the audit partition's lock is then the last its transaction takes, after every RM's and
+    lead's, as in a request. Taken at the first lead's audit row, it deadlocked with an allocation that held the
+    next lead's RM and waited on the partition (issue 19: the SLA sweep, in the 500-user mix). None of these jobs
+    rolls a savepoint back after recording an audit row (the rows kept are written at the end)."""
+    @functools.wraps(fn)
+    async def run(conn: AsyncConnection, now: datetime) -> dict[str, Any]:
+        async with audit.deferred(conn):
+            return await fn(conn, now)
+
+    return run
+
+
 @job("sla-sweep", every=30, again=lambda result: result["processed"] >= SWEEP_BATCH,
      max_batches=BATCH // SWEEP_BATCH)
+@_audit_chained_last
 async def sla_sweep(conn: AsyncConnection, now: datetime) -> dict[str, Any]:
     """LAR-006: unactioned allocations past their deadline expire and the lead moves to another RM; the Nth
     breach on a lead (max_sla_breaches) escalates it to the team's supervisor instead."""
@@ -61,6 +77,7 @@ async def sla_sweep(conn: AsyncConnection, now: datetime) -> dict[str, Any]:
 
 
 @job("overflow-retry", every=60)
+@_audit_chained_last
 async def overflow_retry(conn: AsyncConnection, now: datetime) -> dict[str, Any]:
     """LAR-007: queued leads, highest priority then oldest, get another try as capacity frees up."""
     waiting = await repository.queued_leads(conn, limit=BATCH, lock=True)
@@ -73,6 +90,7 @@ async def overflow_retry(conn: AsyncConnection, now: datetime) -> dict[str, Any]
 
 
 @job("leave-start", every=300)
+@_audit_chained_last
 async def leave_start(conn: AsyncConnection, now: datetime) -> dict[str, Any]:
     """Issue 17: once an RM's leave has started (in their city's time zone), the leads allocated to them before
     it started and still unacted go back through the engine with reason RM_UNAVAILABLE; the supervisor is told.

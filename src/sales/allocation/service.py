@@ -497,7 +497,17 @@ async def move_lead(conn: AsyncConnection, principal: Principal | None, row: Any
                      to_rm_id: UUID | None = None, reset_sla: bool = True,
                      override_capacity: bool = False) -> Reallocation:
     """End a live allocation (REASSIGNED or EXPIRED) and place the lead again: with a named RM, or through the
-    engine excluding every RM who already had it; queued when nobody can take it."""
+    engine excluding every RM who already had it; queued when nobody can take it. Its audit rows are chained at its
+    end, after the new RM's claim: the audit partition's lock is the last it takes (see allocation.jobs)."""
+    async with audit.deferred(conn):
+        return await _move_lead(conn, principal, row, now=now, status=status,
+                                reassignment_reason=reassignment_reason, audit_action=audit_action,
+                                to_rm_id=to_rm_id, reset_sla=reset_sla, override_capacity=override_capacity)
+
+
+async def _move_lead(conn: AsyncConnection, principal: Principal | None, row: Any, *, now: datetime,
+                     status: AllocationStatus, reassignment_reason: str, audit_action: str, to_rm_id: UUID | None,
+                     reset_sla: bool, override_capacity: bool) -> Reallocation:
     lead = await leads_repository.get(conn, row.lead_id, for_update=True)
     await _end(conn, row, status=status, now=now)
     await audit.record(conn, principal, action=audit_action, entity_type="allocation", entity_id=row.id, at=now,
@@ -614,13 +624,14 @@ async def reallocate_pending(conn: AsyncConnection, *, principal: Principal | No
             return 0
     moved: list[dict[str, Any]] = []
     queued: list[UUID] = []
-    for row in await repository.pending_unacted(conn, rm_id, allocated_before=allocated_before or now):
-        result = await move_lead(conn, principal, row, now=now, status=AllocationStatus.REASSIGNED,
-                                 reassignment_reason=RM_UNAVAILABLE, audit_action="allocation.reassigned")
-        if result.allocation is not None:
-            moved.append({"lead_id": row.lead_id, "to_rm_id": result.allocation.rm_id})
-        else:
-            queued.append(row.lead_id)
+    async with audit.deferred(conn):  # the audit partition's lock after every lead's new RM (move_lead)
+        for row in await repository.pending_unacted(conn, rm_id, allocated_before=allocated_before or now):
+            result = await move_lead(conn, principal, row, now=now, status=AllocationStatus.REASSIGNED,
+                                     reassignment_reason=RM_UNAVAILABLE, audit_action="allocation.reassigned")
+            if result.allocation is not None:
+                moved.append({"lead_id": row.lead_id, "to_rm_id": result.allocation.rm_id})
+            else:
+                queued.append(row.lead_id)
     kept = await repository.live_count(conn, rm_id)
     if moved or queued or kept:
         await notices.rm_unavailable(conn, rm_id=rm_id, team_id=team_id, why=why, moved=moved, queued=queued,

@@ -1,7 +1,6 @@
 """Registry of periodic jobs; each runs in one unit of work and reports what it did."""
 from __future__ import annotations
 
-import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -9,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from sales.core import audit, idempotency
+from sales.core import idempotency
 
 JobFn = Callable[[AsyncConnection, datetime], Awaitable[dict[str, Any]]]
 
@@ -53,27 +52,13 @@ async def run_slot(job_: Job, conn: AsyncConnection, now: datetime) -> dict[str,
     return result
 
 
-def _audit_chained_last(fn: JobFn) -> JobFn:
-    """`fn` with the audit rows of its unit of work chained at its end (`audit.deferred`), so that the audit
-    partition's row lock is the last lock its transaction takes, as in every request. A job that took it at its
-    first audited row, then waited on an RM or a lead another transaction held while that one waited on the
-    partition, deadlocked with it (issue 19: the SLA sweep's batch against an allocation, in the 500-user mix)."""
-    @functools.wraps(fn)
-    async def run(conn: AsyncConnection, now: datetime) -> dict[str, Any]:
-        async with audit.deferred(conn):
-            return await fn(conn, now)
-
-    return run
-
-
 def job(name: str, *, every: float = 60.0, again: Callable[[dict[str, Any]], bool] | None = None,
         max_batches: int = 1) -> Callable[[JobFn], JobFn]:
     """Register `fn(conn, now) -> {"processed": n, ...}` under a kebab-case name, e.g. "sla-sweep"; `again` and
     `max_batches` (see `Job`) for a job that works through a backlog in short transactions."""
 
     def register(fn: JobFn) -> JobFn:
-        JOBS[name] = Job(name=name, run=_audit_chained_last(fn), interval_seconds=every, again=again,
-                         max_batches=max_batches)
+        JOBS[name] = Job(name=name, run=fn, interval_seconds=every, again=again, max_batches=max_batches)
         return fn
 
     return register

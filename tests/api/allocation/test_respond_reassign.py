@@ -268,3 +268,24 @@ async def test_reassign_by_engine_with_nobody_else_queues_202(client, auth, engi
     assert (body["lead_id"], body["status"]) == (a["lead_id"], "QUEUED")
     assert body["previous"]["id"] == a["id"] and body["previous"]["status"] == "REASSIGNED"
     assert (await active_leads(engine))[a["rm_id"]] == 0
+
+
+async def test_a_rejected_lead_takes_the_audit_chain_after_its_new_rm(client, auth, engine):
+    """Issue 19: the audit partition's lock is the last the reject's transaction takes (after the new RM's claim),
+    as in an allocation; taken first, it could deadlock with an allocation holding that RM."""
+    from sqlalchemy import event
+
+    _, rms, a = await _one(client, auth, count=2)
+    statements: list[str] = []
+    listener = lambda _c, _cur, sql, *_a: statements.append(" ".join(sql.split()))  # noqa: E731
+    event.listen(engine.sync_engine, "before_cursor_execute", listener)
+    try:
+        response = await client.patch(f"{API}/allocations/{a['id']}/reject", json={"reason": "not my area"},
+                                      headers=auth.rm(uuid.UUID(a["rm_id"])))
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", listener)
+    assert response.status_code == 200, response.text
+    assert response.json()["next_allocation"]["rm_id"] != a["rm_id"]
+    chain = [i for i, sql in enumerate(statements) if "audit_chain" in sql]
+    claims = [i for i, sql in enumerate(statements) if sql.startswith("UPDATE rms")]
+    assert chain and claims and max(claims) < min(chain)
