@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     # Opened PII values each process keeps (issue 19: a list of 250 pipelines opens up to 1,000); ~270 bytes each, so
     # the default holds 250 lists of 250 in ~68 MB; 0 = none
     pii_cache_entries: int = Field(default=250_000, ge=0)
+    # The API processes' cyclic garbage collector (gc.set_threshold; 0 first turns it off). With Python's default
+    # (700, 10, 10) the collector took ~10% of a worker's CPU in the 500-user mix and paused it ~165 ms at each full
+    # collection; at these thresholds ~1% (issue 19, docs/performance.md). Startup's objects are frozen either way.
+    gc_thresholds: tuple[int, int, int] = (10_000, 10, 10)
     db_pool_size: int = 10
     # Requests beyond the pool wait for a connection, in arrival order, up to db_queue_timeout_seconds; only when
     # more than db_queue_max are already waiting is a request answered 503 at once (issue 19).
