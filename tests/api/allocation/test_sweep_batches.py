@@ -16,6 +16,21 @@ from tests.api.allocation.helpers import allocated, get_allocation, live_of_lead
 SLA = 2 * 3600
 
 
+async def _sweep_recorded(engine, settings) -> tuple[dict, list[str]]:  # type: ignore[no-untyped-def]
+    """One sla-sweep slot as the worker runs it, with every statement it sent and "COMMIT" at each commit."""
+    sent: list[str] = []
+    listeners = {"before_cursor_execute": lambda _c, _cur, sql, *_a: sent.append(" ".join(sql.split())),
+                 "commit": lambda _c: sent.append("COMMIT")}
+    for name, listener in listeners.items():
+        event.listen(engine.sync_engine, name, listener)
+    try:
+        worker = Worker(settings, EventSettings(), relay=False, consume=False, engine=engine)
+        return await worker.run_job(JOBS["sla-sweep"]), sent
+    finally:
+        for name, listener in listeners.items():
+            event.remove(engine.sync_engine, name, listener)
+
+
 async def test_lar_006_sweep_drains_a_backlog_batch_by_batch(client, auth, engine, settings, monkeypatch):
     monkeypatch.setattr(allocation_jobs, "SWEEP_BATCH", 2)
     await start(client, auth.admin)
@@ -23,18 +38,11 @@ async def test_lar_006_sweep_drains_a_backlog_batch_by_batch(client, auth, engin
     made = [await allocated(client, auth.headers("SERVICE")) for _ in range(5)]
     await advance(client, auth.admin, SLA)
 
-    commits = []
-    listener = lambda conn: commits.append(1)  # noqa: E731
-    event.listen(engine.sync_engine, "commit", listener)
-    try:
-        worker = Worker(settings, EventSettings(), relay=False, consume=False, engine=engine)
-        result = await worker.run_job(JOBS["sla-sweep"])
-    finally:
-        event.remove(engine.sync_engine, "commit", listener)
+    result, sent = await _sweep_recorded(engine, settings)
     # full batches (2, 2) are followed at once by the next; the third is not full: three transactions, then the
     # job record
     assert result == {"processed": 5, "reallocated": 5, "escalated": 0, "queued": 0, "batches": 3}
-    assert len(commits) == 4
+    assert sent.count("COMMIT") == 4
 
     for old in made:
         assert (await get_allocation(client, auth.admin, old["id"]))["status"] == "EXPIRED"
@@ -90,19 +98,9 @@ async def test_lar_006_a_sweep_batch_takes_the_audit_chain_after_every_rm_and_le
         await allocated(client, auth.headers("SERVICE"))
     await advance(client, auth.admin, SLA)
 
-    statements: list[str] = []
-    listener = lambda _c, _cur, sql, *_a: statements.append(" ".join(sql.split()))  # noqa: E731
-    ended = lambda _c: statements.append("COMMIT")  # noqa: E731
-    event.listen(engine.sync_engine, "before_cursor_execute", listener)
-    event.listen(engine.sync_engine, "commit", ended)
-    try:
-        worker = Worker(settings, EventSettings(), relay=False, consume=False, engine=engine)
-        result = await worker.run_job(JOBS["sla-sweep"])
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", listener)
-        event.remove(engine.sync_engine, "commit", ended)
+    result, sent = await _sweep_recorded(engine, settings)
     assert result["processed"] == 3 and result["reallocated"] == 3
-    batch = statements[:statements.index("COMMIT")]  # the sweep's transaction (then the job's record)
+    batch = sent[:sent.index("COMMIT")]  # the sweep's transaction (then the job's record)
     chain = [i for i, sql in enumerate(batch) if "audit_chain" in sql]
     locks = [i for i, sql in enumerate(batch)
              if sql.startswith(("UPDATE rms", "UPDATE leads")) or " FOR UPDATE" in sql]
