@@ -64,8 +64,9 @@ async def main(requests: int, profile: str | None, show: bool = False, dump: str
 
     def body() -> dict:
         loc = rng.choice(world["localities"])
-        return {"lead_id": str(uuid.uuid4()), "city": loc["city"],
-                "zone": loc["zone"], "locality": "No RM Lists This" if city_stage else loc["locality"], "property_type": loc["property_types"][0],
+        return {"lead_id": str(uuid.uuid4()), "city": loc["city"], "zone": loc["zone"],
+                "locality": "No RM Lists This" if city_stage else loc["locality"],
+                "property_type": loc["property_types"][0],
                 "segment": loc["segments"][0], "expected_deal_value": "1500000.00", "source": "WEBSITE",
                 "customer": {"name": "Bench Lead", "phone": f"+91-9{rng.randrange(10**8, 10**9)}"}}
 

@@ -4,8 +4,8 @@
     SALES_DATABASE_URL=... .venv/bin/python bench/reads_inprocess.py [--requests 300] [--dump DIR] [--profile OP]
 
 Measures GET /allocations/workload?team_id= and GET /pipelines/stats?team_id= as a team's supervisor, the same
-two as an admin (org-wide), GET /allocations/rm/{id}/queue and GET /pipelines?limit=250 / 50 as the RM. Prints one JSON line per operation:
-process CPU per request (not wall time: the machine is shared), statements per request, and status codes.
+two as an admin (org-wide), GET /allocations/rm/{id}/queue and GET /pipelines?limit=250 / 50 as the RM
+(`--ops list250,list50`). Prints one JSON line per operation: process CPU per request (not wall time: the machine is shared), statements per request, and status codes.
 `--dump DIR` writes each operation's response bytes for a fixed set of callers (to compare two versions byte for
 byte). Read-only apart from the harness's helper tables (bench_rm_ids, bench_localities).
 """

@@ -17,7 +17,7 @@ import httpx
 from sqlalchemy.dialects import postgresql
 
 from sales.directory.scoping import OWN
-from sales.pipelines.repository import _JSON_PAGE
+from sales.pipelines.repository import JSON_PAGE
 from sales.bench.seed import asyncpg_dsn, bench_rm
 from sales.bench.server import bench_token, running_service
 from sales.settings import Settings
@@ -25,7 +25,7 @@ from sales.settings import Settings
 def raw_list() -> str:
     """The statement the service runs for an RM's own page of 250 on PostgreSQL (pipelines.repository.json_page,
     prebuilt), as asyncpg is sent it; its values are raw_list_args'."""
-    return str(_JSON_PAGE[OWN, False].statement.compile(dialect=postgresql.asyncpg.dialect()))
+    return str(JSON_PAGE[OWN, False].statement.compile(dialect=postgresql.asyncpg.dialect()))
 
 
 def raw_list_args(rm_id: str) -> tuple:

@@ -41,8 +41,9 @@ PG_PIPELINE_COLUMNS = [*(plain_on_postgres(column) for column in p.c), *PIPELINE
 # --- PostgreSQL writes the list's JSON (issue 19) -----------------------------------------------------------
 # A list of 250 pipelines spent half its CPU decoding 24 values per row into Python objects (timestamps alone
 # 0.4 ms) and writing them out again as JSON. For an HTTP answer on PostgreSQL the database writes each item's
-# JSON text instead, in three pieces around what only Python can write: the sealed notes and the customer (opened
-# with the key ring, masked per caller). The pieces are the bytes orjson writes for the same view (field order,
+# JSON text instead, and the whole page's as one row (asyncpg's decoding of one row per pipeline was half of what
+# was left: session 17), but for what only Python can write: the sealed notes and the customer (opened with the key
+# ring, masked per caller), marked in the text. The rest is the bytes orjson writes for the same view (field order,
 # `Z` timestamps without zero microseconds, money with its two places, the same string escaping: to_json and
 # orjson escape alike), which tests/api/pipelines/test_list_json.py holds to the view path. No `:` is followed by
 # a letter inside the SQL (pgbench, which replays these statements, would take it for a variable).
@@ -223,7 +224,7 @@ _LIST_READABLE = {(kind, after, postgres): Direct(_unfiltered_list(_columns(post
                   for postgres in (False, True)
                   for kind, predicate in bound_scopes(p.c.rm_id, postgres=postgres).items()
                   for after in (False, True)}
-_JSON_PAGE = {(kind, after): Direct(_json_page(_unfiltered_list([JSON_ITEM], predicate, after)))
+JSON_PAGE = {(kind, after): Direct(_json_page(_unfiltered_list([JSON_ITEM], predicate, after)))
               for kind, predicate in bound_scopes(p.c.rm_id, postgres=True).items() for after in (False, True)}
 
 
@@ -257,7 +258,7 @@ async def json_page(conn: AsyncConnection, principal: Principal, *, filters: dic
     if any(value is not None for value in filters.values()):
         query = _json_page(_listed([JSON_ITEM], readable(principal), filters, after).limit(limit + 1))
         return (await conn.execute(query, contacts)).one()
-    return await _JSON_PAGE[kind, after is not None].one(conn, {**contacts, **_page_params(principal, kind, limit,
+    return await JSON_PAGE[kind, after is not None].one(conn, {**contacts, **_page_params(principal, kind, limit,
                                                                                              after)})
 
 
