@@ -117,14 +117,16 @@ def test_bench_baseline_runs_the_services_statements(bench_db: str, tmp_path: Pa
     # the allocation is one transaction of many statements (not the 4 of the old hand-written script; 10 since
     # session 14: its audit rows chained together, the lead's state with the allocation's INSERT; 6 since session
     # 16: the pipeline and the RM's queue depth with the allocation's INSERT, the RM's notice with the audit head's
-    # advance, the events with the audit rows)
+    # advance, the events with the audit rows; 5 since session 18: the RM's capacity claim with the allocation's
+    # INSERT too)
     assert counts["allocation"]["service"]["transactions"] == 1
-    assert counts["allocation"]["service"]["statements"] >= 6
+    assert counts["allocation"]["service"]["statements"] >= 5
     # a read on PostgreSQL runs its one SELECT without BEGIN/COMMIT, and so does the script
     assert counts["pipeline_list"]["service"] == {"statements": 1, "transactions": 0}
     allocation = (tmp_path / "tmp" / "pgbench-allocation.sql").read_text()
     for table in ("leads", "sales_pipelines", "rm_allocations", "notifications", "outbox_events", "audit_log"):
         assert f"INSERT INTO {table} " in allocation
+    assert "WITH claimed AS" in allocation
     for op in ("allocation", "pipeline_list"):
         raw = result["pgbench"][op]
         if raw["error"] == "pgbench not found":
@@ -136,7 +138,9 @@ def test_bench_baseline_runs_the_services_statements(bench_db: str, tmp_path: Pa
 async def _counts(url: str) -> dict[str, int]:
     conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://", 1), timeout=5)
     try:
-        return {t: await conn.fetchval(f"SELECT count(*) FROM {t}")  # noqa: S608 - fixed table names
-                for t in ("leads", "sales_pipelines", "rm_allocations", "outbox_events", "audit_log", "notifications")}
+        tables = ("leads", "sales_pipelines", "rm_allocations", "outbox_events", "audit_log", "notifications")
+        counts = {t: await conn.fetchval(f"SELECT count(*) FROM {t}") for t in tables}  # noqa: S608 - fixed names
+        # pgbench's allocations run with every RM's capacity lifted: put back afterwards
+        return {**counts, "capacity": await conn.fetchval("SELECT sum(capacity) FROM rms")}
     finally:
         await conn.close()

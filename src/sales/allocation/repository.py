@@ -260,6 +260,31 @@ async def candidates_in_cities(conn: AsyncConnection, *, cities: list[str], toda
     return out
 
 
+@dataclass(frozen=True)
+class Claim:
+    """A capacity claim (LAR-002, `claim_capacity`) not taken yet, for `insert_allocation` to take in its own
+    statement on PostgreSQL (issue 19): only while the RM's row is as the candidates statement read it
+    (`seen_active_leads`, `seen_last_allocated_at`; every claim and release changes one of them)."""
+    rm_id: UUID
+    today: date
+    now: datetime
+    daily_cap: int | None
+    weekly_cap: int | None
+    seen_active_leads: int
+    seen_last_allocated_at: datetime | None
+
+    def params(self, prefix: str = "") -> dict[str, Any]:
+        return {f"{prefix}rm_id": self.rm_id, f"{prefix}today": self.today, f"{prefix}monday": week_start(self.today),
+                f"{prefix}now": self.now, f"{prefix}daily_cap": self.daily_cap, f"{prefix}weekly_cap": self.weekly_cap,
+                f"{prefix}seen_active_leads": self.seen_active_leads,
+                f"{prefix}seen_last_allocated_at": self.seen_last_allocated_at}
+
+
+class CapacityTaken(Exception):
+    """The RM's row changed after the candidates statement read it (a concurrent allocation claimed it, say), so
+    `insert_allocation` did not take its claim: nothing was written."""
+
+
 async def claim_capacity(conn: AsyncConnection, rm_id: UUID, *, today: date, now: datetime,
                          over_capacity: bool = False, daily_cap: int | None = None,
                          weekly_cap: int | None = None) -> bool:
@@ -272,25 +297,37 @@ async def claim_capacity(conn: AsyncConnection, rm_id: UUID, *, today: date, now
 
 
 @functools.cache
-def _claim_statement(over_capacity: bool, daily_cap: bool, weekly_cap: bool) -> Any:
+def _claim_statement(over_capacity: bool, daily_cap: bool, weekly_cap: bool) -> Direct:
     """Built once per kind of claim (issue 19: no per-request statement construction)."""
-    today, monday = bindparam("today", type_=Date), bindparam("monday", type_=Date)
+    return Direct(_claim_update(over_capacity, daily_cap, weekly_cap))
+
+
+@functools.cache
+def _claim_update(over_capacity: bool, daily_cap: bool, weekly_cap: bool, prefix: str = "",
+                  unchanged: bool = False) -> Any:
+    """The claim's UPDATE ... RETURNING id, its parameters named with `prefix`: `rm_id`, `today`, `monday`, `now`,
+    `daily_cap`, `weekly_cap`; with `unchanged`, only while the RM's row is as seen (`Claim.params`)."""
+    today, monday = bindparam(f"{prefix}today", type_=Date), bindparam(f"{prefix}monday", type_=Date)
     received_today = case((rms.c.window_date == today, rms.c.window_received), else_=0)
     received_this_week = case((rms.c.week_start == monday, rms.c.week_received), else_=0)
     values: dict[str, Any] = {"active_leads": rms.c.active_leads + 1, "window_received": received_today + 1,
                               "window_date": today, "week_received": received_this_week + 1, "week_start": monday,
-                              "last_allocated_at": bindparam("now", type_=rms.c.last_allocated_at.type)}
-    query = update(rms).where(rms.c.id == bindparam("rm_id", type_=UUIDType))
+                              "last_allocated_at": bindparam(f"{prefix}now", type_=rms.c.last_allocated_at.type)}
+    query = update(rms).where(rms.c.id == bindparam(f"{prefix}rm_id", type_=UUIDType))
     if over_capacity:
         values["override_leads"] = rms.c.override_leads + case(
             (rms.c.active_leads >= rms.c.capacity + rms.c.override_leads, 1), else_=0)
     else:
         query = query.where(rms.c.active_leads < rms.c.capacity)
     if daily_cap:
-        query = query.where(received_today < bindparam("daily_cap", type_=Integer))
+        query = query.where(received_today < bindparam(f"{prefix}daily_cap", type_=Integer))
     if weekly_cap:
-        query = query.where(received_this_week < bindparam("weekly_cap", type_=Integer))
-    return Direct(query.values(**values).returning(rms.c.id))
+        query = query.where(received_this_week < bindparam(f"{prefix}weekly_cap", type_=Integer))
+    if unchanged:
+        query = query.where(rms.c.active_leads == bindparam(f"{prefix}seen_active_leads", type_=Integer),
+                            rms.c.last_allocated_at.is_not_distinct_from(
+                                bindparam(f"{prefix}seen_last_allocated_at", type_=rms.c.last_allocated_at.type)))
+    return query.values(**values).returning(rms.c.id)
 
 
 async def release_capacity(conn: AsyncConnection, rm_id: UUID) -> None:
@@ -383,7 +420,8 @@ async def rms_who_had_lead(conn: AsyncConnection, lead_id: UUID) -> set[UUID]:
 
 
 async def insert_allocation(conn: AsyncConnection, values: dict[str, Any], *, now: datetime, queue_threshold: int,
-                            opening: dict[str, Any] | None = None) -> tuple[Any, int] | None:
+                            opening: dict[str, Any] | None = None, claim: Claim | None = None
+                            ) -> tuple[Any, int] | None:
     """Insert a PENDING allocation (its row comes back, without the decision), mark its lead ALLOCATED and out of
     the queue, and count the RM's queue with it (its alert turned off at or under `queue_threshold`:
     `_queue_depth_parts`): one statement on PostgreSQL (the lead's UPDATE and the queue's count and alert as
@@ -392,16 +430,26 @@ async def insert_allocation(conn: AsyncConnection, values: dict[str, Any], *, no
     With `opening` (a new pipeline's row, `pipelines.service.new_pipeline`, which `values` name as theirs) the
     pipeline is inserted first, in the same statement on PostgreSQL. None when the lead has an open pipeline
     already: no pipeline and no allocation is inserted (on PostgreSQL the lead's state and the queue's alert are
-    written as inserting the allocation on that pipeline will write them again)."""
+    written as inserting the allocation on that pipeline will write them again).
+
+    With `claim` too (PostgreSQL only) the same statement takes the RM's capacity first (`claim_capacity`) and
+    writes nothing else unless it took it: `CapacityTaken` then, one round trip fewer per allocation (issue 19)."""
     postgres = is_postgres(conn)
     params = {**{f"new_{name}": value for name, value in values.items()},
               **leads_repository.allocated_params(values["lead_id"], now=now)}
     if postgres:
-        statement = _insert_allocation_statement(tuple(values), True, tuple(opening or ()))
+        caps = None if claim is None else (claim.daily_cap is not None, claim.weekly_cap is not None)
+        statement = _insert_allocation_statement(tuple(values), True, tuple(opening or ()), caps)
         if opening is not None:
             params.update({f"pipeline_{name}": value for name, value in opening.items()})
+        if claim is not None:
+            params.update(claim.params("claim_"))
         row = await statement.first(conn, {**params, **_depth_params(values["rm_id"], queue_threshold, now)})
-        return None if row is None else (row, int(row.queue_depth))
+        if claim is not None and row is None:
+            raise CapacityTaken(claim.rm_id)
+        return None if row is None or row.id is None else (row, int(row.queue_depth))
+    if claim is not None:
+        raise ValueError("a claim is taken with the allocation's statement on PostgreSQL only")
     if opening is not None and not await pipelines_repository.insert_pipeline(conn, opening):
         return None
     row = (await conn.execute(_insert_allocation_statement(tuple(values), False), params)).one()
@@ -409,23 +457,40 @@ async def insert_allocation(conn: AsyncConnection, values: dict[str, Any], *, no
     return row, await _rm_queue_depth_apart(conn, values["rm_id"], threshold=queue_threshold, now=now)
 
 
-@functools.lru_cache(maxsize=16)
-def _insert_allocation_statement(columns: tuple[str, ...], postgres: bool, opening: tuple[str, ...] = ()) -> Any:
+@functools.lru_cache(maxsize=32)
+def _insert_allocation_statement(columns: tuple[str, ...], postgres: bool, opening: tuple[str, ...] = (),
+                                 claim: tuple[bool, bool] | None = None) -> Any:
     """Built once per set of columns (issue 19), bound as `new_<column>` (and the pipeline's as `pipeline_<column>`):
     named apart from the columns, since inside a statement of several tables a parameter named like a column would
     be taken as that column's new value by the lead's UPDATE too. With `opening` (PostgreSQL), the allocation is
-    inserted only when the pipeline's INSERT (a CTE) inserted one."""
+    inserted only when the pipeline's INSERT (a CTE) inserted one.
+
+    With `claim` (PostgreSQL, with `opening`; whether it has a daily and a weekly cap) the capacity claim's UPDATE
+    is a CTE too, bound as `claim_<name>`, and every other write is conditional on it: the statement selects the
+    claimed RM's id beside the inserted allocation's columns (NULL when the lead had an open pipeline), and no row
+    at all when the claim was not taken. The claim holds only while the RM's row is as the candidates statement
+    saw it: the statement's snapshot predates a wait for the RM's lock, so a concurrent claim that committed during
+    the wait would be missing from the queue's count; instead the claim fails and the caller claims apart."""
     values = bound_values(a, columns, "new_")
     if not postgres:
         return insert(a).values(values).returning(*_INSERTED)
+    claimed = None if claim is None else _claim_update(False, *claim, prefix="claim_", unchanged=True).cte("claimed")
+    when = None if claimed is None else exists(select(claimed.c.id))
     if opening:
-        opened = pipelines_repository.open_pipeline_insert(True, opening, "pipeline_").cte("opened")
+        opened = pipelines_repository.open_pipeline_insert(True, opening, "pipeline_", when=when).cte("opened")
         statement = insert(a).from_select(list(values), select(*values.values()).where(exists(select(opened.c.id))))
     else:
+        assert claimed is None, "a claim goes with a pipeline's opening"
         statement = insert(a).values(values)
-    depth, cleared = _queue_depth_parts(inserting=1)
-    return Direct(statement.add_cte(leads_repository.MARK_ALLOCATED.cte("allocated_lead")).add_cte(cleared)
-                  .returning(*_INSERTED, depth.label("queue_depth")))
+    depth, cleared = _queue_depth_parts(inserting=1, when=when)
+    allocated = (leads_repository.MARK_ALLOCATED if when is None
+                 else leads_repository.MARK_ALLOCATED.where(when)).cte("allocated_lead")
+    statement = statement.returning(*_INSERTED, depth.label("queue_depth"))
+    if claimed is None:
+        return Direct(statement.add_cte(allocated).add_cte(cleared))
+    inserted = statement.cte("inserted")
+    return Direct(select(claimed.c.id.label("claimed_rm_id"), *inserted.c)
+                  .select_from(claimed.outerjoin(inserted, true())).add_cte(allocated).add_cte(cleared))
 
 
 # What an inserted allocation's row brings back: not its decision, which the caller has (a trace of every
@@ -807,18 +872,18 @@ def _depth_params(rm_id: UUID, threshold: int, now: datetime) -> dict[str, Any]:
     return {"depth_rm_id": rm_id, "depth_key": f"rm:{rm_id}", "depth_threshold": threshold, "depth_at": now}
 
 
-def _queue_depth_parts(*, inserting: int = 0) -> tuple[Any, Any]:
+def _queue_depth_parts(*, inserting: int = 0, when: ColumnElement[bool] | None = None) -> tuple[Any, Any]:
     """The RM's queue depth (its PENDING allocations, plus the `inserting` ones the same statement adds: a CTE sees
     the rows as they were before the statement) and the CTE turning its alert off at or under the threshold.
     Their parameters are named apart from the columns: an UPDATE would take a parameter named like a column as
-    that column's new value."""
+    that column's new value. With `when` the alert's CTE writes only when it holds."""
     counted = select(func.count().label("n")).select_from(a).where(
         a.c.rm_id == bindparam("depth_rm_id", type_=UUIDType), a.c.status == "PENDING").cte("depth")
     n = select(counted.c.n + inserting if inserting else counted.c.n).scalar_subquery()
     threshold = bindparam("depth_threshold", type_=Integer)
     key = bindparam("depth_key", type_=queue_alerts.c.key.type)
     cleared = (update(queue_alerts).where(queue_alerts.c.key == key, queue_alerts.c.over == literal(True),
-                                          n <= threshold)
+                                          n <= threshold, *([] if when is None else [when]))
                .values(over=False, depth=n, threshold=threshold,
                        changed_at=bindparam("depth_at", type_=queue_alerts.c.changed_at.type))
                .returning(queue_alerts.c.key).cte("cleared"))

@@ -22,6 +22,7 @@ from sales.allocation.schemas import (AllocationRead, BulkItemResult, BulkReassi
                                       LeadAllocationRequest, QueuedLead, Reallocation, ReassignRequest)
 from sales.core import audit, hooks, outbox
 from sales.core.auth import Principal, Role
+from sales.core.db import is_postgres
 from sales.core.errors import Forbidden, InvalidInput, SalesError
 from sales.core.http import AFTER_TIME_AND_ID, cursor_after
 from sales.directory import repository as directory_repository, service as directory_service
@@ -127,12 +128,17 @@ def _lead_facts(lead: Any) -> rules.Lead:
 # --- the engine around the database ------------------------------------------------------------
 
 async def _decide_and_claim(conn: AsyncConnection, lead: rules.Lead, config: AllocationRules, now: datetime, *,
-                            exclude: frozenset[UUID], rule_sets: repository.RuleSetIds | None = None
-                            ) -> tuple[rules.Decision, dict[UUID, rules.Candidate]]:
+                            exclude: frozenset[UUID], rule_sets: repository.RuleSetIds | None = None,
+                            defer_claim: bool = False
+                            ) -> tuple[rules.Decision, dict[UUID, rules.Candidate], repository.Claim | None]:
     """Run the engine on the locality's RMs first, then the whole city; take capacity in rank order with a
     conditional update so concurrent allocations can never overfill an RM (LAR-002). With `rule_sets` (the ids
     `config` was read from, cached) the first candidates statement checks them: `_RulesChanged` when they are
-    no longer current, before anything is written."""
+    no longer current, before anything is written.
+
+    With `defer_claim` the first choice's claim is not taken here but returned, for the allocation's INSERT to
+    take (`repository.insert_allocation`) while the RM's row is as ranked; when it is not, the caller decides
+    again without."""
     today = rules.local_time(now, config.timezone).date()
     stages = ["LOCALITY", "CITY"] if "LOCALITY" in config.geographic_widening and lead.locality else ["CITY"]
     inputs = rules.ranking_inputs(lead, config, now, exclude=exclude)
@@ -158,16 +164,21 @@ async def _decide_and_claim(conn: AsyncConnection, lead: rules.Lead, config: All
         lost = []
         for rm_id in decision.ranking:
             daily_cap, weekly_cap = rules.caps(by_id[rm_id], config)
+            if defer_claim:
+                _note_races(decision, lost, winner=rm_id)
+                seen = by_id[rm_id]
+                return decision, by_id, repository.Claim(rm_id, today, now, daily_cap, weekly_cap,
+                                                         seen.active_leads, seen.last_allocated_at)
             if await repository.claim_capacity(conn, rm_id, today=today, now=now, daily_cap=daily_cap,
                                                weekly_cap=weekly_cap):
                 _note_races(decision, lost, winner=rm_id)
-                return decision, by_id
+                return decision, by_id, None
             lost.append(rm_id)
         _note_races(decision, lost, winner=None)
     if decision.outcome != "QUEUED":
         decision.outcome, decision.rm_id = "QUEUED", None
         decision.reason = "every eligible RM reached capacity concurrently (LAR-002); lead queued"
-    return decision, by_id
+    return decision, by_id, None
 
 
 def _note_races(decision: rules.Decision, lost: list[UUID], *, winner: UUID | None) -> None:
@@ -189,7 +200,10 @@ async def _create_allocation(conn: AsyncConnection, principal: Principal | None,
                              team_id: UUID | None, allocation_type: AllocationType, reason: str, now: datetime,
                              config: AllocationRules, decision: dict[str, Any] | None, over_capacity: bool = False,
                              previous: Any = None, reassignment_reason: str | None = None,
-                             sla_deadline: datetime | None = None, decided_by: str | None = None) -> AllocationRead:
+                             sla_deadline: datetime | None = None, decided_by: str | None = None,
+                             claim: repository.Claim | None = None) -> AllocationRead:
+    """`claim`: the RM's capacity, not claimed yet, taken by the allocation's INSERT (`repository.CapacityTaken`
+    when a concurrent allocation took it first: nothing written)."""
     allocation_id = uuid.uuid4()
     deadline = sla_deadline or rules.sla_deadline(now, config)
     # The pipeline's and the allocation's audit rows and every event (the notices' too): one head advance, then
@@ -207,7 +221,7 @@ async def _create_allocation(conn: AsyncConnection, principal: Principal | None,
         }
         row, queue_depth = await _insert_on_pipeline(conn, principal, values, lead=lead, now=now, deadline=deadline,
                                                      first=previous is None, reason=reassignment_reason or reason,
-                                                     queue_threshold=config.queue_depth_alert)
+                                                     queue_threshold=config.queue_depth_alert, claim=claim)
         pipeline_id = values["pipeline_id"]
         allocation = _read(row, decision=decision)
         await outbox.record(conn, type_="sales.lead.allocated", subject=lead.id, at=now, data={
@@ -227,16 +241,17 @@ async def _create_allocation(conn: AsyncConnection, principal: Principal | None,
 
 async def _insert_on_pipeline(conn: AsyncConnection, principal: Principal | None, values: dict[str, Any], *,
                               lead: Any, now: datetime, deadline: datetime, first: bool, reason: str,
-                              queue_threshold: int) -> tuple[Any, int]:
+                              queue_threshold: int, claim: repository.Claim | None = None) -> tuple[Any, int]:
     """Insert the allocation (`values`, its `pipeline_id` set here) on the lead's open pipeline, with its lead's
     ALLOCATED and the RM's queue depth: for a `first` allocation a new pipeline inserted by the same statement (the
-    lead rarely has one open); otherwise, or when it has one after all, its open pipeline transferred to the RM."""
+    lead rarely has one open), and the RM's `claim` taken by it first; otherwise, or when it has one after all, its
+    open pipeline transferred to the RM."""
     rm_id = values["rm_id"]
     if first:
         opening = pipelines_service.new_pipeline(_new_pipeline(lead, rm_id), now=now, sla_deadline=deadline)
         values["pipeline_id"] = opening["id"]
         inserted = await repository.insert_allocation(conn, values, now=now, opening=opening,
-                                                      queue_threshold=queue_threshold)
+                                                      queue_threshold=queue_threshold, claim=claim)
         if inserted is not None:
             await pipelines_service.pipeline_opened(conn, _engine_actor(principal), opening, now=now)
             return inserted
@@ -284,18 +299,36 @@ async def _queue_lead(conn: AsyncConnection, principal: Principal | None, *, lea
 async def _route(conn: AsyncConnection, principal: Principal | None, *, lead: Any, now: datetime,
                  exclude: frozenset[UUID] = frozenset(), previous: Any = None,
                  reassignment_reason: str | None = None, sla_deadline: datetime | None = None) -> AllocationOutcome:
-    """Let the engine place a lead (new, rejected, expired or reassigned) or queue it."""
+    """Let the engine place a lead (new, rejected, expired or reassigned) or queue it. A first allocation on
+    PostgreSQL claims its RM's capacity in the allocation's own statement (issue 19); when the RM's row changed
+    since it was ranked (a concurrent allocation claimed it, say), nothing was written, and the lead is decided
+    again with the claims taken one by one."""
     facts = _lead_facts(lead)
+    defer_claim = previous is None and is_postgres(conn)
+    try:
+        return await _route_decided(conn, principal, lead=lead, facts=facts, now=now, exclude=exclude,
+                                    previous=previous, reassignment_reason=reassignment_reason,
+                                    sla_deadline=sla_deadline, defer_claim=defer_claim)
+    except repository.CapacityTaken:
+        return await _route_decided(conn, principal, lead=lead, facts=facts, now=now, exclude=exclude,
+                                    previous=previous, reassignment_reason=reassignment_reason,
+                                    sla_deadline=sla_deadline, defer_claim=False)
+
+
+async def _route_decided(conn: AsyncConnection, principal: Principal | None, *, lead: Any, facts: rules.Lead,
+                         now: datetime, exclude: frozenset[UUID], previous: Any, reassignment_reason: str | None,
+                         sla_deadline: datetime | None, defer_claim: bool) -> AllocationOutcome:
     cached = _rules_cache.get(rules.norm(lead.city))
     try:
         if cached is None:
             raise _RulesChanged(lead.city)
         rule_sets, (config, version, _) = cached
-        decision, candidates = await _decide_and_claim(conn, facts, config, now, exclude=exclude,
-                                                       rule_sets=rule_sets)
+        decision, candidates, claim = await _decide_and_claim(conn, facts, config, now, exclude=exclude,
+                                                              rule_sets=rule_sets, defer_claim=defer_claim)
     except _RulesChanged:  # not cached, or changed since: read them in this transaction, as every time before
         config, version, _ = await rules_for(conn, lead.city)
-        decision, candidates = await _decide_and_claim(conn, facts, config, now, exclude=exclude)
+        decision, candidates, claim = await _decide_and_claim(conn, facts, config, now, exclude=exclude,
+                                                              defer_claim=defer_claim)
     breakdown = (lead.intent or {}).get("_priority_breakdown", {}) if isinstance(lead.intent, dict) else {}
     trace = decision.trace(lead=facts, rules_version=version, priority_breakdown=breakdown)
     if decision.rm_id is None:
@@ -306,7 +339,7 @@ async def _route(conn: AsyncConnection, principal: Principal | None, *, lead: An
         conn, principal, lead=lead, rm_id=decision.rm_id, team_id=candidates[decision.rm_id].team_id,
         allocation_type=allocation_type, reason=decision.reason, now=now, config=config, decision=trace,
         previous=previous, reassignment_reason=reassignment_reason, sla_deadline=sla_deadline,
-        decided_by=decision.decided_by)
+        decided_by=decision.decided_by, claim=claim)
     return AllocationOutcome(201, allocation=allocation)
 
 

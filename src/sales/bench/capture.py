@@ -180,6 +180,12 @@ def _varying(capture: Capture, operation: str, body: dict, answer: Any, rm_id: s
     return varying
 
 
+# The RM of a transaction (the one request's RM in the capture)
+_RANDOM_RM = "(SELECT id FROM bench_rm_ids WHERE n = :r)"
+# The allocation's claim holds while the RM's row is as the candidates statement read it
+# (`allocation.repository.Claim`): in the script, its row as it is when the statement runs.
+_SEEN_RM_COLUMNS = {"claim_seen_active_leads": "active_leads", "claim_seen_last_allocated_at": "last_allocated_at"}
+
 # plain, inside a CTE, or after one (`WITH x AS (UPDATE ...) INSERT INTO ...`: the allocation's INSERT)
 _INSERTS = re.compile(r"\bINSERT\s+INTO\b", re.IGNORECASE)
 
@@ -295,13 +301,15 @@ def pgbench_script(cap: Capture) -> Script:
         if kind == "new_id":
             return f"md5(:{names[value]}::text)::uuid"
         if kind == "rm":
-            return "(SELECT id FROM bench_rm_ids WHERE n = :r)"
+            return _RANDOM_RM
         return f"(SELECT {kind} FROM bench_localities WHERE n = :k)"
 
     def expr(value: Any, name: str, audit_rows: int = 1) -> str:
         base, row = _audit_name(name)
         if uses_audit and base == "partition":
             return ":p"
+        if base in _SEEN_RM_COLUMNS:  # the claim's RM as the candidates statement read it: as it is now
+            return f"(SELECT {_SEEN_RM_COLUMNS[base]} FROM rms WHERE id = {_RANDOM_RM})"
         if uses_audit and (from_head := _from_head(base, row, audit_rows)) is not None:
             return from_head
         if isinstance(value, (uuid.UUID, str)) and value in cap.varying:

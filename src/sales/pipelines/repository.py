@@ -274,11 +274,16 @@ def _insert_open_pipeline(postgres: bool, columns: tuple[str, ...]) -> Direct:
     return Direct(open_pipeline_insert(postgres, columns))
 
 
-def open_pipeline_insert(postgres: bool, columns: tuple[str, ...], prefix: str = "") -> Any:
+def open_pipeline_insert(postgres: bool, columns: tuple[str, ...], prefix: str = "",
+                         when: ColumnElement[bool] | None = None) -> Any:
     """INSERT of an open pipeline unless its lead has one already, RETURNING its id (none when it has): `columns`
-    bound as `<prefix><column>`, for a statement built once that holds it (a data-modifying CTE, say)."""
-    return (insert_for(postgres, p).values(bound_values(p, columns, prefix))
-            .on_conflict_do_nothing(index_elements=[p.c.lead_id], index_where=text(OPEN)).returning(p.c.id))
+    bound as `<prefix><column>`, for a statement built once that holds it (a data-modifying CTE, say), which may
+    make it conditional (`when`)."""
+    values = bound_values(p, columns, prefix)
+    statement = insert_for(postgres, p)
+    statement = (statement.values(values) if when is None else
+                 statement.from_select(list(values), select(*values.values()).where(when)))
+    return statement.on_conflict_do_nothing(index_elements=[p.c.lead_id], index_where=text(OPEN)).returning(p.c.id)
 
 
 _GET_READABLE_PG = {kind: Direct(statement) for (kind, postgres), statement in _GET_READABLE.items() if postgres}

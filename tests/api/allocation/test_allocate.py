@@ -109,6 +109,21 @@ async def test_one_allocation_writes_its_events_in_order_in_one_insert(client, a
                                       "sales.notification.requested"]
 
 
+async def test_lar_002_a_first_allocation_claims_its_rm_in_its_own_insert_on_postgres(client, auth, engine, backend):
+    """LAR-002, issue 19: on PostgreSQL the capacity claim is a CTE of the statement that inserts the pipeline and
+    the allocation (one round trip fewer); on SQLite it is an UPDATE of its own. Either way the slot is taken once."""
+    await start(client, auth.admin)
+    _, rms = await city_with_rms(client, auth.admin, count=2)
+    before = await active_leads(engine)
+    with statements_starting(engine, "UPDATE rms") as apart, statements_starting(engine, "WITH claimed AS") as folded:
+        body = await allocated(client, auth.headers("SERVICE"))
+    assert (len(folded), len(apart)) == ((1, 0) if backend == "postgres" else (0, 1))
+    after = await active_leads(engine)
+    assert after[body["rm_id"]] == before[body["rm_id"]] + 1
+    assert {rm_id: n for rm_id, n in after.items() if rm_id != body["rm_id"]} == \
+        {rm_id: n for rm_id, n in before.items() if rm_id != body["rm_id"]}
+
+
 @pytest.mark.postgres_only
 async def test_an_allocation_sends_only_statements_built_once(client, auth, engine, backend):
     """Issue 19: every statement of an allocation (a new lead placed by the engine, on PostgreSQL) is an object

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.allocation_builders import lead_payload
+from tests.api.allocation.helpers import statements_starting
 from tests.builders import API, make_rm, make_team
 
 CITY = "Concurrencia"
@@ -85,3 +86,62 @@ async def test_same_lead_allocated_concurrently_gets_one_allocation(client, auth
                                    {"l": lead_id})).scalar() == 1
         assert (await conn.execute(text("SELECT count(*) FROM sales_pipelines WHERE lead_id = :l"),
                                    {"l": lead_id})).scalar() == 1
+
+
+async def _wait_for_a_lock_wait(engine) -> None:  # type: ignore[no-untyped-def]
+    """Until a backend of this database waits for a row lock (however long a busy machine takes to get there)."""
+    async with engine.connect() as conn:
+        for _ in range(600):
+            waiting = (await conn.execute(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock'"))).scalar()
+            if waiting:
+                return
+            await asyncio.sleep(0.05)
+    raise AssertionError("no allocation came to wait for the RM's row")
+
+
+@pytest.mark.parametrize(("capacity", "winner"), [(1, "City"), (2, "Local")])
+async def test_lar_002_the_claim_in_the_allocations_insert_loses_its_race_and_the_lead_is_decided_again(
+        client, auth, engine, capacity, winner):
+    """LAR-002 with the capacity claim taken by the allocation's own INSERT (issue 19): a concurrent transaction
+    changed the locality's only RM (took a slot) after the engine ranked it and before the INSERT could claim it,
+    which waited for it. Nothing of the first attempt is written; the lead is decided again, the claims taken apart:
+    to the city's RM when that was the local RM's last slot, else to the local RM still (its queue counted after
+    the rival's commit)."""
+    team = await make_team(client, auth.admin, city=CITY)
+    local = await make_rm(client, auth.admin, team_id=team["id"], name="Local", city=CITY, capacity=capacity,
+                          localities=["Centro"])
+    city_rm = await make_rm(client, auth.admin, team_id=team["id"], name="City", city=CITY, localities=["Sur"])
+    payload = lead_payload(city=CITY, zone="Norte", locality="Centro")
+
+    async with engine.connect() as rival:
+        await rival.execute(text("UPDATE rms SET active_leads = active_leads + 1 WHERE id = :id"),
+                            {"id": uuid.UUID(local["id"])})
+        with statements_starting(engine, "WITH claimed AS") as folded, \
+                statements_starting(engine, "UPDATE rms") as apart:
+            posting = asyncio.create_task(client.post(f"{API}/allocations", json=payload,
+                                                      headers=auth.headers("SERVICE")))
+            await _wait_for_a_lock_wait(engine)
+            await rival.commit()
+            response = await posting
+    assert (len(folded), len(apart)) == (1, 1)  # the folded claim failed; the second decision claimed apart
+
+    assert response.status_code == 201, response.text
+    body = response.json()
+    winner_id = uuid.UUID((city_rm if winner == "City" else local)["id"])
+    assert body["rm_id"] == str(winner_id)
+    assert body["decision"]["geo_level"] == ("CITY" if winner == "City" else "LOCALITY")
+    async with engine.connect() as conn:
+        lead_id = uuid.UUID(payload["lead_id"])
+        rows = (await conn.execute(text(
+            "SELECT rm_id FROM rm_allocations WHERE lead_id = :l"), {"l": lead_id})).scalars().all()
+        assert rows == [winner_id]
+        pipelines = (await conn.execute(text(
+            "SELECT rm_id FROM sales_pipelines WHERE lead_id = :l"), {"l": lead_id})).scalars().all()
+        assert pipelines == [winner_id]
+        loads = dict((await conn.execute(text("SELECT name, active_leads FROM rms WHERE city = :c"),
+                                         {"c": CITY})).all())
+        assert loads == ({"Local": 1, "City": 1} if winner == "City" else {"Local": 2, "City": 0})
+        assert (await conn.execute(text("SELECT allocation_status FROM leads WHERE id = :l"),
+                                   {"l": lead_id})).scalar() == "ALLOCATED"
