@@ -203,7 +203,7 @@ async def _create_allocation(conn: AsyncConnection, principal: Principal | None,
                              sla_deadline: datetime | None = None, decided_by: str | None = None,
                              claim: repository.Claim | None = None) -> AllocationRead:
     """`claim`: the RM's capacity, not claimed yet, taken by the allocation's INSERT (`repository.CapacityTaken`
-    when a concurrent allocation took it first: nothing written)."""
+    when the RM's row changed since it was ranked: nothing written)."""
     allocation_id = uuid.uuid4()
     deadline = sla_deadline or rules.sla_deadline(now, config)
     # The pipeline's and the allocation's audit rows and every event (the notices' too): one head advance, then
