@@ -113,7 +113,7 @@ async def test_lar_002_a_first_allocation_claims_its_rm_in_its_own_insert_on_pos
     """LAR-002, issue 19: on PostgreSQL the capacity claim is a CTE of the statement that inserts the pipeline and
     the allocation (one round trip fewer); on SQLite it is an UPDATE of its own. Either way the slot is taken once."""
     await start(client, auth.admin)
-    _, rms = await city_with_rms(client, auth.admin, count=2)
+    await city_with_rms(client, auth.admin, count=2)
     before = await active_leads(engine)
     with statements_starting(engine, "UPDATE rms") as apart, statements_starting(engine, "WITH claimed AS") as folded:
         body = await allocated(client, auth.headers("SERVICE"))
