@@ -6,6 +6,7 @@ belong to one transaction.
 """
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -303,16 +304,13 @@ async def _route(conn: AsyncConnection, principal: Principal | None, *, lead: An
     PostgreSQL claims its RM's capacity in the allocation's own statement (issue 19); when the RM's row changed
     since it was ranked (a concurrent allocation claimed it, say), nothing was written, and the lead is decided
     again with the claims taken one by one."""
-    facts = _lead_facts(lead)
-    defer_claim = previous is None and is_postgres(conn)
+    place = functools.partial(_route_decided, conn, principal, lead=lead, facts=_lead_facts(lead), now=now,
+                              exclude=exclude, previous=previous, reassignment_reason=reassignment_reason,
+                              sla_deadline=sla_deadline)
     try:
-        return await _route_decided(conn, principal, lead=lead, facts=facts, now=now, exclude=exclude,
-                                    previous=previous, reassignment_reason=reassignment_reason,
-                                    sla_deadline=sla_deadline, defer_claim=defer_claim)
+        return await place(defer_claim=previous is None and is_postgres(conn))
     except repository.CapacityTaken:
-        return await _route_decided(conn, principal, lead=lead, facts=facts, now=now, exclude=exclude,
-                                    previous=previous, reassignment_reason=reassignment_reason,
-                                    sla_deadline=sla_deadline, defer_claim=False)
+        return await place(defer_claim=False)
 
 
 async def _route_decided(conn: AsyncConnection, principal: Principal | None, *, lead: Any, facts: rules.Lead,
