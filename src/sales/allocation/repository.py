@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales.allocation.enums import LIVE_STATUSES, AllocationStatus
 from sales.allocation.models import allocation_queue_alerts as queue_alerts, allocation_rule_sets, rm_allocations as a
-from sales.allocation.rules import TRACE_ALL_UP_TO, TRACE_TOP, Candidate, PoolCounts, norm, week_start
+from sales.allocation.rules import (GEO_ORDER, TRACE_ALL_UP_TO, TRACE_TOP, Candidate, PoolCounts, norm,
+                                    week_start)
 from sales.core.auth import Principal
 from sales.core.db import bound_values, insert_unless_exists, is_postgres, json_loads
 from sales.core.direct import Direct
@@ -110,15 +111,19 @@ async def candidates_with_rule_sets(conn: AsyncConnection, *, city: str, localit
 
 @dataclass(frozen=True)
 class RankedCandidates:
-    candidates: list[Candidate]     # every candidate; of a large pool, each group's TRACE_TOP best-ranked eligible
-                                    # and the first RM by id (who carries the counts)
+    candidates: list[Candidate]     # every candidate; of a large pool, the TRACE_TOP best-ranked eligible of the
+                                    # pool chosen from, and the first RM by id (who carries the counts)
     counts: PoolCounts | None       # set for a large pool
     rule_sets: RuleSetIds | None    # the current rule set ids (None when no row came back to carry them)
 
 
 # `rules.geo_level`, `rules.exclusion`, `rules.caps`, `rules.weight` and `rules.rank` once more, in SQL: the same
 # level, the same first excluding rule and the same order, computed in the same binary floating point
-# (`rules.rank`'s docstring). Tested against the engine on random pools (tests/api/allocation/test_ranked_pool_pg.py).
+# (`rules.rank`'s docstring). And `rules.decide`'s choice of the pool, whose best ranked alone come back: the eligible
+# RMs at the levels (in GEO_ORDER) up to the first level of the widening that has any (`reach`: that level's place
+# in GEO_ORDER); else, with the overflow on, the eligible backups. The pool's weights come as the JSON object the
+# trace carries (rounded as `rules.trace_weight`, written as a float's shortest text: 1.0, 0.265). Tested against
+# the engine on random pools (tests/api/allocation/test_ranked_pool_pg.py).
 _RANKED = """
 WITH candidate AS (
     SELECT r.id, r.name, r.team_id, r.city, r.zone, r.localities, r.property_types, r.segments, r.max_deal_value,
@@ -171,21 +176,34 @@ WITH candidate AS (
     FROM candidate
 ), ranked AS (
     SELECT judged.*, CASE WHEN excluded_by IS NULL THEN CASE WHEN is_backup THEN 'BACKUP' ELSE level END END AS grp,
-           count(*) OVER () AS pool_size, row_number() OVER (ORDER BY id) AS nth,
+           count(*) OVER () AS pool_size, row_number() OVER (ORDER BY id) AS nth
+    FROM judged
+), chosen AS (
+    SELECT (SELECT array_position({geo_order}, widening.level)
+            FROM unnest(CAST(:widening AS text[])) WITH ORDINALITY AS widening (level, i)
+            WHERE EXISTS (SELECT 1 FROM ranked
+                          WHERE array_position({geo_order}, grp) <= array_position({geo_order}, widening.level))
+            ORDER BY i LIMIT 1) AS reach
+), pooled AS (
+    SELECT ranked.*, in_pool,
            row_number() OVER (
-               PARTITION BY excluded_by IS NULL, is_backup, level
+               PARTITION BY in_pool
                ORDER BY round((received_today + fairness_offset + 1)::float8 / weight * 10000::float8),
                         round(CASE WHEN capacity > 0 THEN active_leads::float8 / capacity::float8 ELSE 1::float8 END
                               * 10000::float8),
                         last_allocated_at NULLS FIRST, id::text COLLATE "C") AS position
-    FROM judged
+    FROM ranked, chosen,
+         LATERAL (SELECT coalesce(CASE WHEN chosen.reach IS NOT NULL
+                                       THEN array_position({geo_order}, grp) <= chosen.reach
+                                       ELSE grp = 'BACKUP' AND CAST(:overflow_to_backup AS boolean) END,
+                                  false) AS in_pool) AS membership
 )
-SELECT ranked.id, ranked.name, ranked.team_id, ranked.city, ranked.zone, {localities} AS localities,
-       {property_types} AS property_types, {segments} AS segments, ranked.max_deal_value, ranked.capacity,
-       ranked.active_leads, ranked.status, ranked.availability, CAST(ranked.shifts AS text) AS shifts,
-       ranked.is_backup,
-       ranked.performance_score, ranked.last_allocated_at, ranked.max_leads_per_day, ranked.max_leads_per_week,
-       ranked.received_today, ranked.received_this_week, ranked.fairness_offset, ranked.on_leave, ranked.pool_size,
+SELECT pooled.id, pooled.name, pooled.team_id, pooled.city, pooled.zone, {localities} AS localities,
+       {property_types} AS property_types, {segments} AS segments, pooled.max_deal_value, pooled.capacity,
+       pooled.active_leads, pooled.status, pooled.availability, CAST(pooled.shifts AS text) AS shifts,
+       pooled.is_backup,
+       pooled.performance_score, pooled.last_allocated_at, pooled.max_leads_per_day, pooled.max_leads_per_week,
+       pooled.received_today, pooled.received_this_week, pooled.fairness_offset, pooled.on_leave, pooled.pool_size,
        (SELECT id FROM allocation_rule_sets WHERE city = :city AND is_current LIMIT 1) AS rule_set_own,
        (SELECT id FROM allocation_rule_sets WHERE city = '*' AND is_current LIMIT 1) AS rule_set_star,
        CASE WHEN pool_size > :list_all_up_to AND nth = 1 THEN json_build_object(
@@ -194,29 +212,35 @@ SELECT ranked.id, ranked.name, ranked.team_id, ranked.city, ranked.zone, {locali
                               FROM (SELECT level, excluded_by, count(*) AS n FROM judged
                                     WHERE excluded_by IS NOT NULL GROUP BY 1, 2) AS per_rule
                               GROUP BY level) AS per_level),
-           'eligible', (SELECT coalesce(json_object_agg(grp, weights), '{{}}')
-                        FROM (SELECT grp, json_object_agg(id::text, weight ORDER BY id) AS weights FROM ranked
-                              WHERE grp IS NOT NULL GROUP BY grp) AS per_group))::text END AS counts
-FROM ranked
-WHERE pool_size <= :list_all_up_to OR nth = 1 OR (grp IS NOT NULL AND position <= :top)
+           'eligible', (SELECT coalesce(json_object_agg(grp, n), '{{}}')
+                        FROM (SELECT grp, count(*) AS n FROM ranked WHERE grp IS NOT NULL GROUP BY grp) AS per_group)
+           )::text END AS counts,
+       CASE WHEN pool_size > :list_all_up_to AND nth = 1 THEN (
+           SELECT '{{' || coalesce(string_agg('"' || id::text || '":' || regexp_replace(
+                                                  rtrim(CAST(round(CAST(weight AS numeric), 4) AS text), '0'),
+                                                  '[.]$', '.0'), ',' ORDER BY id), '') || '}}'
+           FROM pooled WHERE in_pool) END AS pool_weights
+FROM pooled
+WHERE pool_size <= :list_all_up_to OR nth = 1 OR (in_pool AND position <= :top)
 ORDER BY id
 """
 # The candidate's columns `_candidate` reads. Its lists of strings come as text[] (asyncpg decodes those natively;
 # a JSON value is decoded in Python, and a candidate has four: issue 19); a value that is not an array as NULL, as
 # a JSON null would give None.
-_TEXT_ARRAYS = {name: f"""CASE WHEN jsonb_typeof(ranked.{name}) = 'array'
-               THEN ARRAY(SELECT jsonb_array_elements_text(ranked.{name})) END"""
+_TEXT_ARRAYS = {name: f"""CASE WHEN jsonb_typeof(pooled.{name}) = 'array'
+               THEN ARRAY(SELECT jsonb_array_elements_text(pooled.{name})) END"""
                 for name in ("localities", "property_types", "segments")}
 # The shifts come as JSON text: the same few weekly patterns recur over the RMs, decoded once each (`_shifts`).
 _RESULT_TYPES = {name: rms.c[name].type for name in ("id", "team_id", "max_deal_value", "last_allocated_at")}
 # The locality stage: the RMs listing the lead's locality (indexed through rm_localities), all at LOCALITY level.
+_GEO_ORDER = "ARRAY[" + ", ".join(f"'{level}'" for level in GEO_ORDER) + "]"
 _RANKED_IN_LOCALITY = Direct(text(_RANKED.format(
-    **_TEXT_ARRAYS, level="'LOCALITY'", source="rm_localities g JOIN rms r ON r.id = g.rm_id",
+    **_TEXT_ARRAYS, geo_order=_GEO_ORDER, level="'LOCALITY'", source="rm_localities g JOIN rms r ON r.id = g.rm_id",
     where="g.city = :city AND g.locality = CAST(:locality AS text)",
 )).columns(**_RESULT_TYPES, rule_set_own=UUIDType, rule_set_star=UUIDType))
 # The city stage: every RM of the city, at the level they match the lead's place.
 _RANKED_IN_CITY = Direct(text(_RANKED.format(
-    **_TEXT_ARRAYS, level="""CASE WHEN EXISTS (SELECT 1 FROM rm_localities g WHERE g.rm_id = r.id AND g.city = :city
+    **_TEXT_ARRAYS, geo_order=_GEO_ORDER, level="""CASE WHEN EXISTS (SELECT 1 FROM rm_localities g WHERE g.rm_id = r.id AND g.city = :city
                                       AND g.locality = CAST(:locality AS text)) THEN 'LOCALITY'
                   WHEN r.zone <> ''
                        AND lower(btrim(regexp_replace(r.zone, '[[:space:]]+', ' ', 'g'))) = CAST(:zone AS text)
@@ -229,8 +253,8 @@ _RANKED_IN_CITY = Direct(text(_RANKED.format(
 async def ranked_candidates(conn: AsyncConnection, *, city: str, inputs: dict[str, Any], in_locality: bool,
                             list_all_up_to: int = TRACE_ALL_UP_TO) -> RankedCandidates:
     """The lead's locality's RMs (`in_locality`) or the city's, with the ids of the city's and the default's current
-    rule sets; on PostgreSQL a pool of more than `list_all_up_to` RMs comes back as each group's TRACE_TOP
-    best-ranked eligible RMs and the counts of all (`inputs`: `rules.ranking_inputs`)."""
+    rule sets; on PostgreSQL a pool of more than `list_all_up_to` RMs comes back as the TRACE_TOP best-ranked
+    eligible RMs of the pool the engine chooses from and the counts of all (`inputs`: `rules.ranking_inputs`)."""
     today = inputs["today"]
     if not is_postgres(conn):
         candidates, rule_sets = await candidates_with_rule_sets(
@@ -243,10 +267,10 @@ async def ranked_candidates(conn: AsyncConnection, *, city: str, inputs: dict[st
         return RankedCandidates([], None, None)
     counts = None
     if rows[0].pool_size > list_all_up_to:  # the first RM by id always comes back, with the counts
-        counted = orjson.loads(next(r.counts for r in rows if r.counts is not None))
-        counts = PoolCounts(size=rows[0].pool_size, excluded=counted["excluded"], eligible={
-            group: {rm_id: round(w, 4) for rm_id, w in weights.items()}
-            for group, weights in counted["eligible"].items()})
+        first = next(r for r in rows if r.counts is not None)
+        counted = orjson.loads(first.counts)
+        counts = PoolCounts(size=rows[0].pool_size, excluded=counted["excluded"], eligible=counted["eligible"],
+                            weights=first.pool_weights)
     return RankedCandidates([_candidate(r, today) for r in rows], counts, (rows[0].rule_set_own, rows[0].rule_set_star))
 
 

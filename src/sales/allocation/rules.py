@@ -6,15 +6,18 @@ LAR-004 round robin (weighted, by deficit), LAR-005 performance boost, LAR-006 S
 from __future__ import annotations
 
 import functools
+import math
 import statistics
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
+
+import orjson
 
 from sales.allocation.config import AllocationRules
 
@@ -69,10 +72,11 @@ class Candidate:
 
 
 # Issue 19: a pool of more than TRACE_ALL_UP_TO RMs is judged and ranked by the database; the engine is given only
-# the TRACE_TOP best-ranked eligible RMs of each geographic level (and of the backup pool) and the database's
-# counts of the rest (`PoolCounts`); the trace then lists the TRACE_TOP best ranked and a `PoolSummary`. 16 (64
-# until session 16): a PRD-scale locality (11-42 RMs, 30 on average) takes the same path as one ten times larger,
-# so the engine's work per allocation no longer grows with the locality; small teams keep every RM in the trace.
+# the TRACE_TOP best-ranked eligible RMs of the pool the choice is made from (`decide`'s: the levels up to the first
+# of the widening that has an eligible RM, else the backups) and the database's counts of all (`PoolCounts`); the
+# trace then lists the TRACE_TOP best ranked and a `PoolSummary`. 16 (64 until session 16): a PRD-scale locality
+# (11-42 RMs, 30 on average) takes the same path as one ten times larger, so the engine's work per allocation does
+# not grow with the locality (session 19: nor with the RMs outside the pool); small teams keep every RM in the trace.
 TRACE_ALL_UP_TO = 16
 TRACE_TOP = 10
 
@@ -80,40 +84,51 @@ TRACE_TOP = 10
 @dataclass(frozen=True)
 class PoolCounts:
     """What the database counted of a large pool: its size; the ineligible per geographic level and excluding
-    rule; the eligible per group (LOCALITY, ZONE, CITY for regular RMs, BACKUP) with their round-robin weights
-    (rounded as in the trace) by RM id."""
+    rule; the eligible per group (LOCALITY, ZONE, CITY for regular RMs, BACKUP); and the round-robin weight of each
+    eligible RM of the pool the choice is made from, as the JSON object the trace carries (`trace_weight`'s
+    rounding, by RM id), written by the database and passed through unread."""
     size: int
     excluded: dict[str, dict[str, int]]
-    eligible: dict[str, dict[str, float]]
+    eligible: dict[str, int]
+    weights: str
 
 
 @dataclass
 class PoolSummary:
     """The trace's account of a large pool: how many RMs, how many eligible (in the pool the choice was made
-    from), how many excluded per rule, and every eligible RM's weight, by which the fairness ledger shares
-    the allocation."""
+    from), how many excluded per rule, and every eligible RM's weight (a JSON object's text), by which the
+    fairness ledger shares the allocation."""
     size: int
     eligible: int
     excluded: dict[str, int]
-    weights: dict[str, float]
+    weights: str
 
     def as_trace(self, listed: int) -> dict[str, Any]:
         return {"candidates": self.size, "eligible": self.eligible, "listed": listed, "excluded": self.excluded,
-                "weights": self.weights}
+                "weights": orjson.Fragment(self.weights)}
+
+    def drop(self, rm_id: UUID) -> None:
+        """`rm_id` is no longer eligible (LAR-002: a concurrent allocation took its last slot or its cap)."""
+        weights = orjson.loads(self.weights)
+        if weights.pop(str(rm_id), None) is not None:
+            self.weights = orjson.dumps(weights).decode()
+            self.eligible -= 1
+            self.excluded["LAR-002"] = self.excluded.get("LAR-002", 0) + 1
 
 
 def summarize(counts: PoolCounts, *, pool_groups: list[str], excluded_groups: dict[str, str]) -> PoolSummary:
-    """`pool_groups`: the groups the choice was made from; `excluded_groups`: eligible groups left out, with the
-    rule that left them out (LAR-001 beyond the level reached, LAR-007 for backups)."""
+    """`pool_groups`: the groups the choice was made from (the database weighed the same: `PoolCounts`);
+    `excluded_groups`: eligible groups left out, with the rule that left them out (LAR-001 beyond the level
+    reached, LAR-007 for backups)."""
     excluded: dict[str, int] = {}
     for per_rule in counts.excluded.values():
         for rule, n in per_rule.items():
             excluded[rule] = excluded.get(rule, 0) + n
     for group, rule in excluded_groups.items():
         if counts.eligible.get(group):
-            excluded[rule] = excluded.get(rule, 0) + len(counts.eligible[group])
-    weights = {rm_id: w for group in pool_groups for rm_id, w in counts.eligible.get(group, {}).items()}
-    return PoolSummary(size=counts.size, eligible=len(weights), excluded=excluded, weights=weights)
+            excluded[rule] = excluded.get(rule, 0) + counts.eligible[group]
+    return PoolSummary(size=counts.size, eligible=sum(counts.eligible.get(group, 0) for group in pool_groups),
+                       excluded=excluded, weights=counts.weights)
 
 
 @dataclass
@@ -144,9 +159,8 @@ class Decision:
 
     def lost_race(self, rm_id: UUID) -> None:
         """`rm_id` was eligible but a concurrent allocation took its capacity or cap first: no longer eligible."""
-        if self.pool is not None and self.pool.weights.pop(str(rm_id), None) is not None:
-            self.pool.eligible -= 1
-            self.pool.excluded["LAR-002"] = self.pool.excluded.get("LAR-002", 0) + 1
+        if self.pool is not None:
+            self.pool.drop(rm_id)
 
 
 # --- lead scoring ------------------------------------------------------------------------------
@@ -266,6 +280,19 @@ def weight(rm: Candidate, lead: Lead, rules: AllocationRules) -> float:
     return max(w, 1e-6)
 
 
+def trace_weight(w: float) -> float:
+    """A weight as the trace writes it: to 4 decimals, half away from zero, of its 15 significant digits. That is
+    how PostgreSQL rounds `round(CAST(w AS numeric), 4)`, which writes a large pool's weights (`PoolCounts`), so
+    both agree on every weight (plain `round()` rounds the binary value half to even: 1.00125 -> 1.0012)."""
+    scaled = w * 10000
+    if abs(scaled - math.floor(scaled) - 0.5) > 1e-6:  # not near a tie: both roundings agree
+        return round(w, 4)
+    return float(Decimal(format(w, ".15g")).quantize(_FOUR_PLACES, ROUND_HALF_UP))
+
+
+_FOUR_PLACES = Decimal("0.0001")
+
+
 def rank(eligible: list[Candidate], lead: Lead, rules: AllocationRules) -> list[tuple[Candidate, dict[str, Any]]]:
     """LAR-004 deficit round robin: the RM furthest behind their weighted share today goes first, i.e. the
     lowest (received_today + fairness_offset + 1) / weight; ties (to 4 decimals) go to the lower utilization (to 4
@@ -278,7 +305,7 @@ def rank(eligible: list[Candidate], lead: Lead, rules: AllocationRules) -> list[
         w = weight(rm, lead, rules)
         deficit = (rm.received_today + rm.fairness_offset + 1) / w
         utilization = rm.active_leads / rm.capacity if rm.capacity else 1.0
-        entry = {"received_today": rm.received_today, "weight": round(w, 4), "score": round(deficit, 4),
+        entry = {"received_today": rm.received_today, "weight": trace_weight(w), "score": round(deficit, 4),
                  "utilization": round(utilization, 4)}
         if rm.fairness_offset:
             entry["fairness_offset"] = rm.fairness_offset
@@ -294,7 +321,8 @@ def ranking_inputs(lead: Lead, rules: AllocationRules, now: datetime, *,
                    exclude: frozenset[UUID] = frozenset()) -> dict[str, Any]:
     """What `repository.ranked_candidates` needs to judge and rank RMs in SQL as `geo_level`, `exclusion`, `caps`,
     `weight` and `rank` do here: the city's local day and minute, the lead's place, the lead's facts the skill
-    rules look at (None where a rule is off or the lead has no value), the weighting and the caps."""
+    rules look at (None where a rule is off or the lead has no value), the weighting, the caps and how the pool
+    widens (`decide`'s choice of the groups it chooses from)."""
     local = local_time(now, rules.timezone)
     skills, boost = rules.skill_match, rules.performance_boost
     return {
@@ -307,6 +335,7 @@ def ranking_inputs(lead: Lead, rules: AllocationRules, now: datetime, *,
         "capacity_weighted": rules.capacity_weighted_round_robin,
         "boost": boost.strength if boost.enabled and lead.priority >= boost.min_priority else None,
         "daily_cap": rules.max_leads_per_day, "weekly_cap": rules.max_leads_per_week,
+        "widening": list(rules.geographic_widening), "overflow_to_backup": rules.overflow_to_backup,
         "cap_teams": [c.team_id for c in rules.team_caps],
         "cap_daily": [c.max_leads_per_day for c in rules.team_caps],
         "cap_weekly": [c.max_leads_per_week for c in rules.team_caps],
@@ -361,7 +390,7 @@ def decide(lead: Lead, candidates: list[Candidate], rules: AllocationRules, now:
     pool_groups = list(allowed)
     if not pool and rules.overflow_to_backup and backups:
         pool, outcome, chosen_level, pool_groups = backups, "OVERFLOW", "CITY", ["BACKUP"]
-    elif backups:
+    else:  # of a large pool, the database counted the backups left out (their rows need not come back)
         left_out["BACKUP"] = "LAR-007"
         for rm in backups:
             trace[rm.id].update(eligible=False, excluded_by="LAR-007",

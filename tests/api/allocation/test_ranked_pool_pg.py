@@ -1,8 +1,10 @@
 """Issue 19: PostgreSQL judges and ranks a large pool (`repository.ranked_candidates`: a locality's RMs, or a
-city's at the level each matches the lead's place) and the engine scores only each group's best ranked. On random
-pools the outcome, the choice, the order of the best ranked, the reason, the decided-by type, the trace entries
-listed, the per-rule exclusion counts and the fairness shares are those of the engine run over every RM (LAR-001
-widening, LAR-002, LAR-003, LAR-004, LAR-005, LAR-007, caps, shifts, leaves, round-robin offsets)."""
+city's at the level each matches the lead's place), chooses the pool as the engine would, and the engine scores
+only that pool's best ranked. On random pools the outcome, the choice, the order of the best ranked, the reason,
+the decided-by type, the trace entries listed, the per-rule exclusion counts, the pool's weights and the fairness
+shares are those of the engine run over every RM (LAR-001 widening, LAR-002, LAR-003, LAR-004, LAR-005, LAR-007,
+caps, shifts, leaves, round-robin offsets). A boost of 0.03125 makes weights such as 1.03125, which both round half
+away from zero (`rules.trace_weight`)."""
 from __future__ import annotations
 
 import random
@@ -11,6 +13,7 @@ from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+import orjson
 import pytest
 from sqlalchemy import insert
 
@@ -88,7 +91,7 @@ def _rules(rng: random.Random, team_ids: list[uuid.UUID]) -> AllocationRules:
         "overflow_to_backup": rng.random() < 0.8,
         "capacity_weighted_round_robin": rng.random() < 0.7,
         "performance_boost": {"enabled": rng.random() < 0.7, "min_priority": rng.randint(1, 5),
-                              "strength": rng.choice([0.25, 0.3, 0.5, 0.95])},
+                              "strength": rng.choice([0.25, 0.3, 0.5, 0.95, 0.03125])},
         "skill_match": {"property_type": rng.random() < 0.8, "segment": rng.random() < 0.8,
                         "deal_size": rng.random() < 0.8},
         "max_leads_per_day": rng.choice([None, 3]), "max_leads_per_week": rng.choice([None, 10]),
@@ -118,9 +121,10 @@ async def _city(engine, rng: random.Random, *, city: str, team_ids: list[uuid.UU
 
 
 def _shares(decision: rules.Decision, lead: rules.Lead) -> dict:
+    """The fairness ledger's shares of the trace as stored (a large pool's weights are JSON text until written)."""
     if decision.rm_id is None:
         return {}
-    trace = decision.trace(lead=lead, rules_version=1, priority_breakdown={})
+    trace = orjson.loads(orjson.dumps(decision.trace(lead=lead, rules_version=1, priority_breakdown={})))
     return fairness.expected_shares(decision.rm_id, "AUTO", trace)
 
 
@@ -156,6 +160,8 @@ async def test_a_large_pool_ranked_in_sql_gets_the_engines_choice_and_trace(engi
                 assert best.candidates == everyone.candidates and best.counts is None
                 continue
             assert best.counts is not None and best.counts.size == len(everyone.candidates)
+            # only the pool's best come back (and the first RM by id, who carries the counts)
+            assert len(best.candidates) <= rules.TRACE_TOP + 1
             full = rules.decide(lead, everyone.candidates, config, now, exclude=exclude)
             top = rules.decide(lead, best.candidates, config, now, exclude=exclude, counts=best.counts)
             outcomes[(in_locality, full.outcome)] += 1
@@ -169,7 +175,7 @@ async def test_a_large_pool_ranked_in_sql_gets_the_engines_choice_and_trace(engi
             assert top.pool.excluded == dict(Counter(e["excluded_by"] for e in full.candidates
                                                      if not e.get("eligible")))
             assert top.pool.eligible == len(pool) and top.pool.size == len(everyone.candidates)
-            assert top.pool.weights == {e["rm_id"]: e["weight"] for e in pool}
+            assert orjson.loads(top.pool.weights) == {e["rm_id"]: e["weight"] for e in pool}
             assert _shares(top, lead) == _shares(full, lead)
     # the random pools reach every outcome in both stages
     assert {key for key, n in outcomes.items() if n} >= {(True, "ALLOCATED"), (False, "ALLOCATED"),
