@@ -256,34 +256,9 @@ class Script:
 
 
 # The audit chain (core/audit_chain.py): a transaction's partition is a hash of its first audited entity (a new
-# id, so random over the partitions); its rows take the positions and previous hash the head's
-# `UPDATE ... RETURNING` gives back (pgbench: `\gset`, no extra statement). Rows chained together
-# (`audit_chain.deferred`) take the positions up to the head's new length, the first of them its previous hash.
-# (With riders, `audit_chain.Rider`, the advance is a CTE named `advanced` of a SELECT that gives them back too.)
-_AUDIT_HEAD = re.compile(r"^\s*(WITH advanced AS\s*\(\s*)?UPDATE audit_chain SET length=.*RETURNING", re.S)
-_AUDIT_ROW = re.compile(r"a(\d*)_(.+)")
-
-
-def _audit_name(name: str) -> tuple[str, int | None]:
-    """The column an audit statement's bind parameter stands for, and the row's index among the rows chained
-    together (None for a single row): `a_chain_pos` (the row's, in the row-and-head CTE on PostgreSQL) ->
-    (`chain_pos`, None), `a1_chain_pos` -> (`chain_pos`, 1), `head_partition` -> (`partition`, None)."""
-    name = re.sub(r"_\d+$", "", name)
-    if name == "head_partition":
-        return "partition", None
-    row = _AUDIT_ROW.fullmatch(name)
-    if row is None:
-        return name, None
-    return row.group(2), int(row.group(1)) if row.group(1) else None
-
-
-def _from_head(column: str, row: int | None, rows: int) -> str | None:
-    """pgbench's expression for an audit row's position or previous hash (None: the captured value will do)."""
-    if column == "chain_pos":
-        return ":length" if row is None or row == rows - 1 else f"(:length - {rows - 1 - row})"
-    if column == "prev_hash" and not row:
-        return ":head_hash"
-    return None
+# id, so random over the partitions); the statement that chains its rows (`WITH audit_head AS ...`) locks that
+# partition's head and takes the positions and hashes from it.
+_AUDIT_HEAD = re.compile(r"\baudit_head AS\s*\(")
 
 
 def pgbench_script(cap: Capture) -> Script:
@@ -294,7 +269,7 @@ def pgbench_script(cap: Capture) -> Script:
         if kind == "new_id":
             names[value] = f"g{len(names) + 1}"
     texts = {str(v): v for v in cap.varying if isinstance(v, uuid.UUID)}
-    uses_audit = any(_AUDIT_HEAD.match(st.sql) for st in cap.statements)
+    uses_audit = any(_AUDIT_HEAD.search(st.sql) for st in cap.statements)
 
     def varying(value: Any) -> str:
         kind = cap.varying[value]
@@ -304,14 +279,12 @@ def pgbench_script(cap: Capture) -> Script:
             return _RANDOM_RM
         return f"(SELECT {kind} FROM bench_localities WHERE n = :k)"
 
-    def expr(value: Any, name: str, audit_rows: int = 1) -> str:
-        base, row = _audit_name(name)
-        if uses_audit and base == "partition":
+    def expr(value: Any, name: str) -> str:
+        base = re.sub(r"_\d+$", "", name)
+        if uses_audit and base == "head_partition":
             return ":p"
         if base in _SEEN_RM_COLUMNS:  # the claim's RM as the candidates statement read it: as it is now
             return f"(SELECT {_SEEN_RM_COLUMNS[base]} FROM rms WHERE id = {_RANDOM_RM})"
-        if uses_audit and (from_head := _from_head(base, row, audit_rows)) is not None:
-            return from_head
         if isinstance(value, (uuid.UUID, str)) and value in cap.varying:
             return varying(value)
         if isinstance(value, (list, tuple)):
@@ -345,18 +318,16 @@ def pgbench_script(cap: Capture) -> Script:
             lines.append(f"{item};")
         else:
             bind = item.names if len(item.names) == len(item.params) else ("",) * len(item.params)
-            rows = 1 + max((r for _, r in map(_audit_name, bind) if r is not None), default=0)
-            sql = _PLACEHOLDER.sub(lambda m: expr(item.params[int(m.group(1)) - 1], bind[int(m.group(1)) - 1], rows),
+            sql = _PLACEHOLDER.sub(lambda m: expr(item.params[int(m.group(1)) - 1], bind[int(m.group(1)) - 1]),
                                    item.sql.strip().rstrip(";"))
-            lines.append(sql + (" \\gset" if _AUDIT_HEAD.match(item.sql) else ";"))
+            lines.append(sql + ";")
             statements += 1
     return Script("\n".join(lines) + "\n", statements, transactions)
 
 
 def script_counts(text: str) -> dict[str, int]:
     """Statements and transactions of a pgbench script as pgbench runs them (meta-commands and comments aside)."""
-    body = re.sub(r"\\gset\s*$", ";", text, flags=re.M)  # `... \gset` ends a command as `;` does
-    commands = [c.strip() for c in re.sub(r"^\s*(\\.*|--.*)$", "", body, flags=re.M).split(";") if c.strip()]
+    commands = [c.strip() for c in re.sub(r"^\s*(\\.*|--.*)$", "", text, flags=re.M).split(";") if c.strip()]
     control = [c for c in commands if c.upper() in ("BEGIN", "COMMIT", "ROLLBACK", "END")]
     return {"statements": len(commands) - len(control),
             "transactions": sum(1 for c in control if c.upper() == "BEGIN")}

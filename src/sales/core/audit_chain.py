@@ -5,8 +5,9 @@ its own hash over its content and that previous hash. A partition's head (`audit
 is updated in the same transaction as the row, so an edited row breaks its own hash, an inserted or deleted row
 breaks the positions or the links, and a deleted tail no longer reaches the head.
 
-Writers of one partition are serialized by the head row (a conditional `UPDATE ... RETURNING` holds its lock
-until commit; on SQLite every writer already holds the database's write lock). To keep writes concurrent a
+Writers of one partition are serialized by the head row (its lock is held until commit: on PostgreSQL the statement
+that chains the rows locks it and computes the positions and hashes itself; on SQLite every writer already holds
+the database's write lock, and an `UPDATE ... RETURNING` gives the positions). To keep writes concurrent a
 transaction picks its partition from the first entity it audits and puts all its rows there: it never waits
 for two heads, so audit writers cannot deadlock each other.
 
@@ -19,7 +20,8 @@ import functools
 import hashlib
 import itertools
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterator, Sequence
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable, Hashable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,11 +29,12 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import bindparam, exists, select, union_all, update
+from sqlalchemy import (Text, bindparam, cast, exists, func, literal, literal_column, select, union_all,
+                        update)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales.core import outbox
-from sales.core.db import bound_values, insert_unless_exists
+from sales.core.db import insert_unless_exists
 from sales.core.direct import Direct
 from sales.core.tables import audit_chain, audit_log
 
@@ -47,10 +50,20 @@ def partition_of(entity_type: str, entity_id: str) -> int:
 
 
 def row_hash(row: dict[str, Any], *, partition: int, position: int, previous: str) -> str:
-    """sha256 over the previous hash and the row's content in a canonical form that reads the same before it
-    is stored and after it is read back from either database (sorted keys, numbers normalized)."""
-    content = {name: row[name] for name in CHAINED} | {"partition": partition, "position": position}
-    return hashlib.sha256(f"{previous}\n{_canonical(content)}".encode()).hexdigest()
+    """sha256 over the previous hash, a newline and the row's content in a canonical form that reads the same
+    before it is stored and after it is read back from either database (sorted keys, numbers normalized); on
+    PostgreSQL the database computes it as it writes the row (`_chain_statement`), from `around_position`."""
+    before, after = around_position(row, partition=partition)
+    return hashlib.sha256(f"{previous}\n{before}{position}{after}".encode()).hexdigest()
+
+
+def around_position(row: dict[str, Any], *, partition: int) -> tuple[str, str]:
+    """The row's canonical text (its CHAINED content, its partition and its position, a JSON object with sorted
+    keys) but for its position's digits: the text before them and the text after them."""
+    content = sorted([*((name, row[name]) for name in CHAINED), ("partition", partition)])
+    before = "".join(f"{_json_string(name)}:{_canonical(value)}," for name, value in content if name < "position")
+    after = "".join(f",{_json_string(name)}:{_canonical(value)}" for name, value in content if name > "position")
+    return "{" + before + '"position":', after + "}"
 
 
 def _canonical(value: Any) -> str:
@@ -113,7 +126,10 @@ async def append(conn: AsyncConnection, values: dict[str, Any]) -> None:
     if pending is not None:
         pending.append((partition, values))
         return
-    await _append_rows(conn, partition, [values])
+    if conn.dialect.name == "postgresql":
+        await _write_chained(conn, partition, [values])
+    else:
+        await _chain_rows(conn, partition, [values], await _take_positions(conn, partition, 1))
 
 
 _DEFERRED = "sales.audit.deferred"
@@ -122,19 +138,19 @@ _RIDERS = "sales.audit.riders"
 
 @dataclass(frozen=True)
 class Rider:
-    """An `INSERT ... RETURNING` that goes with a `deferred(conn, with_events=True)` block's head advance on
-    PostgreSQL (a data-modifying CTE of that statement: one round trip fewer), for a write whose outcome nothing in
-    the block reads. `build(prefix)` makes its statement (built once per `key`) with its parameters named
-    `<prefix><name>`; `params` are its values by unprefixed name; `then(inserted)` runs once it has, still inside
-    the block (its events join the block's; it records no audit row)."""
+    """An `INSERT ... RETURNING` that goes with a `deferred(conn, with_events=True)` block's audit rows on
+    PostgreSQL (a data-modifying CTE of their statement: one round trip fewer), for a write whose outcome nothing
+    in the block reads. `build(prefix)` makes its statement (built once per `key`) with its parameters named
+    `<prefix><name>`; `params` are its values by unprefixed name; `events` (`outbox.row()`s) are written after the
+    block's own, in the same statement, if it inserted its row."""
     key: Hashable
     build: Callable[[str], Any]
     params: dict[str, Any]
-    then: Callable[[bool], Awaitable[None]]
+    events: Sequence[dict[str, Any]] = ()
 
 
 def ride(conn: AsyncConnection, rider: Rider) -> bool:
-    """Have `rider` written with the open block's head advance; False when no block on PostgreSQL takes riders
+    """Have `rider` written with the open block's audit rows; False when no block on PostgreSQL takes riders
     (the caller writes it itself, now)."""
     riders = conn.info.get(_RIDERS)
     if riders is None:
@@ -145,16 +161,16 @@ def ride(conn: AsyncConnection, rider: Rider) -> bool:
 
 @asynccontextmanager
 async def deferred(conn: AsyncConnection, *, with_events: bool = False) -> AsyncIterator[None]:
-    """Keep the audit rows recorded on `conn` inside the block and chain them at its end, in recording order: one
-    head advance for all of them, then their rows and the new head in one statement (PostgreSQL; SQLite: the rows,
-    then the head), instead of those two statements per row (issue 19). The same rows, positions and hashes as
-    appending each at once; the head's lock is taken at the end of the block instead of at its first row. Nothing
-    is written when the block raises (its transaction or savepoint is rolled back by the caller). Nested blocks
-    join the outermost one.
+    """Keep the audit rows recorded on `conn` inside the block and chain them at its end, in recording order
+    (issue 19): on PostgreSQL in one statement that takes the head's lock, hashes the rows and writes them and the
+    new head; on SQLite one head advance for all of them, then their rows and the new head. The same rows,
+    positions and hashes as appending each at once; the head's lock is taken at the end of the block instead of at
+    its first row. Nothing is written when the block raises (its transaction or savepoint is rolled back by the
+    caller). Nested blocks join the outermost one.
 
     `with_events`: the outbox events recorded in the block are kept as well (`outbox.collecting`) and written in
     the rows' statement on PostgreSQL, one round trip fewer (in their own INSERT when no audit row was recorded,
-    or on SQLite); and on PostgreSQL the block takes `Rider`s, written with the head advance."""
+    or on SQLite); and on PostgreSQL the block takes `Rider`s, written in that statement too."""
     if conn.info.get(_DEFERRED) is not None:
         async with outbox.deferred(conn) if with_events else contextlib.nullcontext():
             yield
@@ -167,20 +183,23 @@ async def deferred(conn: AsyncConnection, *, with_events: bool = False) -> Async
     try:
         async with outbox.collecting(conn) if with_events else contextlib.nullcontext() as collected:
             yield
-            conn.info.pop(_RIDERS, None)  # from here on a rider is written by its caller
-            # A transaction's rows share its partition; consecutive runs per partition keep this general.
-            runs = [(partition, [values for _, values in run])
-                    for partition, run in itertools.groupby(pending, key=lambda item: item[0])]
-            heads = [await _take_positions(conn, partition, len(rows), riders if i == 0 else ())
-                     for i, (partition, rows) in enumerate(runs)]
-            if riders and not runs:
-                await _advance_with(conn, None, 0, riders)
-            if len(pending) != sum(len(rows) for _, rows in runs):
-                raise RuntimeError("a rider's follow-up recorded an audit row after the positions were taken")
     finally:
         conn.info.pop(_DEFERRED, None)
         conn.info.pop(_RIDERS, None)
-    events = collected or []
+    # A transaction's rows share its partition; consecutive runs per partition keep this general.
+    runs = [(partition, [values for _, values in run])
+            for partition, run in itertools.groupby(pending, key=lambda item: item[0])]
+    events: Sequence[dict[str, Any]] = collected or []
+    if conn.dialect.name == "postgresql":
+        if riders and not runs:
+            await _write_chained(conn, None, [], events=events, riders=riders)
+        elif not runs:
+            await outbox.write_rows(conn, events)
+        for partition, rows in runs:
+            await _write_chained(conn, partition, rows, events=events, riders=riders)
+            events, riders = [], []
+        return
+    heads = [await _take_positions(conn, partition, len(rows)) for partition, rows in runs]
     if not runs:
         await outbox.write_rows(conn, events)
     for (partition, rows), head in zip(runs, heads):
@@ -188,16 +207,86 @@ async def deferred(conn: AsyncConnection, *, with_events: bool = False) -> Async
         events = []
 
 
-async def _append_rows(conn: AsyncConnection, partition: int, rows: list[dict[str, Any]]) -> None:
-    """Chain `rows` in order at the head of `partition`: positions and hashes follow one another from the head's."""
-    await _chain_rows(conn, partition, rows, await _take_positions(conn, partition, len(rows)))
+async def _write_chained(conn: AsyncConnection, partition: int | None, rows: list[dict[str, Any]], *,
+                         events: Sequence[dict[str, Any]] = (), riders: Sequence[Rider] = ()) -> None:
+    """PostgreSQL: `rows` chained in order at the head of `partition`, `events` and `riders` in one statement
+    (`_chain_statement`)."""
+    params: dict[str, Any] = {"head_partition": partition, **outbox.rows_params(events)}
+    for i, values in enumerate(rows):
+        before, after = around_position(_as_stored(values), partition=partition)  # type: ignore[arg-type]
+        params.update({f"a{i}_{name}": values[name] for name in _BOUND})
+        params.update({f"a{i}_before_position": before, f"a{i}_after_position": after})
+    for i, rider in enumerate(riders):
+        params.update({f"r{i}_{name}": value for name, value in rider.params.items()})
+        params.update(outbox.rows_params(rider.events, prefix=f"r{i}_"))
+    chained = (await _chain_statement(len(rows), len(events), riders).one(conn, params)).chained
+    if rows and not chained:  # a partition never written before: its head, then the rows alone
+        await conn.execute(insert_unless_exists(conn, audit_chain, audit_chain.c.partition).values(
+            partition=partition, length=0, head_hash=GENESIS))
+        await _write_chained(conn, partition, rows)
 
 
-async def _take_positions(conn: AsyncConnection, partition: int, count: int,
-                          riders: Sequence[Rider] = ()) -> tuple[int, str]:
-    """Advance the partition's head by `count` (creating it for its first row): its new length and the hash of the
-    row before the first taken; `riders` written in the same statement, their follow-ups run."""
-    head = await (_advance_with(conn, partition, count, riders) if riders else _advance(conn, partition, count))
+# The audit columns bound per row on PostgreSQL; the database gives the partition, the position and the hashes.
+_BOUND = tuple(sorted(CHAINED))
+_HEAD_PARTITION = bindparam("head_partition", type_=audit_chain.c.partition.type)
+_CHAINING: OrderedDict[tuple[Any, ...], Direct] = OrderedDict()  # the 64 shapes used last
+
+
+def _chain_statement(count: int, events: int, riders: Sequence[Rider]) -> Direct:
+    """Built once per shape (rows, events, riders' keys and events): the head of `head_partition` locked; each
+    row's position, previous hash and hash (`row_hash` in SQL, over the text Python wrote around the position:
+    `around_position`); the rows and the new head written; the events, then each rider's INSERT and its events if
+    it inserted its row. It gives one value: whether the rows were chained (False when the partition has no head
+    yet: nothing of the rows was written)."""
+    key = (count, events, tuple((rider.key, len(rider.events)) for rider in riders))
+    statement = _CHAINING.get(key)
+    if statement is not None:
+        _CHAINING.move_to_end(key)
+        return statement
+    if len(_CHAINING) >= 64:
+        _CHAINING.popitem(last=False)
+    ctes = []
+    chained: Any = literal(True)
+    if count:
+        head = (select(audit_chain.c.length, audit_chain.c.head_hash)
+                .where(audit_chain.c.partition == _HEAD_PARTITION).with_for_update().cte("audit_head"))
+        links, position, previous = [], head.c.length + 1, head.c.head_hash
+        for i in range(count):
+            link = select(position.label("position"), previous.label("prev_hash"),
+                          _sql_hash(previous, position, i).label("hash")).cte(f"link{i}")
+            links.append(link)
+            position, previous = link.c.position + 1, link.c.hash
+        rows = [select(*(bindparam(f"a{i}_{name}", type_=audit_log.c[name].type) for name in _BOUND),
+                       _HEAD_PARTITION, link.c.position, link.c.prev_hash, link.c.hash) for i, link in enumerate(links)]
+        ctes.append(audit_log.insert().from_select([*_BOUND, "partition", "chain_pos", "prev_hash", "hash"],
+                                                   rows[0] if count == 1 else union_all(*rows)).cte("audited"))
+        advanced = (update(audit_chain).where(audit_chain.c.partition == _HEAD_PARTITION)
+                    .values(length=select(head.c.length).scalar_subquery() + count,
+                            head_hash=select(links[-1].c.hash).scalar_subquery())
+                    .returning(audit_chain.c.partition).cte("advanced"))
+        chained = exists(select(advanced))
+    inserted = [rider.build(f"r{i}_").cte(f"rider{i}") for i, rider in enumerate(riders)]
+    selects = outbox.row_selects(events) + [
+        row.where(exists(select(inserted[i]))) for i, rider in enumerate(riders)
+        for row in outbox.row_selects(len(rider.events), prefix=f"r{i}_")]
+    if selects:
+        ctes.append(outbox.insert_selected(selects).cte("events"))
+    statement = _CHAINING[key] = Direct(select(chained.label("chained"))
+                                        .add_cte(*ctes, *inserted))
+    return statement
+
+
+def _sql_hash(previous: Any, position: Any, row: int) -> Any:
+    """`row_hash` in SQL: the hex sha256 of the previous hash, a newline and the row's canonical text."""
+    text_ = (previous + literal_column("chr(10)", Text) + bindparam(f"a{row}_before_position", type_=Text)
+             + cast(position, Text) + bindparam(f"a{row}_after_position", type_=Text))
+    return func.encode(func.sha256(func.convert_to(text_, literal_column("'UTF8'"))), literal_column("'hex'"))
+
+
+async def _take_positions(conn: AsyncConnection, partition: int, count: int) -> tuple[int, str]:
+    """SQLite: advance the partition's head by `count` (creating it for its first row): its new length and the hash
+    of the row before the first taken."""
+    head = await _advance(conn, partition, count)
     if head is None:  # a partition never written before
         await conn.execute(insert_unless_exists(conn, audit_chain, audit_chain.c.partition).values(
             partition=partition, length=0, head_hash=GENESIS))
@@ -208,8 +297,8 @@ async def _take_positions(conn: AsyncConnection, partition: int, count: int,
 
 async def _chain_rows(conn: AsyncConnection, partition: int, rows: list[dict[str, Any]], head: tuple[int, str], *,
                       events: Sequence[dict[str, Any]] = ()) -> None:
-    """Write `rows` at the positions `_take_positions` took, each hashed over the one before it, and the new head;
-    `events` (`outbox.row()`s) with them."""
+    """SQLite: write `rows` at the positions `_take_positions` took, each hashed over the one before it, and the
+    new head; `events` (`outbox.row()`s) after them."""
     last, previous = head
     chained = []
     for position, values in enumerate(rows, start=last - len(rows) + 1):
@@ -220,94 +309,37 @@ async def _chain_rows(conn: AsyncConnection, partition: int, rows: list[dict[str
     if any(set(row) != _ROW_KEYS for row in chained):  # never so from core.audit.record; kept general
         for row in chained:
             await conn.execute(audit_log.insert().values(**row))
-        await conn.execute(update(audit_chain).where(audit_chain.c.partition == partition).values(head_hash=previous))
-        await outbox.write_rows(conn, events)
-        return
-    # One row (every audited write outside a `deferred` block): the statements it always had.
-    params = {f"a_{name}": value for name, value in chained[0].items()} if len(chained) == 1 else {
-        f"a{i}_{name}": value for i, row in enumerate(chained) for name, value in row.items()}
-    params.update(head_partition=partition, new_head=previous)
-    if conn.dialect.name == "postgresql":  # the rows, the head and the events in one statement, through asyncpg
-        if events:
-            params.update(outbox.rows_params(events))
-        await _direct_insert_rows(len(chained), len(events)).rows(conn, params)
     else:
-        await conn.execute(_insert_rows(len(chained), False), params)
-        await conn.execute(_SET_HEAD, params)
-        await outbox.write_rows(conn, events)
+        params = {f"a{i}_{name}": value for i, row in enumerate(chained) for name, value in row.items()}
+        await conn.execute(_insert_rows(len(chained)), params)
+    await conn.execute(update(audit_chain).where(audit_chain.c.partition == partition).values(head_hash=previous))
+    await outbox.write_rows(conn, events)
 
 
-# Built once (issue 19: no per-request statement construction; one round trip fewer per audited write).
+# Built once (issue 19: no per-request statement construction).
 _ROW_KEYS = {"id", "at", "actor_id", "actor_roles", "action", "entity_type", "entity_id", "before", "after",
              "request_id", "partition", "chain_pos", "prev_hash", "hash"}
-_INSERT = audit_log.insert().values(bound_values(audit_log, sorted(_ROW_KEYS), "a_"))
-_SET_HEAD = update(audit_chain).where(
-    audit_chain.c.partition == bindparam("head_partition", type_=audit_chain.c.partition.type)).values(
-    head_hash=bindparam("new_head", type_=audit_chain.c.head_hash.type))
 
 
 @functools.lru_cache(maxsize=16)
-def _insert_rows(count: int, postgres: bool) -> Any:
-    """INSERT of `count` rows from the bound parameters `a<i>_<column>` (`a_<column>` for one row), in order
-    (`seq` follows it): one SELECT per row joined by UNION ALL (a multi-row VALUES is never cached by SQLAlchemy);
-    on PostgreSQL with the new head (`_SET_HEAD`) in the same statement. Built once per count."""
-    if count == 1:
-        rows = _INSERT
-    else:
-        columns = sorted(_ROW_KEYS)
-        selects = [select(*(bindparam(f"a{i}_{name}", type_=audit_log.c[name].type) for name in columns))
-                   for i in range(count)]
-        rows = audit_log.insert().from_select(columns, union_all(*selects))
-    return _SET_HEAD.add_cte(rows.cte("audited")) if postgres else rows
+def _insert_rows(count: int) -> Any:
+    """INSERT of `count` rows from the bound parameters `a<i>_<column>`, in order (`seq` follows it): one SELECT per
+    row joined by UNION ALL (a multi-row VALUES is never cached by SQLAlchemy). Built once per count."""
+    columns = sorted(_ROW_KEYS)
+    selects = [select(*(bindparam(f"a{i}_{name}", type_=audit_log.c[name].type) for name in columns))
+               for i in range(count)]
+    return audit_log.insert().from_select(columns, selects[0] if count == 1 else union_all(*selects))
 
 
-@functools.lru_cache(maxsize=64)
-def _direct_insert_rows(count: int, events: int) -> Direct:
-    """PostgreSQL: `count` rows and the new head, and `events` outbox rows (`outbox.rows_params`), in one statement."""
-    statement = _insert_rows(count, True)
-    return Direct(statement.add_cte(outbox.insert_rows(events).cte("events")) if events else statement)
-
-
-_ADVANCE = Direct(update(audit_chain).where(
-    audit_chain.c.partition == bindparam("head_partition", type_=audit_chain.c.partition.type)).values(
+_ADVANCE = update(audit_chain).where(audit_chain.c.partition == _HEAD_PARTITION).values(
     length=audit_chain.c.length + bindparam("advance_by", type_=audit_chain.c.length.type)).returning(
-    audit_chain.c.length, audit_chain.c.head_hash))
-
-
-async def _advance_with(conn: AsyncConnection, partition: int | None, rows: int,
-                        riders: Sequence[Rider]) -> tuple[int, str] | None:
-    """`_advance` (none for `partition` None) and `riders`' INSERTs in one statement; then their follow-ups."""
-    params: dict[str, Any] = {"head_partition": partition, "advance_by": rows}
-    for i, rider in enumerate(riders):
-        params.update({f"r{i}_{name}": value for name, value in rider.params.items()})
-    row = await _advance_and_ride(tuple(rider.key for rider in riders), riders).one(conn, params)
-    for i, rider in enumerate(riders):
-        await rider.then(bool(row[2 + i]))
-    return None if row.length is None else (int(row.length), str(row.head_hash))
-
-
-_RIDING: dict[tuple[Hashable, ...], Direct] = {}
-
-
-def _advance_and_ride(keys: tuple[Hashable, ...], riders: Sequence[Rider]) -> Direct:
-    """Built once per sequence of riders' keys: the head's advance and each rider's INSERT as CTEs, in a SELECT
-    that always gives one row (the head's length and hash, null when the partition has no head yet, then whether
-    each rider inserted its row)."""
-    statement = _RIDING.get(keys)
-    if statement is None:
-        advanced = _ADVANCE.statement.cte("advanced")
-        inserted = [rider.build(f"r{i}_").cte(f"rider{i}") for i, rider in enumerate(riders)]
-        statement = _RIDING[keys] = Direct(select(
-            select(advanced.c.length).scalar_subquery().label("length"),
-            select(advanced.c.head_hash).scalar_subquery().label("head_hash"),
-            *(exists(select(cte)).label(f"rider{i}") for i, cte in enumerate(inserted))))
-    return statement
+    audit_chain.c.length, audit_chain.c.head_hash)
 
 
 async def _advance(conn: AsyncConnection, partition: int, rows: int) -> tuple[int, str] | None:
     """Take the partition's next `rows` positions (and its lock until commit): the last of them and the hash of the
     row before the first."""
-    row = await _ADVANCE.first(conn, {"head_partition": partition, "advance_by": rows})
+    row = (await conn.execute(_ADVANCE, {"head_partition": partition, "advance_by": rows})).first()
     return (int(row.length), str(row.head_hash)) if row else None
 
 

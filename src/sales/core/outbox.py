@@ -8,7 +8,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Insert, bindparam, select, union_all
+from sqlalchemy import Insert, Select, bindparam, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sales.core.direct import Direct
@@ -43,6 +43,12 @@ def defer_rows(conn: AsyncConnection, rows: list[dict[str, Any]]) -> bool:
         return False
     pending.extend(rows)
     return True
+
+
+async def record_rows(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    """Queue `row()`s as `record` queues one: kept by the open `deferred(conn)` block, else written now."""
+    if not defer_rows(conn, rows):
+        await write_rows(conn, rows)
 
 
 async def record(conn: AsyncConnection, *, type_: str, subject: Any, data: dict[str, Any],
@@ -105,13 +111,22 @@ def insert_rows(count: int) -> Insert:
     """INSERT of `count` `row()`s, in order (`seq` follows it), from the bound parameters of `rows_params`: one
     SELECT per row joined by UNION ALL, built once per count. Not a multi-row VALUES: SQLAlchemy never caches
     one, so it was compiled again on every execution (issue 19)."""
+    return insert_selected(row_selects(count))
+
+
+def row_selects(count: int, prefix: str = "") -> list[Select]:
+    """One SELECT per row of `rows_params(rows, prefix)`, for `insert_selected`."""
     o = outbox_events
-    selects = [select(*(bindparam(f"e{i}_{c}", type_=o.c[c].type) for c in _COLUMNS)) for i in range(count)]
-    return o.insert().from_select(_COLUMNS, selects[0] if count == 1 else union_all(*selects))
+    return [select(*(bindparam(f"{prefix}e{i}_{c}", type_=o.c[c].type) for c in _COLUMNS)) for i in range(count)]
 
 
-def rows_params(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    return {f"e{i}_{c}": row[c] for i, row in enumerate(rows) for c in _COLUMNS}
+def insert_selected(selects: Sequence[Select]) -> Insert:
+    """INSERT of the rows `selects` give (`row_selects`, some perhaps with a condition of their own), in order."""
+    return outbox_events.insert().from_select(_COLUMNS, selects[0] if len(selects) == 1 else union_all(*selects))
+
+
+def rows_params(rows: Sequence[dict[str, Any]], prefix: str = "") -> dict[str, Any]:
+    return {f"{prefix}e{i}_{c}": row[c] for i, row in enumerate(rows) for c in _COLUMNS}
 
 
 async def record_many(conn: AsyncConnection, *, type_: str, events: list[tuple[Any, dict[str, Any]]],

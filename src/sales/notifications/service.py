@@ -54,20 +54,19 @@ async def request(conn: AsyncConnection, *, recipient_type: RecipientType | str,
                   template: str, data: dict[str, Any], dedupe_key: str, transactional: bool, now: datetime,
                   team_id: UUID | None = None) -> None:
     """`notify` for a caller that does not read the outcome: inside `audit.deferred(conn, with_events=True)` on
-    PostgreSQL the decision is stored with the block's audit head advance (`audit.Rider`: one round trip fewer)
-    and its event recorded then; anywhere else at once."""
+    PostgreSQL the decision and its event are stored with the block's audit rows (`audit.Rider`: one round trip
+    fewer); anywhere else at once."""
     request, decision, values = await _decided(
         conn, recipient_type=recipient_type, recipient_id=recipient_id, template=template, data=data,
         dedupe_key=dedupe_key, transactional=transactional, channel=None, now=now, team_id=team_id)
-
-    async def then(stored: bool) -> None:
-        if stored:
-            await _requested(conn, request, decision, values["id"], now=now)
-
+    event = _requested_row(request, decision, values["id"], now=now)
+    events = [event] if event else []
     columns = tuple(values)
-    if not audit.ride(conn, audit.Rider(key=("notifications", columns), params=values, then=then,
-                                        build=functools.partial(repository.insert_if_new_statement, True, columns))):
-        await then(await repository.insert_if_new(conn, values))
+    if audit.ride(conn, audit.Rider(key=("notifications", columns), params=values, events=events,
+                                    build=functools.partial(repository.insert_if_new_statement, True, columns))):
+        return
+    if await repository.insert_if_new(conn, values):
+        await outbox.record_rows(conn, events)
 
 
 async def _decided(conn: AsyncConnection, *, recipient_type: RecipientType | str, recipient_id: UUID | None,
@@ -97,12 +96,22 @@ async def _decided(conn: AsyncConnection, *, recipient_type: RecipientType | str
 async def _requested(conn: AsyncConnection, request: NotificationRequest, decision: rules.ChannelDecision,
                      notification_id: UUID, *, now: datetime) -> UUID | None:
     """A stored decision that sends: `sales.notification.requested` in the outbox (its event id)."""
+    event = _requested_row(request, decision, notification_id, now=now)
+    if event is None:
+        return None
+    await outbox.record_rows(conn, [event])
+    return event["id"]
+
+
+def _requested_row(request: NotificationRequest, decision: rules.ChannelDecision, notification_id: UUID, *,
+                   now: datetime) -> dict[str, Any] | None:
+    """The `sales.notification.requested` outbox row of a decision that sends; None for one that does not."""
     if not decision.sends:
         return None
     recipient: dict[str, Any] = {"type": request.recipient_type, "id": request.recipient_id}
     if request.team_id is not None:
         recipient["team_id"] = request.team_id
-    return await outbox.record(conn, type_=EVENT_TYPE, subject=notification_id, at=now, data={
+    return outbox.row(type_=EVENT_TYPE, subject=notification_id, at=now, data={
         "notification_id": notification_id, "recipient": recipient, "channel": decision.channel,
         "template": request.template, "data": request.data, "dedupe_key": request.dedupe_key,
         "transactional": request.transactional})

@@ -1,6 +1,7 @@
 """Issue 19: `audit.deferred(conn, with_events=True)` writes its outbox events with its audit rows, and on
-PostgreSQL takes riders (`audit.Rider`): INSERTs written with the chain's head advance, their follow-ups run then
-(`notifications.request` is one). On SQLite, and outside such a block, a rider is written by its caller at once."""
+PostgreSQL takes riders (`audit.Rider`): INSERTs written in the statement that chains the block's audit rows, with
+their events if they inserted their row (`notifications.request` is one). On SQLite, and outside such a block, a
+rider is written by its caller at once."""
 from __future__ import annotations
 
 import uuid
@@ -56,10 +57,10 @@ async def _rows(engine):  # type: ignore[no-untyped-def]
     return list(stored), [tuple(e) for e in events], audited, findings
 
 
-async def test_requests_ride_with_the_head_advance_and_their_events_with_the_audit_rows(engine, backend):
-    """Two notification requests inside one block: on PostgreSQL two statements in all (the head advance with
-    both INSERTs, then the audit row, the head and both events), two more the first time a partition is written
-    (its head created, then advanced); the events in recording order, the chain intact."""
+async def test_requests_ride_with_the_audit_rows_and_their_events_too(engine, backend):
+    """Two notification requests inside one block: on PostgreSQL one statement in all (the head locked, the audit
+    row hashed and written with the new head, both INSERTs and both events), two more the first time a partition
+    is written (its head created, then the row alone); the events in recording order, the chain intact."""
     writes = []
     for entity in ("e1", "e1"):  # the same partition: its head is new the first time only
         with _Sent(engine) as sent:
@@ -77,15 +78,15 @@ async def test_requests_ride_with_the_head_advance_and_their_events_with_the_aud
     assert [e[0] for e in events] == ["sales.notification.requested"] * 4
     assert (audited, findings) == (2, [])
     if backend == "postgres":
-        assert [len(w) for w in writes] == [4, 2], writes
-        advance, rows = writes[1]
-        assert "UPDATE audit_chain" in advance and advance.count("INSERT INTO notifications") == 2
-        assert "INSERT INTO audit_log" in rows and "INSERT INTO outbox_events" in rows
+        assert [len(w) for w in writes] == [3, 1], writes
+        [chained] = writes[1]
+        assert "UPDATE audit_chain" in chained and chained.count("INSERT INTO notifications") == 2
+        assert "INSERT INTO audit_log" in chained and "INSERT INTO outbox_events" in chained
 
 
 async def test_a_taken_dedupe_key_rides_and_sends_nothing(engine, backend):
-    """The key was used before: the rider inserts nothing and its follow-up records no event (no duplicate
-    request), on either database."""
+    """The key was used before: the rider inserts nothing and its event is not written (no duplicate request), on
+    either database."""
     async with unit_of_work(engine) as conn:
         await _request(conn, "taken")
     async with unit_of_work(engine) as conn:
@@ -118,29 +119,6 @@ async def test_a_block_that_raises_writes_no_rider(engine, backend):
     assert await _rows(engine) == ([], [], 0, [])
 
 
-@pytest.mark.postgres_only
-async def test_a_follow_up_may_not_record_audit_rows(engine, backend):
-    """The head advance took the block's positions: a rider whose follow-up audits would break the chain, so the
-    block refuses it and its transaction is rolled back."""
-    from sales.notifications import repository
-
-    async def audits(_inserted: bool) -> None:
-        await audit.record(conn, ADMIN, action="test.late", entity_type="test", entity_id="e4", at=AT)
-
-    values = {"id": uuid.uuid4(), "dedupe_key": "late", "recipient_type": "RM", "recipient_id": uuid.uuid4(),
-              "team_id": None, "channel": None, "template": "t", "transactional": True, "status": "SUPPRESSED",
-              "reason": "test", "data": {}, "created_at": AT}
-    columns = tuple(values)
-    with pytest.raises(RuntimeError, match="audit row"):
-        async with unit_of_work(engine) as conn:
-            async with audit.deferred(conn, with_events=True):
-                assert audit.ride(conn, audit.Rider(
-                    key=("test-late", columns), params=values, then=audits,
-                    build=lambda prefix: repository.insert_if_new_statement(True, columns, prefix)))
-                await audit.record(conn, ADMIN, action="test.first", entity_type="test", entity_id="e4", at=AT)
-    assert await _rows(engine) == ([], [], 0, [])
-
-
 async def test_outside_a_block_or_on_sqlite_a_rider_is_refused(engine, backend):
     """`ride` says False (the caller writes at once): outside a block, inside one without events, and on SQLite."""
     from sales.notifications import repository
@@ -149,11 +127,7 @@ async def test_outside_a_block_or_on_sqlite_a_rider_is_refused(engine, backend):
               "team_id": None, "channel": None, "template": "t", "transactional": True, "status": "SUPPRESSED",
               "reason": "test", "data": {}, "created_at": AT}
     columns = tuple(values)
-
-    async def nothing(_inserted: bool) -> None:
-        return None
-
-    rider = audit.Rider(key=("test-asked", columns), params=values, then=nothing,
+    rider = audit.Rider(key=("test-asked", columns), params=values,
                         build=lambda prefix: repository.insert_if_new_statement(True, columns, prefix))
     async with unit_of_work(engine) as conn:
         assert audit.ride(conn, rider) is False

@@ -14,6 +14,19 @@ RM = uuid.UUID("7b8b8e57-4058-4301-b6c1-44ea9ed845f2")
 ACTOR = uuid.UUID("ce3dd27c-0f9d-41b1-a880-cefb9f98d9db")
 
 
+# The statement that chains an audit row (`audit_chain._chain_statement`), cut short.
+_CHAINING = ("WITH audit_head AS \n(SELECT audit_chain.length AS length, audit_chain.head_hash AS head_hash \n"
+             "FROM audit_chain \nWHERE audit_chain.partition = $1::INTEGER FOR UPDATE), \n"
+             "link0 AS \n(SELECT audit_head.length + 1 AS position, audit_head.head_hash AS prev_hash, "
+             "encode(sha256(convert_to(audit_head.head_hash || chr(10) || $4::VARCHAR || "
+             "CAST(audit_head.length + 1 AS TEXT) || $5::VARCHAR, 'UTF8')), 'hex') AS hash \nFROM audit_head), \n"
+             "audited AS \n(INSERT INTO audit_log (id, actor_id, partition, chain_pos, prev_hash, hash) "
+             "SELECT $2::UUID, $3::UUID, $1::INTEGER, link0.position, link0.prev_hash, link0.hash FROM link0), \n"
+             "advanced AS \n(UPDATE audit_chain SET length=((SELECT audit_head.length FROM audit_head) + 1), "
+             "head_hash=(SELECT link0.hash FROM link0) WHERE audit_chain.partition = $1::INTEGER "
+             "RETURNING audit_chain.partition)\n SELECT EXISTS (SELECT advanced.partition FROM advanced) AS chained")
+
+
 def _capture() -> Capture:
     items = [
         "BEGIN",
@@ -26,13 +39,8 @@ def _capture() -> Capture:
                   "VALUES ($1::UUID, $2::UUID, $3::UUID, $4::NUMERIC, $5::TIMESTAMP WITH TIME ZONE)",
                   (ALLOCATION, LEAD, RM, Decimal("1500000.00"), datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)),
                   ("id", "lead_id", "rm_id", "deal_value", "at")),
-        Statement("UPDATE audit_chain SET length=(audit_chain.length + $1::BIGINT) WHERE audit_chain.partition = "
-                  "$2::INTEGER RETURNING audit_chain.length, audit_chain.head_hash",
-                  (1, 60), ("length_1", "partition_1")),
-        Statement("INSERT INTO audit_log (id, actor_id, partition, chain_pos, prev_hash) "
-                  "VALUES ($1::UUID, $2::UUID, $3::INTEGER, $4::BIGINT, $5::VARCHAR)",
-                  (uuid.UUID(int=7), ACTOR, 60, 12, "ab" * 32),
-                  ("id", "actor_id", "partition", "chain_pos", "prev_hash")),
+        Statement(_CHAINING, (60, uuid.UUID(int=7), ACTOR, '{"action":', ',"request_id":null}'),
+                  ("head_partition", "a0_id", "a0_actor_id", "a0_before_position", "a0_after_position")),
         Statement("INSERT INTO notifications (dedupe_key, data) VALUES ($1::VARCHAR, $2::JSONB)",
                   (f"lead_assigned:{ALLOCATION}", f'{{"lead_id":"{LEAD}","ok":true}}'), ("dedupe_key", "data")),
         "COMMIT",
@@ -44,11 +52,11 @@ def _capture() -> Capture:
 
 def test_script_has_the_captured_statements_in_order_inside_the_same_transaction() -> None:
     script = pgbench_script(_capture())
-    assert (script.statements, script.transactions) == (6, 1)
-    assert script_counts(script.text) == {"statements": 6, "transactions": 1}
-    body = [line for line in script.text.splitlines() if line and not line.startswith(("--", "\\set"))]
-    assert body[0] == "BEGIN;" and body[-1] == "COMMIT;"
-    assert [line.split(" ")[0] for line in body[1:-1]] == ["SELECT", "UPDATE", "INSERT", "UPDATE", "INSERT", "INSERT"]
+    assert (script.statements, script.transactions) == (5, 1)
+    assert script_counts(script.text) == {"statements": 5, "transactions": 1}
+    body = "\n".join(line for line in script.text.splitlines() if not line.startswith(("--", "\\set")))
+    assert [command.split()[0] for command in body.split(";") if command.strip()] == [
+        "BEGIN", "SELECT", "UPDATE", "INSERT", "WITH", "INSERT", "COMMIT"]
 
 
 def test_what_varies_per_transaction_becomes_pgbench_variables() -> None:
@@ -64,13 +72,14 @@ def test_what_varies_per_transaction_becomes_pgbench_variables() -> None:
     assert f"E'{ACTOR}'::UUID" in text
 
 
-def test_audit_chain_positions_come_from_the_head_update() -> None:
+def test_the_audit_rows_partition_varies_and_the_database_takes_the_positions() -> None:
+    """The chaining statement locks a random partition's head (`:p`); positions and hashes come from that head in
+    the statement itself (nothing for pgbench to carry from one statement to the next)."""
     text = pgbench_script(_capture()).text
-    assert "\\set p random(0, 63)" in text
-    head = next(line for line in text.splitlines() if line.startswith("UPDATE audit_chain"))
-    assert head.endswith(" \\gset") and "partition = :p::INTEGER" in head
-    row = next(line for line in text.splitlines() if line.startswith("INSERT INTO audit_log"))
-    assert ":p::INTEGER, :length::BIGINT, :head_hash::VARCHAR" in row
+    assert "\\set p random(0, 63)" in text and "\\gset" not in text
+    chaining = text[text.index("WITH audit_head"):text.index("INSERT INTO notifications")]
+    assert chaining.count(":p::INTEGER") == 3 and "60" not in chaining
+    assert "md5(:g3::text)::uuid::UUID" in chaining and str(uuid.UUID(int=7)) not in chaining
 
 
 def test_literals_never_look_like_pgbench_variables() -> None:
@@ -80,31 +89,6 @@ def test_literals_never_look_like_pgbench_variables() -> None:
     assert literal(Decimal("1500000.00")) == "1500000.00"
     assert literal([]) == "E'{}'" and literal(["a", "b"]) == "ARRAY[E'a', E'b']"
     assert literal(b"\x01\xff") == "E'\\\\x01ff'"
-
-
-def test_audit_rows_chained_together_take_the_positions_up_to_the_head() -> None:
-    """Issue 19: rows chained in one statement (`audit_chain.deferred`): the last at the head's new length, the ones
-    before it below, the first linked to the head's previous hash."""
-    items = [
-        "BEGIN",
-        Statement("UPDATE audit_chain SET length=(audit_chain.length + $1::BIGINT) WHERE audit_chain.partition = "
-                  "$2::INTEGER RETURNING audit_chain.length, audit_chain.head_hash",
-                  (2, 60), ("advance_by", "head_partition")),
-        Statement("WITH audited AS (INSERT INTO audit_log (id, partition, chain_pos, prev_hash) SELECT $1::UUID, "
-                  "$2::INTEGER, $3::BIGINT, $4::VARCHAR UNION ALL SELECT $5::UUID, $6::INTEGER, $7::BIGINT, "
-                  "$8::VARCHAR) UPDATE audit_chain SET head_hash=$9::VARCHAR "
-                  "WHERE audit_chain.partition = $10::INTEGER",
-                  (uuid.UUID(int=7), 60, 11, "ab" * 32, uuid.UUID(int=8), 60, 12, "cd" * 32, "ef" * 32, 60),
-                  ("a0_id", "a0_partition", "a0_chain_pos", "a0_prev_hash", "a1_id", "a1_partition", "a1_chain_pos",
-                   "a1_prev_hash", "new_head", "head_partition")),
-        "COMMIT",
-    ]
-    text = pgbench_script(Capture("allocation", 201, items,
-                                  varying={uuid.UUID(int=7): "new_id", uuid.UUID(int=8): "new_id"})).text
-    row = next(line for line in text.splitlines() if line.startswith("WITH audited"))
-    assert ":p::INTEGER, (:length - 1)::BIGINT, :head_hash::VARCHAR UNION ALL" in row
-    assert f":p::INTEGER, :length::BIGINT, E'{'cd' * 32}'::VARCHAR)" in row
-    assert row.endswith("WHERE audit_chain.partition = :p::INTEGER;")
 
 
 def test_ids_first_seen_in_any_insert_vary_per_transaction() -> None:
@@ -126,30 +110,3 @@ def test_ids_first_seen_in_any_insert_vary_per_transaction() -> None:
                        {"rm_id": str(RM)}, str(RM), {ACTOR})
     assert varying[ALLOCATION] == varying[uuid.UUID(int=7)] == varying[LEAD] == "new_id"
     assert varying[RM] == "rm" and ACTOR not in varying and uuid.UUID(int=9) not in varying  # read, not inserted
-
-
-def test_a_head_advance_carrying_riders_sets_the_positions_too() -> None:
-    """Issue 19: with riders (`audit_chain.Rider`: the RM's notification) the head's advance is a CTE of a SELECT
-    that gives the head back: pgbench still takes `:length` and `:head_hash` from it."""
-    items = [
-        "BEGIN",
-        Statement("WITH advanced AS \n(UPDATE audit_chain SET length=(audit_chain.length + $1::BIGINT) WHERE "
-                  "audit_chain.partition = $2::INTEGER RETURNING audit_chain.length, audit_chain.head_hash), \n"
-                  "rider0 AS \n(INSERT INTO notifications (id) VALUES ($3::UUID) ON CONFLICT (dedupe_key) DO NOTHING "
-                  "RETURNING notifications.id)\n SELECT (SELECT advanced.length FROM advanced) AS length, "
-                  "(SELECT advanced.head_hash FROM advanced) AS head_hash, EXISTS (SELECT rider0.id FROM rider0) "
-                  "AS rider0",
-                  (1, 60, uuid.UUID(int=9)), ("advance_by", "head_partition", "r0_id")),
-        Statement("WITH audited AS (INSERT INTO audit_log (id, partition, chain_pos, prev_hash) SELECT $1::UUID, "
-                  "$2::INTEGER, $3::BIGINT, $4::VARCHAR) UPDATE audit_chain SET head_hash=$5::VARCHAR "
-                  "WHERE audit_chain.partition = $6::INTEGER",
-                  (uuid.UUID(int=7), 60, 11, "ab" * 32, "ef" * 32, 60),
-                  ("a_id", "a_partition", "a_chain_pos", "a_prev_hash", "new_head", "head_partition")),
-        "COMMIT",
-    ]
-    text = pgbench_script(Capture("allocation", 201, items,
-                                  varying={uuid.UUID(int=7): "new_id", uuid.UUID(int=9): "new_id"})).text
-    head = text[text.index("WITH advanced"):text.index("WITH audited")].rstrip()  # one command over its lines
-    assert head.endswith(" \\gset") and "partition = :p::INTEGER" in head and str(uuid.UUID(int=9)) not in head
-    row = next(line for line in text.splitlines() if line.startswith("WITH audited"))
-    assert ":p::INTEGER, :length::BIGINT, :head_hash::VARCHAR)" in row
