@@ -20,7 +20,7 @@ from sales.allocation.models import allocation_queue_alerts as queue_alerts, all
 from sales.allocation.rules import (GEO_ORDER, TRACE_ALL_UP_TO, TRACE_TOP, Candidate, PoolCounts, norm,
                                     week_start)
 from sales.core.auth import Principal
-from sales.core.db import bound_values, insert_unless_exists, is_postgres, json_loads
+from sales.core.db import bound_in, bound_values, insert_unless_exists, is_postgres, json_loads
 from sales.core.direct import Direct
 from sales.core.types import UUIDType, plain_on_postgres
 from sales.directory.scoping import NOTHING, bound_scopes, owned_or_supervised, scope_kind, scope_params
@@ -602,12 +602,12 @@ def _per_rm(shown: Any, day_start: Any, day_end: Any) -> Any:
     return (select(a.c.rm_id,
                    func.sum(case((a.c.status == "PENDING", 1), else_=0)).label("queue_depth"),
                    func.sum(case((today_window, 1), else_=0)).label("received_today"),
-                   func.sum(case((and_(a.c.status.in_(["EXPIRED", "ESCALATED"]),
+                   func.sum(case((and_(_status_in(["EXPIRED", "ESCALATED"]),
                                        a.c.updated_at >= day_start, a.c.updated_at < day_end,
                                        a.c.first_action_at.is_(None), a.c.sla_deadline < day_end), 1),
                                  else_=0)).label("breaches_today"))
             .where(a.c.rm_id.in_(shown),
-                   or_(a.c.status.in_(LIVE), a.c.allocated_at >= day_start, a.c.updated_at >= day_start))
+                   or_(_status_in(LIVE), a.c.allocated_at >= day_start, a.c.updated_at >= day_start))
             .group_by(a.c.rm_id).subquery("per_rm"))
 
 
@@ -626,17 +626,19 @@ def _workload_columns(per_rm: Any) -> list[Any]:
 # row with a NULL RM when nobody is in scope, so the count always arrives).
 _RULE_IDS = select(allocation_rule_sets.c.id, allocation_rule_sets.c.city, literal_column("'r'").label("kind")).where(
     allocation_rule_sets.c.is_current == literal(True))
-_RULE_IDS_AND_TEAM_CITIES = union_all(_RULE_IDS, select(teams.c.id, teams.c.city, literal_column("'t'")).where(
-    teams.c.id.in_(bindparam("team_ids", expanding=True))))
+_RULE_IDS_ALONE = Direct(_RULE_IDS)
+_RULE_IDS_AND_TEAM_CITIES = {postgres: Direct(union_all(_RULE_IDS, select(
+    teams.c.id, teams.c.city, literal_column("'t'")).where(bound_in(teams.c.id, "team_ids", postgres=postgres))))
+    for postgres in (False, True)}
 
 
 async def rule_ids_and_team_cities(conn: AsyncConnection, team_ids: frozenset[UUID] | None) -> tuple[dict[str, UUID],
                                                                                                        list[str]]:
     """{city key: id} of the current rule sets, and the cities of these teams (none asked for when None)."""
     if team_ids:
-        rows = (await conn.execute(_RULE_IDS_AND_TEAM_CITIES, {"team_ids": sorted(team_ids)})).all()
+        rows = await _RULE_IDS_AND_TEAM_CITIES[is_postgres(conn)].rows(conn, {"team_ids": sorted(team_ids)})
     else:
-        rows = (await conn.execute(_RULE_IDS)).all()
+        rows = await _RULE_IDS_ALONE.rows(conn, {})
     return ({r.city: r.id for r in rows if r.kind == "r"}, [r.city for r in rows if r.kind == "t"])
 
 
@@ -669,7 +671,8 @@ def _workload_statement(postgres: bool, kind: str, by_team: bool, by_city: bool,
             .where(rms.c.id.in_(shown)).subquery("shown_rms"))
     queued = select(func.count().label("queued_leads")).select_from(leads).where(leads.c.allocation_status == "QUEUED")
     if queue_cities:
-        queued = queued.where(func.lower(leads.c.city).in_(bindparam("queue_cities", expanding=True)))
+        queued = queued.where(bound_in(func.lower(leads.c.city, type_=leads.c.city.type), "queue_cities",
+                                       postgres=postgres))
     queued = queued.subquery("queued")
     statement = (select(queued.c.queued_leads, *rows.c).select_from(queued.outerjoin(rows, true()))
                  .order_by(rows.c.city, rows.c.team_id, rows.c.name, rows.c.id))

@@ -11,7 +11,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import BindParameter, Column, Table, bindparam, event, exc as sa_exc
+from sqlalchemy import BindParameter, Column, ColumnElement, Table, any_, bindparam, event, exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -152,6 +152,15 @@ def insert_for(postgres: bool, table: Table) -> Any:
 def bound_values(table: Table, columns: Iterable[str], prefix: str = "") -> dict[str, BindParameter[Any]]:
     """`.values(...)` for a statement built once: each column bound as `<prefix><column>` with the column's type."""
     return {c: bindparam(f"{prefix}{c}", type_=table.c[c].type) for c in columns}
+
+
+def bound_in(expression: ColumnElement[Any], name: str, *, postgres: bool) -> ColumnElement[bool]:
+    """`expression IN (:name)` over a bound list, for a statement built once. On PostgreSQL the list is one array
+    parameter (`= ANY`): the SQL is the same for every execution and the statement can go through core.direct. On
+    SQLite it is an expanding IN, which SQLAlchemy renders again on every execution (issue 19)."""
+    if postgres:
+        return expression == any_(bindparam(name, type_=postgresql.ARRAY(expression.type)))
+    return expression.in_(bindparam(name, expanding=True))
 
 
 def insert_unless_exists(conn: AsyncConnection, table: Table, *conflict_columns: Column[Any]) -> Any:

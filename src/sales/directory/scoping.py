@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, any_, bindparam, false, or_, select, true
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import ColumnElement, bindparam, false, or_, select, true
 
 from sales.core.auth import Principal, Role
+from sales.core.db import bound_in
 from sales.directory.models import rms
 
 _SCOPE_RMS = rms.alias("scope_rms")
@@ -51,10 +51,7 @@ def bound_scopes(owner: Any, *, postgres: bool = False) -> dict[str, ColumnEleme
     NOTHING has no statement: the caller answers "not found" without asking the database). On PostgreSQL a
     supervisor's teams are one array parameter (`= ANY`), so the statement's SQL is the same for every supervisor
     (an expanding IN is rendered again on every execution, and cannot go through core.direct)."""
-    if postgres:
-        teams = _SCOPE_RMS.c.team_id == any_(bindparam("scope_teams", type_=ARRAY(_SCOPE_RMS.c.team_id.type)))
-    else:
-        teams = _SCOPE_RMS.c.team_id.in_(bindparam("scope_teams", expanding=True))
+    teams = bound_in(_SCOPE_RMS.c.team_id, "scope_teams", postgres=postgres)
     return {
         ALL: None,
         TEAMS: owner.in_(select(_SCOPE_RMS.c.id).where(or_(

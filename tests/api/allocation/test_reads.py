@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from sales.core.direct import Direct
 from tests.allocation_builders import advance, city_with_rms, run_job
 from tests.api.allocation.helpers import allocated, start
 from tests.builders import API, make_rm, make_team
@@ -169,7 +170,7 @@ async def test_rm_queue_scoping(client, auth):
 # --- workload ---------------------------------------------------------------------------------------------
 
 
-async def test_workload_numbers_per_rm_team_and_city(client, auth):
+async def test_workload_numbers_per_rm_team_and_city(client, auth, backend, monkeypatch):
     await start(client, auth.admin)
     rules = await client.put(f"{API}/allocations/rules", json={"rules": {"queue_depth_alert": 1}},
                              headers=auth.admin)
@@ -213,6 +214,21 @@ async def test_workload_numbers_per_rm_team_and_city(client, auth):
     assert (rows[large["id"]]["sla_breaches_today"], rows[large["id"]]["active"]) == (2, 0)
     assert (rows[small["id"]]["active"], rows[small["id"]]["leads_received_today"]) == (2, 2)
     assert body["total"]["sla_breaches_today"] == 2 and body["queued_leads"] == 1
+
+    # A supervisor counts the queue of their teams' cities only; on PostgreSQL both of the room's statements go
+    # through asyncpg directly (their lists are array parameters, issue 19).
+    if backend == "postgres":
+        monkeypatch.setattr(Direct, "_through_sqlalchemy", _refused)
+    other = await make_team(client, auth.admin, city="Mumbai")
+    for supervised, queued in ((team, 1), (other, 0)):
+        response = await client.get(f"{API}/allocations/workload", params={"team_id": supervised["id"]},
+                                    headers=auth.supervisor(uuid.UUID(supervised["id"])))
+        assert response.status_code == 200, response.text
+        assert response.json()["queued_leads"] == queued
+
+
+async def _refused(*args, **kwargs):  # type: ignore[no-untyped-def]
+    raise AssertionError("a statement went through SQLAlchemy")
 
 
 async def test_workload_scoping_and_filters(client, auth):

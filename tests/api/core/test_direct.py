@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import bindparam, event, exc as sa_exc, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from sales.core.db import bound_in
 from sales.core.direct import Direct
 from sales.core.tables import audit_chain, audit_log
 from sales.handoffs.models import handoffs
@@ -254,6 +255,25 @@ async def test_expanding_in_over_a_bound_list_works(conn):
         found = await direct.rows(conn, params)
         assert _typed(found) == _typed(expected)
         assert [row.action for row in found] == sorted(set(actions) & {"a", "b", "c"})
+
+
+async def test_bound_in_is_one_array_parameter_on_postgres_and_reads_as_expanding_in(conn, backend):
+    """`bound_in` (issue 19): the same rows as an expanding IN for any list, the empty one included; on PostgreSQL
+    the list is one array parameter, so the SQL never changes and the statement goes through asyncpg directly."""
+    for action in ("a", "b", "c"):
+        await conn.execute(_INSERT_AUDIT, _audit("p-10", action=action))
+    postgres = backend == "postgres"
+    statement = (select(audit_log.c.action)
+                 .where(audit_log.c.entity_id == bindparam("entity_id"),
+                        bound_in(func.lower(audit_log.c.action, type_=audit_log.c.action.type), "actions",
+                                 postgres=postgres))
+                 .order_by(audit_log.c.action))
+    direct = Direct(statement)
+    for actions in (["a"], ["a", "c"], ["b", "c", "zz"], []):
+        found = await direct.rows(conn, {"entity_id": "p-10", "actions": actions})
+        assert [row.action for row in found] == sorted(set(actions) & {"a", "b", "c"})
+    if postgres:
+        assert direct._compiled is not None and not direct._compiled.through_sqlalchemy
 
 
 async def test_a_python_side_default_not_given_is_refused_on_postgres(conn, backend):
