@@ -65,8 +65,9 @@ class Settings(BaseSettings):
     # collection; at these thresholds ~1% (issue 19, docs/performance.md). Startup's objects are frozen either way.
     gc_thresholds: tuple[int, int, int] = (10_000, 10, 10)
     db_pool_size: int = 10
-    # Requests beyond the pool wait for a connection, in arrival order, up to db_queue_timeout_seconds; only when
-    # more than db_queue_max are already waiting is a request answered 503 at once (issue 19).
+    # Requests beyond the pool wait for a connection, first come first served (core.pool), up to
+    # db_queue_timeout_seconds; only when more than db_queue_max are already waiting is a request answered 503 at
+    # once (issue 19).
     db_queue_max: int = Field(default=512, ge=0)
     db_queue_timeout_seconds: float = Field(default=30.0, gt=0)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1)  # larger request bodies are refused with 413

@@ -15,6 +15,7 @@ from sqlalchemy import BindParameter, Column, ColumnElement, Table, any_, bindpa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from sales.core.pool import FairPool
 from sales.settings import Settings
 
 # SQLite stores NUMERIC as REAL; MoneyType re-quantizes on read (see core/types.py).
@@ -86,7 +87,7 @@ def create_engine(settings: Settings, *, url: str | None = None, pool_size: int 
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     size = pool_size or settings.db_pool_size
-    engine = create_async_engine(url, pool_size=size, max_overflow=size, pool_pre_ping=False,
+    engine = create_async_engine(url, poolclass=FairPool, pool_size=size, max_overflow=size, pool_pre_ping=False,
                                  pool_timeout=settings.db_queue_timeout_seconds, **JSON_CODEC,
                                  connect_args={"server_settings": _SERVER_SETTINGS}, hide_parameters=True)
     _queues[engine.sync_engine] = _Queue(settings.db_queue_max)
