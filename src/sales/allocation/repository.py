@@ -385,13 +385,13 @@ async def live_for_lead(conn: AsyncConnection, lead_id: UUID) -> Any:
     return (await conn.execute(query)).first()
 
 
-def _acted_on_statements(closed: bool) -> tuple[Any, Any]:
+def _acted_on_statements(closed: bool, prefix: str = "") -> tuple[Any, tuple[Any, Any]]:
     """The lead's live allocation held by the RM, acted on (LAR-006: first action, accepted, ACTIVE) or, when
-    `closed`, COMPLETED; bound parameters `of_lead`, `of_rm`, `acted_at` (and `allocation_id` on SQLite).
-    PostgreSQL: one UPDATE that locks the row first (re-checking it is still live and the RM's) and returns its
-    status before (a `Direct` statement); SQLite (no old values in RETURNING): a SELECT then the UPDATE by id, in
-    its write transaction."""
-    now = bindparam("acted_at", type_=a.c.updated_at.type)
+    `closed`, COMPLETED; bound parameters `of_lead`, `of_rm`, `acted_at` (and `allocation_id` on SQLite), each after
+    `prefix`. PostgreSQL: one UPDATE that locks the row first (re-checking it is still live and the RM's) and returns
+    its `id`, `team_id` and status before (`previous_status`); SQLite (no old values in RETURNING): a SELECT then
+    the UPDATE by id, in its write transaction."""
+    now = bindparam(f"{prefix}acted_at", type_=a.c.updated_at.type)
     status = literal(AllocationStatus.COMPLETED.value) if closed else case(
         (_status_in([AllocationStatus.PENDING.value, AllocationStatus.ACCEPTED.value]),
          literal(AllocationStatus.ACTIVE.value)), else_=a.c.status)
@@ -400,16 +400,23 @@ def _acted_on_statements(closed: bool) -> tuple[Any, Any]:
     if closed:
         values["ended_at"] = now
     held = select(a.c.id, a.c.team_id, a.c.status.label("previous_status")).where(
-        a.c.lead_id == bindparam("of_lead", type_=a.c.lead_id.type), _status_in(LIVE),
-        a.c.rm_id == bindparam("of_rm", type_=a.c.rm_id.type))
-    previous = held.with_for_update().cte("previous")
-    one_statement = Direct(update(a).where(a.c.id == previous.c.id).values(values).returning(
-        a.c.id, a.c.team_id, previous.c.previous_status))
+        a.c.lead_id == bindparam(f"{prefix}of_lead", type_=a.c.lead_id.type), _status_in(LIVE),
+        a.c.rm_id == bindparam(f"{prefix}of_rm", type_=a.c.rm_id.type))
+    previous = held.with_for_update().cte(f"{prefix}previous")
+    one_statement = update(a).where(a.c.id == previous.c.id).values(values).returning(
+        a.c.id, a.c.team_id, previous.c.previous_status)
     by_id = update(a).where(a.c.id == bindparam("allocation_id", type_=a.c.id.type)).values(values)
     return one_statement, (held, by_id)
 
 
-_ACTED_ON = {closed: _acted_on_statements(closed) for closed in (False, True)}
+def acted_on_cte(closed: bool, prefix: str) -> Any:
+    """`act_on_live_for_lead`'s PostgreSQL statement as a CTE (`<prefix>acted`) for another domain's statement to
+    carry (a pipeline's stage change, as a `hooks.Ride`); its parameters are named after `prefix`."""
+    return _acted_on_statements(closed, prefix)[0].cte(f"{prefix}acted")
+
+
+_ACTED_ON = {closed: (Direct(one), on_sqlite) for closed in (False, True)
+             for one, on_sqlite in [_acted_on_statements(closed)]}
 
 
 async def act_on_live_for_lead(conn: AsyncConnection, *, lead_id: UUID, rm_id: UUID, closed: bool,

@@ -578,12 +578,30 @@ async def reassign(conn: AsyncConnection, principal: Principal, *, allocation_id
 
 # --- reacting to pipelines ----------------------------------------------------------------------
 
-@hooks.subscribe("pipeline.stage_changed")
+def _stage_change_ride(*, lead_id: UUID, rm_id: UUID, new_stage: Stage, now: datetime, **_: Any) -> hooks.Ride:
+    """`_on_stage_changed`'s first write, carried by the stage change's own statement on PostgreSQL."""
+    closed = new_stage.is_closed
+
+    async def then(conn: AsyncConnection, acted: Any) -> None:
+        await _after_acted_on(conn, acted, lead_id=lead_id, rm_id=rm_id, closed=closed, now=now)
+
+    return hooks.Ride(key=("allocation.acted_on", closed), build=functools.partial(repository.acted_on_cte, closed),
+                      params={"of_lead": lead_id, "of_rm": rm_id, "acted_at": now}, then=then)
+
+
+@hooks.subscribe("pipeline.stage_changed", ride=_stage_change_ride)
 async def _on_stage_changed(conn: AsyncConnection, *, pipeline_id: UUID, lead_id: UUID, rm_id: UUID,
                             old_stage: Stage, new_stage: Stage, now: datetime) -> None:
     """First move out of NEW is the RM's first action (LAR-006); a closed pipeline completes the allocation."""
     closed = new_stage.is_closed
     acted = await repository.act_on_live_for_lead(conn, lead_id=lead_id, rm_id=rm_id, closed=closed, now=now)
+    await _after_acted_on(conn, acted, lead_id=lead_id, rm_id=rm_id, closed=closed, now=now)
+
+
+async def _after_acted_on(conn: AsyncConnection, acted: Any, *, lead_id: UUID, rm_id: UUID, closed: bool,
+                          now: datetime) -> None:
+    """The rest, once the lead's live allocation was acted on (`acted`: its id, team and status before; None when
+    the RM held none): a closed pipeline frees the RM's slot and closes the lead; a first action shrinks the queue."""
     if acted is None:
         return
     if closed:

@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import (Boolean, ColumnElement, Integer, Text, and_, any_, bindparam, case, cast, false, func, insert,
-                        literal_column, or_, select, text, true, update)
+from sqlalchemy import (Boolean, ColumnElement, Integer, Text, and_, any_, bindparam, case, cast, exists, false, func,
+                        insert, literal_column, or_, select, text, true, update)
 from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -17,7 +19,7 @@ from sales.directory.scoping import NOTHING, bound_scopes, owned_or_supervised, 
 from sales.core.db import bound_values, insert_for, is_postgres
 from sales.core.direct import Direct
 from sales.core.types import plain_on_postgres
-from sales.core import outbox
+from sales.core import hooks, outbox
 from sales.directory.models import rms, teams
 from sales.leads.models import leads
 from sales.pipelines.models import OPEN, pipeline_stage_history, sales_pipelines as p
@@ -309,12 +311,13 @@ _HISTORY_COLUMNS = ("pipeline_id", "from_stage", "to_stage", "changed_by", "chan
 _CHANGE_STATEMENTS: dict[tuple, Any] = {}
 
 
-def _change_statement(postgres: bool, columns: tuple[str, ...], events: int) -> Any:
-    """UPDATE of the given pipeline columns RETURNING the pipeline's columns; on PostgreSQL with the history row
-    and the events inserted by the same statement (data-modifying CTEs). Built once per shape, bound parameters
-    `pid`, `set_<column>`, `h_<column>`, `e<i>_<column>`; on PostgreSQL a `Direct` statement (its columns read
-    plain: core.types.plain_on_postgres)."""
-    key = (postgres, columns, events)
+def _change_statement(postgres: bool, columns: tuple[str, ...], events: int, rides: tuple[hooks.Ride, ...] = ()) -> Any:
+    """UPDATE of the given pipeline columns RETURNING the pipeline's columns; on PostgreSQL with the history row,
+    the events and the hooks' rides written by the same statement (data-modifying CTEs), each ride's RETURNING read
+    back as `r<i>_<column>` (and `r<i>__found`: whether it returned a row). Built once per shape, bound parameters
+    `pid`, `set_<column>`, `h_<column>`, `e<i>_<column>`, `r<i>_<name>`; on PostgreSQL a `Direct` statement (its
+    columns read plain: core.types.plain_on_postgres)."""
+    key = (postgres, columns, events, tuple(ride.key for ride in rides))
     statement = _CHANGE_STATEMENTS.get(key)
     if statement is not None:
         return statement
@@ -324,7 +327,12 @@ def _change_statement(postgres: bool, columns: tuple[str, ...], events: int) -> 
         h = pipeline_stage_history
         history = insert(h).values(bound_values(h, _HISTORY_COLUMNS, "h_"))
         u = changed.returning(*(plain_on_postgres(c) for c in p.c)).cte("changed")
-        statement = select(*u.c).add_cte(history.cte("history"))
+        carried = []
+        for i, ride in enumerate(rides):
+            cte = ride.build(f"r{i}_")
+            carried += [select(column).scalar_subquery().label(f"r{i}_{column.name}") for column in cte.c]
+            carried.append(exists(select(cte)).label(f"r{i}__found"))
+        statement = select(*u.c, *carried).add_cte(history.cte("history"))
         if events:
             statement = statement.add_cte(outbox.insert_rows(events).cte("queued"))
         statement = Direct(statement)
@@ -335,25 +343,39 @@ def _change_statement(postgres: bool, columns: tuple[str, ...], events: int) -> 
 
 
 async def change_stage(conn: AsyncConnection, pipeline_id: UUID, values: dict[str, Any], *,
-                       history: dict[str, Any], events: list[dict[str, Any]]) -> Any:
+                       history: dict[str, Any], events: list[dict[str, Any]],
+                       rides: Mapping[hooks.Hook, hooks.Ride] | None = None) -> tuple[Any, hooks.Ridden]:
     """Update the pipeline (`values`), append its stage history row and queue its events (`outbox.row` values, in
-    order; inside `outbox.deferred(conn)` they join its block instead); returns the pipeline's columns as updated.
-    One statement on PostgreSQL, 2 or 3 on SQLite."""
+    order; inside `outbox.deferred(conn)` they join its block instead); returns the pipeline's columns as updated,
+    and what the hooks' `rides` returned (`hooks.emit(..., ridden=)`). One statement on PostgreSQL, rides included;
+    2 or 3 on SQLite, which carries no ride."""
     postgres = is_postgres(conn)
     if outbox.defer_rows(conn, events):
         events = []
     params: dict[str, Any] = {"pid": pipeline_id, **{f"set_{c}": v for c, v in values.items()}}
-    if postgres:
-        params.update({f"h_{c}": history.get(c) for c in _HISTORY_COLUMNS})
-        params.update(outbox.rows_params(events))
-    statement = _change_statement(postgres, tuple(values), len(events))
-    if postgres:
-        return await statement.one(conn, params)
-    row = (await conn.execute(statement, params)).one()
-    await conn.execute(insert(pipeline_stage_history).values(**history))
-    if events:
-        await conn.execute(outbox.insert_rows(len(events)), outbox.rows_params(events))
-    return row
+    if not postgres:
+        row = (await conn.execute(_change_statement(False, tuple(values), 0), params)).one()
+        await conn.execute(insert(pipeline_stage_history).values(**history))
+        if events:
+            await conn.execute(outbox.insert_rows(len(events)), outbox.rows_params(events))
+        return row, {}
+    carried = list((rides or {}).items())
+    params.update({f"h_{c}": history.get(c) for c in _HISTORY_COLUMNS})
+    params.update(outbox.rows_params(events))
+    for i, (_, ride) in enumerate(carried):
+        params.update({f"r{i}_{name}": value for name, value in ride.params.items()})
+    statement = _change_statement(True, tuple(values), len(events), tuple(ride for _, ride in carried))
+    row = await statement.one(conn, params)
+    return row, {fn: (ride, _ridden_row(row, f"r{i}_")) for i, (fn, ride) in enumerate(carried)}
+
+
+def _ridden_row(row: Any, prefix: str) -> Any:
+    """What a ride returned (its columns without the prefix), or None when it returned no row."""
+    if not row._mapping[f"{prefix}_found"]:
+        return None
+    values = {name[len(prefix):]: value for name, value in row._mapping.items()
+              if name.startswith(prefix) and name != f"{prefix}_found"}
+    return SimpleNamespace(**values)
 
 
 async def update_pipeline(conn: AsyncConnection, pipeline_id: UUID, values: dict[str, Any]) -> None:

@@ -324,11 +324,14 @@ async def _apply_stage(conn: AsyncConnection, actor: Principal, row: Any, change
         events.append(outbox.row(type_="sales.pipeline.closed", subject=pipeline_id, at=now, data={
             "pipeline_id": pipeline_id, "lead_id": row.lead_id, "rm_id": row.rm_id, "outcome": outcome,
             "value": deal_value, "loss_reason": change.loss_reason, "actual_close_date": now.date()}))
-    changed = await repository.change_stage(conn, pipeline_id, values, events=events, history={
-        "pipeline_id": pipeline_id, "from_stage": current.value, "to_stage": change.stage.value,
-        "changed_by": actor.sub, "changed_at": now, "reason": change.reason or change.loss_reason})
-    await hooks.emit("pipeline.stage_changed", conn, pipeline_id=pipeline_id, lead_id=row.lead_id,
-                     rm_id=row.rm_id, old_stage=current, new_stage=change.stage, now=now)
+    # Other domains follow in the same transaction; on PostgreSQL their first writes ride with the change's statement.
+    announced = {"pipeline_id": pipeline_id, "lead_id": row.lead_id, "rm_id": row.rm_id, "old_stage": current,
+                 "new_stage": change.stage, "now": now}
+    changed, ridden = await repository.change_stage(
+        conn, pipeline_id, values, events=events, rides=hooks.rides("pipeline.stage_changed", **announced), history={
+            "pipeline_id": pipeline_id, "from_stage": current.value, "to_stage": change.stage.value,
+            "changed_by": actor.sub, "changed_at": now, "reason": change.reason or change.loss_reason})
+    await hooks.emit("pipeline.stage_changed", conn, ridden=ridden, **announced)
     # The locked row (the RM's and the lead's columns: no hook changes them) with the pipeline's columns as the
     # UPDATE returned them: what get_pipeline would read now, without reading it; as a view, not a validated model
     # (issue 19: the same JSON, as GET /pipelines/{id} answers).

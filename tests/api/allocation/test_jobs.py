@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from sales.allocation.models import allocation_queue_alerts
 from tests.allocation_builders import advance, allocate, city_with_rms, run_job
@@ -131,6 +131,38 @@ async def test_lar_006_the_holders_first_action_turns_its_queue_alert_off(client
         "ACTIVE", "2026-01-17T10:30:00Z", "2026-01-17T10:30:00Z")
     assert await _alerts(engine) == {f"rm:{rm['id']}": (False, 1)}
     assert (await get_allocation(client, auth.admin, second["id"]))["status"] == "PENDING"
+
+
+async def test_lar_006_on_postgres_the_stage_changes_own_statement_acts_on_the_allocation(client, auth, engine,
+                                                                                            backend):
+    """Issue 19: the allocation's write rides with the pipeline's change (a hooks.Ride): a later move is 3
+    statements on PostgreSQL (the pipeline locked, the change with the allocation's, the audit rows), the same
+    outcome as the hook's own statement on SQLite."""
+    await start(client, auth.admin)
+    _, [rm] = await city_with_rms(client, auth.admin, count=1)
+    a = await allocated(client, auth.headers("SERVICE"))
+    rm_headers = auth.rm(uuid.UUID(rm["id"]))
+    assert (await move(client, rm_headers, a["pipeline_id"], "CONTACTED")).status_code == 200
+    await advance(client, auth.admin, 60)
+    sent: list[str] = []
+
+    def count(_conn, _cursor, statement, *_):  # type: ignore[no-untyped-def]
+        if "FROM clock_state" not in statement:  # the tests' frozen business clock
+            sent.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", count)
+    try:
+        moved = await move(client, rm_headers, a["pipeline_id"], "REQUIREMENTS_CAPTURED")
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", count)
+    assert moved.status_code == 200, moved.text
+    after = await get_allocation(client, auth.admin, a["id"])
+    assert (after["status"], after["first_action_at"], after["updated_at"]) == (
+        "ACTIVE", "2026-01-17T10:30:00Z", "2026-01-17T10:31:00Z")
+    if backend == "postgres":
+        assert len(sent) == 3, sent
+        [carrier] = [s for s in sent if "UPDATE rm_allocations" in s]
+        assert "INSERT INTO pipeline_stage_history" in carrier
 
 
 async def _alerts(engine) -> dict[str, tuple[bool, int]]:
