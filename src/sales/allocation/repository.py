@@ -415,8 +415,12 @@ def acted_on_cte(closed: bool, prefix: str) -> Any:
     return _acted_on_statements(closed, prefix)[0].cte(f"{prefix}acted")
 
 
-_ACTED_ON = {closed: (Direct(one), on_sqlite) for closed in (False, True)
-             for one, on_sqlite in [_acted_on_statements(closed)]}
+def _acted_on_built(closed: bool) -> tuple[Direct, tuple[Any, Any]]:
+    one_statement, on_sqlite = _acted_on_statements(closed)
+    return Direct(one_statement), on_sqlite
+
+
+_ACTED_ON = {closed: _acted_on_built(closed) for closed in (False, True)}
 
 
 async def act_on_live_for_lead(conn: AsyncConnection, *, lead_id: UUID, rm_id: UUID, closed: bool,
